@@ -1,0 +1,132 @@
+"""The explicit-state engine: exhaustive breadth-first search over packed states.
+
+Every state is one Python int (see `system.Layout`); the visited set is a dict from
+state to its parent link, so every trace is a shortest one. States of a level are
+expanded in discovery order and actions in declaration order, so the trace found for a
+property is the least, in action order, of its shortest traces: the same trace on
+every run, and the one the Z3 engine (`bmc.py`) finds too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .compile import compile_system
+from .result import PropertyResult, Result, Step, Trace, verdict_for
+from .system import System
+
+__all__ = ["explore", "LIVENESS_PENDING"]
+
+LIVENESS_PENDING = "liveness is not checked yet: this engine decides only always and sometimes properties"
+
+Progress = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
+
+
+def explore(system: System, *, max_states: int | None = None, timeout: float | None = None,
+            deadlock: bool = False, progress: Progress | None = None,
+            progress_every: float = 0.5) -> Result:
+    """Explore every reachable state of `system` (or until a limit) and decide its properties.
+
+    max_states: stop once this many distinct states are known (the run is incomplete).
+    timeout: stop after this many seconds (the run is incomplete).
+    deadlock: report a terminal state (no action enabled) as a violation of NoDeadlock.
+    """
+    start = time.perf_counter()
+    comp = compile_system(system)
+    expand = comp.expand
+    n_actions = len(system.actions)
+    safety = [i for i, p in enumerate(system.properties) if p.kind != "eventually"]
+    found: dict[int, int] = {}  # property index -> first state where it was decided
+    open_props = list(safety)
+    dead_state: int | None = None
+    fired = [0] * n_actions
+
+    init = system.layout.pack(system.init)
+    parent: dict[int, int] = {init: -1}  # state -> parent * n_actions + action
+    for i in safety:
+        if _decided(system, comp, i, init):
+            found[i] = init
+    open_props = [i for i in open_props if i not in found]
+
+    frontier = [init]
+    depth = transitions = 0
+    complete, stopped = True, ""
+    next_report = start + progress_every
+    checked = 0
+    while frontier:
+        nxt: list[int] = []
+        for st in frontier:
+            succ = expand(st)
+            transitions += len(succ)
+            if not succ and deadlock and dead_state is None:
+                dead_state = st
+            for a, t in succ:
+                fired[a] += 1
+                if t in parent:
+                    continue
+                parent[t] = st * n_actions + a
+                nxt.append(t)
+                if open_props:
+                    for i in open_props:
+                        if _decided(system, comp, i, t):
+                            found[i] = t
+                    open_props = [i for i in open_props if i not in found]
+            checked += 1
+            if checked & 1023 == 0:
+                now = time.perf_counter()
+                if timeout is not None and now - start > timeout:
+                    complete, stopped = False, f"time limit of {timeout:g} s"
+                elif max_states is not None and len(parent) > max_states:
+                    complete, stopped = False, f"state limit of {max_states}"
+                if progress is not None and now >= next_report:
+                    progress(len(parent), len(nxt), depth + 1, now - start)
+                    next_report = now + progress_every
+                if not complete:
+                    break
+        if not complete:
+            break
+        if max_states is not None and len(parent) > max_states:
+            complete, stopped = False, f"state limit of {max_states}"
+            break
+        if nxt:
+            depth += 1
+        frontier = nxt
+
+    def trace_to(st: int) -> Trace:
+        steps = []
+        while True:
+            link = parent[st]
+            if link < 0:
+                steps.append(Step(None, system.layout.unpack(st)))
+                break
+            prev, a = divmod(link, n_actions)
+            steps.append(Step(system.actions[a].name, system.layout.unpack(st)))
+            st = prev
+        return Trace(system, steps[::-1])
+
+    results = []
+    for i, p in enumerate(system.properties):
+        if p.kind == "eventually":
+            results.append(PropertyResult(p.name, p.kind, p.expected, "unknown", reason=LIVENESS_PENDING))
+            continue
+        hit = i in found
+        results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, hit, complete),
+                                      trace_to(found[i]) if hit else None,
+                                      "" if hit or complete else f"stopped early at the {stopped}"))
+    if deadlock:
+        results.append(PropertyResult(
+            "NoDeadlock", "always", "holds",
+            verdict_for("always", dead_state is not None, complete),
+            trace_to(dead_state) if dead_state is not None else None))
+    seconds = time.perf_counter() - start
+    if progress is not None:
+        progress(len(parent), 0, depth, seconds)
+    return Result(system, "explicit", len(parent), transitions, depth, seconds, complete, stopped,
+                  results, fired)
+
+
+def _decided(system: System, comp, i: int, st: int) -> bool:
+    """Whether state st settles property i: it breaks an invariant or reaches a goal."""
+    holds = comp.predicates[i](st)
+    return not holds if system.properties[i].kind == "always" else bool(holds)

@@ -1,0 +1,683 @@
+"""The spec language: a thin tracing layer over Z3's Python expressions.
+
+A model declares parameters, variables with finite domains, actions, failure modes
+and properties. An action is a plain Python function over a state proxy: reading
+`s.pc` gives a Z3 term, `when(...)` records the guard, assigning `s.pc = ...` records an
+update. `Model.build(params)` runs every action once on symbolic variables and keeps
+the resulting terms; engines only ever see those terms (see `system.py`). Because the
+same terms feed the explicit engine (compiled to Python) and the Z3 engine, there is
+exactly one definition of every action.
+
+Example::
+
+    m = Model("counter", "A counter that counts to a bound.")
+    m.param("bound", 3, min=1, doc="how far to count")
+
+    @m.variables
+    def _(p):
+        return [Var("n", Int(0, p.bound), "the count")]
+
+    @m.action
+    def Inc(s):
+        "Add one."
+        when(s.n < s.params.bound)
+        s.n += 1
+
+    @m.sometimes(expect="reachable")
+    def AtBound(s):
+        return s.n == s.params.bound
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import re
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable, Iterable
+
+import z3
+
+from .errors import CheckerError, SpecError
+from .system import ActionInst, FlatVar, PropInst, System
+
+__all__ = [
+    "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
+    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of",
+]
+
+And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachable"),
+          "eventually": ("holds", "violated")}
+
+
+# --------------------------------------------------------------------------- domains
+
+class Int:
+    """Integers lo..hi, both included."""
+
+    def __init__(self, lo: int, hi: int):
+        if not (isinstance(lo, int) and isinstance(hi, int)) or lo > hi:
+            raise SpecError(f"Int({lo!r}, {hi!r}): bounds must be integers with lo <= hi")
+        self.lo, self.hi = lo, hi
+
+    def __repr__(self) -> str:
+        return f"{self.lo}..{self.hi}"
+
+
+class Bool:
+    """true or false (stored as 1 or 0)."""
+
+    def __repr__(self) -> str:
+        return "bool"
+
+
+class Enum:
+    """A finite set of named values; `E.name` is the value's number, for actions."""
+
+    def __init__(self, *names: str):
+        if not names or len(set(names)) != len(names):
+            raise SpecError(f"Enum{names!r}: give one or more distinct value names")
+        for n in names:
+            if not isinstance(n, str) or not n.isidentifier():
+                raise SpecError(f"Enum value {n!r} must be an identifier")
+        self.labels = tuple(names)
+
+    def __getattr__(self, name: str) -> int:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self.labels.index(name)
+        except ValueError:
+            raise SpecError(
+                f"{name!r} is not a value of Enum{self.labels}; use one of {', '.join(self.labels)}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(self.labels) + "}"
+
+
+class Array:
+    """A fixed-size array indexed 0..size-1; elements may be arrays themselves."""
+
+    def __init__(self, size: int, elem: Any):
+        if not isinstance(size, int) or size < 1:
+            raise SpecError(f"Array size must be a positive integer, got {size!r}")
+        if not isinstance(elem, (Int, Bool, Enum, Array)):
+            raise SpecError(f"Array element domain must be Int, Bool, Enum or Array, got {elem!r}")
+        self.size, self.elem = size, elem
+
+    def __repr__(self) -> str:
+        return f"array[0..{self.size - 1}] of {self.elem!r}"
+
+
+@dataclass
+class Var:
+    """A state variable: its name, finite domain and a note on what real Kafka does.
+
+    `init` defaults to the lowest value (0, false, the first enum value) everywhere.
+    """
+
+    name: str
+    domain: Any
+    doc: str = ""
+    init: Any = None
+
+
+def _flatten(var: Var) -> list[tuple[FlatVar, int]]:
+    """Scalar variables (with initial values) of one declared variable, in index order."""
+    out: list[tuple[FlatVar, int]] = []
+
+    def walk(dom: Any, path: tuple[int, ...], init: Any) -> None:
+        name = var.name + "".join(f"[{i}]" for i in path)
+        if isinstance(dom, Array):
+            if init is not None and not (isinstance(init, (list, tuple)) and len(init) == dom.size):
+                raise SpecError(f"variable {var.name}: init must be a list of {dom.size} values")
+            for i in range(dom.size):
+                walk(dom.elem, path + (i,), None if init is None else init[i])
+            return
+        if isinstance(dom, Int):
+            fv = FlatVar(name, var.name, path, "int", dom.lo, dom.hi)
+        elif isinstance(dom, Bool):
+            fv = FlatVar(name, var.name, path, "bool", 0, 1)
+        elif isinstance(dom, Enum):
+            fv = FlatVar(name, var.name, path, "enum", 0, len(dom.labels) - 1, dom.labels)
+        else:
+            raise SpecError(f"variable {var.name}: domain must be Int, Bool, Enum or Array, got {dom!r}")
+        value = fv.lo if init is None else int(init)
+        if not fv.lo <= value <= fv.hi:
+            raise SpecError(f"variable {name}: initial value {init!r} is outside its domain")
+        out.append((fv, value))
+
+    walk(var.domain, (), var.init)
+    return out
+
+
+# --------------------------------------------------------------------------- tracing
+
+class _Recorder:
+    def __init__(self, where: str, is_action: bool):
+        self.where, self.is_action = where, is_action
+        self.guards: list[z3.BoolRef] = []
+
+
+_active: list[_Recorder] = []
+_orig_bool = z3.AstRef.__bool__
+
+
+def _traced_bool(self: z3.AstRef) -> bool:
+    # Python `if`/`and`/`or`/`not` on a symbolic term would silently pick one branch
+    # while tracing; stop with a message that says what to write instead.
+    if _active and not (z3.is_true(self) or z3.is_false(self)):
+        raise SpecError(
+            f"{_active[-1].where}: Python `if`, `and`, `or` or `not` was applied to the "
+            f"symbolic term `{self}`; use when(...) for a guard, ite(c, a, b) for a value, "
+            "and And/Or/Not to combine conditions"
+        )
+    return _orig_bool(self)
+
+
+z3.AstRef.__bool__ = _traced_bool  # type: ignore[method-assign]
+
+
+def when(*conditions: Any) -> None:
+    """The action is enabled only when every condition holds (call it in an action)."""
+    if not _active or not _active[-1].is_action:
+        raise SpecError("when() can only be called inside an action, while the model is built")
+    rec = _active[-1]
+    for c in conditions:
+        rec.guards.append(_as_bool(c, f"{rec.where}: when()"))
+
+
+def ite(cond: Any, then: Any, other: Any) -> z3.ExprRef:
+    """If-then-else on terms: the value is `then` where `cond` holds, else `other`."""
+    return z3.If(_as_bool(cond, "ite()"), _as_term(then), _as_term(other))
+
+
+def any_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
+    """Some item satisfies pred (or is true); false for no items."""
+    terms = [_as_bool(pred(x) if pred else x, "any_of()") for x in items]
+    return z3.Or(terms) if terms else z3.BoolVal(False)
+
+
+def all_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
+    """Every item satisfies pred (or is true); true for no items."""
+    terms = [_as_bool(pred(x) if pred else x, "all_of()") for x in items]
+    return z3.And(terms) if terms else z3.BoolVal(True)
+
+
+def _as_bool(c: Any, where: str) -> z3.BoolRef:
+    if isinstance(c, bool):
+        return z3.BoolVal(c)
+    if isinstance(c, z3.BoolRef):
+        return c
+    raise SpecError(f"{where}: expected a condition (a comparison or And/Or/Not of them), got {c!r}")
+
+
+def _as_term(x: Any) -> z3.ExprRef:
+    if isinstance(x, bool):
+        return z3.BoolVal(x)
+    if isinstance(x, int):
+        return z3.IntVal(x)
+    if isinstance(x, z3.ExprRef):
+        return x
+    raise SpecError(f"expected an integer, boolean or term, got {x!r}")
+
+
+def _coerce(value: Any, fv: FlatVar, where: str) -> z3.ExprRef:
+    """Check that a value assigned to a variable has the variable's type."""
+    if fv.kind == "bool":
+        if isinstance(value, (bool, z3.BoolRef)):
+            return _as_bool(value, where)
+        raise SpecError(f"{where}: {fv.name} is a boolean; cannot assign {value!r}")
+    if isinstance(value, bool) or isinstance(value, z3.BoolRef):
+        raise SpecError(f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}")
+    if isinstance(value, int):
+        return z3.IntVal(value)
+    if isinstance(value, z3.ArithRef) and value.is_int():
+        return value
+    raise SpecError(f"{where}: cannot assign {value!r} to {fv.name}")
+
+
+class ArrayView:
+    """An array variable inside an action or property: index it with ints or terms."""
+
+    def __init__(self, cells: list, metas: list, name: str, rec: _Recorder, writable: bool):
+        self._cells, self._metas, self._name = cells, metas, name
+        self._rec, self._writable = rec, writable
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._cells)))
+
+    def _concrete(self, i: Any) -> int | None:
+        if isinstance(i, bool):
+            raise SpecError(f"{self._rec.where}: {self._name} indexed by a boolean")
+        if isinstance(i, int):
+            if not 0 <= i < len(self._cells):
+                raise SpecError(
+                    f"{self._rec.where}: index {i} is out of range for {self._name} "
+                    f"(0..{len(self._cells) - 1})"
+                )
+            return i
+        if isinstance(i, z3.ArithRef) and i.is_int():
+            return None
+        raise SpecError(f"{self._rec.where}: {self._name} must be indexed by an integer, got {i!r}")
+
+    def __getitem__(self, i: Any) -> Any:
+        k = self._concrete(i)
+        if k is not None:
+            if isinstance(self._cells[k], list):
+                return ArrayView(self._cells[k], self._metas[k], f"{self._name}[{k}]",
+                                 self._rec, self._writable)
+            return self._cells[k]
+        if isinstance(self._cells[0], list):
+            raise SpecError(
+                f"{self._rec.where}: {self._name} is an array of arrays; index its outer "
+                "dimension with a concrete number (an action index), not a term"
+            )
+        # A symbolic read is an if-then-else over every cell (the last one is the default).
+        out = self._cells[-1]
+        for j in range(len(self._cells) - 2, -1, -1):
+            out = z3.If(i == j, self._cells[j], out)
+        return out
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        if not self._writable:
+            raise SpecError(f"{self._rec.where}: properties cannot assign to {self._name}")
+        k = self._concrete(i)
+        if k is not None:
+            if isinstance(self._cells[k], list):
+                raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[{k}], not the whole row")
+            self._cells[k] = _coerce(value, self._metas[k], self._rec.where)
+            return
+        if isinstance(self._cells[0], list):
+            raise SpecError(f"{self._rec.where}: {self._name} is an array of arrays; index it with a number first")
+        for j in range(len(self._cells)):
+            v = _coerce(value, self._metas[j], self._rec.where)
+            self._cells[j] = z3.If(i == j, v, self._cells[j])
+
+
+class State:
+    """What an action or property sees: variables as Z3 terms, `params` as Python values."""
+
+    def __init__(self, store: dict[str, Any], metas: dict[str, Any], params: Any,
+                 rec: _Recorder, writable: bool):
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_metas", metas)
+        object.__setattr__(self, "_rec", rec)
+        object.__setattr__(self, "_writable", writable)
+        object.__setattr__(self, "params", params)
+
+    def __getattr__(self, name: str) -> Any:
+        store = object.__getattribute__(self, "_store")
+        if name not in store:
+            raise SpecError(
+                f"{self._rec.where}: no variable {name!r}; the variables are {', '.join(store)}"
+            )
+        cell = store[name]
+        if isinstance(cell, list):
+            return ArrayView(cell, self._metas[name], name, self._rec, self._writable)
+        return cell
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not self._writable:
+            raise SpecError(f"{self._rec.where}: properties cannot assign to {name}")
+        if name not in self._store:
+            raise SpecError(
+                f"{self._rec.where}: no variable {name!r} to assign; the variables are {', '.join(self._store)}"
+            )
+        if isinstance(self._store[name], list):
+            raise SpecError(f"{self._rec.where}: {name} is an array; assign its elements, e.g. s.{name}[i] = ...")
+        self._store[name] = _coerce(value, self._metas[name], self._rec.where)
+
+    def at(self, i: int) -> "At":
+        """A view of component i: every array variable is indexed by i, scalars pass through."""
+        return At(self, i)
+
+
+class At:
+    """`s.at(i)`: lets one action body serve a model where each variable is an array."""
+
+    def __init__(self, s: State, i: int):
+        object.__setattr__(self, "_s", s)
+        object.__setattr__(self, "_i", i)
+        object.__setattr__(self, "params", s.params)
+
+    def __getattr__(self, name: str) -> Any:
+        v = getattr(self._s, name)
+        return v[self._i] if isinstance(v, ArrayView) else v
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        v = getattr(self._s, name)
+        if isinstance(v, ArrayView):
+            v[self._i] = value
+        else:
+            setattr(self._s, name, value)
+
+
+# --------------------------------------------------------------------------- declarations
+
+@dataclass
+class Param:
+    name: str
+    default: Any
+    doc: str
+    min: int | None = None
+    max: int | None = None
+    choices: tuple[str, ...] | None = None
+
+    def describe_range(self) -> str:
+        if self.choices:
+            return "|".join(self.choices)
+        lo = "" if self.min is None else str(self.min)
+        hi = "" if self.max is None else str(self.max)
+        return f"{lo}..{hi}" if (lo or hi) else "any integer"
+
+    def parse(self, raw: Any) -> Any:
+        if self.choices:
+            if raw not in self.choices:
+                raise CheckerError(f"{self.name}={raw}: must be one of {', '.join(self.choices)}")
+            return raw
+        if isinstance(raw, str):
+            try:
+                raw = int(raw, 10)
+            except ValueError:
+                raise CheckerError(f"{self.name}={raw}: expected an integer") from None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise CheckerError(f"{self.name}={raw!r}: expected an integer")
+        if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
+            raise CheckerError(f"{self.name}={raw} is out of range: must be in {self.describe_range()}")
+        return raw
+
+
+@dataclass
+class _ActionDecl:
+    fn: Callable
+    name: str
+    over: Any  # None, a parameter name, or a callable params -> iterable of ints
+    at: bool
+    failure: "FailureMode | None"
+
+
+@dataclass
+class _PropDecl:
+    fn: Callable
+    name: str
+    kind: str
+    expect: Any  # a verdict string or a callable params -> verdict string
+    fair: tuple[str, ...]
+
+
+def _doc_lines(fn: Callable) -> tuple[str, str]:
+    doc = inspect.getdoc(fn) or ""
+    first, _, rest = doc.partition("\n")
+    return first.strip(), rest.strip()
+
+
+class FailureMode:
+    """A named, opt-in, budgeted perturbation: its actions fire at most `budget` times.
+
+    The mode owns a counter variable (0..budget) and adds `counter < budget` to the
+    guard and `counter += 1` to the effect of each of its actions, so the actions
+    themselves only say what the failure does.
+    """
+
+    def __init__(self, model: "Model", name: str, budget: str, counter: str, doc: str, default: bool):
+        self.model, self.name, self.budget, self.counter = model, name, budget, counter
+        self.doc, self.default = doc, default
+
+    def action(self, fn: Callable | None = None, *, over: Any = None, at: bool = False, name: str | None = None):
+        """Declare an action of this failure mode (same options as `Model.action`)."""
+        return self.model.action(fn, over=over, at=at, name=name, _failure=self)
+
+
+class Model:
+    """A named model: parameters, variables, actions, failure modes and properties."""
+
+    def __init__(self, name: str, doc: str = ""):
+        if not _NAME.match(name):
+            raise SpecError(f"model name {name!r} must be letters, digits, '_' or '-'")
+        self.name, self.doc = name, inspect.cleandoc(doc)
+        self.params: dict[str, Param] = {}
+        self.failure_modes: dict[str, FailureMode] = {}
+        self._variables: Callable | None = None
+        self._actions: list[_ActionDecl] = []
+        self._props: list[_PropDecl] = []
+
+    # -- declaration ---------------------------------------------------------------
+
+    def param(self, name: str, default: Any, *, doc: str = "", min: int | None = None,
+              max: int | None = None, choices: Iterable[str] | None = None) -> None:
+        """Declare a parameter with its default and its allowed range or choices."""
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise SpecError(f"parameter name {name!r} must be a Python identifier")
+        if name in self.params:
+            raise SpecError(f"model {self.name}: parameter {name!r} is declared twice")
+        p = Param(name, default, doc, min, max, tuple(choices) if choices else None)
+        try:
+            p.parse(default)
+        except CheckerError as e:
+            raise SpecError(f"model {self.name}: the default of {e}") from None
+        self.params[name] = p
+
+    def variables(self, fn: Callable) -> Callable:
+        """Decorator: fn(params) returns the list of `Var`s (domains may use params)."""
+        if self._variables is not None:
+            raise SpecError(f"model {self.name}: variables are declared twice")
+        self._variables = fn
+        return fn
+
+    def action(self, fn: Callable | None = None, *, over: Any = None, at: bool = False,
+               name: str | None = None, _failure: FailureMode | None = None):
+        """Decorator: declare an action; its docstring's first line describes it in tables.
+
+        over: a parameter name (indices 0..value-1) or a callable params -> indices;
+        the action then takes (s, i), or with at=True it gets the view `s.at(i)`.
+        """
+        def register(f: Callable) -> Callable:
+            n = name or f.__name__
+            if not _NAME.match(n):
+                raise SpecError(f"action name {n!r} must be letters, digits, '_' or '-'")
+            if any(a.name == n for a in self._actions):
+                raise SpecError(f"model {self.name}: action {n!r} is declared twice")
+            if isinstance(over, str) and over not in self.params:
+                raise SpecError(f"action {n}: over={over!r} is not a parameter of model {self.name}")
+            if not _doc_lines(f)[0]:
+                raise SpecError(f"action {n}: give it a docstring whose first line describes it")
+            self._actions.append(_ActionDecl(f, n, over, at, _failure))
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def failure_mode(self, name: str, *, budget: str, counter: str, doc: str,
+                     default: bool = False) -> FailureMode:
+        """Declare a failure mode whose actions fire at most `params[budget]` times in all."""
+        if not _NAME.match(name):
+            raise SpecError(f"failure mode name {name!r} must be letters, digits, '_' or '-'")
+        if name in self.failure_modes:
+            raise SpecError(f"model {self.name}: failure mode {name!r} is declared twice")
+        if budget not in self.params or self.params[budget].choices:
+            raise SpecError(f"failure mode {name}: budget {budget!r} must be an integer parameter declared first")
+        fm = FailureMode(self, name, budget, counter, inspect.cleandoc(doc), default)
+        self.failure_modes[name] = fm
+        return fm
+
+    def _prop(self, kind: str, fn: Callable | None, expect: Any, fair: Iterable[str], name: str | None):
+        if isinstance(expect, str) and expect not in _KINDS[kind]:
+            raise SpecError(f"a {kind} property expects one of {', '.join(_KINDS[kind])}, not {expect!r}")
+
+        def register(f: Callable) -> Callable:
+            n = name or f.__name__
+            if not _NAME.match(n):
+                raise SpecError(f"property name {n!r} must be letters, digits, '_' or '-'")
+            if any(p.name == n for p in self._props):
+                raise SpecError(f"model {self.name}: property {n!r} is declared twice")
+            self._props.append(_PropDecl(f, n, kind, expect, tuple(fair)))
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def always(self, fn: Callable | None = None, *, expect: Any = "holds", name: str | None = None):
+        """Decorator: an invariant, true in every reachable state."""
+        return self._prop("always", fn, expect, (), name)
+
+    def sometimes(self, fn: Callable | None = None, *, expect: Any = "reachable", name: str | None = None):
+        """Decorator: a reachability question, answered by a shortest witness or a proof of none."""
+        return self._prop("sometimes", fn, expect, (), name)
+
+    def eventually(self, fn: Callable | None = None, *, expect: Any = "holds",
+                   fair: Iterable[str] = (), name: str | None = None):
+        """Decorator: a liveness property under weak fairness of the named actions."""
+        return self._prop("eventually", fn, expect, fair, name)
+
+    # -- building ------------------------------------------------------------------
+
+    def resolve_params(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """All parameters, defaults filled in; unknown names and bad values are CheckerErrors."""
+        given = dict(given or {})
+        for k in given:
+            if k not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise CheckerError(f"unknown parameter {k!r} for model {self.name}; known: {known}")
+        return {k: p.parse(given[k]) if k in given else p.default for k, p in self.params.items()}
+
+    def resolve_failures(self, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> list[str]:
+        chosen = {n for n, f in self.failure_modes.items() if f.default}
+        for n in list(enable) + list(disable):
+            if n not in self.failure_modes:
+                known = ", ".join(self.failure_modes) or "none"
+                raise CheckerError(f"unknown failure mode {n!r} for model {self.name}; known: {known}")
+        chosen |= set(enable)
+        chosen -= set(disable)
+        return [n for n in self.failure_modes if n in chosen]  # declaration order
+
+    def build(self, params: dict[str, Any] | None = None, enable: Iterable[str] = (),
+              disable: Iterable[str] = ()) -> System:
+        """Fix the parameters and failure modes, trace every action and property once."""
+        values = self.resolve_params(params)
+        failures = self.resolve_failures(enable, disable)
+        p = SimpleNamespace(**values, failure_modes=tuple(failures))
+        if self._variables is None:
+            raise SpecError(f"model {self.name}: declare its variables with @model.variables")
+        decl = list(self._variables(p))
+        for n in failures:
+            fm = self.failure_modes[n]
+            if not any(v.name == fm.counter for v in decl):  # modes may share one counter
+                decl.append(Var(fm.counter, Int(0, values[fm.budget]),
+                                f"{fm.name} failures so far (budget {fm.budget})"))
+        flat: list[FlatVar] = []
+        init: list[int] = []
+        roots: list[tuple[str, str]] = []
+        for v in decl:
+            if not isinstance(v, Var):
+                raise SpecError(f"model {self.name}: variables() must return Var(...) items, got {v!r}")
+            if not v.name.isidentifier() or v.name == "params" or v.name.startswith("_"):
+                raise SpecError(f"variable name {v.name!r} must be an identifier, not 'params' or '_...'")
+            if any(r == v.name for r, _ in roots):
+                raise SpecError(f"model {self.name}: variable {v.name!r} is declared twice")
+            roots.append((v.name, inspect.cleandoc(v.doc)))
+            for fv, x in _flatten(v):
+                flat.append(fv)
+                init.append(x)
+        consts = [z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name) for fv in flat]
+
+        def fresh_state(rec: _Recorder, writable: bool) -> tuple[State, dict]:
+            store: dict[str, Any] = {}
+            metas: dict[str, Any] = {}
+            for i, fv in enumerate(flat):
+                if not fv.path:
+                    store[fv.name], metas[fv.name] = consts[i], fv
+                    continue
+                cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
+                for k in fv.path[:-1]:
+                    while len(cells) <= k:
+                        cells.append([])
+                        ms.append([])
+                    cells, ms = cells[k], ms[k]
+                cells.append(consts[i])
+                ms.append(fv)
+            return State(store, metas, p, rec, writable), store
+
+        def cells_of(store: dict) -> list:
+            out: list = []
+
+            def walk(c: Any) -> None:
+                if isinstance(c, list):
+                    for x in c:
+                        walk(x)
+                else:
+                    out.append(c)
+
+            for v in store.values():
+                walk(v)
+            return out
+
+        index_of = {fv.name: i for i, fv in enumerate(flat)}
+        actions: list[ActionInst] = []
+        for a in self._actions:
+            if a.failure is not None and a.failure.name not in failures:
+                continue
+            for idx in self._indices(a, p):
+                label = a.name if idx is None else f"{a.name}({idx})"
+                rec = _Recorder(f"action {label}", True)
+                s, store = fresh_state(rec, True)
+                _active.append(rec)
+                try:
+                    if a.failure is not None:
+                        c = index_of[a.failure.counter]
+                        when(consts[c] < values[a.failure.budget])
+                    if idx is None:
+                        a.fn(s)
+                    else:
+                        a.fn(s.at(idx)) if a.at else a.fn(s, idx)
+                    if a.failure is not None:
+                        store_counter = getattr(s, a.failure.counter)
+                        setattr(s, a.failure.counter, store_counter + 1)
+                except z3.Z3Exception as e:
+                    raise SpecError(f"action {label}: {e}") from None
+                finally:
+                    _active.pop()
+                guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
+                updates = {}
+                for i, term in enumerate(cells_of(store)):
+                    term = z3.simplify(term)
+                    if not term.eq(consts[i]):
+                        updates[i] = term
+                desc, note = _doc_lines(a.fn)
+                actions.append(ActionInst(label, a.name, idx, desc, note, guard, updates,
+                                          a.failure.name if a.failure else None))
+        props: list[PropInst] = []
+        for d in self._props:
+            rec = _Recorder(f"property {d.name}", False)
+            s, _ = fresh_state(rec, False)
+            _active.append(rec)
+            try:
+                formula = _as_bool(d.fn(s), f"property {d.name}")
+            except z3.Z3Exception as e:
+                raise SpecError(f"property {d.name}: {e}") from None
+            finally:
+                _active.pop()
+            expected = d.expect(p) if callable(d.expect) else d.expect
+            if expected not in _KINDS[d.kind]:
+                raise SpecError(f"property {d.name}: expectation {expected!r} is not one of {_KINDS[d.kind]}")
+            for f in d.fair:
+                if not any(a.base == f for a in actions):
+                    raise SpecError(f"property {d.name}: fair action {f!r} is not an action of {self.name}")
+            props.append(PropInst(d.name, d.kind, expected, z3.simplify(formula),
+                                  _doc_lines(d.fn)[0], d.fair))
+        return System(self.name, values, failures, flat, consts, tuple(init), actions, props, roots)
+
+    def _indices(self, a: _ActionDecl, p: Any) -> list[int | None]:
+        if a.over is None:
+            return [None]
+        idx = range(getattr(p, a.over)) if isinstance(a.over, str) else a.over(p)
+        out = list(idx)
+        if not all(isinstance(i, int) for i in out):
+            raise SpecError(f"action {a.name}: over must give integer indices")
+        return out

@@ -1,0 +1,101 @@
+"""What every engine returns: verdicts, traces and the figures of a run.
+
+The renderers (`report.py`) and the CLI read only these objects, never an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .system import System
+
+__all__ = ["Step", "Trace", "PropertyResult", "Result", "verdict_for"]
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str | None  # None for the initial state
+    state: tuple[int, ...]
+
+
+@dataclass
+class Trace:
+    """A path from the initial state; with the engines here, always a shortest one."""
+
+    system: System
+    steps: list[Step]
+
+    @property
+    def actions(self) -> list[str]:
+        return [s.action for s in self.steps[1:]]  # type: ignore[misc]
+
+    def json(self) -> list[dict[str, Any]]:
+        return [{"action": s.action, "state": self.system.as_json_state(s.state)} for s in self.steps]
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    kind: str
+    expected: str
+    verdict: str  # holds, violated, reachable, unreachable or unknown
+    trace: Trace | None = None
+    reason: str = ""  # why the verdict is unknown, when it is
+
+    @property
+    def as_expected(self) -> bool | None:
+        """None when the verdict is unknown: nothing was decided either way."""
+        return None if self.verdict == "unknown" else self.verdict == self.expected
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "expected": self.expected,
+            "verdict": self.verdict, "as_expected": self.as_expected,
+            "trace": self.trace.json() if self.trace else None,
+            **({"reason": self.reason} if self.reason else {}),
+        }
+
+
+@dataclass
+class Result:
+    system: System
+    engine: str
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+    complete: bool
+    stopped: str = ""  # which limit ended the run, when it is incomplete
+    properties: list[PropertyResult] = field(default_factory=list)
+    fired: list[int] = field(default_factory=list)  # firings per action, for coverage
+
+    def prop(self, name: str) -> PropertyResult:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        return self.system.prop(name)  # raises the unknown-property error
+
+    @property
+    def exit_code(self) -> int:
+        """0 all as expected, 1 something decided against expectation, 3 incomplete."""
+        if any(p.as_expected is False for p in self.properties):
+            return 1
+        return 0 if self.complete else 3
+
+    def json(self) -> dict[str, Any]:
+        s = self.system
+        return {
+            "model": s.model, "params": s.params, "failure_modes": s.failure_modes,
+            "engine": self.engine, "states": self.states, "transitions": self.transitions,
+            "depth": self.depth, "seconds": round(self.seconds, 3), "complete": self.complete,
+            **({"stopped": self.stopped} if self.stopped else {}),
+            "properties": [p.json() for p in self.properties],
+        }
+
+
+def verdict_for(kind: str, found: bool, complete: bool) -> str:
+    """The verdict of a safety property from whether a bad/goal state was found."""
+    if kind == "always":
+        return "violated" if found else ("holds" if complete else "unknown")
+    return "reachable" if found else ("unreachable" if complete else "unknown")

@@ -1,0 +1,145 @@
+"""The built transition system: one model instance with every parameter fixed.
+
+`lang.Model.build` produces a `System`. Every engine reads only this: the flat list of
+scalar variables with their finite domains, the initial values, the actions (a guard
+and the updated variables, as Z3 terms over the variables' constants) and the
+properties (Z3 formulas). Nothing here walks a term per state: engines compile the
+terms once (see `compile.py`) or hand them to Z3 (see `bmc.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+__all__ = ["FlatVar", "ActionInst", "PropInst", "System", "Layout"]
+
+
+@dataclass(frozen=True)
+class FlatVar:
+    """One scalar state variable: an element of an array variable is its own FlatVar."""
+
+    name: str  # display name, e.g. "processed[1]"
+    root: str  # the declared variable it belongs to, e.g. "processed"
+    path: tuple[int, ...]  # indices into the declared variable, () for a scalar
+    kind: str  # "int", "bool" or "enum"
+    lo: int
+    hi: int
+    labels: tuple[str, ...] = ()  # enum value names, index = value
+
+    def show(self, value: int) -> str:
+        """The value as people read it: enum names, true/false, numbers."""
+        if self.kind == "enum":
+            return self.labels[value]
+        if self.kind == "bool":
+            return "true" if value else "false"
+        return str(value)
+
+    def json(self, value: int) -> Any:
+        if self.kind == "enum":
+            return self.labels[value]
+        if self.kind == "bool":
+            return bool(value)
+        return value
+
+
+@dataclass
+class ActionInst:
+    """One action instance (an indexed action gives one per index)."""
+
+    name: str  # "Poll" or "Poll(1)"
+    base: str  # "Poll"
+    index: int | None
+    description: str  # one line, for tables
+    note: str  # what real Kafka does, what the model leaves out
+    guard: z3.BoolRef
+    updates: dict[int, z3.ExprRef]  # flat variable index -> new value
+    failure: str | None = None  # the failure mode this action belongs to
+
+
+@dataclass
+class PropInst:
+    name: str
+    kind: str  # "always", "sometimes" or "eventually"
+    expected: str  # "holds"/"violated" or "reachable"/"unreachable"
+    formula: z3.BoolRef
+    description: str
+    fair: tuple[str, ...] = ()
+
+
+@dataclass
+class Layout:
+    """How a state packs into one integer: variable i lives at bits shifts[i].
+
+    A field stores value - lo, so every field is a small unsigned number.
+    """
+
+    shifts: tuple[int, ...]
+    widths: tuple[int, ...]
+    los: tuple[int, ...]
+    bits: int
+
+    @classmethod
+    def of(cls, variables: list[FlatVar]) -> "Layout":
+        shifts, widths, pos = [], [], 0
+        for v in variables:
+            w = max(1, (v.hi - v.lo).bit_length())
+            shifts.append(pos)
+            widths.append(w)
+            pos += w
+        return cls(tuple(shifts), tuple(widths), tuple(v.lo for v in variables), pos)
+
+    def pack(self, values: tuple[int, ...]) -> int:
+        return sum((v - lo) << s for v, lo, s in zip(values, self.los, self.shifts))
+
+    def unpack(self, packed: int) -> tuple[int, ...]:
+        return tuple(
+            ((packed >> s) & ((1 << w) - 1)) + lo
+            for s, w, lo in zip(self.shifts, self.widths, self.los)
+        )
+
+
+@dataclass
+class System:
+    """A model instance: parameters fixed, failure modes chosen, everything flat."""
+
+    model: str
+    params: dict[str, Any]
+    failure_modes: list[str]
+    variables: list[FlatVar]
+    consts: list[z3.ExprRef]  # the Z3 constant standing for each variable
+    init: tuple[int, ...]
+    actions: list[ActionInst]
+    properties: list[PropInst]
+    roots: list[tuple[str, str]] = field(default_factory=list)  # (declared name, note)
+    layout: Layout = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.layout is None:
+            self.layout = Layout.of(self.variables)
+
+    def prop(self, name: str) -> PropInst:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        from .errors import CheckerError
+
+        known = ", ".join(p.name for p in self.properties)
+        raise CheckerError(f"unknown property {name!r} for model {self.model}; known: {known}")
+
+    def as_json_state(self, values: tuple[int, ...]) -> dict[str, Any]:
+        """A state as nested JSON: arrays become lists, enums their names."""
+        out: dict[str, Any] = {}
+        for v, x in zip(self.variables, values):
+            if not v.path:
+                out[v.name] = v.json(x)
+                continue
+            node = out.setdefault(v.root, [])
+            for i in v.path[:-1]:
+                while len(node) <= i:
+                    node.append([])
+                node = node[i]
+            node.append(v.json(x))
+        return out

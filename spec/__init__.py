@@ -1,0 +1,6 @@
+"""The Kafka models. The checker finds them through `MODELS` (see checker/registry.py)."""
+
+from .kafka import model as kafka
+from .partitions import model as partitions
+
+MODELS = [kafka, partitions]

@@ -1,0 +1,158 @@
+"""The poll-process-commit loop of one consumer on one partition, written once.
+
+`kafka` uses these definitions on its state directly; `partitions` runs one copy per
+partition through the view `s.at(p)`, which indexes every array variable by p. The
+semantics are exactly those of shared/reference-model.md.
+
+What the whole loop leaves out: a record is identified by its offset (message o sits
+at offset o, one record per produce request); the log never loses or reorders records
+(no replication, no retention); fetching, processing and committing are each atomic
+steps with no partial effects; the commit is synchronous (`commitSync`) and succeeds.
+"""
+
+from checker import Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, when
+
+PC = Enum("idle", "fetched", "processed", "committed")
+
+
+def variables(p, per=lambda domain: domain):
+    """The loop's variables; `per` wraps each domain (in an array per partition, say)."""
+    M, K = p.messages, p.max_crashes
+    return [
+        Var("sent", per(Int(0, M)), """
+            Records appended to the partition's log; the record at offset o is message o.
+            Real Kafka: the leader appends a produce request and assigns the next offset.
+            Left out: batching, keys, record contents, acks and producer retries."""),
+        Var("position", per(Int(0, M)), """
+            The consumer's in-memory fetch position: the next offset poll() returns.
+            Real Kafka: KafkaConsumer.position(); lost with the process, so a restarted
+            consumer starts from the committed offset. Left out: prefetching."""),
+        Var("committed", per(Int(0, M)), """
+            The offset stored for the group by the group coordinator: the next offset to
+            read after a restart. Real Kafka: __consumer_offsets, written by commitSync.
+            Left out: offset retention, failed or asynchronous commits, rebalances."""),
+        Var("pc", per(PC), """
+            Where the consumer is in its loop. Real Kafka: the application's own code
+            around poll(); `committed` is used only by the commit-before-process loop.
+            Left out: max.poll.records > 1 (one record per poll)."""),
+        Var("cur", per(Int(0, M - 1)), """
+            Offset of the record in hand, 0 whenever pc = idle. Real Kafka: the
+            ConsumerRecord the application is working on."""),
+        Var("processed", per(Array(M, Int(0, K + 1))), """
+            How many times the application processed each record (its side effect ran).
+            Real Kafka: outside Kafka entirely (a database write, an email); this is the
+            count a user of at-least-once delivery must tolerate being above 1."""),
+    ]
+
+
+def Produce(c):
+    """The producer appends the next message to the log.
+
+    Real Kafka: send() to the partition leader, acknowledged once appended. Left out:
+    the producer can neither fail nor retry here, so every message reaches the log once.
+    """
+    when(c.sent < c.params.messages)
+    c.sent += 1
+
+
+def Poll(c):
+    """The consumer's poll() returns the record at its position and advances it.
+
+    Real Kafka: poll() returns up to max.poll.records records and moves the position
+    past them. Left out: one record per poll, no auto-commit inside poll().
+    """
+    when(c.pc == PC.idle, c.position < c.sent)
+    c.cur = c.position
+    c.position += 1
+    c.pc = PC.fetched
+
+
+def Process(c):
+    """The application processes the record in hand (its side effect happens).
+
+    Real Kafka: application code between poll() and the commit; with commit=before it
+    runs after the commit. Left out: processing that fails or is only half done.
+    """
+    after = c.params.commit == "after"
+    when(c.pc == (PC.fetched if after else PC.committed))
+    c.processed[c.cur] += 1
+    if after:
+        c.pc = PC.processed
+    else:
+        c.pc = PC.idle
+        c.cur = 0
+
+
+def Commit(c):
+    """The consumer commits its position: commitSync() stores the next offset to read.
+
+    Real Kafka: commitSync() with no arguments commits the positions of the last
+    poll(). commit=after runs it after processing (at-least-once), commit=before before
+    processing (at-most-once). Left out: commit failures and rebalances.
+    """
+    after = c.params.commit == "after"
+    when(c.pc == (PC.processed if after else PC.fetched))
+    c.committed = c.position
+    if after:
+        c.pc = PC.idle
+        c.cur = 0
+    else:
+        c.pc = PC.committed
+
+
+def Crash(c):
+    """The consumer process dies and restarts from the committed offset.
+
+    Real Kafka: a new consumer instance (or the same one after restart) fetches the
+    group's committed offset and resumes there; whatever it had fetched but not
+    committed is delivered again. Left out: the session timeout and rebalance in between,
+    auto.offset.reset (there is always a committed offset, 0 at first).
+    """
+    c.pc = PC.idle
+    c.cur = 0
+    c.position = c.committed
+
+
+ACTIONS = (Produce, Poll, Process, Commit)
+
+CRASH_DOC = """The consumer crashes at any point of its loop (budget: max_crashes).
+
+Real Kafka: the process dies (OOM, deploy, node loss); the group coordinator keeps the
+last committed offset, and the restarted consumer resumes there. Caused by anything
+that kills a process; the at-least-once loop tolerates it by committing only after
+processing (KafkaConsumer javadoc, "Manual Offset Control"; design.html section 4.6).
+"""
+
+
+def no_loss(c):
+    """Every offset below the committed offset was processed, or is in the consumer's hands."""
+    return all_of(range(c.params.messages), lambda o: Implies(
+        o < c.committed, Or(c.processed[o] >= 1, And(c.pc != PC.idle, c.cur == o))))
+
+
+def duplicate(c):
+    """Some record was processed twice or more."""
+    return any_of(c.processed, lambda n: n >= 2)
+
+
+def all_processed(c):
+    """Every message has been processed at least once."""
+    return all_of(c.processed, lambda n: n >= 1)
+
+
+def crashes_possible(p):
+    return "crash" in p.failure_modes and p.max_crashes >= 1
+
+
+def expect_no_loss(p):
+    """At-most-once (commit before processing) loses a record when a crash can happen."""
+    return "violated" if p.commit == "before" and crashes_possible(p) else "holds"
+
+
+def expect_duplicate(p):
+    """At-least-once redelivers after a crash between processing and committing."""
+    return "reachable" if p.commit == "after" and crashes_possible(p) else "unreachable"
+
+
+def expect_all_processed(p):
+    return "violated" if p.commit == "before" and crashes_possible(p) else "holds"

@@ -1,0 +1,31 @@
+"""The `kafka` model: one producer, one single-partition topic, one consumer.
+
+The textbook at-least-once story: the producer sends, the consumer polls, processes
+and commits; a crash before the commit makes Kafka redeliver, so a record can be
+processed twice but never lost. With commit=before the consumer commits first
+(at-most-once): a crash between commit and processing loses the record.
+Semantics: shared/reference-model.md, exactly; the loop itself is in consumer_loop.py.
+"""
+
+from checker import Model
+
+from . import consumer_loop as loop
+
+model = Model("kafka", __doc__)
+model.param("messages", 3, min=1, doc="messages the producer sends")
+model.param("max_crashes", 2, min=0, doc="consumer crashes allowed in one run")
+model.param("commit", "after", choices=("after", "before"),
+            doc="commit after processing (at-least-once) or before (at-most-once)")
+
+model.variables(loop.variables)
+for fn in loop.ACTIONS:
+    model.action(fn)
+
+crash = model.failure_mode("crash", budget="max_crashes", counter="crashes",
+                           doc=loop.CRASH_DOC, default=True)
+crash.action(loop.Crash)
+
+model.always(loop.no_loss, name="NoLoss", expect=loop.expect_no_loss)
+model.sometimes(loop.duplicate, name="DuplicateDelivery", expect=loop.expect_duplicate)
+model.eventually(loop.all_processed, name="AllProcessed", expect=loop.expect_all_processed,
+                 fair=("Produce", "Poll", "Process", "Commit"))
