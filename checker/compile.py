@@ -16,7 +16,7 @@ import z3
 from .errors import SpecError
 from .system import System
 
-__all__ = ["Compiled", "compile_system", "to_python"]
+__all__ = ["Compiled", "compile_system", "compiled", "to_python"]
 
 _BINARY = {
     z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
@@ -134,3 +134,12 @@ def compile_system(system: System) -> Compiled:
     exec(compile(code, f"<compiled {system.model}>", "exec"), namespace)
     preds = [namespace[f"prop{i}"] for i in range(len(system.properties))]
     return Compiled(namespace["expand"], preds, code)
+
+
+def compiled(system: System) -> Compiled:
+    """The compiled code of `system`, generated on first use and kept with it."""
+    c = getattr(system, "_compiled", None)
+    if c is None:
+        c = compile_system(system)
+        system._compiled = c  # type: ignore[attr-defined]
+    return c

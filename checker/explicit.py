@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .compile import compile_system
+from .compile import compiled
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
@@ -33,7 +33,7 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
     deadlock: report a terminal state (no action enabled) as a violation of NoDeadlock.
     """
     start = time.perf_counter()
-    comp = compile_system(system)
+    comp = compiled(system)
     expand = comp.expand
     n_actions = len(system.actions)
     safety = [i for i, p in enumerate(system.properties) if p.kind != "eventually"]

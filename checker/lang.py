@@ -173,8 +173,8 @@ def _traced_bool(self: z3.AstRef) -> bool:
     # while tracing; stop with a message that says what to write instead.
     if _active and not (z3.is_true(self) or z3.is_false(self)):
         raise SpecError(
-            f"{_active[-1].where}: Python `if`, `and`, `or` or `not` was applied to the "
-            f"symbolic term `{self}`; use when(...) for a guard, ite(c, a, b) for a value, "
+            f"{_active[-1].where}: Python `if`, `and`, `or`, `not` or a chained comparison "
+            f"was applied to the symbolic term `{self}`; use when(...) for a guard, ite(c, a, b) for a value, "
             "and And/Or/Not to combine conditions"
         )
     return _orig_bool(self)
@@ -375,9 +375,11 @@ class Param:
     def describe_range(self) -> str:
         if self.choices:
             return "|".join(self.choices)
-        lo = "" if self.min is None else str(self.min)
-        hi = "" if self.max is None else str(self.max)
-        return f"{lo}..{hi}" if (lo or hi) else "any integer"
+        if self.min is not None and self.max is not None:
+            return f"{self.min}..{self.max}"
+        if self.min is not None:
+            return f">= {self.min}"
+        return "any integer" if self.max is None else f"<= {self.max}"
 
     def parse(self, raw: Any) -> Any:
         if self.choices:
@@ -392,7 +394,7 @@ class Param:
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise CheckerError(f"{self.name}={raw!r}: expected an integer")
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
-            raise CheckerError(f"{self.name}={raw} is out of range: must be in {self.describe_range()}")
+            raise CheckerError(f"{self.name}={raw} is out of range: it must be {self.describe_range()}")
         return raw
 
 

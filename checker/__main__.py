@@ -1,0 +1,5 @@
+"""Entry point: `python -m checker`."""
+
+from .cli import run
+
+run()

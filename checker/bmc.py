@@ -1,0 +1,120 @@
+"""Bounded model checking with Z3, from the same action terms the explicit engine runs.
+
+The transition relation is unrolled step by step: step t has its own copy of every
+variable and an action selector; action a at step t means its guard holds on step t
+and step t+1 equals its updates (every other variable unchanged). The first depth at
+which a bad state (an invariant broken, a goal reached) is satisfiable is the length
+of the shortest trace; fixing the selectors one by one to the lowest action that keeps
+it satisfiable gives the least such trace in action order, the one BFS finds too.
+"""
+
+from __future__ import annotations
+
+import time
+
+import z3
+
+from .errors import CheckerError
+from .result import PropertyResult, Step, Trace
+from .system import System
+
+__all__ = ["bmc", "Unrolling"]
+
+
+class Unrolling:
+    """The transition system unrolled step by step in one incremental Z3 solver."""
+
+    def __init__(self, system: System):
+        self.system = system
+        self.solver = z3.Solver()
+        self.steps: list[list[z3.ExprRef]] = []
+        self.selectors: list[z3.ArithRef] = []
+        x0 = self._new_step()
+        self.solver.add([x == self._value(i, v) for i, (x, v) in enumerate(zip(x0, system.init))])
+
+    def _value(self, i: int, v: int) -> z3.ExprRef:
+        return z3.BoolVal(bool(v)) if self.system.variables[i].kind == "bool" else z3.IntVal(v)
+
+    def _new_step(self) -> list[z3.ExprRef]:
+        t = len(self.steps)
+        xs = [z3.Bool(f"{v.name}@{t}") if v.kind == "bool" else z3.Int(f"{v.name}@{t}")
+              for v in self.system.variables]
+        for v, x in zip(self.system.variables, xs):
+            if v.kind != "bool":
+                self.solver.add(x >= v.lo, x <= v.hi)
+        self.steps.append(xs)
+        return xs
+
+    def at(self, term: z3.ExprRef, t: int) -> z3.ExprRef:
+        """The term over the variables of step t."""
+        return z3.substitute(term, *zip(self.system.consts, self.steps[t]))
+
+    def extend(self) -> None:
+        """Add one more step to the unrolling."""
+        t = len(self.steps) - 1
+        now, nxt = self.steps[t], self._new_step()
+        sel = z3.Int(f"action@{t}")
+        self.selectors.append(sel)
+        self.solver.add(sel >= 0, sel < len(self.system.actions))
+        for ai, a in enumerate(self.system.actions):
+            frame = [nxt[i] == (self.at(a.updates[i], t) if i in a.updates else now[i])
+                     for i in range(len(now))]
+            self.solver.add(z3.Implies(sel == ai, z3.And([self.at(a.guard, t)] + frame)))
+
+    def least_trace(self) -> Trace:
+        """After a sat check: fix each step's action to the lowest one that stays sat."""
+        for sel in self.selectors:
+            for ai in range(len(self.system.actions)):
+                self.solver.push()
+                self.solver.add(sel == ai)
+                if self.solver.check() == z3.sat:
+                    break
+                self.solver.pop()
+            else:  # pragma: no cover - the unrolling was sat, so some action fits
+                raise AssertionError("no action fits a satisfiable unrolling")
+        m = self.solver.model()
+        steps = []
+        for t, xs in enumerate(self.steps):
+            state = tuple(int(z3.is_true(m.eval(x, model_completion=True))) if v.kind == "bool"
+                          else m.eval(x, model_completion=True).as_long()
+                          for v, x in zip(self.system.variables, xs))
+            action = None if t == 0 else self.system.actions[m.eval(self.selectors[t - 1]).as_long()].name
+            steps.append(Step(action, state))
+        return Trace(self.system, steps)
+
+
+def bmc(system: System, name: str, max_depth: int = 30, timeout: float | None = None) -> PropertyResult:
+    """Shortest trace to a violation of an `always` or a witness of a `sometimes` property.
+
+    Up to max_depth steps; past that (or the timeout) the verdict is `unknown`, because a
+    bounded search proves nothing about longer runs.
+    """
+    prop = system.prop(name)
+    if prop.kind == "eventually":
+        raise CheckerError(f"{name} is an eventually property; bounded model checking here decides "
+                           "always and sometimes properties only")
+    start = time.perf_counter()
+    u = Unrolling(system)
+    bad = z3.Not(prop.formula) if prop.kind == "always" else prop.formula
+    for k in range(max_depth + 1):
+        if k:
+            u.extend()
+        if timeout is not None:
+            left = timeout - (time.perf_counter() - start)
+            if left <= 0:
+                return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
+                                      reason=f"time limit of {timeout:g} s at depth {k}")
+            u.solver.set("timeout", max(1, int(left * 1000)))
+        u.solver.push()
+        u.solver.add(u.at(bad, k))
+        r = u.solver.check()
+        if r == z3.sat:
+            verdict = "violated" if prop.kind == "always" else "reachable"
+            return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace())
+        u.solver.pop()
+        if r == z3.unknown:
+            return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
+                                  reason=f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
+    return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
+                          reason=f"no trace of up to {max_depth} steps; a bounded search proves "
+                                 "nothing about longer runs")

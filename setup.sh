@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets the project up on a fresh machine: graphviz's `dot` (installed with apt-get when
+# run as root, named otherwise), a virtual environment in .venv, and the project in it.
+# `./setup.sh --test` also installs what the test suite needs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v dot >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing graphviz (dot) with apt-get" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+    else
+        echo "setup: graphviz's 'dot' program is missing; install the system package 'graphviz'" \
+             "(e.g. 'sudo apt-get install graphviz' or 'brew install graphviz') to render diagrams" >&2
+    fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"

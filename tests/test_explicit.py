@@ -1,0 +1,92 @@
+"""The explicit-state engine on toy models: counts, shortest traces, limits, determinism."""
+
+import pytest
+
+from checker.explicit import explore
+import toys
+
+
+def verdicts(result):
+    return {p.name: (p.verdict, p.trace.actions if p.trace else None) for p in result.properties}
+
+
+def test_counter_counts_and_traces():
+    r = explore(toys.counter().build({"bound": 5}))
+    assert (r.states, r.transitions, r.depth, r.complete) == (6, 5, 5, True)
+    assert verdicts(r) == {"InRange": ("holds", None), "AtBound": ("reachable", ["Inc"] * 5)}
+    assert r.exit_code == 0
+
+
+def test_shortest_trace_is_the_least_in_action_order():
+    r = explore(toys.grid().build())
+    assert (r.states, r.transitions) == (9, 12)
+    # IncY, IncX, IncX also has 3 steps; IncX comes first in declaration order.
+    assert verdicts(r)["Corner"] == ("reachable", ["IncX", "IncX", "IncY"])
+    assert verdicts(r)["SmallSum"] == ("violated", ["IncX", "IncX", "IncY"])
+    trace = r.prop("Corner").trace
+    assert [s.state for s in trace.steps] == [(0, 0), (1, 0), (2, 0), (2, 1)]
+
+
+def test_arrays_enums_bools_and_failure_modes():
+    m = toys.flags()
+    off = explore(m.build())
+    assert off.states == 24
+    assert verdicts(off) == {"AllSet": ("reachable", ["Set", "Move", "Set", "Move", "Set"]),
+                             "NeverOff": ("holds", None)}
+    assert off.exit_code == 1  # NeverOff was expected violated: the glitch is off
+    on = explore(m.build(enable=["glitch"]))
+    assert on.states == 51  # 24 before the outage, 3 dark states, 24 after it
+    assert verdicts(on)["NeverOff"] == ("violated", ["Outage"])
+    assert on.exit_code == 0
+    assert explore(m.build({"glitches": 0}, enable=["glitch"])).states == 24
+
+
+def test_invariant_checked_on_the_initial_state():
+    r = explore(toys.bad_init().build())
+    assert verdicts(r) == {"Positive": ("violated", [])}
+    assert r.prop("Positive").trace.steps[0].action is None
+
+
+def test_terminal_states_are_normal_unless_deadlock_is_asked_for():
+    s = toys.counter().build()
+    assert [p.name for p in explore(s).properties] == ["InRange", "AtBound"]
+    r = explore(s, deadlock=True)
+    assert verdicts(r)["NoDeadlock"] == ("violated", ["Inc", "Inc", "Inc"])
+    assert r.exit_code == 1
+
+
+def test_state_limit_gives_incomplete_never_holds():
+    from spec import kafka
+    r = explore(kafka.build(), max_states=50)
+    assert not r.complete and "state limit of 50" in r.stopped
+    assert r.prop("NoLoss").verdict == "unknown"
+    assert r.prop("DuplicateDelivery").verdict == "reachable"  # found before the limit: definite
+    assert r.exit_code == 3
+
+
+def test_time_limit_gives_incomplete():
+    from spec import partitions
+    r = explore(partitions.build({"partitions": 3, "messages": 4}), timeout=0.2)
+    assert not r.complete and "time limit" in r.stopped
+    assert r.prop("NoLoss").verdict == "unknown"
+    assert r.states < 1_617_000
+    assert r.exit_code == 3
+
+
+def test_progress_is_reported_on_long_runs():
+    from spec import partitions
+    seen = []
+    explore(partitions.build(), progress=lambda *a: seen.append(a), progress_every=0.0)
+    assert seen and seen[-1][0] == 8336
+
+
+def test_same_results_every_run():
+    from spec import partitions
+    a, b = explore(partitions.build()), explore(partitions.build())
+    assert a.json() | {"seconds": 0} == b.json() | {"seconds": 0}
+
+
+def test_eventually_is_unknown_and_says_why():
+    from spec import kafka
+    p = explore(kafka.build()).prop("AllProcessed")
+    assert p.verdict == "unknown" and "liveness" in p.reason and p.as_expected is None

@@ -1,0 +1,158 @@
+"""The spec language: declarations are checked, misuse gets a sentence that says what to do."""
+
+import pytest
+import z3
+
+from checker import Array, Bool, Int, Model, SpecError, Var, when
+from checker.errors import CheckerError
+from checker.explicit import explore
+import toys
+
+
+def tiny(body, prop=None):
+    m = Model("tiny", "A tiny model.")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Int(0, 3), "x"), Var("a", Array(2, Int(0, 3)), "a"), Var("b", Bool(), "b")]
+
+    m.action(body)
+    if prop:
+        m.always(prop)
+    return m
+
+
+def test_python_if_on_a_term_is_refused_with_advice():
+    def Act(s):
+        """Act."""
+        if s.x > 0:
+            s.x = 0
+    with pytest.raises(SpecError, match=r"action Act: Python `if`.*use when\(...\)"):
+        tiny(Act).build()
+
+
+def test_python_and_on_terms_is_refused():
+    def Act(s):
+        """Act."""
+        when(s.x > 0 and s.b)
+    with pytest.raises(SpecError, match="And/Or/Not"):
+        tiny(Act).build()
+
+
+def test_unknown_variable_names_the_known_ones():
+    def Act(s):
+        """Act."""
+        s.y = 1
+    with pytest.raises(SpecError, match="no variable 'y' to assign; the variables are x, a, b"):
+        tiny(Act).build()
+
+
+def test_type_errors_in_assignments():
+    def ToBool(s):
+        """Act."""
+        s.b = 3
+    with pytest.raises(SpecError, match="b is a boolean"):
+        tiny(ToBool).build()
+
+    def ToInt(s):
+        """Act."""
+        s.x = s.b
+    with pytest.raises(SpecError, match="x holds numbers"):
+        tiny(ToInt).build()
+
+
+def test_array_misuse():
+    def Whole(s):
+        """Act."""
+        s.a = 1
+    with pytest.raises(SpecError, match=r"a is an array; assign its elements"):
+        tiny(Whole).build()
+
+    def OutOfRange(s):
+        """Act."""
+        s.a[2] = 1
+    with pytest.raises(SpecError, match=r"index 2 is out of range for a \(0..1\)"):
+        tiny(OutOfRange).build()
+
+
+def test_properties_cannot_assign():
+    def Act(s):
+        """Act."""
+        when(s.x < 3)
+        s.x += 1
+
+    def Bad(s):
+        s.x = 1
+        return s.x == 1
+    with pytest.raises(SpecError, match="properties cannot assign"):
+        tiny(Act, Bad).build()
+
+
+def test_when_outside_an_action():
+    with pytest.raises(SpecError, match="only be called inside an action"):
+        when(True)
+
+
+def test_action_needs_a_description():
+    m = Model("m", "")
+    with pytest.raises(SpecError, match="docstring"):
+        @m.action
+        def Nameless(s):
+            pass
+
+
+def test_symbolic_index_reads_and_writes_every_cell():
+    def Act(s):
+        """Bump a[x]."""
+        when(s.x < 2, s.a[s.x] < 3)
+        s.a[s.x] += 1
+    a = tiny(Act).build().actions[0]
+    assert sorted(a.updates) == [1, 2]  # a[0] and a[1], not x or b
+    assert z3.is_true(z3.simplify(z3.substitute(
+        a.updates[1] == 1, (z3.Int("x"), z3.IntVal(0)), (z3.Int("a[0]"), z3.IntVal(0)))))
+
+
+def test_bad_declarations():
+    m = Model("m", "")
+    m.param("n", 1, min=1)
+    with pytest.raises(SpecError, match="declared twice"):
+        m.param("n", 2)
+    with pytest.raises(SpecError, match="the default of k=0 is out of range"):
+        m.param("k", 0, min=1)
+    with pytest.raises(SpecError, match="budget 'nope' must be an integer parameter"):
+        m.failure_mode("f", budget="nope", counter="c", doc="f")
+    with pytest.raises(SpecError, match="expects one of holds, violated"):
+        m.always(lambda s: True, expect="reachable")
+    with pytest.raises(SpecError, match="lo <= hi"):
+        Int(3, 1)
+
+
+def test_parameters_are_parsed_and_checked():
+    m = toys.counter()
+    assert m.resolve_params({"bound": "5"}) == {"bound": 5}
+    with pytest.raises(CheckerError, match="bound=abc: expected an integer"):
+        m.build({"bound": "abc"})
+    with pytest.raises(CheckerError, match="bound=0 is out of range: it must be >= 1"):
+        m.build({"bound": "0"})
+    with pytest.raises(CheckerError, match="unknown parameter 'size' for model counter; known: bound"):
+        m.build({"size": "1"})
+
+
+def test_failure_modes_are_opt_in_and_budgeted():
+    m = toys.flags()
+    assert m.build().failure_modes == []
+    s = m.build(enable=["glitch"])
+    assert s.failure_modes == ["glitch"]
+    assert [v.name for v in s.variables][-1] == "glitched"
+    outage = [a for a in s.actions if a.name == "Outage"][0]
+    assert outage.failure == "glitch"
+    g = lambda n: z3.simplify(z3.substitute(outage.guard, (z3.Int("glitched"), z3.IntVal(n))))
+    assert z3.is_true(g(0)) and z3.is_false(g(1))  # the budget guard was added
+    assert str(outage.updates[5]) == "1 + glitched"  # and the counter increment
+    with pytest.raises(CheckerError, match="unknown failure mode 'flood'"):
+        m.build(enable=["flood"])
+
+
+def test_updates_outside_the_domain_are_a_spec_error():
+    with pytest.raises(SpecError, match="action Inc sets n to 4, outside its domain 0..3, from the state n=3"):
+        explore(toys.counter(guarded=False).build())

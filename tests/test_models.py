@@ -1,0 +1,81 @@
+"""The Kafka models: the published counts of reference-model.md, exact shortest traces."""
+
+import pytest
+
+from checker.explicit import explore
+from spec import kafka, partitions
+
+SEED_DUPLICATE = ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
+
+
+@pytest.mark.parametrize("model, params, states", [
+    (kafka, {"messages": 3, "max_crashes": 1}, 80),
+    (kafka, {"messages": 3, "max_crashes": 2}, 193),
+    (partitions, {"partitions": 2, "messages": 3, "max_crashes": 2}, 8336),
+    (partitions, {"partitions": 1, "messages": 3, "max_crashes": 2}, 193),  # P=1 is kafka
+])
+def test_published_state_counts(model, params, states):
+    r = explore(model.build(params))
+    assert r.complete and r.states == states
+
+
+@pytest.mark.slow
+def test_benchmark_size_count():
+    r = explore(partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2}))
+    assert r.states == 1_617_000
+
+
+def test_at_least_once_story():
+    r = explore(kafka.build())
+    assert r.prop("NoLoss").verdict == "holds"
+    dup = r.prop("DuplicateDelivery")
+    assert dup.verdict == "reachable" and dup.trace.actions == SEED_DUPLICATE
+    assert r.exit_code == 0
+    # The trace itself: the crash undoes the uncommitted position, the record comes back.
+    states = [kafka_state(r, s) for s in dup.trace.steps]
+    assert states[3]["processed"] == [1, 0, 0] and states[3]["pc"] == "processed"
+    assert states[4]["position"] == 0 and states[4]["committed"] == 0 and states[4]["crashes"] == 1
+    assert states[6]["processed"] == [2, 0, 0]
+
+
+def kafka_state(result, step):
+    return result.system.as_json_state(step.state)
+
+
+def test_at_most_once_loses_a_record():
+    r = explore(kafka.build({"commit": "before"}))
+    loss = r.prop("NoLoss")
+    assert loss.verdict == "violated" and loss.expected == "violated"
+    assert loss.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
+    last = r.system.as_json_state(loss.trace.steps[-1].state)
+    assert last == {"sent": 1, "position": 1, "committed": 1, "pc": "idle", "cur": 0,
+                    "processed": [0, 0, 0], "crashes": 1}
+    assert r.prop("DuplicateDelivery").verdict == "unreachable"
+    assert r.exit_code == 0
+
+
+def test_no_crashes_no_duplicates():
+    for params in ({"max_crashes": 0}, {"max_crashes": 0, "commit": "before"}):
+        r = explore(kafka.build(params))
+        assert r.prop("DuplicateDelivery").verdict == "unreachable"
+        assert r.prop("NoLoss").verdict == "holds"
+        assert r.exit_code == 0
+    r = explore(kafka.build(disable=["crash"]))
+    assert r.system.failure_modes == [] and "crashes" not in [v.name for v in r.system.variables]
+    assert r.prop("DuplicateDelivery").expected == "unreachable" and r.exit_code == 0
+
+
+def test_partitions_traces_name_the_partition():
+    r = explore(partitions.build())
+    assert r.prop("DuplicateDelivery").trace.actions == [a + "(0)" for a in SEED_DUPLICATE]
+    r = explore(partitions.build({"commit": "before"}))
+    assert r.prop("NoLoss").trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
+
+
+def test_every_variable_and_action_carries_a_note():
+    for m in (kafka, partitions):
+        s = m.build()
+        for name, note in s.roots:
+            assert len(note) > 20, f"{m.name}.{name} needs a note"
+        for a in s.actions:
+            assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name
