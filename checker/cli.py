@@ -16,7 +16,7 @@ from .bmc import bmc
 from .errors import CheckerError
 from .explicit import explore
 from .registry import get_model, models
-from .report import make_console, params_line, print_models, print_result, print_trace, result_json
+from .report import finish, make_console, params_line, print_models, print_result, print_trace, result_json
 
 __all__ = ["main"]
 
@@ -148,7 +148,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(result_json(result))
     else:
-        print_result(make_console(), result, traces=not args.no_traces)
+        con = make_console()
+        print_result(con, result, traces=not args.no_traces)
+        finish(con)
     return result.exit_code
 
 
@@ -187,13 +189,16 @@ def cmd_trace(args: argparse.Namespace) -> int:
             con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}")
         word = {True: "as expected", False: "NOT AS EXPECTED", None: "unknown"}[res.as_expected]
         con.print(f"verdict: {res.verdict}, {word}")
+        finish(con)
     if res.as_expected is False:
         return 1
     return 3 if res.as_expected is None else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    print_models(make_console(), models())
+    con = make_console()
+    print_models(con, models())
+    finish(con)
     return 0
 
 

@@ -7,7 +7,9 @@ variables down and the steps across. Everything is derived from `Result` objects
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from typing import Any
 
 from rich import box
@@ -20,16 +22,28 @@ from .lang import Model
 from .result import PropertyResult, Result, Trace
 from .system import System
 
-__all__ = ["make_console", "print_result", "print_trace", "print_models", "result_json",
+__all__ = ["make_console", "finish", "print_result", "print_trace", "print_models", "result_json",
            "params_line", "final_word"]
 
 
 def make_console(stderr: bool = False) -> Console:
-    # A fixed width off a terminal keeps piped output the same on every machine.
+    """A console for tables; off a terminal it writes to a buffer that `finish` flushes."""
     c = Console(stderr=stderr, markup=False, highlight=False, soft_wrap=False)
     if not c.is_terminal:
-        c = Console(stderr=stderr, markup=False, highlight=False, soft_wrap=False, width=120)
+        # A fixed width keeps piped output the same on every machine; the buffer lets
+        # `finish` drop the padding rich puts at the end of table lines.
+        c = Console(file=io.StringIO(), markup=False, highlight=False, soft_wrap=False, width=120)
+        c._plain_target = sys.stderr if stderr else sys.stdout  # type: ignore[attr-defined]
     return c
+
+
+def finish(con: Console) -> None:
+    """Write out what a buffered console holds, without trailing spaces."""
+    target = getattr(con, "_plain_target", None)
+    if target is not None:
+        text = con.file.getvalue()  # type: ignore[attr-defined]
+        target.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+        target.flush()
 
 
 def params_line(system: System) -> str:

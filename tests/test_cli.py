@@ -1,0 +1,140 @@
+"""The command line: output, JSON, exit codes, and one-line errors for bad input."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, env=None):
+    e = dict(os.environ, **(env or {}))
+    e.pop("CHECKER_MODELS", None) if not env else None
+    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=120)
+
+
+def toys_env():
+    return {"CHECKER_MODELS": "registry_toys",
+            "PYTHONPATH": os.pathsep.join([os.path.join(ROOT, "tests"), ROOT])}
+
+
+def test_verify_tells_the_seed_story():
+    r = run("verify")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("model kafka  messages=3 max_crashes=2 commit=after  failure modes: crash\n")
+    assert "193 distinct states, 324 transitions, depth 18, complete" in out
+    assert re.search(r"NoLoss\s+always\s+holds\s+holds\s+yes", out)
+    assert re.search(r"DuplicateDelivery\s+sometimes\s+reachable\s+reachable\s+yes\s+6 steps", out)
+    assert re.search(r"AllProcessed\s+eventually\s+holds\s+unknown\s+-", out)
+    assert "DuplicateDelivery reached in 6 steps (a shortest trace)" in out
+    actions = re.findall(r"^\s+\d+\s+(\w+)\s", out.split("a shortest trace")[1], re.M)
+    assert actions[:6] == ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
+    assert re.search(r"processed\[0\]\s+0\s+0\s+0\s+1\*\s+1\s+1\s+2\*", out)  # the tracker
+    assert out.rstrip().endswith("verdict: as expected")
+
+
+def test_verify_output_is_the_same_every_run():
+    strip = lambda s: re.sub(r"\d+\.\d+ s \(", "T s (", s)
+    assert strip(run("verify", "partitions").stdout) == strip(run("verify", "partitions").stdout)
+
+
+def test_verify_json_schema():
+    r = run("verify", "kafka", "-p", "commit=before", "--json")
+    assert r.returncode == 0
+    d = json.loads(r.stdout)
+    assert set(d) >= {"model", "params", "failure_modes", "states", "transitions", "depth",
+                      "seconds", "complete", "properties"}
+    assert d["model"] == "kafka"
+    assert d["params"] == {"messages": 3, "max_crashes": 2, "commit": "before"}
+    assert d["failure_modes"] == ["crash"]
+    assert (d["states"], d["complete"]) == (109, True)
+    props = {p["name"]: p for p in d["properties"]}
+    loss = props["NoLoss"]
+    assert {k: loss[k] for k in ("kind", "expected", "verdict", "as_expected")} == {
+        "kind": "always", "expected": "violated", "verdict": "violated", "as_expected": True}
+    assert loss["trace"][0]["action"] is None
+    assert [s["action"] for s in loss["trace"][1:]] == ["Produce", "Poll", "Commit", "Crash"]
+    assert loss["trace"][-1]["state"]["committed"] == 1
+    assert props["DuplicateDelivery"]["trace"] is None
+    assert props["AllProcessed"]["verdict"] == "unknown" and props["AllProcessed"]["as_expected"] is None
+
+
+def test_trace_command_and_engines_agree_on_the_printed_trace():
+    a = run("trace", "DuplicateDelivery")
+    b = run("trace", "kafka", "DuplicateDelivery", "--engine", "bmc")
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout
+    assert "DuplicateDelivery reached in 6 steps" in a.stdout
+    j = json.loads(run("trace", "kafka", "NoLoss", "-p", "commit=before", "--json", "--engine", "bmc").stdout)
+    assert j["verdict"] == "violated" and len(j["trace"]) == 5
+
+
+def test_trace_of_a_property_that_holds():
+    r = run("trace", "kafka", "NoLoss")
+    assert r.returncode == 0
+    assert "NoLoss holds (expected holds); no trace to show" in r.stdout
+
+
+def test_list():
+    r = run("list")
+    assert r.returncode == 0
+    for word in ("kafka", "partitions", "messages", "max_crashes", "commit", "after|before",
+                 ">= 1", ">= 0", "crash", "NoLoss", "DuplicateDelivery", "AllProcessed", "Poll(i)"):
+        assert word in r.stdout, word
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "nosuchmodel"], "unknown model 'nosuchmodel'; known models: kafka, partitions"),
+    (["verify", "-p", "messages=0"], "messages=0 is out of range: it must be >= 1"),
+    (["verify", "-p", "messages=three"], "messages=three: expected an integer"),
+    (["verify", "-p", "colour=red"], "unknown parameter 'colour' for model kafka"),
+    (["verify", "-p", "messages"], "write parameters as NAME=VALUE"),
+    (["verify", "-p", "commit=sometimes"], "commit=sometimes: must be one of after, before"),
+    (["verify", "--with", "flood"], "unknown failure mode 'flood' for model kafka; known: crash"),
+    (["verify", "--max-states", "0"], "expected a positive integer"),
+    (["verify", "--timeout", "soon"], "expected a number of seconds"),
+    (["trace", "kafka", "NoSuchThing"], "unknown property 'NoSuchThing' for model kafka"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["verify", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = run(*args)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert message in r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_limits_exit_3():
+    r = run("verify", "--max-states", "50", "--json")
+    assert r.returncode == 3
+    d = json.loads(r.stdout)
+    assert d["complete"] is False and "state limit" in d["stopped"]
+    assert {p["name"]: p["verdict"] for p in d["properties"]}["NoLoss"] == "unknown"
+
+
+def test_not_as_expected_exits_1():
+    r = run("verify", "flags", env=toys_env())
+    assert r.returncode == 1
+    assert re.search(r"NeverOff\s+always\s+violated\s+holds\s+NO", r.stdout)
+    assert "verdict: NOT AS EXPECTED" in r.stdout
+    assert run("verify", "flags", "--with", "glitch", env=toys_env()).returncode == 0
+
+
+def test_malformed_user_model_is_one_line_and_exit_2():
+    r = run("verify", "counter", env=toys_env())
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("checker: error: action Inc sets n to 4, outside its domain 0..3, "
+                                "from the state n=3; widen the domain or strengthen the guard")
+
+
+def test_progress_goes_to_stderr():
+    r = run("verify", "partitions", "--progress", "--no-traces")
+    assert r.returncode == 0
+    assert re.search(r"explored 8,336 states, frontier 0, depth 30, [\d,]+ states/s", r.stderr)
