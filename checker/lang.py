@@ -33,6 +33,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
@@ -565,121 +566,147 @@ class Model:
         values = self.resolve_params(params)
         failures = self.resolve_failures(enable, disable)
         p = SimpleNamespace(**values, failure_modes=tuple(failures))
+        tracer = _Tracer(self._declared_vars(p, failures), p)
+        actions = [self._trace_action(tracer, a, idx)
+                   for a in self._actions
+                   if a.failure is None or a.failure.name in failures
+                   for idx in self._indices(a, p)]
+        props = [self._trace_property(tracer, d, p, actions) for d in self._props]
+        return System(self.name, values, failures, tracer.flat, tracer.consts, tuple(tracer.init),
+                      actions, props, tracer.roots)
+
+    def _declared_vars(self, p: Any, failures: list[str]) -> list[Var]:
         if self._variables is None:
             raise SpecError(f"model {self.name}: declare its variables with @model.variables")
-        decl = list(self._variables(p))
+        with _user_code(f"model {self.name}: variables()"):
+            decl = list(self._variables(p))
         for n in failures:
             fm = self.failure_modes[n]
-            if not any(v.name == fm.counter for v in decl):  # modes may share one counter
-                decl.append(Var(fm.counter, Int(0, values[fm.budget]),
+            if not any(isinstance(v, Var) and v.name == fm.counter for v in decl):  # modes may share one
+                decl.append(Var(fm.counter, Int(0, getattr(p, fm.budget)),
                                 f"{fm.name} failures so far (budget {fm.budget})"))
-        flat: list[FlatVar] = []
-        init: list[int] = []
-        roots: list[tuple[str, str]] = []
-        for v in decl:
-            if not isinstance(v, Var):
-                raise SpecError(f"model {self.name}: variables() must return Var(...) items, got {v!r}")
-            if not v.name.isidentifier() or v.name == "params" or v.name.startswith("_"):
-                raise SpecError(f"variable name {v.name!r} must be an identifier, not 'params' or '_...'")
-            if any(r == v.name for r, _ in roots):
-                raise SpecError(f"model {self.name}: variable {v.name!r} is declared twice")
-            roots.append((v.name, inspect.cleandoc(v.doc)))
-            for fv, x in _flatten(v):
-                flat.append(fv)
-                init.append(x)
-        consts = [z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name) for fv in flat]
+        return decl
 
-        def fresh_state(rec: _Recorder, writable: bool) -> tuple[State, dict]:
-            store: dict[str, Any] = {}
-            metas: dict[str, Any] = {}
-            for i, fv in enumerate(flat):
-                if not fv.path:
-                    store[fv.name], metas[fv.name] = consts[i], fv
-                    continue
-                cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
-                for k in fv.path[:-1]:
-                    while len(cells) <= k:
-                        cells.append([])
-                        ms.append([])
-                    cells, ms = cells[k], ms[k]
-                cells.append(consts[i])
-                ms.append(fv)
-            return State(store, metas, p, rec, writable), store
+    def _trace_action(self, tracer: "_Tracer", a: _ActionDecl, idx: int | None) -> ActionInst:
+        label = a.name if idx is None else f"{a.name}({idx})"
+        rec = _Recorder(f"action {label}", True)
+        s, store = tracer.state(rec, True)
+        with _user_code(rec.where, rec):
+            if a.failure is not None:  # the budget: counter < budget, then counter += 1
+                when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
+            if idx is None:
+                a.fn(s)
+            elif a.at:
+                a.fn(s.at(idx))
+            else:
+                a.fn(s, idx)
+            if a.failure is not None:
+                setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
+        guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
+        updates = {}
+        for i, term in enumerate(tracer.cells(store)):
+            term = z3.simplify(term)
+            if not term.eq(tracer.consts[i]):
+                updates[i] = term
+        desc, note = _doc_lines(a.fn)
+        return ActionInst(label, a.name, idx, desc, note, guard, updates,
+                          a.failure.name if a.failure else None)
 
-        def cells_of(store: dict) -> list:
-            out: list = []
-
-            def walk(c: Any) -> None:
-                if isinstance(c, list):
-                    for x in c:
-                        walk(x)
-                else:
-                    out.append(c)
-
-            for v in store.values():
-                walk(v)
-            return out
-
-        index_of = {fv.name: i for i, fv in enumerate(flat)}
-        actions: list[ActionInst] = []
-        for a in self._actions:
-            if a.failure is not None and a.failure.name not in failures:
-                continue
-            for idx in self._indices(a, p):
-                label = a.name if idx is None else f"{a.name}({idx})"
-                rec = _Recorder(f"action {label}", True)
-                s, store = fresh_state(rec, True)
-                _active.append(rec)
-                try:
-                    if a.failure is not None:
-                        c = index_of[a.failure.counter]
-                        when(consts[c] < values[a.failure.budget])
-                    if idx is None:
-                        a.fn(s)
-                    else:
-                        a.fn(s.at(idx)) if a.at else a.fn(s, idx)
-                    if a.failure is not None:
-                        store_counter = getattr(s, a.failure.counter)
-                        setattr(s, a.failure.counter, store_counter + 1)
-                except z3.Z3Exception as e:
-                    raise SpecError(f"action {label}: {e}") from None
-                finally:
-                    _active.pop()
-                guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
-                updates = {}
-                for i, term in enumerate(cells_of(store)):
-                    term = z3.simplify(term)
-                    if not term.eq(consts[i]):
-                        updates[i] = term
-                desc, note = _doc_lines(a.fn)
-                actions.append(ActionInst(label, a.name, idx, desc, note, guard, updates,
-                                          a.failure.name if a.failure else None))
-        props: list[PropInst] = []
-        for d in self._props:
-            rec = _Recorder(f"property {d.name}", False)
-            s, _ = fresh_state(rec, False)
-            _active.append(rec)
-            try:
-                formula = _as_bool(d.fn(s), f"property {d.name}")
-            except z3.Z3Exception as e:
-                raise SpecError(f"property {d.name}: {e}") from None
-            finally:
-                _active.pop()
+    def _trace_property(self, tracer: "_Tracer", d: _PropDecl, p: Any,
+                        actions: list[ActionInst]) -> PropInst:
+        rec = _Recorder(f"property {d.name}", False)
+        s, _ = tracer.state(rec, False)
+        with _user_code(rec.where, rec):
+            formula = _as_bool(d.fn(s), f"property {d.name}")
+        with _user_code(f"property {d.name}: its expectation"):
             expected = d.expect(p) if callable(d.expect) else d.expect
-            if expected not in _KINDS[d.kind]:
-                raise SpecError(f"property {d.name}: expectation {expected!r} is not one of {_KINDS[d.kind]}")
-            for f in d.fair:
-                if not any(a.base == f for a in actions):
-                    raise SpecError(f"property {d.name}: fair action {f!r} is not an action of {self.name}")
-            props.append(PropInst(d.name, d.kind, expected, z3.simplify(formula),
-                                  _doc_lines(d.fn)[0], d.fair))
-        return System(self.name, values, failures, flat, consts, tuple(init), actions, props, roots)
+        if expected not in _KINDS[d.kind]:
+            raise SpecError(f"property {d.name}: expectation {expected!r} is not one of "
+                            f"{', '.join(_KINDS[d.kind])}")
+        for f in d.fair:
+            if not any(a.base == f for a in actions):
+                raise SpecError(f"property {d.name}: fair action {f!r} is not an action of {self.name}")
+        return PropInst(d.name, d.kind, expected, z3.simplify(formula), _doc_lines(d.fn)[0], d.fair)
 
     def _indices(self, a: _ActionDecl, p: Any) -> list[int | None]:
         if a.over is None:
             return [None]
-        idx = range(getattr(p, a.over)) if isinstance(a.over, str) else a.over(p)
-        out = list(idx)
+        with _user_code(f"action {a.name}: over"):
+            out = list(range(getattr(p, a.over)) if isinstance(a.over, str) else a.over(p))
         if not all(isinstance(i, int) for i in out):
             raise SpecError(f"action {a.name}: over must give integer indices")
+        return out
+
+
+@contextmanager
+def _user_code(where: str, rec: _Recorder | None = None):
+    """Run a model's own code; any error in it becomes a one-line SpecError naming where."""
+    if rec is not None:
+        _active.append(rec)
+    try:
+        yield
+    except CheckerError:
+        raise
+    except z3.Z3Exception as e:
+        raise SpecError(f"{where}: {e}") from None
+    except Exception as e:
+        raise SpecError(f"{where}: {type(e).__name__}: {e}") from None
+    finally:
+        if rec is not None:
+            _active.pop()
+
+
+class _Tracer:
+    """The flat variables of one build and fresh symbolic states over them."""
+
+    def __init__(self, decl: list[Any], p: Any):
+        self.p = p
+        self.flat: list[FlatVar] = []
+        self.init: list[int] = []
+        self.roots: list[tuple[str, str]] = []
+        for v in decl:
+            if not isinstance(v, Var):
+                raise SpecError(f"variables() must return Var(...) items, got {v!r}")
+            if not v.name.isidentifier() or v.name == "params" or v.name.startswith("_"):
+                raise SpecError(f"variable name {v.name!r} must be an identifier, not 'params' or '_...'")
+            if any(r == v.name for r, _ in self.roots):
+                raise SpecError(f"variable {v.name!r} is declared twice")
+            self.roots.append((v.name, inspect.cleandoc(v.doc)))
+            for fv, x in _flatten(v):
+                self.flat.append(fv)
+                self.init.append(x)
+        self.consts = [z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name) for fv in self.flat]
+
+    def state(self, rec: _Recorder, writable: bool) -> tuple[State, dict]:
+        """A state whose variables are the constants; arrays are nested lists of them."""
+        store: dict[str, Any] = {}
+        metas: dict[str, Any] = {}
+        for fv, const in zip(self.flat, self.consts):
+            if not fv.path:
+                store[fv.name], metas[fv.name] = const, fv
+                continue
+            cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
+            for k in fv.path[:-1]:
+                while len(cells) <= k:
+                    cells.append([])
+                    ms.append([])
+                cells, ms = cells[k], ms[k]
+            cells.append(const)
+            ms.append(fv)
+        return State(store, metas, self.p, rec, writable), store
+
+    @staticmethod
+    def cells(store: dict) -> list:
+        """The store's terms in flat-variable order (arrays in index order)."""
+        out: list = []
+
+        def walk(c: Any) -> None:
+            if isinstance(c, list):
+                for x in c:
+                    walk(x)
+            else:
+                out.append(c)
+
+        for v in store.values():
+            walk(v)
         return out

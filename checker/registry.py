@@ -36,9 +36,21 @@ def models() -> dict[str, Model]:
         for name in _providers():
             try:
                 mod = importlib.import_module(name)
-            except ImportError as e:
+            except ModuleNotFoundError as e:
                 raise CheckerError(f"cannot import model package {name!r} ({e}); install the project "
                                    "with `pip install -e .` or set CHECKER_MODELS") from None
+            except CheckerError:
+                raise
+            except Exception as e:  # a user's model package that does not even import
+                where = ""
+                tb = e.__traceback__
+                while tb is not None:  # name the innermost line of the package's own code
+                    where = f" ({tb.tb_frame.f_code.co_filename}, line {tb.tb_lineno})"
+                    tb = tb.tb_next
+                if isinstance(e, SyntaxError):
+                    where = ""  # its message names the file and line already
+                raise SpecError(f"model package {name!r} failed to import: {type(e).__name__}: "
+                                f"{e}{where}") from None
             for m in getattr(mod, "MODELS", []):
                 if not isinstance(m, Model):
                     raise SpecError(f"{name}.MODELS must hold checker.Model objects, found {m!r}")

@@ -138,3 +138,10 @@ def test_progress_goes_to_stderr():
     r = run("verify", "partitions", "--progress", "--no-traces")
     assert r.returncode == 0
     assert re.search(r"explored 8,336 states, frontier 0, depth 30, [\d,]+ states/s", r.stderr)
+
+
+def test_model_package_that_does_not_import_is_one_line(tmp_path):
+    (tmp_path / "broken_models.py").write_text("MODELS = [\n")
+    r = run("list", env={"CHECKER_MODELS": "broken_models", "PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert "model package 'broken_models' failed to import: SyntaxError" in r.stderr

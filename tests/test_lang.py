@@ -156,3 +156,17 @@ def test_failure_modes_are_opt_in_and_budgeted():
 def test_updates_outside_the_domain_are_a_spec_error():
     with pytest.raises(SpecError, match="action Inc sets n to 4, outside its domain 0..3, from the state n=3"):
         explore(toys.counter(guarded=False).build())
+
+
+def test_errors_inside_model_code_name_the_action():
+    def Act(s):
+        """Act."""
+        s.x = s.x + "one"
+    with pytest.raises(SpecError, match=r"^action Act: (TypeError|Z3Exception|.*)"):
+        tiny(Act).build()
+
+    def Crash(s):
+        """Act."""
+        raise KeyError("oops")
+    with pytest.raises(SpecError, match=r"^action Crash: KeyError: 'oops'$"):
+        tiny(Crash).build()
