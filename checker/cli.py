@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, list.
+"""`python -m checker`: verify, trace, replay, list.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -16,7 +16,9 @@ from .bmc import bmc
 from .errors import CheckerError
 from .explicit import explore
 from .registry import get_model, models
-from .report import finish, make_console, params_line, print_models, print_result, print_trace, result_json
+from .replay import NotEnabled, replay
+from .report import (finish, make_console, params_line, print_models, print_result, print_trace,
+                     result_json, trace_title)
 
 __all__ = ["main"]
 
@@ -99,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-depth", type=_positive_int, default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
+
+    r = sub.add_parser("replay", help="replay a trace given as action names",
+                       description="Take the named actions in order from the initial state and print "
+                                   "the trace: replay [MODEL] ACTION... (as printed after every trace).")
+    r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a model parameter (repeatable)")
+    r.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
+                   help="turn a failure mode on (repeatable)")
+    r.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
+                   help="turn a failure mode off (repeatable)")
+    r.add_argument("--json", action="store_true", help="print the trace as JSON")
 
     sub.add_parser("list", help="list models, parameters, failure modes and properties",
                    description="List every model with its parameters, failure modes and properties.")
@@ -183,16 +197,38 @@ def cmd_trace(args: argparse.Namespace) -> int:
         con = make_console()
         con.print(params_line(system))
         if res.trace is not None:
-            print_trace(con, res)
+            print_trace(con, trace_title(res), res.trace)
         else:
             why = f": {res.reason}" if res.reason else ""
-            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}")
+            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}",
+                      soft_wrap=True)
         word = {True: "as expected", False: "NOT AS EXPECTED", None: "unknown"}[res.as_expected]
         con.print(f"verdict: {res.verdict}, {word}")
         finish(con)
     if res.as_expected is False:
         return 1
     return 3 if res.as_expected is None else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    names = list(args.names)
+    model_name = names.pop(0) if names[0] in models() else DEFAULT_MODEL
+    system = _build(args, model_name)
+    con = make_console()
+    try:
+        trace, failure = replay(system, names), ""
+    except NotEnabled as e:
+        trace, failure = e.trace, str(e)
+    if args.json:
+        print(json.dumps({"model": system.model, "params": system.params,
+                          "failure_modes": system.failure_modes, "trace": trace.json(),
+                          "error": failure or None}, indent=2))
+    else:
+        con.print(params_line(system))
+        print_trace(con, f"replayed {len(trace.steps) - 1} of {len(names)} steps", trace, replay_line=False)
+        con.print(f"verdict: {failure}" if failure else "verdict: every step is enabled", soft_wrap=True)
+        finish(con)
+    return 1 if failure else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -206,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"verify": cmd_verify, "trace": cmd_trace, "list": cmd_list}[args.command](args)
+        return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
+                "list": cmd_list}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

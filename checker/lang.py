@@ -572,8 +572,9 @@ class Model:
                    if a.failure is None or a.failure.name in failures
                    for idx in self._indices(a, p)]
         props = [self._trace_property(tracer, d, p, actions) for d in self._props]
+        defaults = [n for n, f in self.failure_modes.items() if f.default]
         return System(self.name, values, failures, tracer.flat, tracer.consts, tuple(tracer.init),
-                      actions, props, tracer.roots)
+                      actions, props, tracer.roots, defaults)
 
     def _declared_vars(self, p: Any, failures: list[str]) -> list[Var]:
         if self._variables is None:

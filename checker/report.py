@@ -19,11 +19,12 @@ from rich.text import Text
 
 from .compile import compiled
 from .lang import Model
+from .replay import replay_command
 from .result import PropertyResult, Result, Trace
 from .system import System
 
 __all__ = ["make_console", "finish", "print_result", "print_trace", "print_models", "result_json",
-           "params_line", "final_word"]
+           "params_line", "final_word", "trace_title"]
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -76,28 +77,27 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     con.print(t)
     for p in result.properties:
         if p.reason:
-            con.print(f"{p.name} is {p.verdict}: {p.reason}")
+            con.print(f"{p.name} is {p.verdict}: {p.reason}", soft_wrap=True)
     if traces:
         for p in result.properties:
             if p.trace is not None:
-                print_trace(con, p)
+                print_trace(con, trace_title(p), p.trace)
     con.print(Text(f"verdict: {final_word(result)}", "bold"))
 
 
-def _trace_title(p: PropertyResult) -> str:
+def trace_title(p: PropertyResult) -> str:
     what = {"violated": "violated", "reachable": "reached"}.get(p.verdict, p.verdict)
     return f"{p.name} {what} in {len(p.trace.steps) - 1} steps (a shortest trace)"  # type: ignore[union-attr]
 
 
-def print_trace(con: Console, p: PropertyResult) -> None:
-    """The execution table and the variable tracker of one property's trace."""
-    trace = p.trace
-    assert trace is not None
-    s = trace.system
+def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True) -> None:
+    """The execution table and the variable tracker of a trace, and how to replay it."""
     con.print()
-    con.print(Text(_trace_title(p), "bold"))
+    con.print(Text(title, "bold"))
     con.print(execution_table(trace))
     con.print(variable_tracker(trace))
+    if trace.actions and replay_line:
+        con.print("replay: " + replay_command(trace), soft_wrap=True)  # one line, to paste
 
 
 def _prop_values(trace: Trace) -> list[list[bool]]:

@@ -114,6 +114,7 @@ class System:
     actions: list[ActionInst]
     properties: list[PropInst]
     roots: list[tuple[str, str]] = field(default_factory=list)  # (declared name, note)
+    default_failures: list[str] = field(default_factory=list)  # on unless turned off
     layout: Layout = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -128,6 +129,23 @@ class System:
 
         known = ", ".join(p.name for p in self.properties)
         raise CheckerError(f"unknown property {name!r} for model {self.model}; known: {known}")
+
+    def command_args(self) -> list[str]:
+        """The CLI arguments that build this same instance: parameters and failure modes."""
+        args = [f"-p {k}={v}" for k, v in self.params.items()]
+        args += [f"--with {f}" for f in self.failure_modes if f not in self.default_failures]
+        args += [f"--without {f}" for f in self.default_failures if f not in self.failure_modes]
+        return args
+
+    def action_index(self, name: str) -> int:
+        for i, a in enumerate(self.actions):
+            if a.name == name:
+                return i
+        from .errors import CheckerError
+
+        known = ", ".join(a.name for a in self.actions)
+        raise CheckerError(f"unknown action {name!r} for model {self.model} with these parameters; "
+                           f"known: {known}")
 
     def as_json_state(self, values: tuple[int, ...]) -> dict[str, Any]:
         """A state as nested JSON: arrays become lists, enums their names."""

@@ -145,3 +145,27 @@ def test_model_package_that_does_not_import_is_one_line(tmp_path):
     r = run("list", env={"CHECKER_MODELS": "broken_models", "PYTHONPATH": str(tmp_path)})
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert "model package 'broken_models' failed to import: SyntaxError" in r.stderr
+
+
+def test_every_printed_trace_replays_to_the_same_table():
+    out = run("verify", "kafka", "-p", "commit=before").stdout
+    line = [l for l in out.splitlines() if l.startswith("replay: ")][0]
+    assert line == ("replay: python -m checker replay kafka Produce Poll Commit Crash "
+                    "-p messages=3 -p max_crashes=2 -p commit=before")
+    args = line.split("python -m checker ")[1].split()
+    r = run(*args)
+    assert r.returncode == 0
+    table = lambda text: text[text.index(" step "):text.index("replay:") if "replay:" in text else None]
+    assert table(out.split("a shortest trace)")[1]).split("verdict")[0].strip() == \
+        table(r.stdout).split("verdict")[0].strip()
+    assert r.stdout.rstrip().endswith("verdict: every step is enabled")
+
+
+def test_replay_errors():
+    r = run("replay", "Produce", "Poll", "Commit")
+    assert r.returncode == 1
+    assert "verdict: step 3: Commit is not enabled in the state sent=1, position=1, committed=0, pc=fetched" in r.stdout
+    r = run("replay", "partitions", "Produce(2)")
+    assert r.returncode == 2 and "unknown action 'Produce(2)' for model partitions" in r.stderr
+    j = json.loads(run("replay", "partitions", "Produce(1)", "Poll(1)", "--json").stdout)
+    assert j["error"] is None and j["trace"][-1]["state"]["position"] == [0, 1]
