@@ -4,10 +4,16 @@ The explicit engine never looks at a Z3 term while it searches: this module turn
 guard, update and property into Python source, and `exec`s one `expand(state)`
 function that unpacks the fields it needs with shifts and masks, tests every guard
 and returns the packed successors, plus one predicate per property.
+
+Terms are DAGs (a symbolic array read is shared by every cell it updates), so a
+subterm used more than once is computed once into a local; an if-then-else chain over
+consecutive constants (the shape of `a[i]` with a symbolic i) becomes a tuple index.
+Both keep the code linear in the size of the terms.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,49 +22,145 @@ import z3
 from .errors import SpecError
 from .system import System
 
-__all__ = ["Compiled", "compile_system", "compiled", "to_python"]
+__all__ = ["Compiled", "compile_system", "compiled", "DomainError"]
 
 _BINARY = {
     z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
-    z3.Z3_OP_EQ: "==", z3.Z3_OP_IDIV: "//", z3.Z3_OP_MOD: "%",
+    z3.Z3_OP_IDIV: "//", z3.Z3_OP_MOD: "%",
 }
-_NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - "}
+_NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
+         z3.Z3_OP_AND: " and ", z3.Z3_OP_OR: " or "}
 
 
-def to_python(e: z3.ExprRef, name_of: Callable[[str], str]) -> str:
-    """Python source for a quantifier-free integer/boolean term; name_of maps constants."""
+def _is_var(e: z3.ExprRef) -> bool:
+    return z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED
+
+
+def _select_chain(e: z3.ExprRef):
+    """If e is If(x == 0, a0, If(x == 1, a1, ... default)), return (x, [a0, a1, ...], default)."""
+    arms = []
+    key = None
+    while z3.is_app_of(e, z3.Z3_OP_ITE):
+        cond, then, other = e.children()
+        if not z3.is_app_of(cond, z3.Z3_OP_EQ):
+            break
+        lhs, rhs = cond.children()
+        if z3.is_int_value(lhs):
+            lhs, rhs = rhs, lhs
+        if not z3.is_int_value(rhs) or rhs.as_long() != len(arms):
+            break
+        if key is None:
+            key = lhs
+        elif not key.eq(lhs):
+            break
+        arms.append(then)
+        e = other
+    return (key, arms, e) if len(arms) >= 3 else None
+
+
+class _Codegen:
+    """Python source for terms, with shared subterms bound once to locals."""
+
+    def __init__(self, name_of: Callable[[z3.ExprRef], str], lines: list[str], indent: str,
+                 known: dict[int, str] | None = None, counter=None):
+        self.name_of, self.lines, self.indent = name_of, lines, indent
+        self.names: dict[int, str] = dict(known or {})
+        self.counter = counter if counter is not None else itertools.count()
+        self.shared: set[int] = set()
+
+    def prepare(self, terms: list[z3.ExprRef]) -> None:
+        """Find the non-leaf subterms referenced more than once."""
+        refs: dict[int, int] = {}
+        stack = list(terms)
+        while stack:
+            e = stack.pop()
+            k = e.get_id()
+            refs[k] = refs.get(k, 0) + 1
+            if refs[k] == 1:
+                stack.extend(e.children())
+        self.shared = {k for k, n in refs.items() if n > 1}
+
+    def bind(self, text: str) -> str:
+        name = f"t{next(self.counter)}"
+        self.lines.append(f"{self.indent}{name} = {text}")
+        return name
+
+    def expr(self, e: z3.ExprRef) -> str:
+        k = e.get_id()
+        if k in self.names:
+            return self.names[k]
+        text = self._build(e)
+        if k in self.shared and e.num_args() > 0:
+            text = self.bind(text)
+            self.names[k] = text
+        return text
+
+    def _build(self, e: z3.ExprRef) -> str:
+        if z3.is_int_value(e):
+            return str(e.as_long())
+        if z3.is_true(e):
+            return "True"
+        if z3.is_false(e):
+            return "False"
+        if _is_var(e):
+            return self.name_of(e)
+        kind = e.decl().kind()
+        if kind == z3.Z3_OP_ITE:
+            chain = _select_chain(e)
+            if chain is not None:
+                key, arms, default = chain
+                x = self.expr(key)
+                if not x.isidentifier():
+                    x = self.bind(x)
+                return (f"(({', '.join(self.expr(a) for a in arms)},)[{x}] "
+                        f"if 0 <= {x} < {len(arms)} else {self.expr(default)})")
+            c, a, b = (self.expr(x) for x in e.children())
+            return f"({a} if {c} else {b})"
+        args = [self.expr(c) for c in e.children()]
+        if kind in _BINARY and len(args) == 2:
+            return f"({args[0]} {_BINARY[kind]} {args[1]})"
+        if kind in _NARY:
+            return "(" + _NARY[kind].join(args) + ")"
+        if kind == z3.Z3_OP_EQ:
+            return "(" + " and ".join(f"{args[0]} == {b}" for b in args[1:]) + ")"
+        if kind == z3.Z3_OP_UMINUS:
+            return f"(-{args[0]})"
+        if kind == z3.Z3_OP_NOT:
+            return f"(not {args[0]})"
+        if kind == z3.Z3_OP_IMPLIES:
+            return f"((not {args[0]}) or {args[1]})"
+        if kind == z3.Z3_OP_DISTINCT:
+            return "(" + " and ".join(f"{a} != {b}" for i, a in enumerate(args) for b in args[i + 1:]) + ")"
+        raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the explicit engine cannot compile")
+
+
+def _bounds(e: z3.ExprRef, var_bounds: Callable[[z3.ExprRef], tuple[int, int]],
+            memo: dict[int, tuple[int, int] | None]) -> tuple[int, int] | None:
+    """An interval holding every value of an integer term, or None if not known.
+
+    Used to drop the run-time domain check of an update that provably stays in range.
+    """
+    k = e.get_id()
+    if k in memo:
+        return memo[k]
+    out: tuple[int, int] | None = None
     if z3.is_int_value(e):
-        return str(e.as_long())
-    if z3.is_true(e):
-        return "True"
-    if z3.is_false(e):
-        return "False"
-    if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-        return name_of(e.decl().name())
-    k = e.decl().kind()
-    args = [to_python(c, name_of) for c in e.children()]
-    if k in _BINARY and len(args) == 2:
-        return f"({args[0]} {_BINARY[k]} {args[1]})"
-    if k in _NARY:
-        return "(" + _NARY[k].join(args) + ")"
-    if k == z3.Z3_OP_UMINUS:
-        return f"(-{args[0]})"
-    if k == z3.Z3_OP_AND:
-        return "(" + " and ".join(args) + ")"
-    if k == z3.Z3_OP_OR:
-        return "(" + " or ".join(args) + ")"
-    if k == z3.Z3_OP_NOT:
-        return f"(not {args[0]})"
-    if k == z3.Z3_OP_IMPLIES:
-        return f"((not {args[0]}) or {args[1]})"
-    if k == z3.Z3_OP_ITE:
-        return f"({args[1]} if {args[0]} else {args[2]})"
-    if k == z3.Z3_OP_DISTINCT:
-        pairs = [f"{a} != {b}" for i, a in enumerate(args) for b in args[i + 1:]]
-        return "(" + " and ".join(pairs) + ")"
-    if k == z3.Z3_OP_EQ:  # n-ary equality does not occur after simplify, but be exact
-        return "(" + " and ".join(f"{args[0]} == {b}" for b in args[1:]) + ")"
-    raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the explicit engine cannot compile")
+        out = (e.as_long(), e.as_long())
+    elif _is_var(e):
+        out = var_bounds(e)
+    elif z3.is_app_of(e, z3.Z3_OP_ITE) or z3.is_app_of(e, z3.Z3_OP_ADD) or z3.is_app_of(e, z3.Z3_OP_SUB):
+        kids = e.children()[1:] if z3.is_app_of(e, z3.Z3_OP_ITE) else e.children()
+        parts = [_bounds(c, var_bounds, memo) for c in kids]
+        if all(p is not None for p in parts):
+            if z3.is_app_of(e, z3.Z3_OP_ITE):
+                out = (min(p[0] for p in parts), max(p[1] for p in parts))  # type: ignore[index]
+            elif z3.is_app_of(e, z3.Z3_OP_ADD):
+                out = (sum(p[0] for p in parts), sum(p[1] for p in parts))  # type: ignore[index]
+            else:  # a - b - c ...
+                first, rest = parts[0], parts[1:]
+                out = (first[0] - sum(p[1] for p in rest), first[1] - sum(p[0] for p in rest))  # type: ignore[index]
+    memo[k] = out
+    return out
 
 
 @dataclass
@@ -69,57 +171,87 @@ class Compiled:
 
 
 class DomainError(SpecError):
-    pass
+    """An action set a variable outside its declared domain: the model is malformed."""
 
 
 def compile_system(system: System) -> Compiled:
     """Generate and load the Python code for `system` (one call per model instance)."""
     lay = system.layout
-    local = {c.decl().name(): f"v{i}" for i, c in enumerate(system.consts)}
+    index = {c.get_id(): i for i, c in enumerate(system.consts)}
 
-    def name_of(n: str) -> str:
-        return local[n]
+    def name_of(e: z3.ExprRef) -> str:
+        return f"v{index[e.get_id()]}"
 
-    def unpack_lines(exprs: list[z3.ExprRef], indent: str) -> list[str]:
+    def var_bounds(e: z3.ExprRef) -> tuple[int, int]:
+        v = system.variables[index[e.get_id()]]
+        return v.lo, v.hi
+
+    memo: dict[int, tuple[int, int] | None] = {}
+    prover = z3.Solver()
+    prover.set("timeout", 200)  # milliseconds; an unproved check simply stays in the code
+    prover.add([z3.And(c >= v.lo, c <= v.hi) for c, v in zip(system.consts, system.variables)
+                if v.kind != "bool"])
+
+    def needs_check(guard: z3.BoolRef, term: z3.ExprRef, vi: int) -> bool:
+        """Whether an update can leave its domain: interval arithmetic first, then Z3."""
+        v = system.variables[vi]
+        if v.kind == "bool":
+            return False
+        b = _bounds(term, var_bounds, memo)
+        if b is not None and v.lo <= b[0] and b[1] <= v.hi:
+            return False
+        prover.push()
+        prover.add(guard, z3.Or(term < v.lo, term > v.hi))
+        proved = prover.check() == z3.unsat
+        prover.pop()
+        return not proved
+
+    def unpack(terms: list[z3.ExprRef], lines: list[str], indent: str) -> None:
         used: set[int] = set()
         seen: set[int] = set()
-        stack = list(exprs)
+        stack = list(terms)
         while stack:  # the terms are DAGs: visit each node once
             e = stack.pop()
             if e.get_id() in seen:
                 continue
             seen.add(e.get_id())
-            if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                used.add(int(local[e.decl().name()][1:]))
+            if _is_var(e):
+                used.add(index[e.get_id()])
             stack.extend(e.children())
-        lines = []
         for i in sorted(used):
             s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
             x = f"(st >> {s}) & {m}" if s else f"st & {m}"
             lines.append(f"{indent}v{i} = {x}{f' + {lo}' if lo else ''}")
-        return lines
 
-    # An updated variable's old value is needed for the packed delta even if unread.
-    terms = [a.guard for a in system.actions] + [
-        t for a in system.actions for vi, u in a.updates.items() for t in (u, system.consts[vi])
-    ]
     src = ["def expand(st):"]
-    src += unpack_lines(terms, "    ")
+    # An updated variable's old value is needed for the packed delta even if unread.
+    unpack([a.guard for a in system.actions]
+           + [t for a in system.actions for vi, u in a.updates.items() for t in (u, system.consts[vi])],
+           src, "    ")
     src.append("    out = []")
+    counter = itertools.count()
     for ai, a in enumerate(system.actions):
-        src.append(f"    if {to_python(a.guard, name_of)}:  # {a.name}")
+        g = _Codegen(name_of, src, "    ", counter=counter)
+        g.prepare([a.guard])
+        src.append(f"    if {g.expr(a.guard)}:  # {a.name}")
+        body = _Codegen(name_of, src, "        ", g.names, counter)
+        body.prepare(list(a.updates.values()))
         delta = []
         for vi, term in a.updates.items():
             v = system.variables[vi]
-            src.append(f"        n{vi} = {to_python(term, name_of)}")
-            src.append(f"        if not {v.lo} <= n{vi} <= {v.hi}: _bad({ai}, {vi}, n{vi}, st)")
-            delta.append(f"((n{vi} - v{vi}) << {lay.shifts[vi]})")
+            src.append(f"        n{vi} = {body.expr(term)}")
+            if needs_check(a.guard, term, vi):
+                src.append(f"        if not {v.lo} <= n{vi} <= {v.hi}: _bad({ai}, {vi}, n{vi}, st)")
+            shift = f" << {lay.shifts[vi]}" if lay.shifts[vi] else ""
+            delta.append(f"((n{vi} - v{vi}){shift})")
         src.append(f"        out.append(({ai}, st + {' + '.join(delta) if delta else '0'}))")
     src.append("    return out")
     for pi, p in enumerate(system.properties):
         src.append(f"def prop{pi}(st):  # {p.name}")
-        src += unpack_lines([p.formula], "    ")
-        src.append(f"    return {to_python(p.formula, name_of)}")
+        unpack([p.formula], src, "    ")
+        g = _Codegen(name_of, src, "    ", counter=counter)
+        g.prepare([p.formula])
+        src.append(f"    return {g.expr(p.formula)}")
 
     def bad(ai: int, vi: int, value: int, st: int) -> None:
         v = system.variables[vi]

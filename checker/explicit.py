@@ -40,7 +40,6 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
     found: dict[int, int] = {}  # property index -> first state where it was decided
     open_props = list(safety)
     dead_state: int | None = None
-    fired = [0] * n_actions
 
     init = system.layout.pack(system.init)
     parent: dict[int, int] = {init: -1}  # state -> parent * n_actions + action
@@ -62,7 +61,6 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
             if not succ and deadlock and dead_state is None:
                 dead_state = st
             for a, t in succ:
-                fired[a] += 1
                 if t in parent:
                     continue
                 parent[t] = st * n_actions + a
@@ -123,7 +121,7 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
     if progress is not None:
         progress(len(parent), 0, depth, seconds)
     return Result(system, "explicit", len(parent), transitions, depth, seconds, complete, stopped,
-                  results, fired)
+                  results)
 
 
 def _decided(system: System, comp, i: int, st: int) -> bool:

@@ -68,7 +68,6 @@ class Result:
     complete: bool
     stopped: str = ""  # which limit ended the run, when it is incomplete
     properties: list[PropertyResult] = field(default_factory=list)
-    fired: list[int] = field(default_factory=list)  # firings per action, for coverage
 
     def prop(self, name: str) -> PropertyResult:
         for p in self.properties:
