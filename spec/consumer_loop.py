@@ -12,7 +12,16 @@ steps with no partial effects; the commit is synchronous (`commitSync`) and succ
 
 from checker import Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, when
 
-PC = Enum("idle", "fetched", "processed", "committed")
+# Where the consumer is in its loop. The at-least-once loop (commit=after) goes idle,
+# fetched, processed; the at-most-once loop (commit=before) idle, fetched, committed.
+PC_AFTER = Enum("idle", "fetched", "processed")
+PC_BEFORE = Enum("idle", "fetched", "committed")
+IDLE, FETCHED = PC_AFTER.idle, PC_AFTER.fetched  # the same numbers in both loops
+assert (IDLE, FETCHED) == (PC_BEFORE.idle, PC_BEFORE.fetched)
+
+
+def pc_values(p):
+    return PC_AFTER if p.commit == "after" else PC_BEFORE
 
 
 def variables(p, per=lambda domain: domain):
@@ -31,10 +40,10 @@ def variables(p, per=lambda domain: domain):
             The offset stored for the group by the group coordinator: the next offset to
             read after a restart. Real Kafka: __consumer_offsets, written by commitSync.
             Left out: offset retention, failed or asynchronous commits, rebalances."""),
-        Var("pc", per(PC), """
-            Where the consumer is in its loop. Real Kafka: the application's own code
-            around poll(); `committed` is used only by the commit-before-process loop.
-            Left out: max.poll.records > 1 (one record per poll)."""),
+        Var("pc", per(pc_values(p)), """
+            Where the consumer is in its loop: idle, fetched, then processed (commit=after)
+            or committed (commit=before). Real Kafka: the application's own code around
+            poll(). Left out: max.poll.records > 1 (one record per poll)."""),
         Var("cur", per(Int(0, M - 1)), """
             Offset of the record in hand, 0 whenever pc = idle. Real Kafka: the
             ConsumerRecord the application is working on."""),
@@ -61,10 +70,10 @@ def Poll(c):
     Real Kafka: poll() returns up to max.poll.records records and moves the position
     past them. Left out: one record per poll, no auto-commit inside poll().
     """
-    when(c.pc == PC.idle, c.position < c.sent)
+    when(c.pc == IDLE, c.position < c.sent)
     c.cur = c.position
     c.position += 1
-    c.pc = PC.fetched
+    c.pc = FETCHED
 
 
 def Process(c):
@@ -73,13 +82,14 @@ def Process(c):
     Real Kafka: application code between poll() and the commit; with commit=before it
     runs after the commit. Left out: processing that fails or is only half done.
     """
-    after = c.params.commit == "after"
-    when(c.pc == (PC.fetched if after else PC.committed))
-    c.processed[c.cur] += 1
-    if after:
-        c.pc = PC.processed
+    if c.params.commit == "after":
+        when(c.pc == FETCHED)
+        c.processed[c.cur] += 1
+        c.pc = PC_AFTER.processed
     else:
-        c.pc = PC.idle
+        when(c.pc == PC_BEFORE.committed)
+        c.processed[c.cur] += 1
+        c.pc = IDLE
         c.cur = 0
 
 
@@ -90,14 +100,15 @@ def Commit(c):
     poll(). commit=after runs it after processing (at-least-once), commit=before before
     processing (at-most-once). Left out: commit failures and rebalances.
     """
-    after = c.params.commit == "after"
-    when(c.pc == (PC.processed if after else PC.fetched))
-    c.committed = c.position
-    if after:
-        c.pc = PC.idle
+    if c.params.commit == "after":
+        when(c.pc == PC_AFTER.processed)
+        c.committed = c.position
+        c.pc = IDLE
         c.cur = 0
     else:
-        c.pc = PC.committed
+        when(c.pc == FETCHED)
+        c.committed = c.position
+        c.pc = PC_BEFORE.committed
 
 
 def Crash(c):
@@ -108,7 +119,7 @@ def Crash(c):
     committed is delivered again. Left out: the session timeout and rebalance in between,
     auto.offset.reset (there is always a committed offset, 0 at first).
     """
-    c.pc = PC.idle
+    c.pc = IDLE
     c.cur = 0
     c.position = c.committed
 
@@ -127,7 +138,7 @@ processing (KafkaConsumer javadoc, "Manual Offset Control"; design.html section 
 def no_loss(c):
     """Every offset below the committed offset was processed, or is in the consumer's hands."""
     return all_of(range(c.params.messages), lambda o: Implies(
-        o < c.committed, Or(c.processed[o] >= 1, And(c.pc != PC.idle, c.cur == o))))
+        o < c.committed, Or(c.processed[o] >= 1, And(c.pc != IDLE, c.cur == o))))
 
 
 def duplicate(c):
