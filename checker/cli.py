@@ -43,40 +43,39 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _positive(kind: type, what: str):
+    """An argparse type: a positive int or float, with a message naming what is expected."""
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return v
-
-
-def _model_args(p: argparse.ArgumentParser) -> None:
+def _instance_args(p: argparse.ArgumentParser) -> None:
+    """Options that choose the model instance: parameters and failure modes."""
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable); `list` shows them")
     p.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode on (repeatable)")
     p.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode off (repeatable)")
-    p.add_argument("--max-states", type=_positive_int, metavar="N",
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that search: the instance, limits, output."""
+    _instance_args(p)
+    p.add_argument("--max-states", type=_positive(int, "a positive integer"), metavar="N",
                    help="stop after N distinct states; the run is then incomplete (exit 3)")
-    p.add_argument("--timeout", type=_positive_float, metavar="S",
+    p.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
                    help="stop after S seconds; the run is then incomplete (exit 3)")
     p.add_argument("--deadlock", action="store_true",
                    help="report a state with no enabled action as a violation of NoDeadlock")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--progress", action="store_true",
                    help="print progress to stderr even when it is not a terminal")
 
@@ -98,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
     t.add_argument("--engine", choices=("explicit", "bmc"), default="explicit",
                    help="explicit-state search (default) or Z3 bounded model checking")
-    t.add_argument("--max-depth", type=_positive_int, default=30, metavar="N",
+    t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
 
@@ -106,13 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Take the named actions in order from the initial state and print "
                                    "the trace: replay [MODEL] ACTION... (as printed after every trace).")
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
-    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="set a model parameter (repeatable)")
-    r.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
-                   help="turn a failure mode on (repeatable)")
-    r.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
-                   help="turn a failure mode off (repeatable)")
-    r.add_argument("--json", action="store_true", help="print the trace as JSON")
+    _instance_args(r)
 
     sub.add_parser("list", help="list models, parameters, failure modes and properties",
                    description="List every model with its parameters, failure modes and properties.")

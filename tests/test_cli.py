@@ -98,7 +98,7 @@ def test_list():
     (["verify", "-p", "commit=sometimes"], "commit=sometimes: must be one of after, before"),
     (["verify", "--with", "flood"], "unknown failure mode 'flood' for model kafka; known: crash"),
     (["verify", "--max-states", "0"], "expected a positive integer"),
-    (["verify", "--timeout", "soon"], "expected a number of seconds"),
+    (["verify", "--timeout", "soon"], "expected a positive number of seconds"),
     (["trace", "kafka", "NoSuchThing"], "unknown property 'NoSuchThing' for model kafka"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["verify", "--frobnicate"], "unrecognized arguments: --frobnicate"),
