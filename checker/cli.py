@@ -17,7 +17,7 @@ from .errors import CheckerError
 from .explicit import explore
 from .registry import get_model, models
 from .replay import NotEnabled, replay
-from .report import (finish, make_console, params_line, print_models, print_result, print_trace,
+from .report import (describe_models, finish, make_console, params_line, print_models, print_result, print_trace,
                      result_json, trace_title)
 
 __all__ = ["main"]
@@ -107,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
     _instance_args(r)
 
-    sub.add_parser("list", help="list models, parameters, failure modes and properties",
-                   description="List every model with its parameters, failure modes and properties.")
+    ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
+                        description="List every model (or one) with its parameters, failure modes, "
+                                    "variables, actions and properties.")
+    ls.add_argument("model", nargs="?", help="only this model")
+    ls.add_argument("--json", action="store_true", help="print a JSON list instead of tables")
     return top
 
 
@@ -225,8 +228,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    chosen = {args.model: get_model(args.model)} if args.model else models()
+    if args.json:
+        print(json.dumps(describe_models(chosen), indent=2))
+        return 0
     con = make_console()
-    print_models(con, models())
+    print_models(con, chosen)
     finish(con)
     return 0
 

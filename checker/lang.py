@@ -664,15 +664,15 @@ class _Tracer:
         self.p = p
         self.flat: list[FlatVar] = []
         self.init: list[int] = []
-        self.roots: list[tuple[str, str]] = []
+        self.roots: list[tuple[str, str, str]] = []
         for v in decl:
             if not isinstance(v, Var):
                 raise SpecError(f"variables() must return Var(...) items, got {v!r}")
             if not v.name.isidentifier() or v.name == "params" or v.name.startswith("_"):
                 raise SpecError(f"variable name {v.name!r} must be an identifier, not 'params' or '_...'")
-            if any(r == v.name for r, _ in self.roots):
+            if any(r[0] == v.name for r in self.roots):
                 raise SpecError(f"variable {v.name!r} is declared twice")
-            self.roots.append((v.name, inspect.cleandoc(v.doc)))
+            self.roots.append((v.name, repr(v.domain), inspect.cleandoc(v.doc)))
             for fv, x in _flatten(v):
                 self.flat.append(fv)
                 self.init.append(x)

@@ -23,7 +23,7 @@ from .replay import replay_command
 from .result import PropertyResult, Result, Trace
 from .system import System
 
-__all__ = ["make_console", "finish", "print_result", "print_trace", "print_models", "result_json",
+__all__ = ["make_console", "finish", "describe_models", "print_result", "print_trace", "print_models", "result_json",
            "params_line", "final_word", "trace_title"]
 
 
@@ -158,36 +158,65 @@ def result_json(result: Result) -> str:
     return json.dumps(result.json(), indent=2)
 
 
-def print_models(con: Console, models: dict[str, Model]) -> None:
-    """`list`: every model with its parameters, failure modes and properties."""
+def describe_models(models: dict[str, Model]) -> list[dict[str, Any]]:
+    """What `list` shows, as data: each model at its default parameters."""
+    out = []
     for m in models.values():
-        con.print(Text(m.name, "bold"), "-", m.doc.splitlines()[0] if m.doc else "")
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="parameters", title_justify="left")
-        for col in ("name", "default", "range", "meaning"):
-            t.add_column(col)
-        for p in m.params.values():
-            t.add_row(p.name, str(p.default), p.describe_range(), p.doc)
-        con.print(t)
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="failure modes", title_justify="left")
-        for col in ("name", "default", "budget", "what it is"):
-            t.add_column(col)
-        for f in m.failure_modes.values():
-            t.add_row(f.name, "on" if f.default else "off", f.budget, f.doc.splitlines()[0])
-        con.print(t)
-        s = m.build()  # defaults: shows expectations and the actual action instances
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="properties (expectations at the defaults)",
-                  title_justify="left")
-        for col in ("name", "kind", "expected", "meaning"):
-            t.add_column(col)
-        for p in s.properties:
-            t.add_row(p.name, p.kind, p.expected, p.description)
-        con.print(t)
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="actions", title_justify="left")
-        t.add_column("name")
-        t.add_column("description")
-        seen = set()
+        s = m.build()  # the defaults: actual domains, expectations and action instances
+        bases: dict[str, Any] = {}
         for a in s.actions:
-            if a.base not in seen:
-                seen.add(a.base)
-                t.add_row(a.base + ("(i)" if a.index is not None else ""), a.description)
-        con.print(t)
+            bases.setdefault(a.base, {"name": a.base, "indexed": a.index is not None,
+                                      "description": a.description, "failure_mode": a.failure})
+        out.append({
+            "name": m.name,
+            "description": m.doc.splitlines()[0] if m.doc else "",
+            "params": [{"name": p.name, "default": p.default, "range": p.describe_range(), "doc": p.doc}
+                       for p in m.params.values()],
+            "failure_modes": [{"name": f.name, "default": f.default, "budget": f.budget,
+                               "doc": _first_sentence(f.doc)} for f in m.failure_modes.values()],
+            "variables": [{"name": n, "domain": d, "doc": _first_sentence(doc)} for n, d, doc in s.roots],
+            "actions": list(bases.values()),
+            "properties": [{"name": p.name, "kind": p.kind, "expected": p.expected,
+                            "description": p.description} for p in s.properties],
+        })
+    return out
+
+
+def print_models(con: Console, models: dict[str, Model]) -> None:
+    """`list`: every model with its parameters, failure modes, variables, actions, properties."""
+    def table(title: str, rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Table:
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+        for header, _ in cols:
+            t.add_column(header, overflow="fold")
+        for r in rows:
+            t.add_row(*(_cell(r[key]) for _, key in cols))
+        return t
+
+    for d in describe_models(models):
+        con.print(Text(d["name"], "bold"), "-", d["description"])
+        con.print(table("parameters", d["params"],
+                        [("name", "name"), ("default", "default"), ("range", "range"), ("meaning", "doc")]))
+        con.print(table("failure modes", d["failure_modes"],
+                        [("name", "name"), ("on by default", "default"), ("budget", "budget"),
+                         ("what it is", "doc")]))
+        con.print(table("variables (domains at the defaults)", d["variables"],
+                        [("name", "name"), ("domain", "domain"), ("meaning", "doc")]))
+        actions = [dict(a, name=a["name"] + ("(i)" if a["indexed"] else ""),
+                        failure_mode=a["failure_mode"] or "") for a in d["actions"]]
+        con.print(table("actions", actions, [("name", "name"), ("failure mode", "failure_mode"),
+                                             ("description", "description")]))
+        con.print(table("properties (expectations at the defaults)", d["properties"],
+                        [("name", "name"), ("kind", "kind"), ("expected", "expected"),
+                         ("meaning", "description")]))
+
+
+def _first_sentence(doc: str) -> str:
+    text = " ".join(doc.split())
+    end = text.find(". ")
+    return text if end < 0 else text[:end + 1]
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)

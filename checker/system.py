@@ -113,7 +113,7 @@ class System:
     init: tuple[int, ...]
     actions: list[ActionInst]
     properties: list[PropInst]
-    roots: list[tuple[str, str]] = field(default_factory=list)  # (declared name, note)
+    roots: list[tuple[str, str, str]] = field(default_factory=list)  # (declared name, domain, note)
     default_failures: list[str] = field(default_factory=list)  # on unless turned off
     layout: Layout = None  # type: ignore[assignment]
 

@@ -169,3 +169,18 @@ def test_replay_errors():
     assert r.returncode == 2 and "unknown action 'Produce(2)' for model partitions" in r.stderr
     j = json.loads(run("replay", "partitions", "Produce(1)", "Poll(1)", "--json").stdout)
     assert j["error"] is None and j["trace"][-1]["state"]["position"] == [0, 1]
+
+
+def test_list_json_and_one_model():
+    d = json.loads(run("list", "kafka", "--json").stdout)
+    assert [m["name"] for m in d] == ["kafka"]
+    k = d[0]
+    assert [p["name"] for p in k["params"]] == ["messages", "max_crashes", "commit"]
+    assert {v["name"]: v["domain"] for v in k["variables"]} == {
+        "sent": "0..3", "position": "0..3", "committed": "0..3", "pc": "{idle, fetched, processed}",
+        "cur": "0..2", "processed": "array[0..2] of 0..3", "crashes": "0..2"}
+    assert [a["name"] for a in k["actions"]] == ["Produce", "Poll", "Process", "Commit", "Crash"]
+    assert k["actions"][-1]["failure_mode"] == "crash"
+    assert [(p["name"], p["kind"], p["expected"]) for p in k["properties"]] == [
+        ("NoLoss", "always", "holds"), ("DuplicateDelivery", "sometimes", "reachable"),
+        ("AllProcessed", "eventually", "holds")]

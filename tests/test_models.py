@@ -75,7 +75,7 @@ def test_partitions_traces_name_the_partition():
 def test_every_variable_and_action_carries_a_note():
     for m in (kafka, partitions):
         s = m.build()
-        for name, note in s.roots:
+        for name, _domain, note in s.roots:
             assert len(note) > 20, f"{m.name}.{name} needs a note"
         for a in s.actions:
             assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name
