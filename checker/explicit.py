@@ -36,17 +36,24 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
     comp = compiled(system)
     expand = comp.expand
     n_actions = len(system.actions)
-    safety = [i for i, p in enumerate(system.properties) if p.kind != "eventually"]
-    found: dict[int, int] = {}  # property index -> first state where it was decided
-    open_props = list(safety)
+    # Undecided safety properties: (index, predicate, whether the predicate must hold).
+    open_props = [(i, comp.predicates[i], p.kind == "always")
+                  for i, p in enumerate(system.properties) if p.kind != "eventually"]
+    found: dict[int, int] = {}  # property index -> first state that decided it
     dead_state: int | None = None
+
+    def check(st: int) -> list:
+        """Record the properties that st decides; return those still open."""
+        hit = False
+        for i, pred, must_hold in open_props:
+            if bool(pred(st)) != must_hold:
+                found[i] = st
+                hit = True
+        return [c for c in open_props if c[0] not in found] if hit else open_props
 
     init = system.layout.pack(system.init)
     parent: dict[int, int] = {init: -1}  # state -> parent * n_actions + action
-    for i in safety:
-        if _decided(system, comp, i, init):
-            found[i] = init
-    open_props = [i for i in open_props if i not in found]
+    open_props = check(init)
 
     frontier = [init]
     depth = transitions = 0
@@ -66,10 +73,7 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
                 parent[t] = st * n_actions + a
                 nxt.append(t)
                 if open_props:
-                    for i in open_props:
-                        if _decided(system, comp, i, t):
-                            found[i] = t
-                    open_props = [i for i in open_props if i not in found]
+                    open_props = check(t)
             checked += 1
             if checked & 1023 == 0:
                 now = time.perf_counter()
@@ -123,8 +127,3 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
     return Result(system, "explicit", len(parent), transitions, depth, seconds, complete, stopped,
                   results)
 
-
-def _decided(system: System, comp, i: int, st: int) -> bool:
-    """Whether state st settles property i: it breaks an invariant or reaches a goal."""
-    holds = comp.predicates[i](st)
-    return not holds if system.properties[i].kind == "always" else bool(holds)

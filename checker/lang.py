@@ -26,6 +26,14 @@ Example::
     @m.sometimes(expect="reachable")
     def AtBound(s):
         return s.n == s.params.bound
+
+Semantics of an action body: it runs top to bottom like Python. An assignment takes
+effect at once, so a later read sees the new value; a `when` reads the values at the
+point where it stands (put guards first to read the state before the step). Variables
+not assigned keep their values. Reading `a[i]` with a symbolic `i` is an if-then-else
+over the cells; `a[i] = v` updates the cell that `i` names. Parameters are plain Python
+values (`s.params.messages`), so a Python `if` on a parameter is fine and picks a
+variant of the action once, when the model is built.
 """
 
 from __future__ import annotations
@@ -316,6 +324,8 @@ class State:
         object.__setattr__(self, "params", params)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)  # Python's own protocol probes (copy, pickle, ...)
         store = object.__getattribute__(self, "_store")
         if name not in store:
             raise SpecError(
