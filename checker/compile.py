@@ -38,7 +38,7 @@ def _is_var(e: z3.ExprRef) -> bool:
 
 def _select_chain(e: z3.ExprRef):
     """If e is If(x == 0, a0, If(x == 1, a1, ... default)), return (x, [a0, a1, ...], default)."""
-    arms = []
+    arms: list[z3.ExprRef] = []
     key = None
     while z3.is_app_of(e, z3.Z3_OP_ITE):
         cond, then, other = e.children()
@@ -150,15 +150,15 @@ def _bounds(e: z3.ExprRef, var_bounds: Callable[[z3.ExprRef], tuple[int, int]],
         out = var_bounds(e)
     elif z3.is_app_of(e, z3.Z3_OP_ITE) or z3.is_app_of(e, z3.Z3_OP_ADD) or z3.is_app_of(e, z3.Z3_OP_SUB):
         kids = e.children()[1:] if z3.is_app_of(e, z3.Z3_OP_ITE) else e.children()
-        parts = [_bounds(c, var_bounds, memo) for c in kids]
-        if all(p is not None for p in parts):
+        known = [b for b in (_bounds(c, var_bounds, memo) for c in kids) if b is not None]
+        if len(known) == len(kids):
+            los, his = [b[0] for b in known], [b[1] for b in known]
             if z3.is_app_of(e, z3.Z3_OP_ITE):
-                out = (min(p[0] for p in parts), max(p[1] for p in parts))  # type: ignore[index]
+                out = (min(los), max(his))
             elif z3.is_app_of(e, z3.Z3_OP_ADD):
-                out = (sum(p[0] for p in parts), sum(p[1] for p in parts))  # type: ignore[index]
+                out = (sum(los), sum(his))
             else:  # a - b - c ...
-                first, rest = parts[0], parts[1:]
-                out = (first[0] - sum(p[1] for p in rest), first[1] - sum(p[0] for p in rest))  # type: ignore[index]
+                out = (los[0] - sum(his[1:]), his[0] - sum(los[1:]))
     memo[k] = out
     return out
 

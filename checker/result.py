@@ -73,7 +73,8 @@ class Result:
         for p in self.properties:
             if p.name == name:
                 return p
-        return self.system.prop(name)  # raises the unknown-property error
+        self.system.prop(name)  # raises the one-line unknown-property error
+        raise KeyError(f"{name} was not checked in this run")
 
     @property
     def exit_code(self) -> int:

@@ -149,7 +149,7 @@ def test_model_package_that_does_not_import_is_one_line(tmp_path):
 
 def test_every_printed_trace_replays_to_the_same_table():
     out = run("verify", "kafka", "-p", "commit=before").stdout
-    line = [l for l in out.splitlines() if l.startswith("replay: ")][0]
+    line = [x for x in out.splitlines() if x.startswith("replay: ")][0]
     assert line == ("replay: python -m checker replay kafka Produce Poll Commit Crash "
                     "-p messages=3 -p max_crashes=2 -p commit=before")
     args = line.split("python -m checker ")[1].split()

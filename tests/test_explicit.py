@@ -1,6 +1,5 @@
 """The explicit-state engine on toy models: counts, shortest traces, limits, determinism."""
 
-import pytest
 
 from checker.explicit import explore
 import toys
