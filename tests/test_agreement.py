@@ -42,3 +42,24 @@ def test_bmc_never_claims_a_bounded_pass_holds():
     assert r.verdict == "unknown" and "bounded search proves nothing" in r.reason
     r = bmc(kafka.build(), "DuplicateDelivery", max_depth=5)  # the witness needs 6 steps
     assert r.verdict == "unknown"
+
+
+@pytest.mark.parametrize("params, prop", [
+    ({"messages": 2, "max_crashes": 1}, "NoLoss"),
+    ({"messages": 2, "max_crashes": 1, "commit": "before"}, "DuplicateDelivery"),
+])
+def test_no_trace_within_the_diameter_when_explicit_proves_none(params, prop):
+    # Every reachable state is within `depth` steps, so a property the explicit engine
+    # proves must have no bounded trace up to that depth either.
+    system = kafka.build(params)
+    r = explore(system)
+    assert r.prop(prop).verdict in ("holds", "unreachable")
+    assert bmc(system, prop, max_depth=r.depth).verdict == "unknown"
+
+
+@pytest.mark.slow
+def test_no_trace_within_the_diameter_at_the_defaults():
+    system = kafka.build()
+    r = explore(system)
+    assert r.prop("NoLoss").verdict == "holds" and r.depth == 18
+    assert bmc(system, "NoLoss", max_depth=18).verdict == "unknown"
