@@ -223,14 +223,9 @@ def compile_system(system: System) -> Compiled:
             x = f"(st >> {s}) & {m}" if s else f"st & {m}"
             lines.append(f"{indent}v{i} = {x}{f' + {lo}' if lo else ''}")
 
-    src = ["def expand(st):"]
-    # An updated variable's old value is needed for the packed delta even if unread.
-    unpack([a.guard for a in system.actions]
-           + [t for a in system.actions for vi, u in a.updates.items() for t in (u, system.consts[vi])],
-           src, "    ")
-    src.append("    out = []")
-    counter = itertools.count()
-    for ai, a in enumerate(system.actions):
+    counter = itertools.count()  # names of shared subterms, unique in the module
+
+    def action_code(ai: int, a) -> None:
         g = _Codegen(name_of, src, "    ", counter=counter)
         g.prepare([a.guard])
         src.append(f"    if {g.expr(a.guard)}:  # {a.name}")
@@ -245,13 +240,31 @@ def compile_system(system: System) -> Compiled:
             shift = f" << {lay.shifts[vi]}" if lay.shifts[vi] else ""
             delta.append(f"((n{vi} - v{vi}){shift})")
         src.append(f"        out.append(({ai}, st + {' + '.join(delta) if delta else '0'}))")
-    src.append("    return out")
-    for pi, p in enumerate(system.properties):
+
+    def property_code(pi: int, p) -> None:
         src.append(f"def prop{pi}(st):  # {p.name}")
         unpack([p.formula], src, "    ")
         g = _Codegen(name_of, src, "    ", counter=counter)
         g.prepare([p.formula])
         src.append(f"    return {g.expr(p.formula)}")
+
+    src = ["def expand(st):"]
+    # An updated variable's old value is needed for the packed delta even if unread.
+    unpack([a.guard for a in system.actions]
+           + [t for a in system.actions for vi, u in a.updates.items() for t in (u, system.consts[vi])],
+           src, "    ")
+    src.append("    out = []")
+    for ai, a in enumerate(system.actions):
+        try:
+            action_code(ai, a)
+        except SpecError as e:
+            raise SpecError(f"action {a.name}: {e}") from None
+    src.append("    return out")
+    for pi, p in enumerate(system.properties):
+        try:
+            property_code(pi, p)
+        except SpecError as e:
+            raise SpecError(f"property {p.name}: {e}") from None
 
     def bad(ai: int, vi: int, value: int, st: int) -> None:
         v = system.variables[vi]

@@ -170,3 +170,12 @@ def test_errors_inside_model_code_name_the_action():
         raise KeyError("oops")
     with pytest.raises(SpecError, match=r"^action Crash: KeyError: 'oops'$"):
         tiny(Crash).build()
+
+
+def test_terms_the_engine_cannot_compile_are_refused_in_one_line():
+    def Act(s):
+        """x to the power x."""
+        when(s.x < 2)
+        s.x = s.x ** s.x
+    with pytest.raises(SpecError, match=r"^action Act: the term `x\*\*x` uses \*\*, which the explicit engine cannot compile$"):
+        explore(tiny(Act).build())
