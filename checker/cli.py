@@ -210,7 +210,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     names = list(args.names)
     model_name = names.pop(0) if names[0] in models() else DEFAULT_MODEL
     system = _build(args, model_name)
-    con = make_console()
     try:
         trace, failure = replay(system, names), ""
     except NotEnabled as e:
@@ -220,6 +219,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                           "failure_modes": system.failure_modes, "trace": trace.json(),
                           "error": failure or None}, indent=2))
     else:
+        con = make_console()
         con.print(params_line(system))
         print_trace(con, f"replayed {len(trace.steps) - 1} of {len(names)} steps", trace, replay_line=False)
         con.print(f"verdict: {failure}" if failure else "verdict: every step is enabled", soft_wrap=True)

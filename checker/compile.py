@@ -14,6 +14,7 @@ Both keep the code linear in the size of the terms.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -134,33 +135,13 @@ class _Codegen:
         raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the explicit engine cannot compile")
 
 
-def _bounds(e: z3.ExprRef, var_bounds: Callable[[z3.ExprRef], tuple[int, int]],
-            memo: dict[int, tuple[int, int] | None]) -> tuple[int, int] | None:
-    """An interval holding every value of an integer term, or None if not known.
-
-    Used to drop the run-time domain check of an update that provably stays in range.
-    """
-    k = e.get_id()
-    if k in memo:
-        return memo[k]
-    out: tuple[int, int] | None = None
-    if z3.is_int_value(e):
-        out = (e.as_long(), e.as_long())
-    elif _is_var(e):
-        out = var_bounds(e)
-    elif z3.is_app_of(e, z3.Z3_OP_ITE) or z3.is_app_of(e, z3.Z3_OP_ADD) or z3.is_app_of(e, z3.Z3_OP_SUB):
-        kids = e.children()[1:] if z3.is_app_of(e, z3.Z3_OP_ITE) else e.children()
-        known = [b for b in (_bounds(c, var_bounds, memo) for c in kids) if b is not None]
-        if len(known) == len(kids):
-            los, his = [b[0] for b in known], [b[1] for b in known]
-            if z3.is_app_of(e, z3.Z3_OP_ITE):
-                out = (min(los), max(his))
-            elif z3.is_app_of(e, z3.Z3_OP_ADD):
-                out = (sum(los), sum(his))
-            else:  # a - b - c ...
-                out = (los[0] - sum(his[1:]), his[0] - sum(los[1:]))
-    memo[k] = out
-    return out
+@contextmanager
+def _naming(where: str):
+    """Prefix a compile error with the action or property it comes from."""
+    try:
+        yield
+    except SpecError as e:
+        raise SpecError(f"{where}: {e}") from None
 
 
 @dataclass
@@ -182,23 +163,15 @@ def compile_system(system: System) -> Compiled:
     def name_of(e: z3.ExprRef) -> str:
         return f"v{index[e.get_id()]}"
 
-    def var_bounds(e: z3.ExprRef) -> tuple[int, int]:
-        v = system.variables[index[e.get_id()]]
-        return v.lo, v.hi
-
-    memo: dict[int, tuple[int, int] | None] = {}
     prover = z3.Solver()
     prover.set("timeout", 200)  # milliseconds; an unproved check simply stays in the code
     prover.add([z3.And(c >= v.lo, c <= v.hi) for c, v in zip(system.consts, system.variables)
                 if v.kind != "bool"])
 
     def needs_check(guard: z3.BoolRef, term: z3.ExprRef, vi: int) -> bool:
-        """Whether an update can leave its domain: interval arithmetic first, then Z3."""
+        """Whether an update can leave its domain, unless Z3 proves it cannot under the guard."""
         v = system.variables[vi]
         if v.kind == "bool":
-            return False
-        b = _bounds(term, var_bounds, memo)
-        if b is not None and v.lo <= b[0] and b[1] <= v.hi:
             return False
         prover.push()
         prover.add(guard, z3.Or(term < v.lo, term > v.hi))
@@ -255,23 +228,19 @@ def compile_system(system: System) -> Compiled:
            src, "    ")
     src.append("    out = []")
     for ai, a in enumerate(system.actions):
-        try:
+        with _naming(f"action {a.name}"):
             action_code(ai, a)
-        except SpecError as e:
-            raise SpecError(f"action {a.name}: {e}") from None
     src.append("    return out")
     for pi, p in enumerate(system.properties):
-        try:
+        with _naming(f"property {p.name}"):
             property_code(pi, p)
-        except SpecError as e:
-            raise SpecError(f"property {p.name}: {e}") from None
 
     def bad(ai: int, vi: int, value: int, st: int) -> None:
         v = system.variables[vi]
-        shown = ", ".join(f"{w.name}={w.show(x)}" for w, x in zip(system.variables, lay.unpack(st)))
         raise DomainError(
             f"action {system.actions[ai].name} sets {v.name} to {value}, outside its domain "
-            f"{v.lo}..{v.hi}, from the state {shown}; widen the domain or strengthen the guard"
+            f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(st))}; "
+            "widen the domain or strengthen the guard"
         )
 
     code = "\n".join(src) + "\n"

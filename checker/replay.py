@@ -30,8 +30,8 @@ def replay(system: System, names: list[str]) -> Trace:
     for n, (name, ai) in enumerate(zip(names, indices), start=1):
         nxt = [t for a, t in expand(st) if a == ai]
         if not nxt:
-            shown = ", ".join(f"{v.name}={v.show(x)}" for v, x in zip(system.variables, steps[-1].state))
-            raise NotEnabled(f"step {n}: {name} is not enabled in the state {shown}", Trace(system, steps))
+            raise NotEnabled(f"step {n}: {name} is not enabled in the state "
+                             f"{system.show_state(steps[-1].state)}", Trace(system, steps))
         st = nxt[0]
         steps.append(Step(name, system.layout.unpack(st)))
     return Trace(system, steps)
@@ -47,4 +47,3 @@ def replay_command(trace: Trace) -> str:
 
 def _quote(name: str) -> str:
     return f"'{name}'" if any(c in name for c in "()[] ") else name
-

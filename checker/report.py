@@ -100,17 +100,12 @@ def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True
         con.print("replay: " + replay_command(trace), soft_wrap=True)  # one line, to paste
 
 
-def _prop_values(trace: Trace) -> list[list[bool]]:
-    s = trace.system
-    comp = compiled(s)
-    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually"]
-    return [[bool(comp.predicates[i](s.layout.pack(st.state))) for i in idx] for st in trace.steps]
-
-
 def execution_table(trace: Trace) -> Table:
     s = trace.system
     by_name = {a.name: a for a in s.actions}
-    props = [p for p in s.properties if p.kind != "eventually"]
+    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually"]
+    props = [s.properties[i] for i in idx]
+    preds = [compiled(s).predicates[i] for i in idx]
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     t.add_column("step", justify="right")
     t.add_column("action")
@@ -118,7 +113,6 @@ def execution_table(trace: Trace) -> Table:
     t.add_column("what changed", overflow="fold")
     for p in props:
         t.add_column(p.name)
-    values = _prop_values(trace)
     prev = None
     for n, step in enumerate(trace.steps):
         if prev is None:
@@ -128,8 +122,9 @@ def execution_table(trace: Trace) -> Table:
             action, desc = a.name, a.description
             changed = ", ".join(f"{v.name} {v.show(x)}->{v.show(y)}"
                                 for v, x, y in zip(s.variables, prev, step.state) if x != y) or "nothing"
+        packed = s.layout.pack(step.state)
         cells = [Text(str(b).lower(), "" if b == (p.kind == "always") else "bold")
-                 for p, b in zip(props, values[n])]
+                 for p, b in zip(props, (bool(f(packed)) for f in preds))]
         t.add_row(str(n), action, desc, changed, *cells)
         prev = step.state
     return t

@@ -14,6 +14,8 @@ from typing import Any
 
 import z3
 
+from .errors import CheckerError
+
 __all__ = ["FlatVar", "ActionInst", "PropInst", "System", "Layout"]
 
 
@@ -125,8 +127,6 @@ class System:
         for p in self.properties:
             if p.name == name:
                 return p
-        from .errors import CheckerError
-
         known = ", ".join(p.name for p in self.properties)
         raise CheckerError(f"unknown property {name!r} for model {self.model}; known: {known}")
 
@@ -141,11 +141,13 @@ class System:
         for i, a in enumerate(self.actions):
             if a.name == name:
                 return i
-        from .errors import CheckerError
-
         known = ", ".join(a.name for a in self.actions)
         raise CheckerError(f"unknown action {name!r} for model {self.model} with these parameters; "
                            f"known: {known}")
+
+    def show_state(self, values: tuple[int, ...]) -> str:
+        """A state in one line: `name=value, ...`, enums by name."""
+        return ", ".join(f"{v.name}={v.show(x)}" for v, x in zip(self.variables, values))
 
     def as_json_state(self, values: tuple[int, ...]) -> dict[str, Any]:
         """A state as nested JSON: arrays become lists, enums their names."""
