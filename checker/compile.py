@@ -194,7 +194,8 @@ def compile_system(system: System) -> Compiled:
         for i in sorted(used):
             s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
             x = f"(st >> {s}) & {m}" if s else f"st & {m}"
-            lines.append(f"{indent}v{i} = {x}{f' + {lo}' if lo else ''}")
+            # Parenthesised: `&` binds more loosely than `+`, so `x & m + lo` would mask with m + lo.
+            lines.append(f"{indent}v{i} = ({x}) + {lo}" if lo else f"{indent}v{i} = {x}")
 
     counter = itertools.count()  # names of shared subterms, unique in the module
 

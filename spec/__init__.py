@@ -2,5 +2,6 @@
 
 from .kafka import model as kafka
 from .partitions import model as partitions
+from .group import model as group
 
-MODELS = [kafka, partitions]
+MODELS = [kafka, partitions, group]

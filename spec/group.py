@@ -1,0 +1,263 @@
+"""The `group` model: one partition, a consumer group of one or two consumers, one strategy.
+
+The Java consumer (KafkaConsumer, classic group protocol) reading one partition in a
+group, with a choice of commit strategy (`commit`), batch size (`batch`,
+max.poll.records), processing on the polling thread or on a worker (`processing`),
+`auto.offset.reset` (`reset`) and committing in onPartitionsRevoked
+(`commit_on_revoke`). The perturbations are failure modes, one module each under
+spec/failures/, found automatically: crash, max-poll-exceeded (zombie), rebalance,
+offset-expiry, retention. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
+`python -m checker matrix` runs the named configurations.
+
+What the model leaves out: one partition; a record is its offset; the producer never
+fails (the log holds each message once); fetches, commits and processing are atomic
+steps; only the Java classic consumer (librdkafka stores the offset of a message
+*before* handing it to the application when enable.auto.offset.store=true, so its
+auto-commit is at-most-once; the new AsyncKafkaConsumer auto-commits on a background
+thread, KAFKA-18641); transactions; auto.offset.reset=none.
+"""
+
+from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, ite, when
+
+from . import failures
+from .group_ops import NO_OFFSET, PC, STATUS, holds_records, in_hand, reset_target, start_position
+
+COMMITS = ("after", "before", "per-record", "record-offset", "periodic", "auto")
+COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSync() right after "
+              "poll, before processing; per-record: no-argument commitSync() after each record; "
+              "record-offset: commitSync(record.offset) instead of offset+1; periodic: commitSync() "
+              "after processing, only when the app's commit timer fired; auto: enable.auto.commit")
+
+
+def make_model() -> Model:
+    """A fresh `group` model with every failure module of spec/failures installed."""
+    m = Model("group", __doc__)
+    m.param("messages", 2, min=1, doc="messages the producer sends")
+    m.param("consumers", 1, min=1, max=3, doc="consumers in the group (the partition has one owner)")
+    m.param("batch", 1, min=1, doc="max.poll.records: records one poll() returns at most")
+    m.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
+    m.param("processing", "sync", choices=("sync", "worker"),
+            doc="process on the polling thread, or hand records to a worker and poll again (auto only)")
+    m.param("reset", "latest", choices=("latest", "earliest"),
+            doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
+    m.param("commit_on_revoke", "no", choices=("no", "yes"),
+            doc="commit the processed offsets in onPartitionsRevoked")
+    m.variables(_variables)
+    m.action(Produce)
+    for fn in (Poll, PollAutoCommit, Process, Commit, SkipCommit, Restart):
+        m.action(fn, over="consumers")
+    failures.install_all(m)
+    m.always(no_loss, name="no-loss")
+    m.always(no_duplicate, name="no-duplicate-processing")
+    m.always(in_order, name="in-order")
+    return m
+
+
+def _variables(p):
+    M, C = p.messages, p.consumers
+    if p.processing == "worker" and p.commit != "auto":
+        raise CheckerError("processing=worker is modelled with commit=auto only; "
+                           "use -p commit=auto or -p processing=sync")
+    return [
+        Var("sent", Int(0, M), """
+            Records appended to the partition (acknowledged to the producer); offset o is
+            message o. Real Kafka: the leader's log end offset. Left out: producer failures."""),
+        Var("log_start", Int(0, M), """
+            The log start offset: records below it were deleted by retention. Real Kafka:
+            retention.ms / retention.bytes delete whole segments. Left out: segments."""),
+        Var("committed", Int(NO_OFFSET, M), """
+            The group's committed offset (-1: none, e.g. after offset expiry). Real Kafka:
+            stored in __consumer_offsets by the group coordinator; the next offset to read.""",
+            init=0),
+        Var("owner", Int(0, C - 1), """
+            The member the partition is assigned to. Real Kafka: the assignor's choice in
+            the last completed rebalance. Left out: the assignor; the next member takes over."""),
+        Var("st", Array(C, STATUS), """
+            Each consumer process: down, member, or zombie (evicted by max.poll.interval.ms
+            but still running; its commits fail with CommitFailedException).""",
+            init=[STATUS.member] * C),
+        Var("pos", Array(C, Int(0, M)), """
+            Each consumer's fetch position: the next offset poll() returns. Real Kafka:
+            KafkaConsumer.position(); set from the committed offset on assignment."""),
+        Var("nxt", Array(C, Int(0, M)), """
+            The next fetched record the application (or its worker) will process; the
+            records nxt..pos-1 are in the consumer's hands. Real Kafka: the app's loop
+            over the ConsumerRecords of the last poll(s)."""),
+        Var("pc", Array(C, PC), """
+            Where each consumer is in its loop: idle (about to poll), fetched, committed
+            (commit=before, not processed yet), processed (waiting to commit)."""),
+        Var("processed", Array(M, Int(0, 2)), """
+            How often each record's side effect ran (2 means twice or more). Real Kafka:
+            outside Kafka (a database write); what at-least-once asks the app to tolerate."""),
+        Var("reordered", Bool(), """
+            A history flag: some record was first processed after a later offset had
+            been. Real Kafka: what a downstream reader of the side effects would observe."""),
+    ]
+
+
+def Produce(s):
+    """The producer appends the next message to the partition.
+
+    Real Kafka: send() with acks=all, acknowledged once appended. Left out: the
+    producer side of the catalogue (P1-P9); every message reaches the log once.
+    """
+    when(s.sent < s.params.messages)
+    s.sent += 1
+
+
+def _fetch(s, c, empty_ok=False):
+    """poll()'s fetch: up to `batch` records from the position (reset if out of range)."""
+    start = ite(s.pos[c] < s.log_start, reset_target(s), s.pos[c])  # OffsetOutOfRange
+    if not empty_ok:
+        when(start < s.sent)
+    n = ite(s.sent - start < s.params.batch, s.sent - start, s.params.batch)
+    if s.params.processing == "worker":
+        s.nxt[c] = ite(s.nxt[c] == s.pos[c], start, s.nxt[c])  # the worker's queue grows
+    else:
+        s.nxt[c] = start
+        s.pc[c] = ite(n > 0, PC.fetched, PC.idle)
+    s.pos[c] = start + n
+
+
+def _may_poll(s, c):
+    when(s.st[c] == STATUS.member, s.owner == c)
+    if s.params.processing == "sync":
+        when(s.pc[c] == PC.idle)
+
+
+def Poll(s, c):
+    """poll() returns the next records (up to max.poll.records) and moves the position past them.
+
+    Real Kafka: KafkaConsumer.poll(); the position advances when records are handed to
+    the application (FetchCollector). With commit=auto this is a poll in which the
+    auto.commit.interval.ms timer has not expired, so nothing is committed. With
+    processing=worker the loop polls again at once, before the worker is done.
+    Left out: empty polls (they change nothing here), prefetching.
+    """
+    _may_poll(s, c)
+    _fetch(s, c)
+
+
+def PollAutoCommit(s, c):
+    """poll() with the auto-commit timer expired: it commits the current position, then fetches.
+
+    Real Kafka (classic consumer): ConsumerCoordinator.poll ends with
+    maybeAutoCommitOffsetsAsync, committing allConsumed() = the positions after the
+    records returned by *earlier* polls, before this poll fetches (catalogue section 3).
+    Left out: the asynchronous commit's latency and failures (it is applied at once);
+    an auto-commit in a poll that returns nothing counts as this action too.
+    """
+    when(s.params.commit == "auto")
+    _may_poll(s, c)
+    s.committed = s.pos[c]
+    _fetch(s, c, empty_ok=True)
+
+
+def Process(s, c):
+    """The application (or its worker) processes the next record in hand; its side effect runs.
+
+    Real Kafka: application code between poll() and the commit; a zombie keeps
+    processing its batch after eviction. Left out: processing that fails half way.
+    """
+    p = s.params
+    when(s.st[c] != STATUS.down, s.nxt[c] < s.pos[c])
+    if p.processing == "sync":
+        when(s.pc[c] == (PC.committed if p.commit == "before" else PC.fetched))
+    o = s.nxt[c]
+    first = s.processed[o] == 0
+    later = any_of(range(p.messages), lambda k: And(k > o, s.processed[k] >= 1))
+    s.reordered = Or(s.reordered, And(first, later))
+    s.processed[o] = ite(s.processed[o] >= 2, 2, s.processed[o] + 1)
+    s.nxt[c] = o + 1
+    if p.processing == "worker":
+        return
+    last = s.nxt[c] == s.pos[c]
+    if p.commit == "before" or p.commit == "auto":
+        s.pc[c] = ite(last, PC.idle, s.pc[c])
+    elif p.commit == "per-record":
+        s.pc[c] = PC.processed
+    else:  # after, record-offset, periodic: commit once the batch is done
+        s.pc[c] = ite(last, PC.processed, PC.fetched)
+
+
+def Commit(s, c):
+    """The application calls commitSync(); it fails with CommitFailedException for a zombie.
+
+    Real Kafka: commit=after/periodic commit the position (the offset after the batch);
+    before commits right after poll(); per-record calls the no-argument commitSync()
+    after each record, which commits the position after the *whole* batch (javadoc:
+    "offsets returned on the last poll()"); record-offset commits the last record's
+    offset instead of offset+1. A zombie's commit is rejected (its generation is
+    stale) and the exception abandons the rest of its batch.
+    Left out: commitAsync and retriable commit errors.
+    """
+    p = s.params
+    when(p.commit != "auto", s.st[c] != STATUS.down)
+    if p.commit == "before":
+        when(s.pc[c] == PC.fetched)
+        value, done = s.pos[c], PC.committed
+    else:
+        when(s.pc[c] == PC.processed)
+        value = s.nxt[c] - 1 if p.commit == "record-offset" else s.pos[c]
+        done = ite(s.nxt[c] == s.pos[c], PC.idle, PC.fetched) if p.commit == "per-record" else PC.idle
+    ok = And(s.st[c] == STATUS.member, s.owner == c)
+    s.committed = ite(ok, value, s.committed)
+    s.pc[c] = ite(ok, done, PC.idle)
+    s.nxt[c] = ite(ok, s.nxt[c], s.pos[c])
+
+
+def SkipCommit(s, c):
+    """commit=periodic: the batch is processed but the commit timer has not fired; poll again.
+
+    Real Kafka: an application committing every N records or every few seconds (a
+    common way to cut commit traffic); between two commits, processed records are
+    uncommitted.
+    """
+    when(s.params.commit == "periodic", s.st[c] != STATUS.down, s.pc[c] == PC.processed)
+    s.pc[c] = PC.idle
+
+
+def Restart(s, c):
+    """A stopped consumer starts again at the committed offset (or auto.offset.reset).
+
+    Real Kafka: a new process joins the group and fetches the committed offset; with
+    none, or one that retention has deleted, auto.offset.reset applies. Consumers are
+    stopped only by failure modes (crash, shutdown); restarting heals, so it is not
+    budgeted.
+    """
+    when(s.st[c] == STATUS.down)
+    s.st[c] = STATUS.member
+    s.pos[c] = start_position(s)
+    s.nxt[c] = s.pos[c]
+
+
+# --------------------------------------------------------------------------- properties
+
+def _run_ended(s):
+    """Every message is sent and the partition's owner is live, idle and caught up; nobody holds records."""
+    C = s.params.consumers
+    return And(s.sent == s.params.messages,
+               any_of(range(C), lambda c: And(s.owner == c, s.st[c] == STATUS.member,
+                                              s.pc[c] == PC.idle, s.pos[c] == s.sent)),
+               all_of(range(C), lambda c: Not(holds_records(s, c))))
+
+
+def no_loss(s):
+    """No committed offset or deletion covers an unprocessed record outside a live consumer's hands, and a finished run processed every record."""
+    end = _run_ended(s)
+    return all_of(range(s.params.messages), lambda o: Implies(
+        And(s.processed[o] == 0, o < s.sent, Not(in_hand(s, o))),
+        Not(Or(o < s.committed, o < s.log_start, end))))
+
+
+def no_duplicate(s):
+    """No record's side effect ran twice."""
+    return all_of(s.processed, lambda n: n <= 1)
+
+
+def in_order(s):
+    """Records are first processed in offset order (no record is first processed after a later one)."""
+    return Not(s.reordered)
+
+
+model = make_model()
