@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list.
+"""`python -m checker`: verify, trace, replay, list, matrix.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -15,10 +15,11 @@ from typing import Any, NoReturn
 from .bmc import bmc
 from .errors import CheckerError
 from .explicit import explore
-from .registry import get_model, models
+from .matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
+from .registry import configs, get_config, get_model, models
 from .replay import NotEnabled, replay
-from .report import (describe_models, finish, make_console, params_line, print_models, print_result, print_trace,
-                     result_json, trace_title)
+from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
+                     print_result, print_trace, result_json, trace_title)
 
 __all__ = ["main"]
 
@@ -60,10 +61,13 @@ def _instance_args(p: argparse.ArgumentParser) -> None:
     """Options that choose the model instance: parameters and failure modes."""
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable); `list` shows them")
-    p.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
+    p.add_argument("-f", "--with", dest="enable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode on (repeatable)")
     p.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode off (repeatable)")
+    p.add_argument("--config", metavar="ID",
+                   help="start from a matrix configuration (model, parameters, failure modes, "
+                        "expected verdicts); -p, -f and --without apply on top")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -87,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="check every property of a model",
                        description="Explore every reachable state and decide every property.")
-    v.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
     _model_args(v)
 
@@ -112,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     "variables, actions and properties.")
     ls.add_argument("model", nargs="?", help="only this model")
     ls.add_argument("--json", action="store_true", help="print a JSON list instead of tables")
+
+    mx = sub.add_parser("matrix", help="the delivery-guarantee matrix: configurations x properties",
+                        description="Explore every named configuration and decide each property: "
+                                    "holds (states explored) or violated (shortest trace).")
+    mx.add_argument("configs", nargs="*", metavar="ID", help="only these configurations (default: all)")
+    out = mx.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    out.add_argument("--markdown", action="store_true", help="print a markdown table (as in the README)")
+    mx.add_argument("--traces", metavar="DIR",
+                    help=f"write one markdown trace page per configuration into DIR (the links point to {TRACE_DIR})")
     return top
 
 
@@ -138,8 +152,14 @@ def _progress_printer(force: bool):
     return show, done
 
 
-def _build(args: argparse.Namespace, model_name: str):
-    model = get_model(model_name)
+def _build(args: argparse.Namespace, model_name: str | None):
+    """The instance the options name; model_name None means the default (or the config's)."""
+    if args.config:
+        cfg = get_config(args.config)
+        if model_name is not None and model_name != cfg.model:
+            raise CheckerError(f"configuration {cfg.id} is of model {cfg.model}, not {model_name}")
+        return build_config(cfg, get_model(cfg.model), _parse_params(args.param), args.enable, args.disable)
+    model = get_model(model_name or DEFAULT_MODEL)
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
@@ -167,7 +187,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     if len(args.names) > 2:
         raise CheckerError("trace takes [MODEL] PROPERTY: at most two names")
-    model_name, prop = (DEFAULT_MODEL, args.names[0]) if len(args.names) == 1 else args.names
+    model_name, prop = (None, args.names[0]) if len(args.names) == 1 else args.names
     system = _build(args, model_name)
     if args.deadlock and prop != "NoDeadlock":
         raise CheckerError("--deadlock goes with the property NoDeadlock")
@@ -208,7 +228,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     names = list(args.names)
-    model_name = names.pop(0) if names[0] in models() else DEFAULT_MODEL
+    model_name = names.pop(0) if names[0] in models() else None
     system = _build(args, model_name)
     try:
         trace, failure = replay(system, names), ""
@@ -234,8 +254,42 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     con = make_console()
     print_models(con, chosen)
+    if not args.model:
+        print_configs(con, list(configs().values()))
     finish(con)
     return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    known = configs()
+    for c in args.configs:
+        get_config(c)  # unknown ids: a one-line error before any search
+    chosen = [known[c] for c in args.configs] if args.configs else list(known.values())
+    if not chosen:
+        raise CheckerError("no configurations are published by the model packages")
+    err = make_console(stderr=True)
+    show = (lambda cfg: (sys.stderr.write(f"\rchecking {cfg.id}\033[K"), sys.stderr.flush())) \
+        if err.is_terminal else None
+    try:
+        rows = run_matrix(chosen, get_model, progress=show)
+    finally:
+        if show is not None:
+            sys.stderr.write("\r\033[K")
+    columns = columns_of(chosen)
+    if args.traces:
+        write_trace_pages(rows, args.traces)
+    if args.json:
+        print(json.dumps(matrix_json(rows, columns), indent=2))
+    elif args.markdown:
+        sys.stdout.write(matrix_markdown(rows, columns))
+    else:
+        con = make_console()
+        print_matrix(con, rows, columns)
+        finish(con)
+    agree = [r.agrees() for r in rows]
+    if any(a is False for a in agree):
+        return 1
+    return 3 if any(a is None for a in agree) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list}[args.command](args)
+                "list": cmd_list, "matrix": cmd_matrix}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

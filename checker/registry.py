@@ -11,13 +11,15 @@ from __future__ import annotations
 import importlib
 import os
 from importlib.metadata import entry_points
+from typing import Any
 
 from .errors import CheckerError, SpecError
 from .lang import Model
 
-__all__ = ["models", "get_model"]
+__all__ = ["models", "get_model", "configs", "get_config"]
 
 _cache: dict[str, Model] | None = None
+_configs: dict[str, Any] | None = None
 
 
 def _providers() -> list[str]:
@@ -67,3 +69,32 @@ def get_model(name: str) -> Model:
         raise CheckerError(f"unknown model {name!r}; known models: {', '.join(ms)} "
                            "(python -m checker list shows them)")
     return ms[name]
+
+
+def configs() -> dict[str, Any]:
+    """Every named configuration (a `checker.matrix.Config`) of the model packages, by id."""
+    global _configs
+    if _configs is None:
+        from .matrix import Config  # the matrix module imports the engine; load it only when needed
+
+        known = models()  # imports the packages, with their one-line errors
+        out: dict[str, Any] = {}
+        for name in _providers():
+            for c in getattr(importlib.import_module(name), "CONFIGS", []):
+                if not isinstance(c, Config):
+                    raise SpecError(f"{name}.CONFIGS must hold checker.matrix.Config objects, found {c!r}")
+                if c.id in out:
+                    raise SpecError(f"two configurations are named {c.id!r}; their ids must be unique")
+                if c.model not in known:
+                    raise SpecError(f"configuration {c.id}: unknown model {c.model!r}")
+                out[c.id] = c
+        _configs = out
+    return _configs
+
+
+def get_config(name: str) -> Any:
+    cs = configs()
+    if name not in cs:
+        raise CheckerError(f"unknown configuration {name!r}; known: {', '.join(cs) or 'none'} "
+                           "(python -m checker list shows them)")
+    return cs[name]

@@ -24,7 +24,7 @@ from .result import PropertyResult, Result, Trace
 from .system import System
 
 __all__ = ["make_console", "finish", "describe_models", "print_result", "print_trace", "print_models", "result_json",
-           "params_line", "final_word", "trace_title"]
+           "params_line", "final_word", "trace_title", "print_matrix", "print_configs"]
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -215,3 +215,41 @@ def _cell(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return str(v)
+
+
+def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
+    """`matrix`: one line per configuration, one column per property, and agreement with the source."""
+    from .matrix import cell_text  # matrix imports the engine; report stays light without it
+
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("configuration", no_wrap=True)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    t.add_column("source", overflow="fold")
+    t.add_column("agrees")
+    for r in rows:
+        cells = []
+        for c in columns:
+            cell = r.cell(c)
+            cells.append(Text(cell_text(cell), _STYLE.get(cell["verdict"], "") if cell else ""))
+        agree = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[r.agrees()]
+        t.add_row(r.config.id, *cells, r.config.source, agree)
+    con.print(t)
+    bad = [r.config.id for r in rows if r.agrees() is False]
+    undecided = [r.config.id for r in rows if r.agrees() is None]
+    con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "
+              + (f"DISAGREE with their source: {', '.join(bad)}" if bad else
+                 f"undecided: {', '.join(undecided)}" if undecided else "every cell agrees with its source"),
+              soft_wrap=True)
+    con.print("traces: python -m checker verify --config ID", soft_wrap=True)
+
+
+def print_configs(con: Console, configs: list) -> None:
+    """The matrix configurations, one line each (for `list`)."""
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="matrix configurations (python -m checker matrix)",
+              title_justify="left")
+    for col in ("id", "model", "settings", "description"):
+        t.add_column(col, overflow="fold")
+    for c in configs:
+        t.add_row(c.id, c.model, c.settings_line(), c.description)
+    con.print(t)

@@ -1,7 +1,8 @@
-"""The Kafka models. The checker finds them through `MODELS` (see checker/registry.py)."""
+"""The Kafka models and the matrix configurations: the checker reads `MODELS` and `CONFIGS` (checker/registry.py)."""
 
 from .kafka import model as kafka
 from .partitions import model as partitions
 from .group import model as group
 
 MODELS = [kafka, partitions, group]
+from .matrix import CONFIGS  # noqa: E402  (the rows of `python -m checker matrix`)

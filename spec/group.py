@@ -32,7 +32,7 @@ COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSy
 def make_model() -> Model:
     """A fresh `group` model with every failure module of spec/failures installed."""
     m = Model("group", __doc__)
-    m.param("messages", 2, min=1, doc="messages the producer sends")
+    m.param("messages", 3, min=1, doc="messages the producer sends")
     m.param("consumers", 1, min=1, max=3, doc="consumers in the group (the partition has one owner)")
     m.param("batch", 1, min=1, doc="max.poll.records: records one poll() returns at most")
     m.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)

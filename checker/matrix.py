@@ -1,0 +1,190 @@
+"""The matrix: named configurations down, properties across, every cell decided by search.
+
+A model package may publish `CONFIGS`, a list of `Config`: a model, parameters and
+failure modes, plus the verdict its source (a catalogue, a paper) expects for some
+properties. `run_matrix` explores each configuration once with the explicit engine;
+a cell is "holds" (with the states explored) or "violated" (with the shortest trace),
+and the row says whether the search agrees with the source. Nothing here knows what
+the properties mean.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .errors import CheckerError
+from .explicit import explore
+from .replay import replay_command
+from .result import Result, Trace
+from .system import System
+
+__all__ = ["Config", "Row", "build_config", "columns_of", "run_matrix", "matrix_json",
+           "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]
+
+TRACE_DIR = "docs/traces"  # where `matrix --markdown` links point (relative to the README)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One named configuration: a model instance and what its source says it does."""
+
+    id: str
+    description: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    failures: tuple[str, ...] = ()
+    expect: dict[str, str] = field(default_factory=dict)  # property -> expected verdict
+    source: str = ""  # where the expectation comes from, one line
+
+    def settings(self) -> dict[str, Any]:
+        return {"model": self.model, "params": dict(self.params), "failure_modes": list(self.failures)}
+
+    def settings_line(self) -> str:
+        ps = [f"{k}={v}" for k, v in self.params.items()]
+        return " ".join(ps + [f"-f {f}" for f in self.failures]) or "defaults"
+
+
+def build_config(cfg: Config, model: Any, params: dict[str, Any] | None = None,
+                 enable: Iterable[str] = (), disable: Iterable[str] = ()) -> System:
+    """The system of a configuration: exactly its failure modes, its expectations.
+
+    `params`, `enable` and `disable` (from the command line) apply on top of it.
+    """
+    enable, disable = list(enable), list(disable)
+    on = [f for f in cfg.failures if f not in disable] + [f for f in enable if f not in cfg.failures]
+    off = [f for f in model.failure_modes if f not in on]
+    system = model.build({**cfg.params, **(params or {})}, on, off)
+    for p in system.properties:  # the source's word replaces the model's default expectation
+        if p.name in cfg.expect:
+            p.expected = cfg.expect[p.name]
+    return system
+
+
+def columns_of(configs: Iterable[Config]) -> list[str]:
+    """The properties the configurations have expectations for, in first-seen order."""
+    out: list[str] = []
+    for c in configs:
+        out += [p for p in c.expect if p not in out]
+    return out
+
+
+@dataclass
+class Row:
+    config: Config
+    result: Result
+
+    def cell(self, column: str) -> dict[str, Any] | None:
+        try:
+            p = self.result.prop(column)
+        except (CheckerError, KeyError):
+            return None  # this row's model has no such property
+        return {"verdict": p.verdict, "states": self.result.states,
+                "trace_length": len(p.trace.steps) - 1 if p.trace else None,
+                "proved": None}  # filled once a prover decides the property for all sizes
+
+    def agrees(self) -> bool | None:
+        """True when every expected verdict was found, False on a disagreement, None if undecided."""
+        got = [self.result.prop(name).as_expected for name in self.config.expect]
+        if any(g is False for g in got):
+            return False
+        return None if any(g is None for g in got) else True
+
+
+def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
+               progress: Callable[[Config], None] | None = None, **limits: Any) -> list[Row]:
+    """Explore every configuration once (limits as for `explore`)."""
+    rows = []
+    for cfg in configs:
+        if progress is not None:
+            progress(cfg)
+        rows.append(Row(cfg, explore(build_config(cfg, get_model(cfg.model)), **limits)))
+    return rows
+
+
+def matrix_json(rows: list[Row], columns: list[str]) -> dict[str, Any]:
+    return {"columns": columns,
+            "rows": [{"id": r.config.id, "description": r.config.description,
+                      "settings": r.config.settings(),
+                      "cells": {c: r.cell(c) for c in columns}} for r in rows]}
+
+
+def trace_link(config_id: str, column: str, trace_dir: str = TRACE_DIR) -> str:
+    return f"{trace_dir}/{config_id}.md#{column}"
+
+
+def cell_text(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "-"
+    if cell["verdict"] == "holds":
+        return f"holds ({cell['states']:,} states)" + (", for all sizes" if cell["proved"] else "")
+    if cell["trace_length"] is not None:
+        return f"{cell['verdict']}, {cell['trace_length']} steps"
+    return cell["verdict"]
+
+
+def matrix_markdown(rows: list[Row], columns: list[str], trace_dir: str = TRACE_DIR) -> str:
+    """The matrix as a markdown table; a violated cell links to its trace page."""
+    lines = ["| configuration | settings | " + " | ".join(f"`{c}`" for c in columns) + " | source |",
+             "|---|---|" + "---|" * len(columns) + "---|"]
+    for r in rows:
+        cells = []
+        for c in columns:
+            cell = r.cell(c)
+            text = cell_text(cell)
+            if cell is not None and cell["trace_length"] is not None:
+                text = f"[{text}]({trace_link(r.config.id, c, trace_dir)})"
+            if c in r.config.expect and r.result.prop(c).as_expected is False:
+                text += f" **(source: {r.config.expect[c]})**"
+            cells.append(text)
+        lines.append(f"| `{r.config.id}`: {r.config.description} | `{r.config.settings_line()}` | "
+                     + " | ".join(cells) + f" | {r.config.source} |")
+    return "\n".join(lines) + "\n"
+
+
+def trace_page(row: Row) -> str:
+    """A markdown page with the shortest trace of every violated property of one row."""
+    cfg, res = row.config, row.result
+    out = [f"# `{cfg.id}`", "", cfg.description, "",
+           f"Settings: `{cfg.settings_line()}` (model `{cfg.model}`); source: {cfg.source}.", "",
+           f"Re-run: `python -m checker verify --config {cfg.id}`", ""]
+    for p in res.properties:
+        if p.trace is None:
+            continue
+        out += [f"## {p.name}", "", f"{p.verdict} in {len(p.trace.steps) - 1} steps (a shortest trace).", ""]
+        out += _trace_table(p.trace)
+        out += ["", f"Replay: `{replay_command(p.trace)}`", ""]
+    if not any(p.trace for p in res.properties):
+        out += ["Every property holds: there is no trace to show.", ""]
+    return "\n".join(out)
+
+
+def _trace_table(trace: Trace) -> list[str]:
+    s = trace.system
+    by_name = {a.name: a for a in s.actions}
+    lines = ["| step | action | description | what changed |", "|---|---|---|---|"]
+    prev = None
+    for n, step in enumerate(trace.steps):
+        if prev is None:
+            state = ", ".join(f"{v.name}={v.show(x)}" for v, x in zip(s.variables, step.state))
+            lines.append(f"| 0 | (initial) | the initial state | {state} |")
+        else:
+            a = by_name[step.action]  # type: ignore[index]
+            changed = ", ".join(f"{v.name} {v.show(x)}->{v.show(y)}"
+                                for v, x, y in zip(s.variables, prev, step.state) if x != y) or "nothing"
+            lines.append(f"| {n} | `{a.name}` | {a.description} | {changed} |")
+        prev = step.state
+    return lines
+
+
+def write_trace_pages(rows: list[Row], directory: str) -> list[str]:
+    """Write one trace page per row into `directory`; return the paths written."""
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for r in rows:
+        path = os.path.join(directory, f"{r.config.id}.md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(trace_page(r))
+        paths.append(path)
+    return paths
