@@ -68,3 +68,18 @@ def test_domain_checks_only_where_an_update_can_leave_its_domain():
     # Produce (guarded by sent < messages) and Poll (position < sent) safe too.
     # processed[cur] + 1 needs an invariant (processed <= crashes + 1) Z3 is not given.
     assert checked == {"Process"}
+
+
+def test_compiled_code_matches_z3_on_the_group_model():
+    # offset-expiry reaches committed = -1: a variable whose domain does not start at 0.
+    from checker.matrix import build_config
+    from checker.registry import configs, get_model
+    for cid in ("offset-expiry-latest", "rebalance-zombie", "auto-commit-async"):
+        system = build_config(configs()[cid], get_model("group"), {"messages": 2})
+        comp, lay = compiled(system), system.layout
+        states = reachable(system)
+        assert min(lay.unpack(st)[2] for st in states) == (-1 if cid == "offset-expiry-latest" else 0)
+        for st in states:
+            succ, props = z3_successors(system, lay.unpack(st))
+            assert [(a, lay.unpack(t)) for a, t in comp.expand(st)] == succ
+            assert [bool(p(st)) for p in comp.predicates] == props

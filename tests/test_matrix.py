@@ -1,0 +1,298 @@
+"""The delivery-guarantee matrix: every row's verdicts and shortest traces, its agreement
+with the failure catalogue, the failure-mode library's discovery, and the CLI around it."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from checker.bmc import bmc
+from checker.explicit import explore
+from checker.matrix import build_config, columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
+from checker.registry import configs, get_model
+from spec import failures
+from spec.group import make_model
+from spec.matrix import EFFECT_PROPERTY
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATALOGUE = os.path.join(ROOT, "docs", "kafka-failure-modes.md")
+# The ground truth lives next to the main checkout (../shared) or the worktrees (../../shared).
+SHARED = [os.path.join(ROOT, *up, "shared", "kafka-failure-modes.md") for up in ([".."], ["..", ".."])]
+
+CRASH_DUP = "Produce Poll(0) Process(0) Crash(0) Restart(0) Poll(0) Process(0)"
+# Row id -> (states explored, {violated property: its least shortest trace}); every
+# property not listed holds.
+EXPECTED = {
+    "at-least-once": (102, {"no-duplicate-processing": CRASH_DUP}),
+    "at-most-once": (84, {"no-loss": "Produce Poll(0) Commit(0) Crash(0)"}),
+    "batch-commit": (159, {"no-duplicate-processing": CRASH_DUP}),
+    "auto-commit-sync": (181, {"no-duplicate-processing": CRASH_DUP}),
+    "auto-commit-async": (335, {"no-loss": "Produce Poll(0) PollAutoCommit(0) Crash(0)",
+                                "no-duplicate-processing": CRASH_DUP}),
+    "auto-commit-close": (155, {"no-loss": "Produce Poll(0) Close(0)"}),
+    "commit-sync-mid-batch": (157, {"no-loss": "Produce Produce Poll(0) Process(0) Commit(0) Crash(0)",
+                                    "no-duplicate-processing": CRASH_DUP}),
+    "commit-off-by-one": (90, {"no-duplicate-processing":
+                               "Produce Poll(0) Process(0) Commit(0) Close(0) Restart(0) Poll(0) Process(0)"}),
+    "rebalance-zombie": (130, {"no-duplicate-processing": "Produce Poll(0) Process(0) Evict(0) Poll(1) Process(1)"}),
+    "rebalance-commit-on-revoke": (130, {"no-duplicate-processing":
+                                         "Produce Poll(0) Process(0) Evict(0) Poll(1) Process(1)"}),
+    "rebalance-uncommitted": (234, {"no-duplicate-processing":
+                                    "Produce Poll(0) Process(0) SkipCommit(0) Rebalance(0) Poll(1) Process(1)"}),
+    "rebalance-revoke-commits": (105, {}),
+    "offset-expiry-latest": (123, {"no-loss": "Produce Produce Produce Close(0) ExpireOffsets Restart(0)"}),
+    "offset-expiry-earliest": (134, {"no-duplicate-processing":
+                                     "Produce Poll(0) Process(0) Commit(0) Close(0) ExpireOffsets Restart(0) "
+                                     "Poll(0) Process(0)"}),
+    "retention-lag": (43, {"no-loss": "Produce DeleteRecords"}),
+}
+REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync", "auto-commit-async",
+            "commit-sync-mid-batch", "commit-off-by-one", "rebalance-zombie", "rebalance-commit-on-revoke",
+            "offset-expiry-latest", "offset-expiry-earliest", "retention-lag"]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return {r.config.id: r for r in run_matrix(list(configs().values()), get_model)}
+
+
+def run(*args):
+    env = dict(os.environ)
+    env.pop("CHECKER_MODELS", None)
+    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_required_row_is_there_and_pinned(rows):
+    assert set(REQUIRED) <= set(rows)
+    assert set(rows) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("row_id", sorted(EXPECTED))
+def test_row_verdicts_and_shortest_traces(rows, row_id):
+    r = rows[row_id]
+    states, violated = EXPECTED[row_id]
+    assert r.result.complete and r.result.states == states
+    for p in r.result.properties:
+        if p.name in violated:
+            assert p.verdict == "violated", p.name
+            assert " ".join(p.trace.actions) == violated[p.name]
+        else:
+            assert p.verdict == "holds" and p.trace is None, p.name
+
+
+def catalogue_effects():
+    """Catalogue id -> the effect letters of its Eff. column (L, D, R)."""
+    text = open(CATALOGUE, encoding="utf-8").read()
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and re.fullmatch(r"[PBCT]\d+", cells[0]):
+            out[cells[0]] = set(re.findall(r"\b([LDR])\b", cells[3]))
+    return out
+
+
+def test_catalogue_copy_is_the_shared_one():
+    found = [p for p in SHARED if os.path.exists(p)]
+    if not found:
+        pytest.skip("the shared catalogue is not next to this checkout")
+    assert open(found[0], encoding="utf-8").read() == open(CATALOGUE, encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("row_id", sorted(EXPECTED))
+def test_row_agrees_with_the_catalogue_effect_column(rows, row_id):
+    effects = catalogue_effects()
+    assert effects["C9"] == {"D"} and effects["C12"] == {"L", "D"} and effects["B9"] == {"L"}
+    r = rows[row_id]
+    ids = re.findall(r"([PBCT]\d+) \(([^)]*)\)", r.config.source)
+    assert ids, r.config.source
+    shown = set()
+    for cid, eff in ids:
+        assert cid in effects, cid
+        if eff != "prevented":
+            assert set(eff) <= effects[cid], (cid, eff, effects[cid])  # an effect the catalogue gives
+            shown |= set(eff)
+    # What the search found: exactly the properties of the effects the catalogue gives.
+    violated = {p.name for p in r.result.properties if p.verdict == "violated"}
+    assert violated == {EFFECT_PROPERTY[e] for e in shown}
+    assert r.agrees() is True
+
+
+def test_violations_agree_with_bounded_model_checking(rows):
+    for row_id in ("at-most-once", "auto-commit-async", "rebalance-zombie", "offset-expiry-latest"):
+        r = rows[row_id]
+        for prop, trace in EXPECTED[row_id][1].items():
+            res = bmc(r.result.system, prop, max_depth=len(trace.split()))
+            assert res.verdict == "violated" and " ".join(res.trace.actions) == trace
+
+
+def test_commit_on_revoke_and_commit_per_batch_prevent_c10_not_c9():
+    m = get_model("group")
+    no_crash = [f for f in m.failure_modes if f != "rebalance"]
+    r = explore(m.build({"consumers": 2, "commit": "after"}, ["rebalance"], no_crash))
+    assert r.prop("no-duplicate-processing").verdict == "holds"  # committed before every poll
+    r = explore(m.build({"consumers": 2, "commit": "after", "commit_on_revoke": "yes", "batch": 2},
+                        ["max-poll-exceeded"], [f for f in m.failure_modes if f != "max-poll-exceeded"]))
+    assert r.prop("no-duplicate-processing").verdict == "violated"  # the zombie's commit fails
+
+
+def test_shutdown_alone_keeps_at_least_once_exact():
+    m = get_model("group")
+    r = explore(m.build({}, ["shutdown"], ["crash"]))
+    assert [p.verdict for p in r.properties] == ["holds", "holds", "holds"]
+
+
+def test_matrix_json_shape(rows):
+    cfgs = list(configs().values())
+    d = matrix_json([rows[c.id] for c in cfgs], columns_of(cfgs))
+    assert d["columns"] == ["no-loss", "no-duplicate-processing", "in-order"]
+    row = next(x for x in d["rows"] if x["id"] == "auto-commit-async")
+    assert set(row) == {"id", "description", "settings", "cells"}
+    assert row["settings"] == {"model": "group", "params": {"commit": "auto", "processing": "worker"},
+                               "failure_modes": ["crash"]}
+    assert row["cells"]["no-loss"] == {"verdict": "violated", "states": 335, "trace_length": 4, "proved": None}
+    assert row["cells"]["in-order"] == {"verdict": "holds", "states": 335, "trace_length": None, "proved": None}
+
+
+def test_matrix_cli_json_and_exit_code():
+    r = run("matrix", "--json", "retention-lag", "at-most-once")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert [x["id"] for x in d["rows"]] == ["retention-lag", "at-most-once"]
+    assert d["rows"][0]["cells"]["no-loss"]["trace_length"] == 2
+
+
+def test_matrix_text_lists_every_row_and_agrees():
+    r = run("matrix")
+    assert r.returncode == 0, r.stderr
+    for row_id in EXPECTED:
+        assert re.search(rf"^ {re.escape(row_id)}\s", r.stdout, re.M), row_id
+    assert "every cell agrees with its source" in r.stdout
+
+
+def test_readme_matrix_and_trace_pages_are_current(rows):
+    cfgs = list(configs().values())
+    ordered = [rows[c.id] for c in cfgs]
+    md = matrix_markdown(ordered, columns_of(cfgs))
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    block = re.search(r"<!-- matrix:begin[^>]*-->\n(.*?)<!-- matrix:end -->", readme, re.S).group(1)
+    assert block == md, "run python scripts/update_matrix.py"
+    for r in ordered:
+        path = os.path.join(ROOT, "docs", "traces", f"{r.config.id}.md")
+        assert open(path, encoding="utf-8").read() == trace_page(r), f"run python scripts/update_matrix.py ({path})"
+    for link in re.findall(r"\]\((docs/traces/[^)#]+)#([\w-]+)\)", block):
+        page = open(os.path.join(ROOT, link[0]), encoding="utf-8").read()
+        assert f"\n## {link[1]}\n" in page
+
+
+def test_verify_config_and_f_alias():
+    r = run("verify", "--config", "auto-commit-async", "--no-traces", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["model"] == "group" and d["failure_modes"] == ["crash"]
+    assert d["params"]["commit"] == "auto" and d["params"]["processing"] == "worker"
+    assert {p["name"]: (p["expected"], p["verdict"]) for p in d["properties"]} == {
+        "no-loss": ("violated", "violated"), "no-duplicate-processing": ("violated", "violated"),
+        "in-order": ("holds", "holds")}
+    # -f is --with; on top of a config, --without takes a mode away (then the expectation fails).
+    r = run("verify", "group", "-f", "retention", "--without", "crash", "--json")
+    d = json.loads(r.stdout)
+    assert d["failure_modes"] == ["retention"] and r.returncode == 1
+    r = run("verify", "--config", "at-most-once", "--without", "crash", "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["failure_modes"] == []
+    r = run("trace", "no-loss", "--config", "retention-lag")
+    assert r.returncode == 0 and "replay: python -m checker replay group Produce DeleteRecords" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "--config", "nope"], "unknown configuration 'nope'; known: at-least-once"),
+    (["verify", "kafka", "--config", "at-least-once"], "configuration at-least-once is of model group, not kafka"),
+    (["matrix", "nope"], "unknown configuration 'nope'"),
+    (["verify", "group", "-f", "flood"], "unknown failure mode 'flood' for model group"),
+    (["verify", "group", "-p", "processing=worker"], "processing=worker is modelled with commit=auto only"),
+    (["verify", "group", "-p", "consumers=4"], "consumers=4 is out of range"),
+])
+def test_bad_input_is_one_line(args, message):
+    r = run(*args)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert message in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_list_shows_configurations_and_failure_modes_one_line_each():
+    r = run("list")
+    assert r.returncode == 0
+    for row_id in EXPECTED:
+        assert re.search(rf"^ {re.escape(row_id)}\s+group\s", r.stdout, re.M), row_id
+    for mod in failures.modules():
+        first = mod.__doc__.strip().splitlines()[0]
+        name = first.split(":")[0]
+        assert re.search(rf"^ {re.escape(name)}\s+(yes|no)\s", r.stdout, re.M), name
+
+
+def test_every_failure_module_is_documented_and_installed():
+    mods = failures.modules()
+    assert [m.__name__.rsplit(".", 1)[1] for m in mods] == [
+        "crash", "max_poll_exceeded", "offset_expiry", "rebalance", "retention", "shutdown"]
+    m = get_model("group")
+    assert list(m.failure_modes) == ["crash", "max-poll-exceeded", "offset-expiry", "rebalance", "retention",
+                                     "shutdown"]
+    for mod in mods:
+        doc = mod.__doc__
+        for word in ("Real Kafka", "Prevented", "Documented"):
+            assert word in doc, (mod.__name__, word)
+        assert mod.CATALOGUE and all(c in catalogue_effects() for c in mod.CATALOGUE)
+
+
+NEW_MODULE = '''"""purge: an operator deletes records with kafka-delete-records.sh (AdminClient.deleteRecords).
+
+Real Kafka: the log start offset moves up at once. Prevented: by not purging unread
+records. Documented: AdminClient.deleteRecords javadoc.
+"""
+from checker import when
+
+CATALOGUE = ()
+
+
+def install(model):
+    model.param("max_purges", 1, min=0, doc="purges in one run")
+    mode = model.failure_mode("purge", budget="max_purges", counter="purges", doc=__doc__)
+
+    @mode.action
+    def Purge(s):
+        """The operator deletes every record of the partition."""
+        when(s.log_start < s.sent)
+        s.log_start = s.sent
+'''
+
+
+def test_a_module_dropped_into_the_package_is_picked_up(tmp_path, monkeypatch):
+    (tmp_path / "zz_purge.py").write_text(NEW_MODULE)
+    monkeypatch.setattr(failures, "__path__", [*failures.__path__, str(tmp_path)])
+    try:
+        m = make_model()
+        assert list(m.failure_modes)[-1] == "purge" and "max_purges" in m.params
+        s = m.build({"messages": 1}, ["purge"], ["crash"])
+        assert s.failure_modes == ["purge"] and s.actions[-1].name == "Purge"
+        r = explore(s)
+        assert r.prop("no-loss").trace.actions == ["Produce", "Purge"]
+    finally:
+        sys.modules.pop("spec.failures.zz_purge", None)
+        monkeypatch.undo()
+    assert "purge" not in make_model().failure_modes  # gone with the directory
+
+
+def test_a_failure_module_without_install_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "zz_broken.py").write_text('"""broken."""\n')
+    monkeypatch.setattr(failures, "__path__", [*failures.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(Exception, match="needs a docstring and an install"):
+            make_model()
+    finally:
+        sys.modules.pop("spec.failures.zz_broken", None)
+
+
+def test_matrix_is_deterministic():
+    assert run("matrix", "--markdown").stdout == run("matrix", "--markdown").stdout
