@@ -13,6 +13,10 @@ BEGIN, END = "<!-- matrix:begin (scripts/update_matrix.py) -->", "<!-- matrix:en
 
 
 def main() -> None:
+    pages = os.path.join(ROOT, "docs", "traces")
+    for name in os.listdir(pages) if os.path.isdir(pages) else []:
+        if name.endswith(".md"):  # pages of rows that no longer exist go too
+            os.remove(os.path.join(pages, name))
     out = subprocess.run([sys.executable, "-m", "checker", "matrix", "--markdown", "--traces", "docs/traces"],
                          cwd=ROOT, check=False, capture_output=True, text=True).stdout
     path = os.path.join(ROOT, "README.md")

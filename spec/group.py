@@ -42,6 +42,8 @@ def make_model() -> Model:
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
     m.param("commit_on_revoke", "no", choices=("no", "yes"),
             doc="commit the processed offsets in onPartitionsRevoked")
+    m.param("new_group", "no", choices=("no", "yes"),
+            doc="the group starts with no committed offset and its consumers not yet started")
     m.variables(_variables)
     m.action(Produce)
     for fn in (Poll, PollAutoCommit, Process, Commit, SkipCommit, Restart):
@@ -55,6 +57,7 @@ def make_model() -> Model:
 
 def _variables(p):
     M, C = p.messages, p.consumers
+    new = p.new_group == "yes"  # C13: nobody has started yet, there is no committed offset
     if p.processing == "worker" and p.commit != "auto":
         raise CheckerError("processing=worker is modelled with commit=auto only; "
                            "use -p commit=auto or -p processing=sync")
@@ -66,16 +69,17 @@ def _variables(p):
             The log start offset: records below it were deleted by retention. Real Kafka:
             retention.ms / retention.bytes delete whole segments. Left out: segments."""),
         Var("committed", Int(NO_OFFSET, M), """
-            The group's committed offset (-1: none, e.g. after offset expiry). Real Kafka:
-            stored in __consumer_offsets by the group coordinator; the next offset to read.""",
-            init=0),
+            The group's committed offset (-1: none, e.g. a new group or after offset expiry).
+            Real Kafka: stored in __consumer_offsets by the group coordinator; the next
+            offset to read.""",
+            init=NO_OFFSET if new else 0),
         Var("owner", Int(0, C - 1), """
             The member the partition is assigned to. Real Kafka: the assignor's choice in
             the last completed rebalance. Left out: the assignor; the next member takes over."""),
         Var("st", Array(C, STATUS), """
             Each consumer process: down, member, or zombie (evicted by max.poll.interval.ms
             but still running; its commits fail with CommitFailedException).""",
-            init=[STATUS.member] * C),
+            init=[STATUS.down if new else STATUS.member] * C),
         Var("pos", Array(C, Int(0, M)), """
             Each consumer's fetch position: the next offset poll() returns. Real Kafka:
             KafkaConsumer.position(); set from the committed offset on assignment."""),
@@ -218,12 +222,12 @@ def SkipCommit(s, c):
 
 
 def Restart(s, c):
-    """A stopped consumer starts again at the committed offset (or auto.offset.reset).
+    """A stopped (or not yet started) consumer starts at the committed offset (or auto.offset.reset).
 
     Real Kafka: a new process joins the group and fetches the committed offset; with
-    none, or one that retention has deleted, auto.offset.reset applies. Consumers are
-    stopped only by failure modes (crash, shutdown); restarting heals, so it is not
-    budgeted.
+    none (a new group, expired offsets) or one that retention has deleted,
+    auto.offset.reset applies. Consumers are stopped only by failure modes (crash,
+    shutdown) or not started yet (new_group=yes); starting heals, so it is not budgeted.
     """
     when(s.st[c] == STATUS.down)
     s.st[c] = STATUS.member

@@ -51,6 +51,10 @@ CONFIGS = [
         {"C12": "L"}, ("offset-expiry", "shutdown"), reset="latest"),
     row("offset-expiry-earliest", "the group is empty until its offsets expire; auto.offset.reset=earliest",
         {"C12": "D"}, ("offset-expiry", "shutdown"), reset="earliest"),
+    row("new-group-latest", "a new group starts after records were written; auto.offset.reset=latest",
+        {"C13": "L"}, (), new_group="yes", reset="latest"),
+    row("new-group-earliest", "a new group starts after records were written; auto.offset.reset=earliest",
+        {"C13": "-"}, (), new_group="yes", reset="earliest"),
     row("retention-lag", "retention deletes records the consumer has not read yet",
         {"B9": "L"}, ("retention",)),
 ]

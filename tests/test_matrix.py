@@ -47,6 +47,8 @@ EXPECTED = {
     "offset-expiry-earliest": (134, {"no-duplicate-processing":
                                      "Produce Poll(0) Process(0) Commit(0) Close(0) ExpireOffsets Restart(0) "
                                      "Poll(0) Process(0)"}),
+    "new-group-latest": (44, {"no-loss": "Produce Produce Produce Restart(0)"}),
+    "new-group-earliest": (26, {}),
     "retention-lag": (43, {"no-loss": "Produce DeleteRecords"}),
 }
 REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync", "auto-commit-async",
@@ -183,6 +185,7 @@ def test_readme_matrix_and_trace_pages_are_current(rows):
     for r in ordered:
         path = os.path.join(ROOT, "docs", "traces", f"{r.config.id}.md")
         assert open(path, encoding="utf-8").read() == trace_page(r), f"run python scripts/update_matrix.py ({path})"
+    assert sorted(os.listdir(os.path.join(ROOT, "docs", "traces"))) == sorted(f"{r.config.id}.md" for r in ordered)
     for link in re.findall(r"\]\((docs/traces/[^)#]+)#([\w-]+)\)", block):
         page = open(os.path.join(ROOT, link[0]), encoding="utf-8").read()
         assert f"\n## {link[1]}\n" in page
