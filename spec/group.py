@@ -1,4 +1,4 @@
-"""The `group` model: one partition, a consumer group of one or two consumers, one strategy.
+"""The `group` model: one partition, a consumer group of one to three consumers, one strategy.
 
 The Java consumer (KafkaConsumer, classic group protocol) reading one partition in a
 group, with a choice of commit strategy (`commit`), batch size (`batch`,

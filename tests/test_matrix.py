@@ -141,6 +141,13 @@ def test_commit_on_revoke_and_commit_per_batch_prevent_c10_not_c9():
     assert r.prop("no-duplicate-processing").verdict == "violated"  # the zombie's commit fails
 
 
+def test_in_order_is_not_vacuous_a_zombie_and_commit_before_reorder():
+    m = get_model("group")
+    r = explore(m.build({"consumers": 2, "commit": "before"}, ["max-poll-exceeded"], ["crash"]))
+    assert r.prop("in-order").trace.actions == [
+        "Produce", "Poll(0)", "Produce", "Commit(0)", "Evict(0)", "Poll(1)", "Commit(1)", "Process(1)", "Process(0)"]
+
+
 def test_shutdown_alone_keeps_at_least_once_exact():
     m = get_model("group")
     r = explore(m.build({}, ["shutdown"], ["crash"]))
