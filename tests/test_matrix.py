@@ -145,7 +145,7 @@ def test_in_order_is_not_vacuous_a_zombie_and_commit_before_reorder():
     m = get_model("group")
     r = explore(m.build({"consumers": 2, "commit": "before"}, ["max-poll-exceeded"], ["crash"]))
     assert r.prop("in-order").trace.actions == [
-        "Produce", "Poll(0)", "Produce", "Commit(0)", "Evict(0)", "Poll(1)", "Commit(1)", "Process(1)", "Process(0)"]
+        "Produce", "Produce", "Poll(0)", "Commit(0)", "Evict(0)", "Poll(1)", "Commit(1)", "Process(1)", "Process(0)"]
 
 
 def test_shutdown_alone_keeps_at_least_once_exact():
