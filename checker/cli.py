@@ -267,13 +267,16 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     chosen = [known[c] for c in args.configs] if args.configs else list(known.values())
     if not chosen:
         raise CheckerError("no configurations are published by the model packages")
-    err = make_console(stderr=True)
-    show = (lambda cfg: (sys.stderr.write(f"\rchecking {cfg.id}\033[K"), sys.stderr.flush())) \
-        if err.is_terminal else None
+    live = make_console(stderr=True).is_terminal
+
+    def show(cfg: Any) -> None:  # on a terminal only: which row is being explored
+        sys.stderr.write(f"\rchecking {cfg.id}\033[K")
+        sys.stderr.flush()
+
     try:
-        rows = run_matrix(chosen, get_model, progress=show)
+        rows = run_matrix(chosen, get_model, progress=show if live else None)
     finally:
-        if show is not None:
+        if live:
             sys.stderr.write("\r\033[K")
     columns = columns_of(chosen)
     if args.traces:

@@ -5,4 +5,6 @@ from .partitions import model as partitions
 from .group import model as group
 
 MODELS = [kafka, partitions, group]
-from .matrix import CONFIGS  # noqa: E402  (the rows of `python -m checker matrix`)
+from .matrix import CONFIGS  # the rows of `python -m checker matrix`
+
+__all__ = ["MODELS", "CONFIGS"]

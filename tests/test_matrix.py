@@ -11,7 +11,7 @@ import pytest
 
 from checker.bmc import bmc
 from checker.explicit import explore
-from checker.matrix import build_config, columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
+from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import failures
 from spec.group import make_model
