@@ -3,8 +3,8 @@
 from .kafka import model as kafka
 from .partitions import model as partitions
 from .group import model as group
+from .matrix import CONFIGS  # the rows of `python -m checker matrix`
 
 MODELS = [kafka, partitions, group]
-from .matrix import CONFIGS  # the rows of `python -m checker matrix`
 
 __all__ = ["MODELS", "CONFIGS"]
