@@ -215,7 +215,7 @@ def SkipCommit(s, c):
 
     Real Kafka: an application committing every N records or every few seconds (a
     common way to cut commit traffic); between two commits, processed records are
-    uncommitted.
+    uncommitted. Left out: the timer itself (either outcome may happen after any batch).
     """
     when(s.params.commit == "periodic", s.st[c] != STATUS.down, s.pc[c] == PC.processed)
     s.pc[c] = PC.idle
@@ -228,6 +228,7 @@ def Restart(s, c):
     none (a new group, expired offsets) or one that retention has deleted,
     auto.offset.reset applies. Consumers are stopped only by failure modes (crash,
     shutdown) or not started yet (new_group=yes); starting heals, so it is not budgeted.
+    Left out: the join round trip; a restarted consumer that does not own the partition waits.
     """
     when(s.st[c] == STATUS.down)
     s.st[c] = STATUS.member

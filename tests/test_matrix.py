@@ -306,3 +306,12 @@ def test_a_failure_module_without_install_is_refused(tmp_path, monkeypatch):
 
 def test_matrix_is_deterministic():
     assert run("matrix", "--markdown").stdout == run("matrix", "--markdown").stdout
+
+
+def test_every_group_variable_and_action_carries_a_note():
+    m = get_model("group")
+    s = m.build({"consumers": 2}, list(m.failure_modes))
+    for name, _domain, note in s.roots:
+        assert len(note) > 20, f"group.{name} needs a note"
+    for a in s.actions:
+        assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name

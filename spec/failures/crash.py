@@ -29,6 +29,7 @@ def install(model):
 
         Real Kafka: kill -9 of the JVM; its in-memory position and any records in its
         (or its worker's) hands are lost; the committed offset survives.
+        Left out: a crash half way through a side effect (processing is atomic).
         """
         when(s.st[c] != STATUS.down)
         s.st[c] = STATUS.down

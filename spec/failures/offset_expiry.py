@@ -27,6 +27,7 @@ def install(model):
 
         Real Kafka: the group coordinator's periodic offset-expiration task removes
         offsets of an empty group older than offsets.retention.minutes.
+        Left out: the clock; the outage is assumed long enough whenever everyone is down.
         """
         when(all_of(range(s.params.consumers), lambda c: s.st[c] == STATUS.down),
              s.committed != NO_OFFSET)

@@ -30,6 +30,7 @@ def install(model):
 
         Real Kafka: onPartitionsRevoked runs first (the app may commit there; auto-commit
         commits the position), then the new owner starts from the committed offset.
+        Left out: the old owner getting the partition back in a later rebalance.
         """
         p = s.params
         when(s.st[c] == STATUS.member, s.owner == c)

@@ -27,6 +27,7 @@ def install(model):
 
         Real Kafka: the log cleaner deletes the oldest segment once it is older than
         retention.ms; the log start offset moves past it.
+        Left out: segment sizes and times; any record still in the log may be the oldest one.
         """
         when(s.log_start < s.sent)
         s.log_start += 1

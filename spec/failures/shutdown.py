@@ -29,6 +29,7 @@ def install(model):
 
         Real Kafka: close() runs maybeAutoCommitOffsetsSync(allConsumed()) when
         enable.auto.commit=true, then leaves the group; a worker's queue dies with it.
+        Left out: close() from another thread mid-batch on the polling thread.
         """
         when(s.st[c] == STATUS.member, s.pc[c] == PC.idle)
         if s.params.commit == "auto":
