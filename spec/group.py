@@ -3,18 +3,19 @@
 The Java consumer (KafkaConsumer, classic group protocol) reading one partition in a
 group, with a choice of commit strategy (`commit`), batch size (`batch`,
 max.poll.records), processing on the polling thread or on a worker (`processing`),
-`auto.offset.reset` (`reset`) and committing in onPartitionsRevoked
-(`commit_on_revoke`). The perturbations are failure modes, one module each under
-spec/failures/, found automatically: crash, max-poll-exceeded (zombie), rebalance,
-offset-expiry, retention. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
-`python -m checker matrix` runs the named configurations.
+where auto-commit runs (`auto_commit_on`), `auto.offset.reset` (`reset`), committing
+in onPartitionsRevoked (`commit_on_revoke`) and a brand-new group (`new_group`). The
+perturbations are failure modes, one module each under spec/failures/, found
+automatically: crash, max-poll-exceeded (zombie), offset-expiry, rebalance,
+retention, shutdown. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
+`python -m checker matrix` runs the named configurations (spec/matrix.py).
 
 What the model leaves out: one partition; a record is its offset; the producer never
 fails (the log holds each message once); fetches, commits and processing are atomic
 steps; only the Java classic consumer (librdkafka stores the offset of a message
 *before* handing it to the application when enable.auto.offset.store=true, so its
-auto-commit is at-most-once; the new AsyncKafkaConsumer auto-commits on a background
-thread, KAFKA-18641); transactions; auto.offset.reset=none.
+auto-commit is at-most-once); the AsyncKafkaConsumer only as far as its auto-commit
+race before KAFKA-18641 (auto_commit_on=background); transactions; auto.offset.reset=none.
 """
 
 from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, ite, when
@@ -38,6 +39,9 @@ def make_model() -> Model:
     m.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
     m.param("processing", "sync", choices=("sync", "worker"),
             doc="process on the polling thread, or hand records to a worker and poll again (auto only)")
+    m.param("auto_commit_on", "poll", choices=("poll", "background"),
+            doc="commit=auto: inside poll() (classic consumer) or on a background thread at any time "
+                "(AsyncKafkaConsumer before KAFKA-18641)")
     m.param("reset", "latest", choices=("latest", "earliest"),
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
     m.param("commit_on_revoke", "no", choices=("no", "yes"),
@@ -46,7 +50,7 @@ def make_model() -> Model:
             doc="the group starts with no committed offset and its consumers not yet started")
     m.variables(_variables)
     m.action(Produce)
-    for fn in (Poll, PollAutoCommit, Process, Commit, SkipCommit, Restart):
+    for fn in (Poll, PollAutoCommit, BackgroundAutoCommit, Process, Commit, SkipCommit, Restart):
         m.action(fn, over="consumers")
     failures.install_all(m)
     m.always(no_loss, name="no-loss")
@@ -151,10 +155,24 @@ def PollAutoCommit(s, c):
     Left out: the asynchronous commit's latency and failures (it is applied at once);
     an auto-commit in a poll that returns nothing counts as this action too.
     """
-    when(s.params.commit == "auto")
+    when(s.params.commit == "auto", s.params.auto_commit_on == "poll")
     _may_poll(s, c)
     s.committed = s.pos[c]
     _fetch(s, c, empty_ok=True)
+
+
+def BackgroundAutoCommit(s, c):
+    """auto_commit_on=background: a background thread commits the position at any moment.
+
+    Real Kafka (C6): the AsyncKafkaConsumer (group.protocol=consumer) auto-commits
+    allConsumed() from its background thread; before the KAFKA-18641 fix (2025) that
+    could happen right after the application thread's poll() advanced the position,
+    covering records not yet processed. Left out: the fixed versions, which behave
+    like the classic consumer (use auto_commit_on=poll).
+    """
+    when(s.params.commit == "auto", s.params.auto_commit_on == "background",
+         s.st[c] == STATUS.member, s.owner == c, s.committed != s.pos[c])
+    s.committed = s.pos[c]
 
 
 def Process(s, c):

@@ -33,6 +33,8 @@ CONFIGS = [
         {"C3": "D"}, ("crash",), commit="auto"),
     row("auto-commit-async", "enable.auto.commit, records handed to a worker, the loop polls again; crash",
         {"C4": "L", "C3": "D"}, ("crash",), commit="auto", processing="worker"),
+    row("auto-commit-background", "enable.auto.commit in the AsyncKafkaConsumer before KAFKA-18641; crash",
+        {"C6": "L", "C3": "D"}, ("crash",), commit="auto", auto_commit_on="background"),
     row("auto-commit-close", "enable.auto.commit with a worker; close() while the worker has records",
         {"C5": "L"}, ("shutdown",), commit="auto", processing="worker"),
     row("commit-sync-mid-batch", "max.poll.records=2, no-argument commitSync() after each record; crash",

@@ -32,6 +32,8 @@ EXPECTED = {
     "auto-commit-sync": (181, {"no-duplicate-processing": CRASH_DUP}),
     "auto-commit-async": (335, {"no-loss": "Produce Poll(0) PollAutoCommit(0) Crash(0)",
                                 "no-duplicate-processing": CRASH_DUP}),
+    "auto-commit-background": (248, {"no-loss": "Produce Poll(0) BackgroundAutoCommit(0) Crash(0)",
+                                     "no-duplicate-processing": CRASH_DUP}),
     "auto-commit-close": (155, {"no-loss": "Produce Poll(0) Close(0)"}),
     "commit-sync-mid-batch": (157, {"no-loss": "Produce Produce Poll(0) Process(0) Commit(0) Crash(0)",
                                     "no-duplicate-processing": CRASH_DUP}),
