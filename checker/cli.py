@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     out = mx.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--markdown", action="store_true", help="print a markdown table (as in the README)")
+    mx.add_argument("--max-states", type=_positive(int, "a positive integer"), metavar="N",
+                    help="stop each configuration after N distinct states (its undecided cells are unknown, exit 3)")
+    mx.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
+                    help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
     mx.add_argument("--traces", metavar="DIR",
                     help=f"write one markdown trace page per configuration into DIR (the links point to {TRACE_DIR})")
     return top
@@ -274,7 +278,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
-        rows = run_matrix(chosen, get_model, progress=show if live else None)
+        rows = run_matrix(chosen, get_model, progress=show if live else None,
+                          max_states=args.max_states, timeout=args.timeout)
     finally:
         if live:
             sys.stderr.write("\r\033[K")

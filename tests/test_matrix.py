@@ -176,6 +176,16 @@ def test_matrix_cli_json_and_exit_code():
     assert d["rows"][0]["cells"]["no-loss"]["trace_length"] == 2
 
 
+def test_matrix_limits_make_cells_unknown_and_exit_3():
+    r = run("matrix", "--json", "--max-states", "5", "at-least-once")
+    assert r.returncode == 3
+    cells = json.loads(r.stdout)["rows"][0]["cells"]
+    assert cells["no-loss"] == {"verdict": "unknown", "states": cells["no-loss"]["states"],
+                                "trace_length": None, "proved": None}
+    r = run("matrix", "--max-states", "5", "at-least-once")
+    assert r.returncode == 3 and "undecided: at-least-once" in r.stdout
+
+
 def test_matrix_text_lists_every_row_and_agrees():
     r = run("matrix")
     assert r.returncode == 0, r.stderr
