@@ -1,0 +1,711 @@
+"""The fast explicit-state engine: the same search as `explicit.py`, compiled to machine code.
+
+`explicit.py` runs generated Python per state; this engine generates one search kernel
+per model instance and compiles it with numba (LLVM), so a transition costs tens of
+nanoseconds instead of microseconds. The kernel is the same breadth-first search:
+states are expanded in discovery order and actions in declaration order, and a new
+state is linked to the first (parent, action) that reaches it, so counts, verdicts and
+traces are identical to `explicit.py`'s (tests/test_agreement.py checks this).
+
+A state is packed into W signed 64-bit words in mixed radix (a field holds value - lo
+in base hi - lo + 1), the densest packing that keeps field access to a division by a
+constant: 1,617,000 states of partitions=3, messages=4 fit one word where the bit-field
+layout of `system.Layout` needs 65 bits. The visited set is an open-addressing hash
+table of int32 state numbers; states, parent numbers and actions are arrays indexed by
+discovery order, so a trace is the chain of parent links. Per state that is 8*W bytes
+of state, 4 of parent, 1-2 of action and 4-8 of table.
+
+With `symmetry=True` every new state is replaced by its canonical form (the model's
+symmetric index groups sorted, see `symmetry.py`), so one state stands for its orbit;
+traces are then mapped back to real, replayable traces.
+
+The generated source is written under the cache directory (CHECKER_CACHE, default
+~/.cache/kafka-checker) so numba can cache the machine code between runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import llvmlite.binding as llvm
+import numpy as np
+import z3
+from llvmlite import ir
+
+from .compile import DomainError, _is_var, _naming
+from .errors import CheckerError, SpecError
+from .explicit import LIVENESS_PENDING
+from .result import PropertyResult, Result, Step, Trace, verdict_for
+from .system import System
+
+__all__ = ["explore_fast", "FastLayout", "peak_rss_bytes"]
+
+Progress = Callable[..., None]  # states, frontier, depth, seconds[, memory bytes]
+
+_WORD_LIMIT = 1 << 63  # a word's codes stay below this: int64, never negative
+_CHUNK = 1 << 16  # states expanded per kernel call: limits and progress are checked between calls
+_MAX_STATES = (1 << 31) - 2  # state numbers are int32
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+@dataclass(frozen=True)
+class FastLayout:
+    """Variable i is digit (word[i], radix[i]) of a mixed-radix number, base sizes[i]."""
+
+    word: tuple[int, ...]
+    radix: tuple[int, ...]
+    sizes: tuple[int, ...]
+    los: tuple[int, ...]
+    words: int
+
+    @classmethod
+    def of(cls, system: System) -> "FastLayout":
+        word, radix, sizes = [], [], []
+        w, r = 0, 1
+        for v in system.variables:
+            d = v.hi - v.lo + 1
+            if d >= _WORD_LIMIT:
+                raise CheckerError(f"variable {v.name} has {d} values; the fast engine packs at most 2**63")
+            if r * d > _WORD_LIMIT:
+                w, r = w + 1, 1
+            word.append(w)
+            radix.append(r)
+            sizes.append(d)
+            r *= d
+        return cls(tuple(word), tuple(radix), tuple(sizes), tuple(v.lo for v in system.variables), w + 1)
+
+    def pack(self, values) -> list[int]:
+        out = [0] * self.words
+        for i, x in enumerate(values):
+            out[self.word[i]] += (x - self.los[i]) * self.radix[i]
+        return out
+
+    def unpack(self, words) -> tuple[int, ...]:
+        return tuple(int(words[w]) // r % d + lo
+                     for w, r, d, lo in zip(self.word, self.radix, self.sizes, self.los))
+
+
+def _used_vars(terms, index: dict[int, int]) -> set[int]:
+    used: set[int] = set()
+    seen: set[int] = set()
+    stack = list(terms)
+    while stack:
+        e = stack.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if _is_var(e):
+            used.add(index[e.get_id()])
+        stack.extend(e.children())
+    return used
+
+
+_I64, _I32, _I16, _I1 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(1)
+
+
+def _c64(x: int) -> ir.Constant:
+    return ir.Constant(_I64, x)
+
+
+class _Terms:
+    """LLVM instructions for Z3 terms: i64 for integers, i1 for booleans.
+
+    Every operand is evaluated (no short circuit: terms have no side effects), so a term
+    is straight-line code; values are cached by Z3 node so shared subterms are computed
+    once. `fork()` gives a cache for a conditional block whose values must not leak out.
+    """
+
+    def __init__(self, b: ir.IRBuilder, var: Callable[[int], ir.Value], index: dict[int, int],
+                 cache: dict[int, ir.Value] | None = None):
+        self.b, self.var, self.index = b, var, index
+        self.cache: dict[int, ir.Value] = cache if cache is not None else {}
+
+    def fork(self) -> "_Terms":
+        return _Terms(self.b, self.var, self.index, dict(self.cache))
+
+    def __call__(self, e: z3.ExprRef) -> ir.Value:
+        k = e.get_id()
+        v = self.cache.get(k)
+        if v is None:
+            v = self.cache[k] = self._build(e)
+        return v
+
+    def _build(self, e: z3.ExprRef) -> ir.Value:
+        b = self.b
+        if z3.is_int_value(e):
+            return _c64(e.as_long())
+        if z3.is_true(e):
+            return ir.Constant(_I1, 1)
+        if z3.is_false(e):
+            return ir.Constant(_I1, 0)
+        if _is_var(e):
+            return self.var(self.index[e.get_id()])
+        kind = e.decl().kind()
+        args = [self(c) for c in e.children()]
+        if kind == z3.Z3_OP_ITE:
+            return b.select(*args)
+        if kind == z3.Z3_OP_ADD:
+            return functools.reduce(b.add, args)
+        if kind == z3.Z3_OP_MUL:
+            return functools.reduce(b.mul, args)
+        if kind == z3.Z3_OP_SUB:
+            return functools.reduce(b.sub, args)
+        if kind == z3.Z3_OP_UMINUS:
+            return b.neg(args[0])
+        if kind in _CMP and len(args) == 2:
+            return b.icmp_signed(_CMP[kind], *args)
+        if kind == z3.Z3_OP_EQ:
+            return functools.reduce(b.and_, [b.icmp_signed("==", args[0], x) for x in args[1:]])
+        if kind == z3.Z3_OP_DISTINCT:
+            return functools.reduce(b.and_, [b.icmp_signed("!=", x, y)
+                                             for i, x in enumerate(args) for y in args[i + 1:]])
+        if kind == z3.Z3_OP_AND:
+            return functools.reduce(b.and_, args)
+        if kind == z3.Z3_OP_OR:
+            return functools.reduce(b.or_, args)
+        if kind == z3.Z3_OP_NOT:
+            return b.not_(args[0])
+        if kind == z3.Z3_OP_IMPLIES:
+            return b.or_(b.not_(args[0]), args[1])
+        if kind == z3.Z3_OP_XOR and len(args) == 2:
+            return b.xor(*args)
+        if kind in (z3.Z3_OP_IDIV, z3.Z3_OP_MOD) and len(args) == 2:
+            return self._divmod(kind, *args)
+        raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the fast engine cannot compile")
+
+    def _divmod(self, kind: int, x: ir.Value, y: ir.Value) -> ir.Value:
+        """Python's floor division and modulo (as `compile.py` runs them); a zero divisor gives 0."""
+        b = self.b
+        zero = b.icmp_signed("==", y, _c64(0))
+        d = b.select(zero, _c64(1), y)
+        q, r = b.sdiv(x, d), b.srem(x, d)
+        # C truncates towards zero; Python floors: adjust when the signs differ and r != 0.
+        fix = b.and_(b.icmp_signed("!=", r, _c64(0)),
+                     b.icmp_signed("!=", b.icmp_signed("<", r, _c64(0)), b.icmp_signed("<", d, _c64(0))))
+        out = b.select(fix, b.sub(q, _c64(1)), q) if kind == z3.Z3_OP_IDIV else b.select(fix, b.add(r, d), r)
+        return b.select(zero, _c64(0), out)
+
+
+_CMP = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"}
+
+
+class _Kernel:
+    """Builds the LLVM module of one system: `kernel`, `props`, `rehash`, `canon`."""
+
+    def __init__(self, system: System, lay: FastLayout, canon=None):
+        self.system, self.lay, self.canon = system, lay, canon
+        self.index = {c.get_id(): i for i, c in enumerate(system.consts)}
+        self.bools = {i for i, v in enumerate(system.variables) if v.kind == "bool"}
+        self.module = ir.Module(name=f"checker_{system.model}")
+        self.module.triple = llvm.get_process_triple()
+        W = lay.words
+        self.props_fn = ir.Function(self.module, ir.FunctionType(_I64, [_I64] * W), "props")
+        self.hash_fn = ir.Function(self.module, ir.FunctionType(_I64, [_I64] * W), "hash")
+        self.hash_fn.linkage = "internal"
+        self._hash()
+        self._props()
+        self._rehash()
+        self._kernel()
+
+    # helpers -------------------------------------------------------------------
+    def decode(self, b: ir.IRBuilder, words: list[ir.Value], i: int) -> ir.Value:
+        lay = self.lay
+        x = b.urem(b.udiv(words[lay.word[i]], _c64(lay.radix[i])), _c64(lay.sizes[i]))
+        if i in self.bools:
+            return b.icmp_signed("!=", x, _c64(0))
+        return b.add(x, _c64(lay.los[i])) if lay.los[i] else x
+
+    def lazy_vars(self, b: ir.IRBuilder, words: list[ir.Value]) -> Callable[[int], ir.Value]:
+        """Variables decoded on first use, in the block that first needs them.
+
+        Only valid when that block dominates every later use: the callers decode every
+        variable a conditional block needs before branching (see `_kernel`)."""
+        got: dict[int, ir.Value] = {}
+
+        def var(i: int) -> ir.Value:
+            if i not in got:
+                got[i] = self.decode(b, words, i)
+            return got[i]
+        return var
+
+    def _hash(self) -> None:
+        f = self.hash_fn
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+        h = _c64(0x9E3779B97F4A7C15)
+        for w in f.args:
+            h = b.mul(b.xor(h, w), _c64(0xBF58476D1CE4E5B9))
+            h = b.xor(h, b.lshr(h, _c64(31)))
+        b.ret(h)
+
+    def _props(self) -> None:
+        f = self.props_fn
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+        terms = _Terms(b, self.lazy_vars(b, list(f.args)), self.index)
+        out = _c64(0)
+        for pi, p in enumerate(self.system.properties):
+            if p.kind == "eventually":
+                continue
+            with _naming(f"property {p.name}"):
+                bit = b.shl(b.zext(terms(p.formula), _I64), _c64(pi))
+            out = b.or_(out, bit)
+        b.ret(out)
+
+    def _probe(self, b: ir.IRBuilder, S, table, tmask, words: list[ir.Value], fn: ir.Function):
+        """Blocks that find words in the table: returns (found block with slot, empty block with slot)."""
+        W = self.lay.words
+        h = b.and_(b.call(self.hash_fn, words), tmask)
+        head = b.block
+        loop = fn.append_basic_block("probe")
+        check = fn.append_basic_block("probe_check")
+        nxt = fn.append_basic_block("probe_next")
+        empty = fn.append_basic_block("probe_empty")
+        same = fn.append_basic_block("probe_same")
+        b.branch(loop)
+        b.position_at_end(loop)
+        slot = b.phi(_I64)
+        slot.add_incoming(h, head)
+        t = b.load(b.gep(table, [slot]))
+        b.cbranch(b.icmp_signed("==", t, ir.Constant(_I32, 0)), empty, check)
+        b.position_at_end(check)
+        row = b.mul(b.sub(b.sext(t, _I64), _c64(1)), _c64(W))
+        eq = functools.reduce(b.and_, [b.icmp_signed("==", b.load(b.gep(S, [b.add(row, _c64(k))])), words[k])
+                                       for k in range(W)])
+        b.cbranch(eq, same, nxt)
+        b.position_at_end(nxt)
+        slot.add_incoming(b.and_(b.add(slot, _c64(1)), tmask), nxt)
+        b.branch(loop)
+        return same, empty, slot, t
+
+    def _rehash(self) -> None:
+        W = self.lay.words
+        ptr64, ptr32 = _I64.as_pointer(), _I32.as_pointer()
+        f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ptr64, ptr32, _I64, _I64]), "rehash")
+        S, table, tmask, n = f.args
+        entry = f.append_basic_block("entry")
+        loop = f.append_basic_block("loop")
+        body = f.append_basic_block("body")
+        done = f.append_basic_block("done")
+        b = ir.IRBuilder(entry)
+        b.branch(loop)
+        b.position_at_end(loop)
+        s = b.phi(_I64)
+        s.add_incoming(_c64(0), entry)
+        b.cbranch(b.icmp_signed("<", s, n), body, done)
+        b.position_at_end(body)
+        words = [b.load(b.gep(S, [b.add(b.mul(s, _c64(W)), _c64(k))])) for k in range(W)]
+        same, empty, slot, _ = self._probe(b, S, table, tmask, words, f)
+        b.position_at_end(same)  # cannot happen: the states are distinct
+        b.branch(empty)
+        b.position_at_end(empty)
+        b.store(b.trunc(b.add(s, _c64(1)), _I32), b.gep(table, [slot]))
+        s.add_incoming(b.add(s, _c64(1)), empty)
+        b.branch(loop)
+        b.position_at_end(done)
+        b.ret_void()
+
+    # the search kernel ---------------------------------------------------------
+    def _kernel(self) -> None:
+        """Expand states io[0]..stop-1 in order, appending new states; see explore_fast for io."""
+        system, lay = self.system, self.lay
+        W, A = lay.words, len(system.actions)
+        p64, p32, p16 = _I64.as_pointer(), _I32.as_pointer(), _I16.as_pointer()
+        fty = ir.FunctionType(ir.VoidType(), [p64, p32, p16, p32, _I64, p64, p64, p64, _I64, _I64,
+                                              _I64, _I64, _I64, _I64])
+        f = ir.Function(self.module, fty, "kernel")
+        S, parent, act, table, tmask, fired, found, io, stop, limit, room, dead, must, nprops = f.args
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+
+        def cell(ptr, i):
+            return b.gep(ptr, [_c64(i)])
+
+        # Every loop-carried scalar lives in a stack slot; LLVM's mem2reg makes them registers.
+        slots = {}
+        for name, init in (("s", b.load(cell(io, 0))), ("n", b.load(cell(io, 1))),
+                           ("trans", b.load(cell(io, 2))), ("open", b.load(cell(io, 4))),
+                           ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0))):
+            slots[name] = b.alloca(_I64, name=name)
+            b.store(init, slots[name])
+        buf = b.alloca(_I64, size=max(1, A) * W, name="buf")
+        bact = b.alloca(_I64, size=max(1, A), name="bact")
+        ret = f.append_basic_block("return")
+        loop = f.append_basic_block("loop")
+        b.branch(loop)
+
+        def get(name):
+            return b.load(slots[name])
+
+        def put(name, v):
+            b.store(v, slots[name])
+
+        # loop: while s < stop and n + A <= room and n <= limit
+        b.position_at_end(loop)
+        s, n = get("s"), get("n")
+        go = b.and_(b.icmp_signed("<", s, stop),
+                    b.and_(b.icmp_signed("<=", b.add(n, _c64(A)), room), b.icmp_signed("<=", n, limit)))
+        body = f.append_basic_block("state")
+        b.cbranch(go, body, ret)
+        b.position_at_end(body)
+        words = [b.load(b.gep(S, [b.add(b.mul(s, _c64(W)), _c64(k))])) for k in range(W)]
+        # Decode, up front, every variable any action reads or writes: the values then
+        # dominate every action's block.
+        used: set[int] = set()
+        for a in system.actions:
+            used |= _used_vars([a.guard, *a.updates.values()], self.index) | set(a.updates)
+        values = {i: self.decode(b, words, i) for i in sorted(used)}
+        terms = _Terms(b, values.__getitem__, self.index)
+        put("k", _c64(0))
+        for ai, a in enumerate(system.actions):
+            with _naming(f"action {a.name}"):
+                g = terms(a.guard)
+                then = f.append_basic_block(f"a{ai}")
+                after = f.append_basic_block(f"a{ai}_end")
+                b.cbranch(g, then, after)
+                b.position_at_end(then)
+                local = terms.fork()
+                new = {vi: local(t) for vi, t in a.updates.items()}
+                for vi, x in new.items():
+                    v = system.variables[vi]
+                    if vi in self.bools:
+                        continue
+                    if not self.needs_check(a.guard, a.updates[vi], v):
+                        continue
+                    bad = b.or_(b.icmp_signed("<", x, _c64(v.lo)), b.icmp_signed(">", x, _c64(v.hi)))
+                    err = f.append_basic_block(f"a{ai}_bad{vi}")
+                    ok = f.append_basic_block(f"a{ai}_ok{vi}")
+                    b.cbranch(bad, err, ok)
+                    b.position_at_end(err)
+                    for i, val in ((5, _c64(1)), (6, _c64(ai)), (7, _c64(vi)), (8, x), (9, s)):
+                        b.store(val, cell(io, i))
+                    b.branch(ret)
+                    b.position_at_end(ok)
+                k = get("k")
+                for w in range(W):
+                    x = words[w]
+                    for vi, nv in new.items():
+                        if lay.word[vi] != w:
+                            continue
+                        old = values[vi]
+                        if vi in self.bools:
+                            nv, old = b.zext(nv, _I64), b.zext(old, _I64)
+                        x = b.add(x, b.mul(b.sub(nv, old), _c64(lay.radix[vi])))
+                    b.store(x, b.gep(buf, [b.add(b.mul(k, _c64(W)), _c64(w))]))
+                b.store(_c64(ai), b.gep(bact, [k]))
+                put("k", b.add(k, _c64(1)))
+                b.branch(after)
+                b.position_at_end(after)
+
+        # Insert the successors in action order.
+        put("j", _c64(0))
+        ins = f.append_basic_block("insert")
+        ins_body = f.append_basic_block("insert_body")
+        ins_done = f.append_basic_block("insert_done")
+        b.branch(ins)
+        b.position_at_end(ins)
+        j = get("j")
+        b.cbranch(b.icmp_signed("<", j, get("k")), ins_body, ins_done)
+        b.position_at_end(ins_body)
+        a = b.load(b.gep(bact, [j]))
+        xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
+        if self.canon is not None:
+            xs = self.canon.emit(self, b, xs)
+        fp = b.gep(fired, [a])
+        b.store(b.add(b.load(fp), _c64(1)), fp)
+        same, empty, slot, _ = self._probe(b, S, table, tmask, xs, f)
+        nextj = f.append_basic_block("insert_next")
+        b.position_at_end(same)
+        b.branch(nextj)
+        b.position_at_end(empty)
+        n = get("n")
+        b.store(b.trunc(b.add(n, _c64(1)), _I32), b.gep(table, [slot]))
+        for w in range(W):
+            b.store(xs[w], b.gep(S, [b.add(b.mul(n, _c64(W)), _c64(w))]))
+        b.store(b.trunc(s, _I32), b.gep(parent, [n]))
+        b.store(b.trunc(a, _I16), b.gep(act, [n]))
+        # Properties this state decides: found[b] = n for each newly decided one.
+        openm = get("open")
+        chk = f.append_basic_block("props")
+        rec = f.append_basic_block("props_hit")
+        bump = f.append_basic_block("bump")
+        b.cbranch(b.icmp_signed("!=", openm, _c64(0)), chk, bump)
+        b.position_at_end(chk)
+        hit = b.and_(b.xor(b.call(self.props_fn, xs), must), openm)
+        b.cbranch(b.icmp_signed("!=", hit, _c64(0)), rec, bump)
+        b.position_at_end(rec)
+        put("open", b.and_(openm, b.not_(hit)))
+        put("b", _c64(0))
+        bl = f.append_basic_block("bits")
+        bb = f.append_basic_block("bits_body")
+        bset = f.append_basic_block("bits_set")
+        bn = f.append_basic_block("bits_next")
+        b.branch(bl)
+        b.position_at_end(bl)
+        bit = get("b")
+        b.cbranch(b.icmp_signed("<", bit, nprops), bb, bump)
+        b.position_at_end(bb)
+        on = b.icmp_signed("!=", b.and_(b.lshr(hit, bit), _c64(1)), _c64(0))
+        b.cbranch(on, bset, bn)
+        b.position_at_end(bset)
+        b.store(n, b.gep(found, [bit]))
+        b.branch(bn)
+        b.position_at_end(bn)
+        put("b", b.add(bit, _c64(1)))
+        b.branch(bl)
+        b.position_at_end(bump)
+        put("n", b.add(get("n"), _c64(1)))
+        b.branch(nextj)
+        b.position_at_end(nextj)
+        put("j", b.add(get("j"), _c64(1)))
+        b.branch(ins)
+
+        # After the state: count its transitions, note a deadlock, move on.
+        b.position_at_end(ins_done)
+        k = get("k")
+        put("trans", b.add(get("trans"), k))
+        isdead = b.and_(b.icmp_signed("==", k, _c64(0)),
+                        b.and_(b.icmp_signed("!=", dead, _c64(0)),
+                               b.icmp_signed("<", b.load(cell(io, 3)), _c64(0))))
+        mark = f.append_basic_block("dead")
+        nexts = f.append_basic_block("next_state")
+        b.cbranch(isdead, mark, nexts)
+        b.position_at_end(mark)
+        b.store(s, cell(io, 3))
+        b.branch(nexts)
+        b.position_at_end(nexts)
+        put("s", b.add(s, _c64(1)))
+        b.branch(loop)
+
+        b.position_at_end(ret)
+        for i, name in ((0, "s"), (1, "n"), (2, "trans"), (4, "open")):
+            b.store(get(name), cell(io, i))
+        b.ret_void()
+
+    _prover: z3.Solver | None = None
+
+    def needs_check(self, guard: z3.BoolRef, term: z3.ExprRef, v) -> bool:
+        """Whether an update can leave its domain, unless Z3 proves it cannot under the guard."""
+        if self._prover is None:
+            self._prover = z3.Solver()
+            self._prover.set("timeout", 200)  # milliseconds; an unproved check stays in the code
+            self._prover.add([z3.And(c >= x.lo, c <= x.hi) for c, x in
+                              zip(self.system.consts, self.system.variables) if x.kind != "bool"])
+        p = self._prover
+        p.push()
+        p.add(guard, z3.Or(term < v.lo, term > v.hi))
+        proved = p.check() == z3.unsat
+        p.pop()
+        return not proved
+
+
+_TARGET = None
+
+
+def _jit(module: ir.Module):
+    """Optimise and compile the module to machine code in this process."""
+    global _TARGET
+    if _TARGET is None:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _TARGET = llvm.Target.from_default_triple().create_target_machine(opt=2)
+    mod = llvm.parse_assembly(str(module))
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+    pb = llvm.create_pass_builder(_TARGET, pto)
+    pb.getModulePassManager().run(mod, pb)
+    engine = llvm.create_mcjit_compiler(mod, _TARGET)
+    engine.finalize_object()
+    return engine
+
+
+class _Compiled:
+    """The machine code of one system: kernel, props and rehash as ctypes functions."""
+
+    def __init__(self, system: System, symmetry: bool):
+        start = time.perf_counter()
+        self.layout = FastLayout.of(system)
+        self.canon = None
+        if symmetry:
+            from .symmetry import Canonical  # only symmetric runs need it
+            self.canon = Canonical(system, self.layout)
+        k = _Kernel(system, self.layout, self.canon)
+        self.ir = str(k.module)  # for people who want to read it
+        self.engine = _jit(k.module)
+        P, I = ctypes.c_void_p, ctypes.c_int64
+        addr = self.engine.get_function_address
+        self.kernel = ctypes.CFUNCTYPE(None, P, P, P, P, I, P, P, P, I, I, I, I, I, I)(addr("kernel"))
+        self.props = ctypes.CFUNCTYPE(I, *[I] * self.layout.words)(addr("props"))
+        self.rehash = ctypes.CFUNCTYPE(None, P, P, I, I)(addr("rehash"))
+        self.seconds = time.perf_counter() - start
+
+
+def compiled_fast(system: System, symmetry: bool = False) -> _Compiled:
+    """The compiled kernel of `system`, generated on first use and kept with it."""
+    cache = system.__dict__.setdefault("_fast", {})
+    if symmetry not in cache:
+        cache[symmetry] = _Compiled(system, symmetry)
+    return cache[symmetry]
+
+
+def _table_size(states: int) -> int:
+    """Power of two at least 4/3 of the states: the hash table stays at most 3/4 full."""
+    return 1 << max(10, (states * 4 // 3 + 1).bit_length())
+
+
+def explore_fast(system: System, *, max_states: int | None = None, timeout: float | None = None,
+                 deadlock: bool = False, progress: Progress | None = None, progress_every: float = 0.5,
+                 max_memory: int | None = None, symmetry: bool = False) -> Result:
+    """Explore every reachable state of `system` (or until a limit) and decide its properties.
+
+    Same contract and limits as `explicit.explore`; also:
+    max_memory: bytes the search's arrays may use; past it the run stops, incomplete.
+    symmetry: explore one canonical state per orbit of the model's symmetric indices.
+    """
+    comp = compiled_fast(system, symmetry)
+    start = time.perf_counter()  # `seconds` is the search; compiling is comp.seconds
+    lay = comp.layout
+    W, A = lay.words, len(system.actions)
+    if A >= 1 << 16:
+        raise CheckerError(f"{A} actions: the fast engine numbers actions in 16 bits")
+    act_dtype = np.uint16
+    per_state = 8 * W + 4 + 2  # bytes of each state's row, parent and action
+
+    props = system.properties
+    if len(props) > 62:
+        raise CheckerError(f"{len(props)} properties: the fast engine tracks at most 62 in one run")
+    must = sum(1 << i for i, p in enumerate(props) if p.kind == "always")
+    openmask = sum(1 << i for i, p in enumerate(props) if p.kind != "eventually")
+    found = np.full(max(1, len(props)), -1, dtype=np.int64)
+
+    room = 1 << 16
+    S = np.empty((room, W), dtype=np.int64)
+    parent = np.empty(room, dtype=np.int32)
+    act = np.empty(room, dtype=act_dtype)
+    table = np.zeros(_table_size(room), dtype=np.int32)
+    fired = np.zeros(max(1, A), dtype=np.int64)
+
+    init = lay.pack(system.init)
+    init_words = comp.canon.canonical(init) if comp.canon else init
+    S[0] = init_words
+    parent[0], act[0] = -1, 0
+    comp.rehash(S.ctypes.data, table.ctypes.data, table.shape[0] - 1, 1)
+    bits = comp.props(*init_words)
+    hit = (bits ^ must) & openmask
+    for b in range(len(props)):
+        if hit >> b & 1:
+            found[b] = 0
+    openmask &= ~hit
+
+    io = np.zeros(10, dtype=np.int64)
+    io[1], io[3], io[4] = 1, -1, openmask
+    limit = max_states if max_states is not None else _MAX_STATES
+    limit = min(limit, _MAX_STATES)
+    level_end, depth = 1, 0
+    complete, stopped = True, ""
+    next_report = start + progress_every
+
+    def memory() -> int:
+        return S.nbytes + parent.nbytes + act.nbytes + table.nbytes
+
+    while io[0] < io[1]:
+        stop = min(level_end, int(io[0]) + _CHUNK)
+        comp.kernel(S.ctypes.data, parent.ctypes.data, act.ctypes.data, table.ctypes.data, table.shape[0] - 1,
+                    fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room, int(deadlock),
+                    must, len(props))
+        if io[5]:
+            ai, vi, value, st = (int(x) for x in io[6:10])
+            v = system.variables[vi]
+            raise DomainError(
+                f"action {system.actions[ai].name} sets {v.name} to {value}, outside its domain "
+                f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(S[st]))}; "
+                "widen the domain or strengthen the guard")
+        n = int(io[1])
+        if io[0] == level_end and n > level_end:
+            depth += 1
+            level_end = n
+        now = time.perf_counter()
+        if n > limit:
+            complete = False
+            stopped = (f"state limit of {max_states}" if max_states is not None and n > max_states
+                       else f"engine's limit of {_MAX_STATES:,} states")
+            break
+        if timeout is not None and now - start > timeout:
+            complete, stopped = False, f"time limit of {timeout:g} s"
+            break
+        if n + A > room or (n + A) * 4 > table.shape[0] * 3:
+            new_room = max(room + room // 2, n + A + 1)
+            new_table = _table_size(new_room) if (new_room * 4 > table.shape[0] * 3) else table.shape[0]
+            need = new_room * per_state + new_table * 4
+            if max_memory is not None and need > max_memory:
+                complete = False
+                stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
+                           f"to depth {depth}")
+                break
+            # np.empty pages cost memory only once written, so headroom is nearly free.
+            S2 = np.empty((new_room, W), dtype=np.int64)
+            S2[:n] = S[:n]
+            S = S2
+            p2 = np.empty(new_room, dtype=np.int32)
+            p2[:n] = parent[:n]
+            parent = p2
+            a2 = np.empty(new_room, dtype=act_dtype)
+            a2[:n] = act[:n]
+            act = a2
+            del S2, p2, a2
+            room = new_room
+            if new_table != table.shape[0]:
+                table = np.zeros(0, dtype=np.int32)  # free the old table before the new one
+                table = np.zeros(new_table, dtype=np.int32)
+                comp.rehash(S.ctypes.data, table.ctypes.data, table.shape[0] - 1, n)
+        if progress is not None and now >= next_report:
+            progress(n, n - int(io[0]), depth + 1, now - start, memory())
+            next_report = now + progress_every
+
+    n = int(io[1])
+    seconds = time.perf_counter() - start
+    decode = comp.canon.real_trace if comp.canon else None
+
+    def trace_to(st: int) -> Trace:
+        chain = []
+        while st > 0:
+            chain.append(st)
+            st = int(parent[st])
+        chain.reverse()
+        steps = [Step(None, system.init if decode else lay.unpack(S[0]))]
+        if decode:
+            return decode([int(a) for a in act[chain]], [lay.unpack(S[c]) for c in chain])
+        steps += [Step(system.actions[int(act[c])].name, lay.unpack(S[c])) for c in chain]
+        return Trace(system, steps)
+
+    results = []
+    for i, p in enumerate(props):
+        if p.kind == "eventually":
+            results.append(PropertyResult(p.name, p.kind, p.expected, "unknown", reason=LIVENESS_PENDING))
+            continue
+        hit_at = int(found[i])
+        results.append(PropertyResult(p.name, p.kind, p.expected,
+                                      verdict_for(p.kind, hit_at >= 0, complete),
+                                      trace_to(hit_at) if hit_at >= 0 else None,
+                                      "" if hit_at >= 0 or complete else f"stopped early at the {stopped}"))
+    if deadlock:
+        dead = int(io[3])
+        results.append(PropertyResult("NoDeadlock", "always", "holds",
+                                      verdict_for("always", dead >= 0, complete),
+                                      trace_to(dead) if dead >= 0 else None))
+    if progress is not None:
+        progress(n, 0, depth, seconds, memory())
+    result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)
+    result.fired = {a.name: int(fired[i]) for i, a in enumerate(system.actions)}
+    result.bytes_per_state = memory() / n
+    result.symmetry = symmetry
+    result.compile_seconds = comp.seconds
+    return result
