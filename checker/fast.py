@@ -41,7 +41,8 @@ from llvmlite import ir
 from .compile import DomainError, _is_var, _naming
 from .errors import CheckerError, SpecError
 from .explicit import LIVENESS_PENDING
-from .result import PropertyResult, Result, Step, Trace, verdict_for
+from .replay import replay
+from .result import PropertyResult, Result, Trace, verdict_for
 from .system import System
 
 __all__ = ["explore_fast", "FastLayout", "peak_rss_bytes"]
@@ -111,7 +112,7 @@ def _used_vars(terms, index: dict[int, int]) -> set[int]:
     return used
 
 
-_I64, _I32, _I16, _I1 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(1)
+_I64, _I32, _I16, _I8, _I1 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(8), ir.IntType(1)
 
 
 def _c64(x: int) -> ir.Constant:
@@ -213,6 +214,8 @@ class _Kernel:
         self.props_fn = ir.Function(self.module, ir.FunctionType(_I64, [_I64] * W), "props")
         self.hash_fn = ir.Function(self.module, ir.FunctionType(_I64, [_I64] * W), "hash")
         self.hash_fn.linkage = "internal"
+        self.prefetch = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I8.as_pointer(), _I32, _I32, _I32]),
+                                    "llvm.prefetch.p0")
         self._hash()
         self._props()
         self._rehash()
@@ -261,10 +264,14 @@ class _Kernel:
             out = b.or_(out, bit)
         b.ret(out)
 
-    def _probe(self, b: ir.IRBuilder, S, table, tmask, words: list[ir.Value], fn: ir.Function):
-        """Blocks that find words in the table: returns (found block with slot, empty block with slot)."""
+    def _probe(self, b: ir.IRBuilder, table, tmask, words: list[ir.Value], fn: ir.Function, h=None):
+        """Blocks that look words up in the table: (found block, empty block, slot).
+
+        The table holds the states themselves, W words a slot, word 0 = -1 when empty:
+        one cache miss per lookup, and no state array to keep for old levels."""
         W = self.lay.words
-        h = b.and_(b.call(self.hash_fn, words), tmask)
+        if h is None:
+            h = b.and_(b.call(self.hash_fn, words), tmask)
         head = b.block
         loop = fn.append_basic_block("probe")
         check = fn.append_basic_block("probe_check")
@@ -275,26 +282,35 @@ class _Kernel:
         b.position_at_end(loop)
         slot = b.phi(_I64)
         slot.add_incoming(h, head)
-        t = b.load(b.gep(table, [slot]))
-        b.cbranch(b.icmp_signed("==", t, ir.Constant(_I32, 0)), empty, check)
+        row = b.mul(slot, _c64(W))
+        t0 = b.load(b.gep(table, [row]))
+        b.cbranch(b.icmp_signed("==", t0, _c64(-1)), empty, check)
         b.position_at_end(check)
-        row = b.mul(b.sub(b.sext(t, _I64), _c64(1)), _c64(W))
-        eq = functools.reduce(b.and_, [b.icmp_signed("==", b.load(b.gep(S, [b.add(row, _c64(k))])), words[k])
-                                       for k in range(W)])
+        eq = b.icmp_signed("==", t0, words[0])
+        for k in range(1, W):
+            eq = b.and_(eq, b.icmp_signed("==", b.load(b.gep(table, [b.add(row, _c64(k))])), words[k]))
         b.cbranch(eq, same, nxt)
         b.position_at_end(nxt)
         slot.add_incoming(b.and_(b.add(slot, _c64(1)), tmask), nxt)
         b.branch(loop)
-        return same, empty, slot, t
+        return same, empty, slot
+
+    def _store(self, b: ir.IRBuilder, ptr, row: ir.Value, words: list[ir.Value]) -> None:
+        for k, w in enumerate(words):
+            b.store(w, b.gep(ptr, [b.add(b.mul(row, _c64(len(words))), _c64(k))]))
 
     def _rehash(self) -> None:
+        """rehash(rows, n, table, mask): add n rows of W words (states, or an old table's
+        slots, whose empty ones are skipped) to the table."""
         W = self.lay.words
-        ptr64, ptr32 = _I64.as_pointer(), _I32.as_pointer()
-        f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ptr64, ptr32, _I64, _I64]), "rehash")
-        S, table, tmask, n = f.args
+        ptr64 = _I64.as_pointer()
+        f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ptr64, _I64, ptr64, _I64]), "rehash")
+        rows, n, table, tmask = f.args
         entry = f.append_basic_block("entry")
         loop = f.append_basic_block("loop")
         body = f.append_basic_block("body")
+        add = f.append_basic_block("add")
+        nxt = f.append_basic_block("next")
         done = f.append_basic_block("done")
         b = ir.IRBuilder(entry)
         b.branch(loop)
@@ -303,13 +319,17 @@ class _Kernel:
         s.add_incoming(_c64(0), entry)
         b.cbranch(b.icmp_signed("<", s, n), body, done)
         b.position_at_end(body)
-        words = [b.load(b.gep(S, [b.add(b.mul(s, _c64(W)), _c64(k))])) for k in range(W)]
-        same, empty, slot, _ = self._probe(b, S, table, tmask, words, f)
-        b.position_at_end(same)  # cannot happen: the states are distinct
-        b.branch(empty)
+        words = [b.load(b.gep(rows, [b.add(b.mul(s, _c64(W)), _c64(k))])) for k in range(W)]
+        b.cbranch(b.icmp_signed("==", words[0], _c64(-1)), nxt, add)
+        b.position_at_end(add)
+        same, empty, slot = self._probe(b, table, tmask, words, f)
+        b.position_at_end(same)
+        b.branch(nxt)
         b.position_at_end(empty)
-        b.store(b.trunc(b.add(s, _c64(1)), _I32), b.gep(table, [slot]))
-        s.add_incoming(b.add(s, _c64(1)), empty)
+        self._store(b, table, slot, words)
+        b.branch(nxt)
+        b.position_at_end(nxt)
+        s.add_incoming(b.add(s, _c64(1)), nxt)
         b.branch(loop)
         b.position_at_end(done)
         b.ret_void()
@@ -320,10 +340,11 @@ class _Kernel:
         system, lay = self.system, self.lay
         W, A = lay.words, len(system.actions)
         p64, p32, p16 = _I64.as_pointer(), _I32.as_pointer(), _I16.as_pointer()
-        fty = ir.FunctionType(ir.VoidType(), [p64, p32, p16, p32, _I64, p64, p64, p64, _I64, _I64,
-                                              _I64, _I64, _I64, _I64])
+        fty = ir.FunctionType(ir.VoidType(), [p64, p32, p16, p64, _I64, p64, p64, p64, _I64, _I64,
+                                              _I64, _I64, _I64, _I64, _I64, _I64])
         f = ir.Function(self.module, fty, "kernel")
-        S, parent, act, table, tmask, fired, found, io, stop, limit, room, dead, must, nprops = f.args
+        (S, parent, act, table, tmask, fired, found, io, stop, limit, room, dead, must, nprops,
+         base, tcap) = f.args
         b = ir.IRBuilder(f.append_basic_block("entry"))
 
         def cell(ptr, i):
@@ -338,6 +359,7 @@ class _Kernel:
             b.store(init, slots[name])
         buf = b.alloca(_I64, size=max(1, A) * W, name="buf")
         bact = b.alloca(_I64, size=max(1, A), name="bact")
+        hbuf = b.alloca(_I64, size=max(1, A), name="hbuf")
         ret = f.append_basic_block("return")
         loop = f.append_basic_block("loop")
         b.branch(loop)
@@ -348,15 +370,18 @@ class _Kernel:
         def put(name, v):
             b.store(v, slots[name])
 
-        # loop: while s < stop and n + A <= room and n <= limit
+        # loop: while s < stop, the next level's rows and the table have room, n <= limit.
+        # S holds the levels from state number `base` on: row s - base is state s.
         b.position_at_end(loop)
         s, n = get("s"), get("n")
         go = b.and_(b.icmp_signed("<", s, stop),
-                    b.and_(b.icmp_signed("<=", b.add(n, _c64(A)), room), b.icmp_signed("<=", n, limit)))
+                    b.and_(b.and_(b.icmp_signed("<=", b.add(b.sub(n, base), _c64(A)), room),
+                                  b.icmp_signed("<=", b.add(n, _c64(A)), tcap)),
+                           b.icmp_signed("<=", n, limit)))
         body = f.append_basic_block("state")
         b.cbranch(go, body, ret)
         b.position_at_end(body)
-        words = [b.load(b.gep(S, [b.add(b.mul(s, _c64(W)), _c64(k))])) for k in range(W)]
+        words = [b.load(b.gep(S, [b.add(b.mul(b.sub(s, base), _c64(W)), _c64(k))])) for k in range(W)]
         # Decode, up front, every variable any action reads or writes: the values then
         # dominate every action's block.
         used: set[int] = set()
@@ -405,6 +430,30 @@ class _Kernel:
                 b.branch(after)
                 b.position_at_end(after)
 
+        # Canonicalise the successors, hash them and prefetch their table slots, so the
+        # cache misses of one state's successors overlap instead of queueing.
+        put("j", _c64(0))
+        pre = f.append_basic_block("prefetch")
+        pre_body = f.append_basic_block("prefetch_body")
+        pre_done = f.append_basic_block("prefetch_done")
+        b.branch(pre)
+        b.position_at_end(pre)
+        j = get("j")
+        b.cbranch(b.icmp_signed("<", j, get("k")), pre_body, pre_done)
+        b.position_at_end(pre_body)
+        xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
+        if self.canon is not None:
+            xs = self.canon.emit(self, b, xs)
+            for w in range(W):
+                b.store(xs[w], b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))]))
+        h = b.and_(b.call(self.hash_fn, xs), tmask)
+        b.store(h, b.gep(hbuf, [j]))
+        b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
+                               ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
+        put("j", b.add(j, _c64(1)))
+        b.branch(pre)
+        b.position_at_end(pre_done)
+
         # Insert the successors in action order.
         put("j", _c64(0))
         ins = f.append_basic_block("insert")
@@ -417,19 +466,16 @@ class _Kernel:
         b.position_at_end(ins_body)
         a = b.load(b.gep(bact, [j]))
         xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
-        if self.canon is not None:
-            xs = self.canon.emit(self, b, xs)
         fp = b.gep(fired, [a])
         b.store(b.add(b.load(fp), _c64(1)), fp)
-        same, empty, slot, _ = self._probe(b, S, table, tmask, xs, f)
+        same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [j])))
         nextj = f.append_basic_block("insert_next")
         b.position_at_end(same)
         b.branch(nextj)
         b.position_at_end(empty)
         n = get("n")
-        b.store(b.trunc(b.add(n, _c64(1)), _I32), b.gep(table, [slot]))
-        for w in range(W):
-            b.store(xs[w], b.gep(S, [b.add(b.mul(n, _c64(W)), _c64(w))]))
+        self._store(b, table, slot, xs)
+        self._store(b, S, b.sub(n, base), xs)
         b.store(b.trunc(s, _I32), b.gep(parent, [n]))
         b.store(b.trunc(a, _I16), b.gep(act, [n]))
         # Properties this state decides: found[b] = n for each newly decided one.
@@ -528,7 +574,7 @@ def _jit(module: ir.Module):
 
 
 class _Compiled:
-    """The machine code of one system: kernel, props and rehash as ctypes functions."""
+    """The machine code of one system: `kernel`, `props` and `rehash` as ctypes functions."""
 
     def __init__(self, system: System, symmetry: bool):
         start = time.perf_counter()
@@ -542,9 +588,9 @@ class _Compiled:
         self.engine = _jit(k.module)
         P, I = ctypes.c_void_p, ctypes.c_int64
         addr = self.engine.get_function_address
-        self.kernel = ctypes.CFUNCTYPE(None, P, P, P, P, I, P, P, P, I, I, I, I, I, I)(addr("kernel"))
+        self.kernel = ctypes.CFUNCTYPE(None, P, P, P, P, I, P, P, P, I, I, I, I, I, I, I, I)(addr("kernel"))
         self.props = ctypes.CFUNCTYPE(I, *[I] * self.layout.words)(addr("props"))
-        self.rehash = ctypes.CFUNCTYPE(None, P, P, I, I)(addr("rehash"))
+        self.rehash = ctypes.CFUNCTYPE(None, P, I, P, I)(addr("rehash"))
         self.seconds = time.perf_counter() - start
 
 
@@ -556,9 +602,7 @@ def compiled_fast(system: System, symmetry: bool = False) -> _Compiled:
     return cache[symmetry]
 
 
-def _table_size(states: int) -> int:
-    """Power of two at least 4/3 of the states: the hash table stays at most 3/4 full."""
-    return 1 << max(10, (states * 4 // 3 + 1).bit_length())
+_LOAD = 0.8  # the hash table is rebuilt twice as large before it is fuller than this
 
 
 def explore_fast(system: System, *, max_states: int | None = None, timeout: float | None = None,
@@ -567,7 +611,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     """Explore every reachable state of `system` (or until a limit) and decide its properties.
 
     Same contract and limits as `explicit.explore`; also:
-    max_memory: bytes the search's arrays may use; past it the run stops, incomplete.
+    max_memory: bytes the search may use for its tables; past it the run stops, incomplete.
     symmetry: explore one canonical state per orbit of the model's symmetric indices.
     """
     comp = compiled_fast(system, symmetry)
@@ -576,39 +620,39 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     W, A = lay.words, len(system.actions)
     if A >= 1 << 16:
         raise CheckerError(f"{A} actions: the fast engine numbers actions in 16 bits")
-    act_dtype = np.uint16
-    per_state = 8 * W + 4 + 2  # bytes of each state's row, parent and action
-
     props = system.properties
     if len(props) > 62:
         raise CheckerError(f"{len(props)} properties: the fast engine tracks at most 62 in one run")
     must = sum(1 << i for i, p in enumerate(props) if p.kind == "always")
     openmask = sum(1 << i for i, p in enumerate(props) if p.kind != "eventually")
     found = np.full(max(1, len(props)), -1, dtype=np.int64)
-
-    room = 1 << 16
-    S = np.empty((room, W), dtype=np.int64)
-    parent = np.empty(room, dtype=np.int32)
-    act = np.empty(room, dtype=act_dtype)
-    table = np.zeros(_table_size(room), dtype=np.int32)
     fired = np.zeros(max(1, A), dtype=np.int64)
 
+    # S: the levels being expanded and filled (state number base + row); parent and act:
+    # every state's parent number and action; table: every state, for membership.
+    room = 1 << 12
+    S = np.empty((room, W), dtype=np.int64)
+    links = 1 << 12
+    parent = np.empty(links, dtype=np.int32)
+    act = np.empty(links, dtype=np.uint16)
+    table = np.full((1 << 12, W), -1, dtype=np.int64)
+    base = 0
+
     init = lay.pack(system.init)
-    init_words = comp.canon.canonical(init) if comp.canon else init
-    S[0] = init_words
+    if comp.canon:
+        init = comp.canon.canonical(init)
+    S[0] = init
     parent[0], act[0] = -1, 0
-    comp.rehash(S.ctypes.data, table.ctypes.data, table.shape[0] - 1, 1)
-    bits = comp.props(*init_words)
-    hit = (bits ^ must) & openmask
-    for b in range(len(props)):
-        if hit >> b & 1:
-            found[b] = 0
+    comp.rehash(S.ctypes.data, 1, table.ctypes.data, table.shape[0] - 1)
+    hit = (comp.props(*init) ^ must) & openmask
+    for i in range(len(props)):
+        if hit >> i & 1:
+            found[i] = 0
     openmask &= ~hit
 
     io = np.zeros(10, dtype=np.int64)
     io[1], io[3], io[4] = 1, -1, openmask
-    limit = max_states if max_states is not None else _MAX_STATES
-    limit = min(limit, _MAX_STATES)
+    limit = min(max_states if max_states is not None else _MAX_STATES, _MAX_STATES)
     level_end, depth = 1, 0
     complete, stopped = True, ""
     next_report = start + progress_every
@@ -616,21 +660,28 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     def memory() -> int:
         return S.nbytes + parent.nbytes + act.nbytes + table.nbytes
 
+    def over_memory(extra: int) -> bool:
+        return max_memory is not None and memory() + extra > max_memory
+
     while io[0] < io[1]:
         stop = min(level_end, int(io[0]) + _CHUNK)
+        tcap = min(int(table.shape[0] * _LOAD), links)
         comp.kernel(S.ctypes.data, parent.ctypes.data, act.ctypes.data, table.ctypes.data, table.shape[0] - 1,
-                    fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room, int(deadlock),
-                    must, len(props))
+                    fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room,
+                    int(deadlock), must, len(props), base, tcap)
         if io[5]:
             ai, vi, value, st = (int(x) for x in io[6:10])
             v = system.variables[vi]
             raise DomainError(
                 f"action {system.actions[ai].name} sets {v.name} to {value}, outside its domain "
-                f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(S[st]))}; "
+                f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(S[st - base]))}; "
                 "widen the domain or strengthen the guard")
-        n = int(io[1])
-        if io[0] == level_end and n > level_end:
+        head, n = int(io[0]), int(io[1])
+        if head == level_end and n > level_end:
             depth += 1
+            # The finished level is never read again: move the new one to the front of S.
+            S[: n - level_end] = S[level_end - base: n - base]
+            base = level_end
             level_end = n
         now = time.perf_counter()
         if n > limit:
@@ -641,61 +692,60 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         if timeout is not None and now - start > timeout:
             complete, stopped = False, f"time limit of {timeout:g} s"
             break
-        if n + A > room or (n + A) * 4 > table.shape[0] * 3:
-            new_room = max(room + room // 2, n + A + 1)
-            new_table = _table_size(new_room) if (new_room * 4 > table.shape[0] * 3) else table.shape[0]
-            need = new_room * per_state + new_table * 4
-            if max_memory is not None and need > max_memory:
+        grow = None
+        if n - base + A > room:
+            grow = "rows"
+        elif n + A > links:
+            grow = "links"
+        elif n + A > int(table.shape[0] * _LOAD):
+            grow = "table"
+        if grow is not None:
+            extra = {"rows": room // 2 * W * 8, "links": links // 2 * 6, "table": table.nbytes * 2}[grow]
+            if over_memory(extra):
                 complete = False
                 stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
                            f"to depth {depth}")
                 break
-            # np.empty pages cost memory only once written, so headroom is nearly free.
-            S2 = np.empty((new_room, W), dtype=np.int64)
-            S2[:n] = S[:n]
-            S = S2
-            p2 = np.empty(new_room, dtype=np.int32)
-            p2[:n] = parent[:n]
-            parent = p2
-            a2 = np.empty(new_room, dtype=act_dtype)
-            a2[:n] = act[:n]
-            act = a2
-            del S2, p2, a2
-            room = new_room
-            if new_table != table.shape[0]:
-                table = np.zeros(0, dtype=np.int32)  # free the old table before the new one
-                table = np.zeros(new_table, dtype=np.int32)
-                comp.rehash(S.ctypes.data, table.ctypes.data, table.shape[0] - 1, n)
+            if grow == "rows":
+                room += room // 2
+                S2 = np.empty((room, W), dtype=np.int64)
+                S2[: n - base] = S[: n - base]
+                S = S2
+            elif grow == "links":
+                links += links // 2
+                parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
+                act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
+            else:
+                new = np.full((table.shape[0] * 2, W), -1, dtype=np.int64)
+                comp.rehash(table.ctypes.data, table.shape[0], new.ctypes.data, new.shape[0] - 1)
+                table = new
+            continue
         if progress is not None and now >= next_report:
-            progress(n, n - int(io[0]), depth + 1, now - start, memory())
+            progress(n, n - head, depth + 1, now - start, memory())
             next_report = now + progress_every
 
     n = int(io[1])
     seconds = time.perf_counter() - start
-    decode = comp.canon.real_trace if comp.canon else None
 
     def trace_to(st: int) -> Trace:
         chain = []
         while st > 0:
-            chain.append(st)
+            chain.append(int(act[st]))
             st = int(parent[st])
         chain.reverse()
-        steps = [Step(None, system.init if decode else lay.unpack(S[0]))]
-        if decode:
-            return decode([int(a) for a in act[chain]], [lay.unpack(S[c]) for c in chain])
-        steps += [Step(system.actions[int(act[c])].name, lay.unpack(S[c])) for c in chain]
-        return Trace(system, steps)
+        if comp.canon:
+            return comp.canon.real_trace(chain)
+        return replay(system, [system.actions[a].name for a in chain])
 
     results = []
     for i, p in enumerate(props):
         if p.kind == "eventually":
             results.append(PropertyResult(p.name, p.kind, p.expected, "unknown", reason=LIVENESS_PENDING))
             continue
-        hit_at = int(found[i])
-        results.append(PropertyResult(p.name, p.kind, p.expected,
-                                      verdict_for(p.kind, hit_at >= 0, complete),
-                                      trace_to(hit_at) if hit_at >= 0 else None,
-                                      "" if hit_at >= 0 or complete else f"stopped early at the {stopped}"))
+        at = int(found[i])
+        results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, at >= 0, complete),
+                                      trace_to(at) if at >= 0 else None,
+                                      "" if at >= 0 or complete else f"stopped early at the {stopped}"))
     if deadlock:
         dead = int(io[3])
         results.append(PropertyResult("NoDeadlock", "always", "holds",
@@ -706,6 +756,5 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)
     result.fired = {a.name: int(fired[i]) for i, a in enumerate(system.actions)}
     result.bytes_per_state = memory() / n
-    result.symmetry = symmetry
     result.compile_seconds = comp.seconds
     return result
