@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from .bmc import bmc
 from .errors import CheckerError
 from .explicit import explore
+from .fast import explore_fast
 from .registry import get_model, models
 from .replay import NotEnabled, replay
 from .report import (describe_models, finish, make_console, params_line, print_models, print_result, print_trace,
@@ -78,6 +79,12 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="report a state with no enabled action as a violation of NoDeadlock")
     p.add_argument("--progress", action="store_true",
                    help="print progress to stderr even when it is not a terminal")
+    p.add_argument("--max-memory", type=_positive(float, "a positive number of megabytes"), metavar="MB",
+                   help="fast engine: stop before the search's tables exceed MB megabytes; "
+                        "the run is then incomplete (exit 3)")
+    p.add_argument("--symmetry", action="store_true",
+                   help="fast engine: explore one state per orbit of the model's declared symmetry "
+                        "(fewer states; counts are of orbits)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,14 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    v.add_argument("--engine", choices=("fast", "explicit"), default="fast",
+                   help="fast: the search compiled to machine code (default); explicit: the "
+                        "reference engine in Python (same states, verdicts and traces)")
     _model_args(v)
 
     t = sub.add_parser("trace", help="print the shortest trace of one property",
                        description="Print the shortest trace that violates (always) or witnesses "
                                    "(sometimes) one property: trace [MODEL] PROPERTY.")
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
-    t.add_argument("--engine", choices=("explicit", "bmc"), default="explicit",
-                   help="explicit-state search (default) or Z3 bounded model checking")
+    t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default="fast",
+                   help="compiled explicit-state search (default), the reference explicit-state "
+                        "engine in Python, or Z3 bounded model checking")
     t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
@@ -121,9 +132,11 @@ def _progress_printer(force: bool):
         return None, lambda: None
     live = err.is_terminal
 
-    def show(states: int, frontier: int, depth: int, seconds: float) -> None:
+    def show(states: int, frontier: int, depth: int, seconds: float, memory: int | None = None) -> None:
         rate = states / seconds if seconds > 0 else 0.0
         line = f"explored {states:,} states, frontier {frontier:,}, depth {depth}, {rate:,.0f} states/s"
+        if memory is not None:
+            line += f", {memory / 2**20:,.0f} MB"
         if live:
             sys.stderr.write("\r" + line + "\033[K")
         else:
@@ -144,10 +157,18 @@ def _build(args: argparse.Namespace, model_name: str):
 
 
 def _explore(args: argparse.Namespace, system):
+    engine = getattr(args, "engine", "fast")
+    if engine == "explicit" and (args.max_memory or args.symmetry):
+        raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
     show, done = _progress_printer(args.progress)
     try:
-        return explore(system, max_states=args.max_states, timeout=args.timeout,
-                       deadlock=args.deadlock, progress=show)
+        if engine == "explicit":
+            return explore(system, max_states=args.max_states, timeout=args.timeout,
+                           deadlock=args.deadlock, progress=show)
+        return explore_fast(system, max_states=args.max_states, timeout=args.timeout,
+                            deadlock=args.deadlock, progress=show,
+                            max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
+                            symmetry=args.symmetry)
     finally:
         done()
 
@@ -177,6 +198,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
         system.prop(prop)  # unknown property: a one-line error before any search
     start = time.perf_counter()
     if args.engine == "bmc":
+        if args.max_memory or args.symmetry:
+            raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
         if prop == "NoDeadlock":
             raise CheckerError("the bmc engine does not check NoDeadlock; use --engine explicit")
         res = bmc(system, prop, max_depth=args.max_depth, timeout=args.timeout)

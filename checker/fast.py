@@ -630,12 +630,12 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
 
     # S: the levels being expanded and filled (state number base + row); parent and act:
     # every state's parent number and action; table: every state, for membership.
-    room = 1 << 12
+    room = 1 << 8  # small start: tiny models stay tiny, big ones grow by half
     S = np.empty((room, W), dtype=np.int64)
-    links = 1 << 12
+    links = 1 << 8
     parent = np.empty(links, dtype=np.int32)
     act = np.empty(links, dtype=np.uint16)
-    table = np.full((1 << 12, W), -1, dtype=np.int64)
+    table = np.full((1 << 9, W), -1, dtype=np.int64)
     base = 0
 
     init = lay.pack(system.init)
@@ -756,5 +756,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)
     result.fired = {a.name: int(fired[i]) for i, a in enumerate(system.actions)}
     result.bytes_per_state = memory() / n
-    result.compile_seconds = comp.seconds
+    result.compile_seconds = comp.seconds  # type: ignore[attr-defined]
+    if comp.canon:
+        result.symmetry = comp.canon.describe()
     return result

@@ -61,12 +61,22 @@ def final_word(result: Result) -> str:
     return {0: "as expected", 1: "NOT AS EXPECTED", 3: "incomplete"}[result.exit_code]
 
 
+def engine_note(result: Result) -> str:
+    """`fast engine, 18.2 bytes/state`: the engine, its memory and any reduction."""
+    note = f"{result.engine} engine"
+    if result.bytes_per_state:
+        note += f", {result.bytes_per_state:,.1f} bytes/state"
+    if result.symmetry:
+        note += f"; states are orbits under the symmetry of {result.symmetry}"
+    return note
+
+
 def print_result(con: Console, result: Result, traces: bool = True) -> None:
     s = result.system
     con.print(params_line(s))
     status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
     con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
-              f"depth {result.depth}, {status}, {result.seconds:.2f} s ({result.engine} engine)")
+              f"depth {result.depth}, {status}, {result.seconds:.2f} s ({engine_note(result)})")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "kind", "expected", "verdict", "as expected", "trace"):
         t.add_column(col)
