@@ -336,7 +336,12 @@ class _Kernel:
 
     # the search kernel ---------------------------------------------------------
     def _kernel(self) -> None:
-        """Expand states io[0]..stop-1 in order, appending new states; see explore_fast for io."""
+        """Expand states io[0]..stop-1 in order, appending new states.
+
+        io (int64[11], read and written back): 0 the next state to expand, 1 states known,
+        2 transitions, 3 first state with no enabled action (-1: none yet), 4 mask of the
+        properties not yet decided, 5 status (1: an update left its domain), 6..9 that
+        update (action, variable, value, state), 10 sum of orbit sizes (symmetry)."""
         system, lay = self.system, self.lay
         W, A = lay.words, len(system.actions)
         p64, p32, p16 = _I64.as_pointer(), _I32.as_pointer(), _I16.as_pointer()
@@ -354,12 +359,13 @@ class _Kernel:
         slots = {}
         for name, init in (("s", b.load(cell(io, 0))), ("n", b.load(cell(io, 1))),
                            ("trans", b.load(cell(io, 2))), ("open", b.load(cell(io, 4))),
-                           ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0))):
+                           ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0)), ("full", b.load(cell(io, 10)))):
             slots[name] = b.alloca(_I64, name=name)
             b.store(init, slots[name])
         buf = b.alloca(_I64, size=max(1, A) * W, name="buf")
         bact = b.alloca(_I64, size=max(1, A), name="bact")
         hbuf = b.alloca(_I64, size=max(1, A), name="hbuf")
+        obuf = b.alloca(_I64, size=max(1, A), name="obuf")  # orbit sizes, under symmetry
         ret = f.append_basic_block("return")
         loop = f.append_basic_block("loop")
         b.branch(loop)
@@ -443,9 +449,10 @@ class _Kernel:
         b.position_at_end(pre_body)
         xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
         if self.canon is not None:
-            xs = self.canon.emit(self, b, xs)
+            xs, orbit = self.canon.emit(self, b, xs)
             for w in range(W):
                 b.store(xs[w], b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))]))
+            b.store(orbit, b.gep(obuf, [j]))
         h = b.and_(b.call(self.hash_fn, xs), tmask)
         b.store(h, b.gep(hbuf, [j]))
         b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
@@ -474,6 +481,8 @@ class _Kernel:
         b.branch(nextj)
         b.position_at_end(empty)
         n = get("n")
+        if self.canon is not None:
+            put("full", b.add(get("full"), b.load(b.gep(obuf, [j]))))
         self._store(b, table, slot, xs)
         self._store(b, S, b.sub(n, base), xs)
         b.store(b.trunc(s, _I32), b.gep(parent, [n]))
@@ -532,7 +541,7 @@ class _Kernel:
         b.branch(loop)
 
         b.position_at_end(ret)
-        for i, name in ((0, "s"), (1, "n"), (2, "trans"), (4, "open")):
+        for i, name in ((0, "s"), (1, "n"), (2, "trans"), (4, "open"), (10, "full")):
             b.store(get(name), cell(io, i))
         b.ret_void()
 
@@ -650,8 +659,10 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
             found[i] = 0
     openmask &= ~hit
 
-    io = np.zeros(10, dtype=np.int64)
+    io = np.zeros(11, dtype=np.int64)  # the kernel's scalars: see _Kernel._kernel
     io[1], io[3], io[4] = 1, -1, openmask
+    if comp.canon:
+        io[10] = comp.canon.orbit_size(lay.unpack(init))
     limit = min(max_states if max_states is not None else _MAX_STATES, _MAX_STATES)
     level_end, depth = 1, 0
     complete, stopped = True, ""
@@ -759,4 +770,5 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     result.compile_seconds = comp.seconds  # type: ignore[attr-defined]
     if comp.canon:
         result.symmetry = comp.canon.describe()
+        result.full_states = int(io[10])
     return result

@@ -67,7 +67,8 @@ def engine_note(result: Result) -> str:
     if result.bytes_per_state:
         note += f", {result.bytes_per_state:,.1f} bytes/state"
     if result.symmetry:
-        note += f"; states are orbits under the symmetry of {result.symmetry}"
+        note += (f"; symmetry of {result.symmetry}: the states are orbits of "
+                 f"{result.full_states:,} states")
     return note
 
 

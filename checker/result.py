@@ -71,6 +71,7 @@ class Result:
     fired: dict[str, int] = field(default_factory=dict)  # action instance -> transitions it took
     bytes_per_state: float | None = None  # memory of the search's tables per state (fast engine)
     symmetry: str = ""  # the symmetry the states were reduced by ("" = none): states counts orbits
+    full_states: int | None = None  # under symmetry: the states the orbits hold (sum of orbit sizes)
 
     def prop(self, name: str) -> PropertyResult:
         for p in self.properties:
@@ -95,7 +96,8 @@ class Result:
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"fired": self.fired} if self.fired else {}),
             **({"bytes_per_state": round(self.bytes_per_state, 1)} if self.bytes_per_state else {}),
-            **({"symmetry": self.symmetry} if self.symmetry else {}),
+            **({"symmetry": self.symmetry, "states_without_symmetry": self.full_states}
+               if self.symmetry else {}),
             "properties": [p.json() for p in self.properties],
         }
 
