@@ -562,22 +562,23 @@ class _Kernel:
         return not proved
 
 
-_TARGET = None
+_READY = False
 
 
 def _jit(module: ir.Module):
     """Optimise and compile the module to machine code in this process."""
-    global _TARGET
-    if _TARGET is None:
+    global _READY
+    if not _READY:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
-        _TARGET = llvm.Target.from_default_triple().create_target_machine(opt=2)
+        _READY = True
     mod = llvm.parse_assembly(str(module))
     mod.verify()
-    pto = llvm.create_pipeline_tuning_options(speed_level=2)
-    pb = llvm.create_pass_builder(_TARGET, pto)
+    # One target machine per engine: the execution engine takes ownership of it.
+    target = llvm.Target.from_default_triple().create_target_machine(opt=2)
+    pb = llvm.create_pass_builder(target, llvm.create_pipeline_tuning_options(speed_level=2))
     pb.getModulePassManager().run(mod, pb)
-    engine = llvm.create_mcjit_compiler(mod, _TARGET)
+    engine = llvm.create_mcjit_compiler(mod, target)
     engine.finalize_object()
     return engine
 
