@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list.
+"""`python -m checker`: verify, trace, replay, list, bench.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any, NoReturn
@@ -117,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the trace: replay [MODEL] ACTION... (as printed after every trace).")
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
     _instance_args(r)
+
+    bn = sub.add_parser("bench", help="measure the partitions ladder: states/s, seconds, peak memory",
+                        description="Run `verify partitions` at growing sizes, each in its own process, and "
+                                    "print states, seconds (search and whole process), states/s, peak "
+                                    "memory and bytes per state. A benchmark: it never fails on a slow machine.")
+    bn.add_argument("--big", action="store_true",
+                    help="also run partitions=3 messages=5 max_crashes=3 (25.8 million states, about 1 GB)")
+    bn.add_argument("--size", action="append", default=[], metavar="P,M,K",
+                    help="run these sizes instead of the ladder (repeatable), e.g. --size 3,4,2")
+    bn.add_argument("--engine", choices=("fast", "explicit"), default="fast", help="engine to measure")
+    bn.add_argument("--symmetry", action="store_true", help="measure with symmetry reduction")
+    bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
+                    help="run each size N times and keep the fastest whole-process run (default 1)")
+    bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
     ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
                         description="List every model (or one) with its parameters, failure modes, "
@@ -250,6 +265,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if failure else 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench  # only this command needs it
+    sizes = [bench.parse_size(s) for s in args.size] or bench.LADDER + (bench.BIG if args.big else [])
+    err = make_console(stderr=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    note = lambda size: err.print(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...")  # noqa: E731
+    rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note)
+    if args.json:
+        print(json.dumps([r.json() for r in rows], indent=2))
+        return 0
+    con = make_console()
+    cond = f"{args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
+           f"{os.cpu_count()} cores" + (f", load average {load:.1f} at the start" if load is not None else "")
+    con.print(bench.table(rows, f"partitions ladder ({cond})"))
+    finish(con)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     chosen = {args.model: get_model(args.model)} if args.model else models()
     if args.json:
@@ -266,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list}[args.command](args)
+                "list": cmd_list, "bench": cmd_bench}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

@@ -41,8 +41,7 @@ from llvmlite import ir
 from .compile import DomainError, _is_var, _naming
 from .errors import CheckerError, SpecError
 from .explicit import LIVENESS_PENDING
-from .replay import replay
-from .result import PropertyResult, Result, Trace, verdict_for
+from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
 __all__ = ["explore_fast", "FastLayout", "peak_rss_bytes"]
@@ -409,8 +408,6 @@ class _Kernel:
                     v = system.variables[vi]
                     if vi in self.bools:
                         continue
-                    if not self.needs_check(a.guard, a.updates[vi], v):
-                        continue
                     bad = b.or_(b.icmp_signed("<", x, _c64(v.lo)), b.icmp_signed(">", x, _c64(v.hi)))
                     err = f.append_basic_block(f"a{ai}_bad{vi}")
                     ok = f.append_basic_block(f"a{ai}_ok{vi}")
@@ -545,22 +542,6 @@ class _Kernel:
             b.store(get(name), cell(io, i))
         b.ret_void()
 
-    _prover: z3.Solver | None = None
-
-    def needs_check(self, guard: z3.BoolRef, term: z3.ExprRef, v) -> bool:
-        """Whether an update can leave its domain, unless Z3 proves it cannot under the guard."""
-        if self._prover is None:
-            self._prover = z3.Solver()
-            self._prover.set("timeout", 200)  # milliseconds; an unproved check stays in the code
-            self._prover.add([z3.And(c >= x.lo, c <= x.hi) for c, x in
-                              zip(self.system.consts, self.system.variables) if x.kind != "bool"])
-        p = self._prover
-        p.push()
-        p.add(guard, z3.Or(term < v.lo, term > v.hi))
-        proved = p.check() == z3.unsat
-        p.pop()
-        return not proved
-
 
 _READY = False
 
@@ -610,6 +591,28 @@ def compiled_fast(system: System, symmetry: bool = False) -> _Compiled:
     if symmetry not in cache:
         cache[symmetry] = _Compiled(system, symmetry)
     return cache[symmetry]
+
+
+def _value(e: z3.ExprRef) -> int:
+    return (1 if z3.is_true(e) else 0) if z3.is_bool(e) else e.as_long()
+
+
+def enabled(system: System, values: tuple[int, ...], a: int) -> bool:
+    """Whether action a is enabled in the state, by Z3 evaluation (for the few states of a trace)."""
+    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
+           for c, v, x in zip(system.consts, system.variables, values)]
+    return z3.is_true(z3.simplify(z3.substitute(system.actions[a].guard, *sub)))
+
+
+def take(system: System, values: tuple[int, ...], a: int) -> tuple[int, ...]:
+    """The successor of a state by action a, by Z3 evaluation: traces need a few steps
+    only, and this keeps them independent of any compiled code."""
+    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
+           for c, v, x in zip(system.consts, system.variables, values)]
+    out = list(values)
+    for vi, term in system.actions[a].updates.items():
+        out[vi] = _value(z3.simplify(z3.substitute(term, *sub)))
+    return tuple(out)
 
 
 _LOAD = 0.8  # the hash table is rebuilt twice as large before it is fuller than this
@@ -747,7 +750,10 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         chain.reverse()
         if comp.canon:
             return comp.canon.real_trace(chain)
-        return replay(system, [system.actions[a].name for a in chain])
+        steps = [Step(None, system.init)]
+        for a in chain:
+            steps.append(Step(system.actions[a].name, take(system, steps[-1].state, a)))
+        return Trace(system, steps)
 
     results = []
     for i, p in enumerate(props):

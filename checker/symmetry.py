@@ -30,7 +30,6 @@ import math
 import z3
 from llvmlite import ir
 
-from .compile import compiled
 from .errors import CheckerError, SpecError
 from .result import Step, Trace
 from .system import System
@@ -165,21 +164,20 @@ class Canonical:
 
     def real_trace(self, chain: list[int]) -> Trace:
         """A real trace whose states have the canonical trace's states as canonical forms."""
+        from .fast import enabled, take
         system = self.system
-        expand = compiled(system).expand
-        pack, unpack = system.layout.pack, system.layout.unpack
         real = system.init
         canon = self.canon_values(real)
         steps = [Step(None, real)]
         for a in chain:
-            succ = dict(expand(pack(canon)))
-            goal = self.canon_values(unpack(succ[a]))
-            for b, t in expand(pack(real)):
-                values = unpack(t)
-                if self.canon_values(values) == goal:
-                    steps.append(Step(system.actions[b].name, values))
-                    real, canon = values, goal
-                    break
+            goal = self.canon_values(take(system, canon, a))
+            for b in range(len(system.actions)):
+                if enabled(system, real, b):
+                    values = take(system, real, b)
+                    if self.canon_values(values) == goal:
+                        steps.append(Step(system.actions[b].name, values))
+                        real, canon = values, goal
+                        break
             else:  # cannot happen for a symmetric model (check() proved it is one)
                 raise AssertionError("symmetry: no real step matches the canonical trace")
         return Trace(system, steps)
