@@ -97,9 +97,9 @@ def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
 
 def table(rows: list[Row], title: str) -> Table:
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
-    for col in ("partitions,messages,crashes", "states", "transitions", "search s", "process s",
+    for col in ("P,M,K", "states", "transitions", "search s", "process s",
                 "states/s", "peak RSS MB", "bytes/state"):
-        t.add_column(col, justify="left" if col.startswith("p") and "," in col else "right")
+        t.add_column(col, justify="left" if col == "P,M,K" else "right")
     for r in rows:
         states = f"{r.states:,}" + (f" (of {r.full_states:,})" if r.full_states else "")
         t.add_row(",".join(map(str, r.size)), states + ("" if r.complete else " INCOMPLETE"),

@@ -268,9 +268,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench  # only this command needs it
     sizes = [bench.parse_size(s) for s in args.size] or bench.LADDER + (bench.BIG if args.big else [])
-    err = make_console(stderr=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    note = lambda size: err.print(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...")  # noqa: E731
+
+    def note(size) -> None:
+        sys.stderr.write(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...\n")
+        sys.stderr.flush()
     rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note)
     if args.json:
         print(json.dumps([r.json() for r in rows], indent=2))

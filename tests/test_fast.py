@@ -216,3 +216,22 @@ def test_cli_bad_combinations_are_one_line_errors(args, message):
 def test_progress_line_shows_memory():
     r = run("verify", "partitions", "--progress", "--no-traces")
     assert r.returncode == 0 and " MB" in r.stderr and "states/s" in r.stderr
+
+
+def test_bench_measures_each_size_in_its_own_process():
+    r = run("bench", "--size", "2,2,1", "--size", "1,2,1", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [(x["partitions"], x["messages"], x["max_crashes"]) for x in rows] == [(2, 2, 1), (1, 2, 1)]
+    ref = explore(partitions.build({"partitions": 2, "messages": 2, "max_crashes": 1}))
+    assert rows[0]["states"] == ref.states and rows[0]["transitions"] == ref.transitions
+    for x in rows:  # figures are measured, so only their presence and sense are pinned
+        assert x["complete"] and x["process_seconds"] >= x["search_seconds"] >= 0
+        assert x["peak_rss_mb"] > 0 and x["bytes_per_state"] > 0
+    text = run("bench", "--size", "2,2,1")
+    assert text.returncode == 0 and "states/s" in text.stdout and "peak RSS MB" in text.stdout
+
+
+def test_bench_size_must_be_three_numbers():
+    r = run("bench", "--size", "2,2")
+    assert r.returncode == 2 and "write PARTITIONS,MESSAGES,MAX_CRASHES" in r.stderr
