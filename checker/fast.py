@@ -349,14 +349,19 @@ class _Kernel:
         slots = {}
         for name, init in (("s", b.load(cell(io, 0))), ("n", b.load(cell(io, 1))),
                            ("trans", b.load(cell(io, 2))), ("open", b.load(cell(io, 4))),
-                           ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0)), ("full", b.load(cell(io, 10)))):
+                           ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0)), ("full", b.load(cell(io, 10))),
+                           ("pcount", _c64(0)), ("poff", _c64(0)), ("pparent", _c64(0))):
             slots[name] = b.alloca(_I64, name=name)
             b.store(init, slots[name])
-        buf = b.alloca(_I64, size=max(1, A) * W, name="buf")
-        bact = b.alloca(_I64, size=max(1, A), name="bact")
-        hbuf = b.alloca(_I64, size=max(1, A), name="hbuf")
-        obuf = b.alloca(_I64, size=max(1, A), name="obuf")  # orbit sizes, under symmetry
+        # Successor buffers, two halves: one state's successors are inserted while the
+        # next state's are computed, so their table slots have been prefetched by then.
+        A1 = max(1, A)
+        buf = b.alloca(_I64, size=2 * A1 * W, name="buf")
+        bact = b.alloca(_I64, size=2 * A1, name="bact")
+        hbuf = b.alloca(_I64, size=2 * A1, name="hbuf")
+        obuf = b.alloca(_I64, size=2 * A1, name="obuf")  # orbit sizes, under symmetry
         ret = f.append_basic_block("return")
+        flush = f.append_basic_block("flush")
         loop = f.append_basic_block("loop")
         b.branch(loop)
 
@@ -366,18 +371,90 @@ class _Kernel:
         def put(name, v):
             b.store(v, slots[name])
 
-        # loop: while s < stop, the next level's rows and the table have room, n <= limit.
+        def row(i):
+            return b.mul(i, _c64(W))
+
+        def insert_pending() -> None:
+            """Insert the pending successors (pcount of them at poff, parent pparent) in order."""
+            put("j", _c64(0))
+            ins = f.append_basic_block("insert")
+            ins_body = f.append_basic_block("insert_body")
+            ins_done = f.append_basic_block("insert_done")
+            b.branch(ins)
+            b.position_at_end(ins)
+            j = get("j")
+            b.cbranch(b.icmp_signed("<", j, get("pcount")), ins_body, ins_done)
+            b.position_at_end(ins_body)
+            idx = b.add(get("poff"), j)
+            par = get("pparent")
+            a = b.load(b.gep(bact, [idx]))
+            xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
+            fp = b.gep(fired, [a])
+            b.store(b.add(b.load(fp), _c64(1)), fp)
+            same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [idx])))
+            nextj = f.append_basic_block("insert_next")
+            b.position_at_end(same)
+            b.branch(nextj)
+            b.position_at_end(empty)
+            n = get("n")
+            if self.canon is not None:
+                put("full", b.add(get("full"), b.load(b.gep(obuf, [idx]))))
+            self._store(b, table, slot, xs)
+            self._store(b, S, b.sub(n, base), xs)
+            b.store(b.trunc(par, _I32), b.gep(parent, [n]))
+            b.store(b.trunc(a, _I16), b.gep(act, [n]))
+            # Properties this state decides: found[b] = n for each newly decided one.
+            openm = get("open")
+            chk = f.append_basic_block("props")
+            rec = f.append_basic_block("props_hit")
+            bump = f.append_basic_block("bump")
+            b.cbranch(b.icmp_signed("!=", openm, _c64(0)), chk, bump)
+            b.position_at_end(chk)
+            hit = b.and_(b.xor(b.call(self.props_fn, xs), must), openm)
+            b.cbranch(b.icmp_signed("!=", hit, _c64(0)), rec, bump)
+            b.position_at_end(rec)
+            put("open", b.and_(openm, b.not_(hit)))
+            put("b", _c64(0))
+            bl = f.append_basic_block("bits")
+            bb = f.append_basic_block("bits_body")
+            bset = f.append_basic_block("bits_set")
+            bn = f.append_basic_block("bits_next")
+            b.branch(bl)
+            b.position_at_end(bl)
+            bit = get("b")
+            b.cbranch(b.icmp_signed("<", bit, nprops), bb, bump)
+            b.position_at_end(bb)
+            on = b.icmp_signed("!=", b.and_(b.lshr(hit, bit), _c64(1)), _c64(0))
+            b.cbranch(on, bset, bn)
+            b.position_at_end(bset)
+            b.store(n, b.gep(found, [bit]))
+            b.branch(bn)
+            b.position_at_end(bn)
+            put("b", b.add(bit, _c64(1)))
+            b.branch(bl)
+            b.position_at_end(bump)
+            put("n", b.add(get("n"), _c64(1)))
+            b.branch(nextj)
+            b.position_at_end(nextj)
+            put("j", b.add(get("j"), _c64(1)))
+            b.branch(ins)
+            b.position_at_end(ins_done)
+            put("pcount", _c64(0))
+
+        # loop: while s < stop, the next level's rows and the table have room for two
+        # states' successors (the pending ones and this state's), and n <= limit.
         # S holds the levels from state number `base` on: row s - base is state s.
         b.position_at_end(loop)
         s, n = get("s"), get("n")
         go = b.and_(b.icmp_signed("<", s, stop),
-                    b.and_(b.and_(b.icmp_signed("<=", b.add(b.sub(n, base), _c64(A)), room),
-                                  b.icmp_signed("<=", b.add(n, _c64(A)), tcap)),
+                    b.and_(b.and_(b.icmp_signed("<=", b.add(b.sub(n, base), _c64(2 * A)), room),
+                                  b.icmp_signed("<=", b.add(n, _c64(2 * A)), tcap)),
                            b.icmp_signed("<=", n, limit)))
         body = f.append_basic_block("state")
-        b.cbranch(go, body, ret)
+        b.cbranch(go, body, flush)
         b.position_at_end(body)
-        words = [b.load(b.gep(S, [b.add(b.mul(b.sub(s, base), _c64(W)), _c64(k))])) for k in range(W)]
+        off = b.mul(b.and_(s, _c64(1)), _c64(A1))  # this state's half of the buffers
+        words = [b.load(b.gep(S, [b.add(row(b.sub(s, base)), _c64(k))])) for k in range(W)]
         # Decode, up front, every variable any action reads or writes: the values then
         # dominate every action's block.
         used: set[int] = set()
@@ -408,7 +485,7 @@ class _Kernel:
                         b.store(val, cell(io, i))
                     b.branch(ret)
                     b.position_at_end(ok)
-                k = get("k")
+                idx = b.add(off, get("k"))
                 for w in range(W):
                     x = words[w]
                     for vi, nv in new.items():
@@ -418,14 +495,13 @@ class _Kernel:
                         if vi in self.bools:
                             nv, old = b.zext(nv, _I64), b.zext(old, _I64)
                         x = b.add(x, b.mul(b.sub(nv, old), _c64(lay.radix[vi])))
-                    b.store(x, b.gep(buf, [b.add(b.mul(k, _c64(W)), _c64(w))]))
-                b.store(_c64(ai), b.gep(bact, [k]))
-                put("k", b.add(k, _c64(1)))
+                    b.store(x, b.gep(buf, [b.add(row(idx), _c64(w))]))
+                b.store(_c64(ai), b.gep(bact, [idx]))
+                put("k", b.add(get("k"), _c64(1)))
                 b.branch(after)
                 b.position_at_end(after)
 
-        # Canonicalise the successors, hash them and prefetch their table slots, so the
-        # cache misses of one state's successors overlap instead of queueing.
+        # Canonicalise this state's successors, hash them and prefetch their table slots.
         put("j", _c64(0))
         pre = f.append_basic_block("prefetch")
         pre_body = f.append_basic_block("prefetch_body")
@@ -435,85 +511,28 @@ class _Kernel:
         j = get("j")
         b.cbranch(b.icmp_signed("<", j, get("k")), pre_body, pre_done)
         b.position_at_end(pre_body)
-        xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
+        idx = b.add(off, j)
+        xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
         if self.canon is not None:
             xs, orbit = self.canon.emit(self, b, xs)
             for w in range(W):
-                b.store(xs[w], b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))]))
-            b.store(orbit, b.gep(obuf, [j]))
+                b.store(xs[w], b.gep(buf, [b.add(row(idx), _c64(w))]))
+            b.store(orbit, b.gep(obuf, [idx]))
         h = b.and_(b.call(self.hash_fn, xs), tmask)
-        b.store(h, b.gep(hbuf, [j]))
+        b.store(h, b.gep(hbuf, [idx]))
         b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
                                ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
         put("j", b.add(j, _c64(1)))
         b.branch(pre)
         b.position_at_end(pre_done)
 
-        # Insert the successors in action order.
-        put("j", _c64(0))
-        ins = f.append_basic_block("insert")
-        ins_body = f.append_basic_block("insert_body")
-        ins_done = f.append_basic_block("insert_done")
-        b.branch(ins)
-        b.position_at_end(ins)
-        j = get("j")
-        b.cbranch(b.icmp_signed("<", j, get("k")), ins_body, ins_done)
-        b.position_at_end(ins_body)
-        a = b.load(b.gep(bact, [j]))
-        xs = [b.load(b.gep(buf, [b.add(b.mul(j, _c64(W)), _c64(w))])) for w in range(W)]
-        fp = b.gep(fired, [a])
-        b.store(b.add(b.load(fp), _c64(1)), fp)
-        same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [j])))
-        nextj = f.append_basic_block("insert_next")
-        b.position_at_end(same)
-        b.branch(nextj)
-        b.position_at_end(empty)
-        n = get("n")
-        if self.canon is not None:
-            put("full", b.add(get("full"), b.load(b.gep(obuf, [j]))))
-        self._store(b, table, slot, xs)
-        self._store(b, S, b.sub(n, base), xs)
-        b.store(b.trunc(s, _I32), b.gep(parent, [n]))
-        b.store(b.trunc(a, _I16), b.gep(act, [n]))
-        # Properties this state decides: found[b] = n for each newly decided one.
-        openm = get("open")
-        chk = f.append_basic_block("props")
-        rec = f.append_basic_block("props_hit")
-        bump = f.append_basic_block("bump")
-        b.cbranch(b.icmp_signed("!=", openm, _c64(0)), chk, bump)
-        b.position_at_end(chk)
-        hit = b.and_(b.xor(b.call(self.props_fn, xs), must), openm)
-        b.cbranch(b.icmp_signed("!=", hit, _c64(0)), rec, bump)
-        b.position_at_end(rec)
-        put("open", b.and_(openm, b.not_(hit)))
-        put("b", _c64(0))
-        bl = f.append_basic_block("bits")
-        bb = f.append_basic_block("bits_body")
-        bset = f.append_basic_block("bits_set")
-        bn = f.append_basic_block("bits_next")
-        b.branch(bl)
-        b.position_at_end(bl)
-        bit = get("b")
-        b.cbranch(b.icmp_signed("<", bit, nprops), bb, bump)
-        b.position_at_end(bb)
-        on = b.icmp_signed("!=", b.and_(b.lshr(hit, bit), _c64(1)), _c64(0))
-        b.cbranch(on, bset, bn)
-        b.position_at_end(bset)
-        b.store(n, b.gep(found, [bit]))
-        b.branch(bn)
-        b.position_at_end(bn)
-        put("b", b.add(bit, _c64(1)))
-        b.branch(bl)
-        b.position_at_end(bump)
-        put("n", b.add(get("n"), _c64(1)))
-        b.branch(nextj)
-        b.position_at_end(nextj)
-        put("j", b.add(get("j"), _c64(1)))
-        b.branch(ins)
-
-        # After the state: count its transitions, note a deadlock, move on.
-        b.position_at_end(ins_done)
+        # Insert the previous state's successors, then make this state's pending.
+        insert_pending()
         k = get("k")
+        put("pcount", k)
+        put("poff", off)
+        put("pparent", s)
+        # Count this state's transitions, note a deadlock, move on.
         put("trans", b.add(get("trans"), k))
         isdead = b.and_(b.icmp_signed("==", k, _c64(0)),
                         b.and_(b.icmp_signed("!=", dead, _c64(0)),
@@ -527,6 +546,11 @@ class _Kernel:
         b.position_at_end(nexts)
         put("s", b.add(s, _c64(1)))
         b.branch(loop)
+
+        # Leaving: every state before s must be fully inserted.
+        b.position_at_end(flush)
+        insert_pending()
+        b.branch(ret)
 
         b.position_at_end(ret)
         for i, name in ((0, "s"), (1, "n"), (2, "trans"), (4, "open"), (10, "full")):
@@ -699,11 +723,12 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
             complete, stopped = False, f"time limit of {timeout:g} s"
             break
         grow = None
-        if n - base + A > room:
+        # The kernel needs room for two states' successors (see _Kernel._kernel).
+        if n - base + 2 * A > room:
             grow = "rows"
-        elif n + A > links:
+        elif n + 2 * A > links:
             grow = "links"
-        elif n + A > int(table.shape[0] * _LOAD):
+        elif n + 2 * A > int(table.shape[0] * _LOAD):
             grow = "table"
         if grow is not None:
             extra = {"rows": room // 2 * W * 8, "links": links // 2 * 6, "table": table.nbytes * 2}[grow]
@@ -713,12 +738,12 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                            f"to depth {depth}")
                 break
             if grow == "rows":
-                room += room // 2
+                room = max(room + room // 2, n - base + 2 * A)
                 S2 = np.empty((room, W), dtype=np.int64)
                 S2[: n - base] = S[: n - base]
                 S = S2
             elif grow == "links":
-                links += links // 2
+                links = max(links + links // 2, n + 2 * A)
                 parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
                 act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
             else:
