@@ -134,6 +134,8 @@ class Canonical:
         self.groups = blocks(system, self.param)
         if len(self.groups) < 2 or not self.groups[0]:
             raise CheckerError(f"{self.param}={len(self.groups)}: nothing to permute; run without --symmetry")
+        if len(self.groups) > 20:  # orbit sizes (up to P!) are counted in 64 bits
+            raise CheckerError(f"{self.param}={len(self.groups)}: symmetry reduction handles at most 20")
         check(system, self.param, self.groups)
         self.sizes = [system.variables[i].hi - system.variables[i].lo + 1 for i in self.groups[0]]
         self.block_radix = [math.prod(self.sizes[i + 1:]) for i in range(len(self.sizes))]  # first var most significant
