@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list, matrix.
+"""`python -m checker`: verify, trace, replay, list, matrix, bench.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any, NoReturn
@@ -17,6 +18,7 @@ from .errors import CheckerError
 from .explicit import explore
 from .matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
 from .registry import configs, get_config, get_model, models
+from .fast import explore_fast
 from .replay import NotEnabled, replay
 from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_result, print_trace, result_json, trace_title)
@@ -82,6 +84,12 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="report a state with no enabled action as a violation of NoDeadlock")
     p.add_argument("--progress", action="store_true",
                    help="print progress to stderr even when it is not a terminal")
+    p.add_argument("--max-memory", type=_positive(float, "a positive number of megabytes"), metavar="MB",
+                   help="fast engine: stop before the search's tables exceed MB megabytes; "
+                        "the run is then incomplete (exit 3)")
+    p.add_argument("--symmetry", action="store_true",
+                   help="fast engine: explore one state per orbit of the model's declared symmetry "
+                        "(fewer states; counts are of orbits)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,14 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    v.add_argument("--engine", choices=("fast", "explicit"), default="fast",
+                   help="fast: the search compiled to machine code (default); explicit: the "
+                        "reference engine in Python (same states, verdicts and traces)")
     _model_args(v)
 
     t = sub.add_parser("trace", help="print the shortest trace of one property",
                        description="Print the shortest trace that violates (always) or witnesses "
                                    "(sometimes) one property: trace [MODEL] PROPERTY.")
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
-    t.add_argument("--engine", choices=("explicit", "bmc"), default="explicit",
-                   help="explicit-state search (default) or Z3 bounded model checking")
+    t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default="fast",
+                   help="compiled explicit-state search (default), the reference explicit-state "
+                        "engine in Python, or Z3 bounded model checking")
     t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
@@ -110,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the trace: replay [MODEL] ACTION... (as printed after every trace).")
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
     _instance_args(r)
+
+    bn = sub.add_parser("bench", help="measure the partitions ladder: states/s, seconds, peak memory",
+                        description="Run `verify partitions` at growing sizes, each in its own process, and "
+                                    "print states, seconds (search and whole process), states/s, peak "
+                                    "memory and bytes per state. A benchmark: it never fails on a slow machine.")
+    bn.add_argument("--big", action="store_true",
+                    help="also run partitions=3 messages=5 max_crashes=3 (25.8 million states, about 1 GB)")
+    bn.add_argument("--size", action="append", default=[], metavar="P,M,K",
+                    help="run these sizes instead of the ladder (repeatable), e.g. --size 3,4,2")
+    bn.add_argument("--engine", choices=("fast", "explicit"), default="fast", help="engine to measure")
+    bn.add_argument("--symmetry", action="store_true", help="measure with symmetry reduction")
+    bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
+                    help="run each size N times and keep the fastest whole-process run (default 1)")
+    bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
     ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
                         description="List every model (or one) with its parameters, failure modes, "
@@ -139,9 +165,11 @@ def _progress_printer(force: bool):
         return None, lambda: None
     live = err.is_terminal
 
-    def show(states: int, frontier: int, depth: int, seconds: float) -> None:
+    def show(states: int, frontier: int, depth: int, seconds: float, memory: int | None = None) -> None:
         rate = states / seconds if seconds > 0 else 0.0
         line = f"explored {states:,} states, frontier {frontier:,}, depth {depth}, {rate:,.0f} states/s"
+        if memory is not None:
+            line += f", {memory / 2**20:,.0f} MB"
         if live:
             sys.stderr.write("\r" + line + "\033[K")
         else:
@@ -168,10 +196,18 @@ def _build(args: argparse.Namespace, model_name: str | None):
 
 
 def _explore(args: argparse.Namespace, system):
+    engine = getattr(args, "engine", "fast")
+    if engine == "explicit" and (args.max_memory or args.symmetry):
+        raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
     show, done = _progress_printer(args.progress)
     try:
-        return explore(system, max_states=args.max_states, timeout=args.timeout,
-                       deadlock=args.deadlock, progress=show)
+        if engine == "explicit":
+            return explore(system, max_states=args.max_states, timeout=args.timeout,
+                           deadlock=args.deadlock, progress=show)
+        return explore_fast(system, max_states=args.max_states, timeout=args.timeout,
+                            deadlock=args.deadlock, progress=show,
+                            max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
+                            symmetry=args.symmetry)
     finally:
         done()
 
@@ -201,6 +237,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
         system.prop(prop)  # unknown property: a one-line error before any search
     start = time.perf_counter()
     if args.engine == "bmc":
+        if args.max_memory or args.symmetry:
+            raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
         if prop == "NoDeadlock":
             raise CheckerError("the bmc engine does not check NoDeadlock; use --engine explicit")
         res = bmc(system, prop, max_depth=args.max_depth, timeout=args.timeout)
@@ -249,6 +287,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
         con.print(f"verdict: {failure}" if failure else "verdict: every step is enabled", soft_wrap=True)
         finish(con)
     return 1 if failure else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench  # only this command needs it
+    sizes = [bench.parse_size(s) for s in args.size] or bench.LADDER + (bench.BIG if args.big else [])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+    def note(size) -> None:
+        sys.stderr.write(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...\n")
+        sys.stderr.flush()
+    rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note)
+    if args.json:
+        print(json.dumps([r.json() for r in rows], indent=2))
+        return 0
+    con = make_console()
+    cond = f"{args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
+           f"{os.cpu_count()} cores" + (f", load average {load:.1f} at the start" if load is not None else "")
+    con.print(bench.table(rows, f"partitions ladder ({cond})"))
+    finish(con)
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -305,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list, "matrix": cmd_matrix}[args.command](args)
+                "list": cmd_list, "matrix": cmd_matrix, "bench": cmd_bench}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

@@ -462,8 +462,21 @@ class Model:
         self._variables: Callable | None = None
         self._actions: list[_ActionDecl] = []
         self._props: list[_PropDecl] = []
+        self.symmetries: list[str] = []  # parameters whose indices are interchangeable
 
     # -- declaration ---------------------------------------------------------------
+
+    def symmetric(self, param: str) -> None:
+        """Declare the indices 0..param-1 interchangeable: renaming them maps every
+        state, action and property onto another of the same model.
+
+        It covers the arrays whose first dimension has `param` cells and the actions
+        declared `over=param`; `verify --symmetry` checks the claim with Z3 before it
+        uses it, and then explores one state per orbit."""
+        if param not in self.params:
+            raise SpecError(f"model {self.name}: symmetric({param!r}) names no parameter; "
+                            f"declare it first with model.param")
+        self.symmetries.append(param)
 
     def param(self, name: str, default: Any, *, doc: str = "", min: int | None = None,
               max: int | None = None, choices: Iterable[str] | None = None) -> None:
@@ -584,7 +597,7 @@ class Model:
         props = [self._trace_property(tracer, d, p, actions) for d in self._props]
         defaults = [n for n, f in self.failure_modes.items() if f.default]
         return System(self.name, values, failures, tracer.flat, tracer.consts, tuple(tracer.init),
-                      actions, props, tracer.roots, defaults)
+                      actions, props, tracer.roots, defaults, symmetric=list(self.symmetries))
 
     def _declared_vars(self, p: Any, failures: list[str]) -> list[Var]:
         if self._variables is None:

@@ -61,12 +61,23 @@ def final_word(result: Result) -> str:
     return {0: "as expected", 1: "NOT AS EXPECTED", 3: "incomplete"}[result.exit_code]
 
 
+def engine_note(result: Result) -> str:
+    """`fast engine, 18.2 bytes/state`: the engine and its memory."""
+    note = f"{result.engine} engine"
+    if result.bytes_per_state:
+        note += f", {result.bytes_per_state:,.1f} bytes/state"
+    return note
+
+
 def print_result(con: Console, result: Result, traces: bool = True) -> None:
     s = result.system
     con.print(params_line(s))
     status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
     con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
-              f"depth {result.depth}, {status}, {result.seconds:.2f} s ({result.engine} engine)")
+              f"depth {result.depth}, {status}, {result.seconds:.2f} s ({engine_note(result)})")
+    if result.symmetry:
+        con.print(f"symmetry: the {result.symmetry} are interchangeable; the {result.states:,} states are "
+                  f"orbits of {result.full_states:,} states", soft_wrap=True)
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "kind", "expected", "verdict", "as expected", "trace"):
         t.add_column(col)

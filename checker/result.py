@@ -68,6 +68,10 @@ class Result:
     complete: bool
     stopped: str = ""  # which limit ended the run, when it is incomplete
     properties: list[PropertyResult] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)  # action instance -> transitions it took
+    bytes_per_state: float | None = None  # memory of the search's tables per state (fast engine)
+    symmetry: str = ""  # the symmetry the states were reduced by ("" = none): states counts orbits
+    full_states: int | None = None  # under symmetry: the states the orbits hold (sum of orbit sizes)
 
     def prop(self, name: str) -> PropertyResult:
         for p in self.properties:
@@ -90,6 +94,10 @@ class Result:
             "engine": self.engine, "states": self.states, "transitions": self.transitions,
             "depth": self.depth, "seconds": round(self.seconds, 3), "complete": self.complete,
             **({"stopped": self.stopped} if self.stopped else {}),
+            **({"fired": self.fired} if self.fired else {}),
+            **({"bytes_per_state": round(self.bytes_per_state, 1)} if self.bytes_per_state else {}),
+            **({"symmetry": self.symmetry, "states_without_symmetry": self.full_states}
+               if self.symmetry else {}),
             "properties": [p.json() for p in self.properties],
         }
 

@@ -118,6 +118,7 @@ class System:
     roots: list[tuple[str, str, str]] = field(default_factory=list)  # (declared name, domain, note)
     default_failures: list[str] = field(default_factory=list)  # on unless turned off
     layout: Layout = None  # type: ignore[assignment]
+    symmetric: list[str] = field(default_factory=list)  # parameters declared interchangeable
 
     def __post_init__(self) -> None:
         if self.layout is None:

@@ -24,6 +24,10 @@ def _variables(p):
     return loop.variables(p, per=lambda domain: Array(p.partitions, domain))
 
 
+# The partitions are interchangeable: each runs the same loop on its own log, and the
+# properties quantify over all of them. `verify --symmetry` explores one state per orbit.
+model.symmetric("partitions")
+
 for fn in loop.ACTIONS:
     model.action(fn, over="partitions", at=True)
 

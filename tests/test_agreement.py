@@ -1,14 +1,15 @@
-"""The explicit engine and Z3 bounded model checking agree: same verdicts, same traces.
+"""The engines agree: same counts, verdicts and traces.
 
-Both read the one definition of every action (lang.Model.build); the explicit engine
-runs it compiled to Python, Z3 runs it as a transition formula. A drift between the
-two would show up here as a different trace.
+All read the one definition of every action (lang.Model.build); the explicit engine
+runs it compiled to Python, the fast engine compiled to machine code through LLVM, Z3
+as a transition formula. A drift between them would show up here as a different trace.
 """
 
 import pytest
 
 from checker.bmc import bmc
 from checker.explicit import explore
+from checker.fast import explore_fast
 from spec import kafka, partitions
 import toys
 
@@ -63,3 +64,46 @@ def test_no_trace_within_the_diameter_at_the_defaults():
     r = explore(system)
     assert r.prop("NoLoss").verdict == "holds" and r.depth == 18
     assert bmc(system, "NoLoss", max_depth=18).verdict == "unknown"
+
+
+# The fast engine against the reference engine: every shipped model and toy, whole results.
+INSTANCES = [
+    (kafka, {}, (), False),
+    (kafka, {"commit": "before"}, (), False),
+    (kafka, {"messages": 2, "max_crashes": 1}, (), True),
+    (kafka, {"max_crashes": 0}, (), True),
+    (partitions, {}, (), False),
+    (partitions, {"commit": "before"}, (), False),
+    (partitions, {"partitions": 1}, (), True),
+    (partitions, {"partitions": 3, "messages": 2, "max_crashes": 1}, (), False),
+    (toys.grid(), {}, (), True),
+    (toys.flags(), {}, (), False),
+    (toys.flags(), {}, ("glitch",), True),
+    (toys.counter(), {"bound": 4}, (), True),
+    (toys.bad_init(), {}, (), False),
+]
+
+
+def comparable(result):
+    d = result.json()
+    for k in ("engine", "seconds", "fired", "bytes_per_state"):
+        d.pop(k, None)
+    return d
+
+
+@pytest.mark.parametrize("model, params, enable, deadlock", INSTANCES,
+                         ids=[f"{c[0].name}-{i}" for i, c in enumerate(INSTANCES)])
+def test_fast_engine_gives_the_reference_results(model, params, enable, deadlock):
+    system = model.build(params, enable=enable)
+    ref = explore(system, deadlock=deadlock)
+    fast = explore_fast(system, deadlock=deadlock)
+    assert comparable(fast) == comparable(ref)  # counts, verdicts, every state of every trace
+    assert fast.engine == "fast" and sum(fast.fired.values()) == fast.transitions
+
+
+@pytest.mark.slow
+def test_fast_engine_at_the_benchmark_size():
+    system = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
+    fast = explore_fast(system)
+    assert (fast.states, fast.transitions, fast.depth) == (1_617_000, 7_965_300, 54)
+    assert comparable(fast) == comparable(explore(system))

@@ -1,0 +1,125 @@
+"""`python -m checker bench`: the `partitions` ladder, one whole process per size.
+
+Each size runs as its own `python -m checker verify ... --json` so the figures are
+honest: the process's wall time includes start-up, building the model and compiling
+it, and the peak memory is that process's alone (from wait4's resource usage). The
+search's own `seconds` and its bytes per state come from the run's JSON. A benchmark,
+not a test: it prints figures and never fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from rich import box
+from rich.table import Table
+
+from .errors import CheckerError
+
+__all__ = ["LADDER", "BIG", "Row", "measure", "parse_size", "run", "table"]
+
+LADDER = [(2, 3, 2), (3, 3, 2), (3, 4, 2)]  # (partitions, messages, max_crashes)
+BIG = [(3, 5, 3)]
+
+
+@dataclass
+class Row:
+    size: tuple[int, int, int]
+    states: int
+    transitions: int
+    search_seconds: float
+    process_seconds: float
+    peak_rss: int  # bytes
+    bytes_per_state: float | None
+    complete: bool
+    full_states: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.search_seconds if self.search_seconds > 0 else float("inf")
+
+    def json(self) -> dict:
+        p, m, k = self.size
+        return {"partitions": p, "messages": m, "max_crashes": k, "states": self.states,
+                "transitions": self.transitions, "search_seconds": round(self.search_seconds, 3),
+                "process_seconds": round(self.process_seconds, 3), "states_per_second": round(self.rate),
+                "peak_rss_mb": round(self.peak_rss / 2**20, 1),
+                "bytes_per_state": round(self.bytes_per_state, 1) if self.bytes_per_state else None,
+                "complete": self.complete,
+                **({"states_without_symmetry": self.full_states} if self.full_states else {})}
+
+
+def parse_size(text: str) -> tuple[int, int, int]:
+    try:
+        p, m, k = (int(x) for x in text.split(","))
+    except ValueError:
+        raise CheckerError(f"--size {text!r}: write PARTITIONS,MESSAGES,MAX_CRASHES, e.g. --size 3,4,2") from None
+    if p < 1 or m < 1 or k < 0:
+        raise CheckerError(f"--size {text!r}: partitions and messages must be at least 1, max_crashes at least 0")
+    return p, m, k
+
+
+def measure(size: tuple[int, int, int], engine: str, symmetry: bool = False,
+            extra: list[str] | None = None) -> Row:
+    """Run one size in a fresh process and measure it."""
+    p, m, k = size
+    cmd = [sys.executable, "-m", "checker", "verify", "partitions", "-p", f"partitions={p}",
+           "-p", f"messages={m}", "-p", f"max_crashes={k}", "--engine", engine, "--json", "--no-traces",
+           *(["--symmetry"] if symmetry else []), *(extra or [])]
+    code, out, err, wall, rss = _run_child(cmd)
+    if code not in (0, 1, 3):  # 1 and 3 still print a result: a verdict against expectation, a limit
+        last = err.strip().splitlines()[-1] if err.strip() else f"exit code {code}"
+        raise CheckerError(f"bench: `{' '.join(cmd[1:])}` failed: {last}")
+    d = json.loads(out)
+    return Row(size, d["states"], d["transitions"], d["seconds"], wall, rss, d.get("bytes_per_state"),
+               d["complete"], d.get("states_without_symmetry"))
+
+
+def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
+    """Run cmd; return its exit code, stdout, stderr, wall seconds and peak RSS in bytes."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
+        out.seek(0)
+        err.seek(0)
+        rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        return proc.returncode, out.read(), err.read(), wall, rss
+
+
+def table(rows: list[Row], title: str) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    for col in ("P,M,K", "states", "transitions", "search s", "process s",
+                "states/s", "peak RSS MB", "bytes/state"):
+        t.add_column(col, justify="left" if col == "P,M,K" else "right")
+    for r in rows:
+        states = f"{r.states:,}" + (f" (of {r.full_states:,})" if r.full_states else "")
+        t.add_row(",".join(map(str, r.size)), states + ("" if r.complete else " INCOMPLETE"),
+                  f"{r.transitions:,}", f"{r.search_seconds:.2f}", f"{r.process_seconds:.2f}",
+                  f"{r.rate:,.0f}", f"{r.peak_rss / 2**20:,.0f}",
+                  f"{r.bytes_per_state:.1f}" if r.bytes_per_state else "-")
+    return t
+
+
+def run(sizes: list[tuple[int, int, int]], engine: str, repeat: int, symmetry: bool,
+        progress=None) -> list[Row]:
+    """Each size `repeat` times; keep the run with the shortest whole-process time."""
+    rows = []
+    for size in sizes:
+        best = None
+        for _ in range(repeat):
+            if progress:
+                progress(size)
+            r = measure(size, engine, symmetry)
+            if best is None or r.process_seconds < best.process_seconds:
+                best = r
+        rows.append(best)
+    return rows

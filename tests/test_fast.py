@@ -1,0 +1,237 @@
+"""The fast engine: same results as the reference engine, limits, memory, symmetry, CLI.
+
+Agreement with `explicit.py` (counts, verdicts, exact traces) is in test_agreement.py;
+this file pins what only the fast engine does. No test here measures speed: that is
+`python -m checker bench`'s job.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from checker import Array, Int, Model, SpecError, Var, when
+from checker.compile import compiled
+from checker.errors import CheckerError
+from checker.explicit import explore
+from checker.fast import FastLayout, explore_fast
+from checker.replay import replay
+from spec import kafka, partitions
+import toys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args):
+    env = dict(os.environ)
+    env.pop("CHECKER_MODELS", None)
+    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def fired_by_hand(system):
+    """Transitions per action over every reachable state, with the reference compiled code."""
+    expand = compiled(system).expand
+    init = system.layout.pack(system.init)
+    seen, todo, fired = {init}, [init], {a.name: 0 for a in system.actions}
+    while todo:
+        st = todo.pop()
+        for a, t in expand(st):
+            fired[system.actions[a].name] += 1
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return fired
+
+
+@pytest.mark.parametrize("system", [
+    kafka.build(), kafka.build({"commit": "before"}), partitions.build(),
+    toys.flags().build(enable=["glitch"]), toys.grid().build(),
+], ids=["kafka", "kafka-before", "partitions", "flags-glitch", "grid"])
+def test_fired_counts_every_transition_of_every_action(system):
+    r = explore_fast(system)
+    assert r.fired == fired_by_hand(system)
+    assert sum(r.fired.values()) == r.transitions
+
+
+def test_one_word_holds_what_the_bit_layout_cannot():
+    s = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
+    assert s.layout.bits == 65  # bit fields need two words ...
+    lay = FastLayout.of(s)
+    assert lay.words == 1  # ... mixed radix needs one
+    assert lay.unpack(lay.pack(s.init)) == s.init
+    big = partitions.build({"partitions": 3, "messages": 5, "max_crashes": 3})
+    assert FastLayout.of(big).words == 2
+    values = tuple(v.hi for v in big.variables)
+    assert FastLayout.of(big).unpack(FastLayout.of(big).pack(values)) == values
+
+
+def test_state_limit_and_time_limit_give_incomplete():
+    r = explore_fast(kafka.build(), max_states=50)
+    assert not r.complete and "state limit of 50" in r.stopped and r.exit_code == 3
+    assert r.prop("NoLoss").verdict == "unknown"
+    assert r.prop("DuplicateDelivery").verdict == "reachable"  # found before the limit: definite
+    r = explore_fast(partitions.build({"partitions": 3, "messages": 4}), timeout=0.05)
+    assert not r.complete and "time limit" in r.stopped and r.states < 1_617_000
+
+
+def test_memory_limit_says_how_far_it_got():
+    r = explore_fast(partitions.build({"partitions": 3, "messages": 3}), max_memory=2 * 2**20)
+    assert not r.complete and r.exit_code == 3
+    assert "memory limit of 2 MB" in r.stopped and f"after {r.states:,} states to depth {r.depth}" in r.stopped
+    assert r.prop("NoLoss").verdict == "unknown" and "memory limit" in r.prop("NoLoss").reason
+    assert 0 < r.states < 119_000  # the complete run has more
+
+
+def test_bytes_per_state_is_reported():
+    r = explore_fast(partitions.build({"partitions": 3, "messages": 3}))
+    assert 8 < r.bytes_per_state < 64
+    assert json.loads(json.dumps(r.json()))["bytes_per_state"] == round(r.bytes_per_state, 1)
+
+
+def test_domain_errors_read_as_in_the_reference_engine():
+    system = toys.counter(guarded=False).build()
+    with pytest.raises(SpecError) as a:
+        explore(system)
+    with pytest.raises(SpecError) as b:
+        explore_fast(system)
+    assert str(a.value) == str(b.value) and "outside its domain" in str(b.value)
+
+
+def test_progress_reports_memory():
+    seen = []
+    explore_fast(partitions.build(), progress=lambda *a: seen.append(a), progress_every=0.0)
+    assert seen[-1][0] == 8336 and seen[-1][4] > 0
+
+
+# -- symmetry --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{}, {"commit": "before"}, {"partitions": 3, "messages": 2},
+                                    {"partitions": 3, "messages": 2, "max_crashes": 1, "commit": "before"}])
+def test_symmetry_orbits_add_up_to_the_full_state_count(params):
+    system = partitions.build(params)
+    full = explore_fast(system)
+    red = explore_fast(system, symmetry=True)
+    assert red.symmetry == "partitions" and red.full_states == full.states  # honest: summed orbit sizes
+    assert red.states < full.states and red.depth == full.depth
+    for a, b in zip(full.properties, red.properties):
+        assert a.verdict == b.verdict
+        if b.trace:  # a real, replayable trace of the same (shortest) length
+            assert len(b.trace.steps) == len(a.trace.steps)
+            assert replay(system, b.trace.actions).steps == b.trace.steps
+
+
+def test_symmetry_counts_are_pinned():
+    r = explore_fast(partitions.build(), symmetry=True)
+    assert (r.states, r.full_states, r.transitions) == (4219, 8336, 13529)
+
+
+def test_symmetry_needs_a_declaration():
+    with pytest.raises(CheckerError, match="declares no symmetry"):
+        explore_fast(kafka.build(), symmetry=True)
+
+
+def test_a_model_that_is_not_symmetric_is_refused():
+    m = Model("lopsided", "Counter 0 may count further than counter 1.")
+    m.param("n", 2, min=2, doc="counters")
+    m.symmetric("n")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Array(p.n, Int(0, 3)), "counters")]
+
+    @m.action(over="n")
+    def Inc(s, i):
+        """Count."""
+        when(s.x[i] < (3 if i == 0 else 2))
+        s.x[i] += 1
+    with pytest.raises(SpecError, match=r"action Inc\(0\) does not map onto Inc\(1\)"):
+        explore_fast(m.build(), symmetry=True)
+
+
+def test_an_asymmetric_initial_state_is_refused():
+    m = Model("tilted", "Counter 0 starts ahead.")
+    m.param("n", 2, min=2, doc="counters")
+    m.symmetric("n")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Array(p.n, Int(0, 3)), "counters", init=[1] + [0] * (p.n - 1))]
+
+    @m.action(over="n", at=True)
+    def Inc(c):
+        """Count."""
+        when(c.x < 3)
+        c.x += 1
+    with pytest.raises(SpecError, match="initial state changes"):
+        explore_fast(m.build(), symmetry=True)
+
+
+def test_symmetric_declaration_names_a_parameter():
+    m = Model("m", "x")
+    with pytest.raises(SpecError, match="names no parameter"):
+        m.symmetric("nope")
+
+
+# -- command line ----------------------------------------------------------------------
+
+def test_engines_print_the_same_report():
+    fast = run("verify", "partitions")
+    ref = run("verify", "partitions", "--engine", "explicit")
+    assert fast.returncode == ref.returncode == 0
+    f, e = fast.stdout.splitlines(), ref.stdout.splitlines()
+    assert "(fast engine, " in f[1] and "bytes/state)" in f[1] and "(explicit engine)" in e[1]
+    assert f[0] == e[0] and f[2:] == e[2:]
+    assert f[1].split(", complete")[0] == e[1].split(", complete")[0]
+
+
+def test_cli_memory_limit_is_incomplete():
+    r = run("verify", "partitions", "-p", "partitions=3", "--max-memory", "1", "--no-traces")
+    assert r.returncode == 3
+    assert "INCOMPLETE (stopped at the memory limit of 1 MB, after" in r.stdout
+
+
+def test_cli_symmetry():
+    r = run("verify", "partitions", "--symmetry", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["states"], d["states_without_symmetry"], d["symmetry"]) == (4219, 8336, "partitions")
+    text = run("verify", "partitions", "--symmetry", "--no-traces").stdout
+    assert "4,219 distinct states" in text and "symmetry: the partitions are interchangeable; the 4,219 states are orbits of 8,336 states" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (("verify", "--symmetry"), "model kafka declares no symmetry"),
+    (("verify", "partitions", "--symmetry", "--engine", "explicit"), "need the fast engine"),
+    (("verify", "--max-memory", "0"), "expected a positive number of megabytes"),
+    (("trace", "NoLoss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
+])
+def test_cli_bad_combinations_are_one_line_errors(args, message):
+    r = run(*args)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_progress_line_shows_memory():
+    r = run("verify", "partitions", "--progress", "--no-traces")
+    assert r.returncode == 0 and " MB" in r.stderr and "states/s" in r.stderr
+
+
+def test_bench_measures_each_size_in_its_own_process():
+    r = run("bench", "--size", "2,2,1", "--size", "1,2,1", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [(x["partitions"], x["messages"], x["max_crashes"]) for x in rows] == [(2, 2, 1), (1, 2, 1)]
+    ref = explore(partitions.build({"partitions": 2, "messages": 2, "max_crashes": 1}))
+    assert rows[0]["states"] == ref.states and rows[0]["transitions"] == ref.transitions
+    for x in rows:  # figures are measured, so only their presence and sense are pinned
+        assert x["complete"] and x["process_seconds"] >= x["search_seconds"] >= 0
+        assert x["peak_rss_mb"] > 0 and x["bytes_per_state"] > 0
+    text = run("bench", "--size", "2,2,1")
+    assert text.returncode == 0 and "states/s" in text.stdout and "peak RSS MB" in text.stdout
+
+
+def test_bench_size_must_be_three_numbers():
+    r = run("bench", "--size", "2,2")
+    assert r.returncode == 2 and "write PARTITIONS,MESSAGES,MAX_CRASHES" in r.stderr
