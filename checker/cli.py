@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any, NoReturn
@@ -112,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
                                     "variables, actions and properties.")
     ls.add_argument("model", nargs="?", help="only this model")
     ls.add_argument("--json", action="store_true", help="print a JSON list instead of tables")
+    d = sub.add_parser("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
+                       description="Draw a model instance: its state graph with each property's shortest "
+                                   "trace highlighted, a sequence diagram and tables per trace, and an index "
+                                   "page. --all draws every instance the models declare (the committed "
+                                   "diagrams/).")
+    d.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    d.add_argument("--all", action="store_true",
+                   help="draw every model at the instances it declares for pictures (ignores MODEL and -p)")
+    d.add_argument("--out", default="diagrams", metavar="DIR", help="output directory (default diagrams/)")
+    d.add_argument("--project", metavar="VARS",
+                   help="draw the graph merged over these variables (comma-separated), whatever its size")
+    d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+                   help="draw the full graph up to N states, a projection above (default 100)")
+    _instance_args(d)
     return top
 
 
@@ -238,12 +253,36 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    from .diagrams import write_diagrams  # graphviz is needed only here
+    project = None
+    if args.project is not None:
+        project = tuple(v.strip() for v in args.project.split(",") if v.strip())
+        if not project:
+            raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
+    if args.all:
+        if args.param or args.enable or args.disable or args.project:
+            raise CheckerError("--all draws the instances the models declare; drop -p, --with, --without "
+                               "and --project")
+        jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+    else:
+        jobs = [(get_model(args.model), _build(args, args.model))]
+    drawn = write_diagrams(args.out, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
+    if args.json:
+        print(json.dumps([dict(summary, directory=path) for path, summary in drawn], indent=2))
+    else:
+        for path, summary in drawn:
+            print(f"{path}: {summary['model']} {summary['states']:,} states, drew the {summary['graph']}")
+        print(f"index: {os.path.join(args.out, 'README.md')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list}[args.command](args)
+                "list": cmd_list, "diagrams": cmd_diagrams}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2
