@@ -15,6 +15,17 @@ if ! command -v dot >/dev/null 2>&1; then
     fi
 fi
 
+# The report's browser test (tests/test_report.py) drives headless Chromium with chromedriver.
+if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing chromium and chromium-driver with apt-get (for the browser test)" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "setup: chromium and chromedriver are missing; install the system packages 'chromium' and" \
+             "'chromium-driver' to run the browser test of the HTML report (it is skipped without them)" >&2
+    fi
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"

@@ -127,6 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                    help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(d)
+
+    rp = sub.add_parser("report", help="write one self-contained HTML report: verdicts, traces, pictures",
+                        description="Write one HTML file (no network needed) with the verdicts of every "
+                                    "instance the models declare for pictures, or of MODEL with -p, and "
+                                    "each trace stepping forward and back with its sequence diagram and "
+                                    "its place on the state graph.")
+    rp.add_argument("model", nargs="?", help="only this model (default: every declared instance)")
+    rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
+                    help="where to write the HTML (default report.html)")
+    rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+                    help="draw the full graph up to N states, a projection above (default 100)")
+    rp.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a model parameter (repeatable; needs MODEL)")
+    rp.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
+                    help="turn a failure mode on (repeatable; needs MODEL)")
+    rp.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
+                    help="turn a failure mode off (repeatable; needs MODEL)")
     return top
 
 
@@ -277,12 +294,35 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .diagrams import DEFAULT_MAX_NODES
+    from .htmlreport import render_report
+    if args.model is None:
+        if args.param or args.enable or args.disable:
+            raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
+        jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+        command = "python -m checker report"
+    else:
+        jobs = [(get_model(args.model), _build(args, args.model))]
+        command = " ".join(["python -m checker report", args.model, *jobs[0][1].command_args()])
+    page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES)
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(page)
+    except OSError as e:
+        raise CheckerError(f"cannot write {args.output}: {e.strerror}; choose another file with -o") from None
+    print(f"wrote {args.output} ({len(jobs)} instance{'s' if len(jobs) != 1 else ''}, "
+          f"{len(page.encode()) // 1024} KB); open it in a browser")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list, "diagrams": cmd_diagrams}[args.command](args)
+                "list": cmd_list, "diagrams": cmd_diagrams,
+                "report": cmd_report}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

@@ -382,8 +382,10 @@ class Drawing:
     system: System
     result: Result
     files: dict[str, bytes] = field(default_factory=dict)
-    graph_kind: str = ""  # "full" or "projection over pc, committed"
+    graph_kind: str = ""  # "full graph: ..." or "projection over pc, committed: ..."
     traces: list[dict[str, Any]] = field(default_factory=list)
+    project: tuple[str, ...] | None = None  # the variables of the projection drawn, if one was
+    node_ids: dict[int, str] = field(default_factory=dict)  # state -> its node's id in the graph SVGs
 
 
 def trace_title(p: PropertyResult) -> str:
@@ -403,11 +405,15 @@ def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None
     traces = [(PALETTE[k % len(PALETTE)], p.trace, p.name) for k, p in enumerate(traced)]
     if project is None and g.number_of_nodes() > max_nodes:
         project = model.picture_spec.project or tuple(r[0] for r in system.roots[:2])
+    d.project = project
     if project is not None:
         q = quotient(g, project)
+        number = {k: j for j, k in enumerate(q)}
+        d.node_ids = {n: f"q{number[k]}" for n, k in q.graph["classes"].items()}
         d.graph_kind = (f"projection over {', '.join(project)}: {q.number_of_nodes()} nodes standing for "
                         f"{g.number_of_nodes()} states")
     else:
+        d.node_ids = {n: f"s{k}" for k, n in enumerate(g)}
         d.graph_kind = f"full graph: {g.number_of_nodes()} states, {g.number_of_edges()} edges"
     inst = f"{system.model} " + " ".join(f"{k}={v}" for k, v in system.params.items())
     title = f"{inst}: {d.graph_kind}"
