@@ -106,6 +106,7 @@ def steps_info(model: Model, trace: Trace) -> list[dict[str, Any]]:
             except Exception as e:  # a model's own drawing code: name it, one line
                 raise CheckerError(f"model {s.model}: pictures column {title!r} failed: "
                                    f"{type(e).__name__}: {e}") from None
+        info: dict[str, Any]
         if prev is None:
             info = {"step": 0, "action": None, "lanes": [], "description": "the initial state",
                     "failure": None, "changed": []}

@@ -50,7 +50,7 @@ False
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Iterable, Union
+from typing import AbstractSet, Any, Callable, Iterable, Union
 
 import networkx as nx
 
@@ -172,7 +172,8 @@ def states_where(g: nx.DiGraph, pred: Predicate) -> list[int]:
     return [n for n in g if match(n)]
 
 
-def _bfs(g: nx.DiGraph, sources: Iterable[int], targets: set[int], avoid: set[int] = frozenset()) -> list[int] | None:
+def _bfs(g: nx.DiGraph, sources: Iterable[int], targets: set[int],
+         avoid: AbstractSet[int] = frozenset()) -> list[int] | None:
     # Multi-source BFS in node and edge insertion order, so the path is deterministic
     # and, from the initial state, the same least shortest trace the engines report.
     parent: dict[int, int | None] = {}

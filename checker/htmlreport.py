@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
 
 from .diagrams import DEFAULT_MAX_NODES, draw, steps_info, trace_title
 from .lang import Model
