@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list.
+"""`python -m checker`: verify, trace, replay, list, diagrams, report.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).

@@ -173,7 +173,7 @@ def sequence_svg(model: Model, title: str, trace: Trace) -> str:
     lane_w, left, row_h, top = 130, 50, 58, 80
     x_of = {lane: left + lane_w // 2 + k * lane_w for k, lane in enumerate(lanes)}
     text_x = left + lane_w * len(lanes) + 10
-    text_w = 470
+    text_w = 520
     width = text_x + text_w
     height = top + row_h * (len(info) - 1) + 40
     o: list[str] = [
@@ -218,7 +218,7 @@ def sequence_svg(model: Model, title: str, trace: Trace) -> str:
                 o.append(f'<rect x="{x - 8}" y="{y - 8}" width="16" height="16" fill="#fff" stroke="{color}" '
                          'stroke-width="2"/>')
             o.append(f'<text x="{x + 14}" y="{y - 8}" fill="{color}" font-weight="bold">{label}</text>')
-        lines = textwrap.wrap(st["description"], 72)[:2]
+        lines = textwrap.wrap(st["description"], 80)[:2]
         lines.append(", ".join(st["changed"]))
         for k, line in enumerate(lines):
             grey = k == len(lines) - 1
