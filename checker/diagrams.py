@@ -35,6 +35,9 @@ __all__ = ["Drawing", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_sv
 
 DEFAULT_MAX_NODES = 100  # above this many states the full graph is unreadable; draw a projection
 MAX_GRAPH_STATES = 50_000  # no state graph at all past this (networkx memory, dot time)
+# A projection past these sizes is no easier to read than the full graph, and dot takes
+# minutes to lay it out (343 nodes and 1,805 edges: over five minutes).
+MAX_PROJECTED_NODES, MAX_PROJECTED_EDGES = 150, 600
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]  # one per traced property
 
 
@@ -397,7 +400,12 @@ def trace_title(p: PropertyResult) -> str:
 def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None,
          max_nodes: int = DEFAULT_MAX_NODES) -> Drawing:
     """Draw one instance: state graph (full, or projected when above max_nodes or asked)."""
-    result = explore(system)
+    result = explore(system, max_states=MAX_GRAPH_STATES)
+    if not result.complete:
+        raise CheckerError(
+            f"{system.model} ({', '.join(f'{k}={v}' for k, v in system.params.items())}) has more than "
+            f"{MAX_GRAPH_STATES:,} states, too many to draw; choose smaller parameters with -p, or declare "
+            "small instances with model.pictures(instances=...) for --all")
     g = state_graph(system, max_states=MAX_GRAPH_STATES)
     if g.number_of_nodes() != result.states:  # both come from one compiled expand; a guard all the same
         raise AssertionError("the state graph and the explicit engine disagree on the state count")
@@ -409,6 +417,11 @@ def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None
     d.project = project
     if project is not None:
         q = quotient(g, project)
+        if q.number_of_nodes() > MAX_PROJECTED_NODES or q.number_of_edges() > MAX_PROJECTED_EDGES:
+            raise CheckerError(
+                f"the projection over {', '.join(project)} still has {q.number_of_nodes():,} nodes and "
+                f"{q.number_of_edges():,} edges, too many to draw legibly (at most {MAX_PROJECTED_NODES} and "
+                f"{MAX_PROJECTED_EDGES}); project on fewer variables with --project")
         number = {k: j for j, k in enumerate(q)}
         d.node_ids = {n: f"q{number[k]}" for n, k in q.graph["classes"].items()}
         d.graph_kind = (f"projection over {', '.join(project)}: {q.number_of_nodes()} nodes standing for "

@@ -56,6 +56,9 @@ def test_output_names_what_was_drawn(tmp_path):
     (["diagrams", "--all", "-p", "messages=2"], "--all draws the instances the models declare"),
     (["diagrams", "nomodel"], "unknown model 'nomodel'"),
     (["diagrams", "-p", "messages=0"], "out of range"),
+    (["diagrams", "--project", "sent,position,committed,pc,processed,crashes"],
+     "still has 193 nodes and 324 edges, too many to draw legibly"),
+    (["diagrams", "partitions", "-p", "partitions=3", "-p", "messages=3"], "more than 50,000 states, too many"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     r = run(*args, "--out", str(tmp_path))
@@ -145,3 +148,15 @@ def test_pictures_declaration_errors():
         m.pictures(instances=({"nope": 1},))
     with pytest.raises(SpecError, match="must be a function"):
         m.pictures(columns={"x": 3})
+
+
+def test_json_lists_what_was_drawn(tmp_path):
+    import json
+    r = run("diagrams", "kafka", "-p", "commit=before", "--json", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (d,) = json.loads(r.stdout)
+    assert d["directory"] == os.path.join(str(tmp_path), "kafka_commit-before")
+    assert d["states"] == 109 and d["graph"].startswith("projection over pc, committed")
+    assert [p["trace"] for p in d["properties"]] == [["Produce", "Poll", "Commit", "Crash"], None, None]
+    assert sorted(os.listdir(d["directory"])) == ["NoLoss.graph.svg", "NoLoss.md", "NoLoss.sequence.svg",
+                                                  "statespace.dot", "statespace.svg", "summary.json"]
