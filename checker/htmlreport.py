@@ -114,7 +114,8 @@ def render_report(jobs: list[tuple[Model, System]], command: str, *,
         anchor = f"i-{d.slug}"
         toc.append(f'<li><a href="#{anchor}">{e(system.model)} ({e(params)})</a></li>')
         body.append(f'<h2 id="{anchor}">{e(system.model)} ({e(params)})</h2>')
-        body.append(f'<p>{e(model.doc.splitlines()[0] if model.doc else "")} Failure modes: '
+        first_line = re.sub(r"`([^`]+)`", r"<code>\1</code>", e(model.doc.splitlines()[0] if model.doc else ""))
+        body.append(f'<p>{first_line} Failure modes: '
                     f'{e(", ".join(system.failure_modes) or "none")}.<br>{r.states:,} states, '
                     f'{r.transitions:,} transitions, depth {r.depth}, '
                     f'{"complete" if r.complete else "INCOMPLETE"}. State graph drawn: {e(d.graph_kind)}.</p>')
