@@ -30,7 +30,7 @@ from .lang import Model
 from .result import PropertyResult, Result, Trace
 from .system import System
 
-__all__ = ["Drawing", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_svg",
+__all__ = ["Drawing", "Job", "unpack_job", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_svg",
            "trace_markdown", "sequence_svg", "steps_info"]
 
 DEFAULT_MAX_NODES = 100  # above this many states the full graph is unreadable; draw a projection
@@ -386,6 +386,7 @@ class Drawing:
     system: System
     result: Result
     files: dict[str, bytes] = field(default_factory=dict)
+    title: str = ""  # the heading of this instance in indexes and reports
     graph_kind: str = ""  # "full graph: ..." or "projection over pc, committed: ..."
     traces: list[dict[str, Any]] = field(default_factory=list)
     project: tuple[str, ...] | None = None  # the variables of the projection drawn, if one was
@@ -397,9 +398,23 @@ def trace_title(p: PropertyResult) -> str:
     return f"{p.name} {what} in {len(p.trace.steps) - 1} steps"  # type: ignore[union-attr]
 
 
+Job = tuple  # (model, system) or (model, system, directory name, heading): one instance to draw
+
+
+def unpack_job(job: Job) -> tuple[Model, System, str | None, str | None]:
+    """A job's model, system, directory name and heading (None: derived from the instance)."""
+    model, system, *rest = job
+    name, title = (list(rest) + [None, None])[:2]
+    return model, system, name, title
+
+
 def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None,
-         max_nodes: int = DEFAULT_MAX_NODES) -> Drawing:
-    """Draw one instance: state graph (full, or projected when above max_nodes or asked)."""
+         max_nodes: int = DEFAULT_MAX_NODES, name: str | None = None, title: str | None = None) -> Drawing:
+    """Draw one instance: state graph (full, or projected when above max_nodes or asked).
+
+    name: its directory name (default: the model and the parameters that differ from the
+    defaults); title: its heading in indexes and reports (default: model and parameters).
+    """
     result = explore(system, max_states=MAX_GRAPH_STATES)
     if not result.complete:
         raise CheckerError(
@@ -409,7 +424,8 @@ def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None
     g = state_graph(system, max_states=MAX_GRAPH_STATES)
     if g.number_of_nodes() != result.states:  # both come from one compiled expand; a guard all the same
         raise AssertionError("the state graph and the explicit engine disagree on the state count")
-    d = Drawing(slug(system, model), system, result)
+    d = Drawing(name or slug(system, model), system, result,
+                title=title or f"{system.model} ({', '.join(f'{k}={v}' for k, v in system.params.items())})")
     traced = [p for p in result.properties if p.trace is not None]
     traces = [(PALETTE[k % len(PALETTE)], p.trace, p.name) for k, p in enumerate(traced)]
     if project is None and g.number_of_nodes() > max_nodes:
@@ -448,7 +464,7 @@ def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None
 
 def summary(d: Drawing) -> dict[str, Any]:
     r = d.result
-    return {"model": d.system.model, "params": d.system.params, "failure_modes": d.system.failure_modes,
+    return {"title": d.title, "model": d.system.model, "params": d.system.params, "failure_modes": d.system.failure_modes,
             "states": r.states, "transitions": r.transitions, "complete": r.complete,
             "graph": d.graph_kind,
             "properties": [{"name": p.name, "kind": p.kind, "expected": p.expected, "verdict": p.verdict,
@@ -463,7 +479,7 @@ def index_markdown(summaries: list[tuple[str, dict[str, Any]]], command: str) ->
            "with a trace, the graph with that trace highlighted, a sequence diagram and the trace tables.", ""]
     for name, sm in summaries:
         params = ", ".join(f"{k}={v}" for k, v in sm["params"].items())
-        out += [f"## {sm['model']} ({params})", "",
+        out += [f"## {sm.get('title') or sm['model'] + ' (' + params + ')'}", "",
                 f"{sm['states']:,} states, {sm['transitions']:,} transitions. State graph: "
                 f"[{sm['graph']}]({name}/statespace.svg) ([dot]({name}/statespace.dot)).", "",
                 "| property | kind | expected | verdict | trace | pictures |", "|---|---|---|---|---|---|"]
@@ -482,7 +498,7 @@ def index_markdown(summaries: list[tuple[str, dict[str, Any]]], command: str) ->
 INDEX_COMMAND = "python -m checker diagrams --all"
 
 
-def write_diagrams(out: str, jobs: list[tuple[Model, System]], *, project: tuple[str, ...] | None = None,
+def write_diagrams(out: str, jobs: list[Job], *, project: tuple[str, ...] | None = None,
                    max_nodes: int | None = None, replace_all: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """Draw each (model, instance) into out/<slug>/ and rewrite out/README.md, the index.
 
@@ -495,8 +511,10 @@ def write_diagrams(out: str, jobs: list[tuple[Model, System]], *, project: tuple
 
     os.makedirs(out, exist_ok=True)
     drawn = []
-    for model, system in jobs:
-        d = draw(model, system, project=project, max_nodes=max_nodes or DEFAULT_MAX_NODES)
+    for job in jobs:
+        model, system, name, title = unpack_job(job)
+        d = draw(model, system, project=project, max_nodes=max_nodes or DEFAULT_MAX_NODES,
+                 name=name, title=title)
         where = os.path.join(out, d.slug)
         if os.path.isdir(where):
             shutil.rmtree(where)

@@ -12,9 +12,7 @@ import html
 import json
 import re
 
-from .diagrams import DEFAULT_MAX_NODES, draw, steps_info, trace_title
-from .lang import Model
-from .system import System
+from .diagrams import DEFAULT_MAX_NODES, Job, draw, steps_info, trace_title, unpack_job
 
 __all__ = ["render_report"]
 
@@ -100,20 +98,23 @@ def _verdict_class(as_expected: bool | None) -> str:
     return {True: "ok", False: "bad", None: "unknown"}[as_expected]
 
 
-def render_report(jobs: list[tuple[Model, System]], command: str, *,
+def render_report(jobs: list[Job], command: str, *,
                   max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """The whole HTML page for the given instances."""
     e = html.escape
     body: list[str] = []
     toc: list[str] = []
     viewer_no = 0
-    for model, system in jobs:
-        d = draw(model, system, max_nodes=max_nodes)
+    for job in jobs:
+        model, system, name, title = unpack_job(job)
+        d = draw(model, system, max_nodes=max_nodes, name=name, title=title)
         r = d.result
         params = ", ".join(f"{k}={v}" for k, v in system.params.items())
         anchor = f"i-{d.slug}"
-        toc.append(f'<li><a href="#{anchor}">{e(system.model)} ({e(params)})</a></li>')
-        body.append(f'<h2 id="{anchor}">{e(system.model)} ({e(params)})</h2>')
+        toc.append(f'<li><a href="#{anchor}">{e(d.title)}</a></li>')
+        body.append(f'<h2 id="{anchor}">{e(d.title)}</h2>')
+        if title:  # a named instance (a matrix row, say): say which model instance it is
+            body.append(f'<p class="muted">{e(system.model)} ({e(params)})</p>')
         first_line = re.sub(r"`([^`]+)`", r"<code>\1</code>", e(model.doc.splitlines()[0] if model.doc else ""))
         body.append(f'<p>{first_line} Failure modes: '
                     f'{e(", ".join(system.failure_modes) or "none")}.<br>{r.states:,} states, '

@@ -164,3 +164,14 @@ def test_json_lists_what_was_drawn(tmp_path):
     assert [p["trace"] for p in d["properties"]] == [["Produce", "Poll", "Commit", "Crash"], None, None]
     assert sorted(os.listdir(d["directory"])) == ["NoLoss.graph.svg", "NoLoss.md", "NoLoss.sequence.svg",
                                                   "statespace.dot", "statespace.svg", "summary.json"]
+
+
+def test_named_instances_get_their_directory_and_heading(tmp_path):
+    from checker.diagrams import write_diagrams
+    from checker.htmlreport import render_report
+    job = (kafka, kafka.build({"messages": 1}), "row-one", "row one: a single message")
+    ((where, sm),) = write_diagrams(str(tmp_path), [job])
+    assert where == os.path.join(str(tmp_path), "row-one") and sm["title"] == "row one: a single message"
+    assert "\n## row one: a single message\n" in open(os.path.join(str(tmp_path), "README.md")).read()
+    page = render_report([job], "cmd")
+    assert '<h2 id="i-row-one">row one: a single message</h2>' in page
