@@ -138,12 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the HTML (default report.html)")
     rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
-    rp.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="set a model parameter (repeatable; needs MODEL)")
-    rp.add_argument("--with", dest="enable", action="append", default=[], metavar="FAILURE",
-                    help="turn a failure mode on (repeatable; needs MODEL)")
-    rp.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
-                    help="turn a failure mode off (repeatable; needs MODEL)")
+    _instance_args(rp)  # parameters and failure modes need a MODEL
     return top
 
 
@@ -311,8 +306,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             f.write(page)
     except OSError as e:
         raise CheckerError(f"cannot write {args.output}: {e.strerror}; choose another file with -o") from None
-    print(f"wrote {args.output} ({len(jobs)} instance{'s' if len(jobs) != 1 else ''}, "
-          f"{len(page.encode()) // 1024} KB); open it in a browser")
+    if args.json:
+        print(json.dumps({"output": args.output, "instances": len(jobs), "bytes": len(page.encode())}))
+    else:
+        print(f"wrote {args.output} ({len(jobs)} instance{'s' if len(jobs) != 1 else ''}, "
+              f"{len(page.encode()) // 1024} KB); open it in a browser")
     return 0
 
 

@@ -1,5 +1,6 @@
 """`report`: one self-contained HTML file, stepped through in a real headless Chromium."""
 
+import json
 import os
 import re
 import shutil
@@ -40,6 +41,8 @@ def test_report_of_one_instance_and_bad_input(tmp_path):
     page = open(out, encoding="utf-8").read()
     assert "python -m checker report kafka -p messages=3 -p max_crashes=2 -p commit=before" in page
     assert "NoLoss violated in 4 steps" in page
+    r = run("report", "kafka", "--json", "-o", out)
+    assert json.loads(r.stdout) == {"output": out, "instances": 1, "bytes": os.path.getsize(out)}
     r = run("report", "-p", "commit=before", "-o", out)
     assert r.returncode == 2 and "need a MODEL" in r.stderr and r.stderr.count("\n") == 1
     r = run("report", "-o", str(tmp_path / "no" / "such" / "dir.html"))
