@@ -5,13 +5,28 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v dot >/dev/null 2>&1; then
+# dot measures text with the fonts it finds: the committed diagrams/ are laid out with
+# Liberation Sans (fonts-liberation), so every machine draws them byte for byte alike.
+have_font() { command -v fc-list >/dev/null 2>&1 && fc-list : family 2>/dev/null | grep -i "Liberation Sans" >/dev/null; }
+if ! command -v dot >/dev/null 2>&1 || ! have_font; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing graphviz (dot) with apt-get" >&2
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+        echo "setup: installing graphviz (dot) and fonts-liberation with apt-get" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz fonts-liberation >/dev/null
     else
-        echo "setup: graphviz's 'dot' program is missing; install the system package 'graphviz'" \
-             "(e.g. 'sudo apt-get install graphviz' or 'brew install graphviz') to render diagrams" >&2
+        echo "setup: graphviz's 'dot' program or the Liberation fonts are missing; install the system" \
+             "packages 'graphviz' and 'fonts-liberation' (e.g. 'sudo apt-get install graphviz fonts-liberation')" \
+             "to render diagrams" >&2
+    fi
+fi
+
+# The report's browser test (tests/test_report.py) drives headless Chromium with chromedriver.
+if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing chromium and chromium-driver with apt-get (for the browser test)" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "setup: chromium and chromedriver are missing; install the system packages 'chromium' and" \
+             "'chromium-driver' to run the browser test of the HTML report (it is skipped without them)" >&2
     fi
 fi
 

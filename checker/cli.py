@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list, matrix, bench.
+"""`python -m checker`: verify, trace, replay, list, matrix, bench, diagrams, report.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -156,6 +156,33 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
     mx.add_argument("--traces", metavar="DIR",
                     help=f"write one markdown trace page per configuration into DIR (the links point to {TRACE_DIR})")
+
+    d = sub.add_parser("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
+                       description="Draw a model instance: its state graph with each property's shortest "
+                                   "trace highlighted, a sequence diagram and tables per trace, and an index "
+                                   "page. --all draws every instance the models declare (the committed "
+                                   "diagrams/).")
+    d.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    d.add_argument("--all", action="store_true",
+                   help="draw every model at the instances it declares for pictures (ignores MODEL and -p)")
+    d.add_argument("--out", default="diagrams", metavar="DIR", help="output directory (default diagrams/)")
+    d.add_argument("--project", metavar="VARS",
+                   help="draw the graph merged over these variables (comma-separated), whatever its size")
+    d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+                   help="draw the full graph up to N states, a projection above (default 100)")
+    _instance_args(d)
+
+    rp = sub.add_parser("report", help="write one self-contained HTML report: verdicts, traces, pictures",
+                        description="Write one HTML file (no network needed) with the verdicts of every "
+                                    "instance the models declare for pictures, or of MODEL with -p, and "
+                                    "each trace stepping forward and back with its sequence diagram and "
+                                    "its place on the state graph.")
+    rp.add_argument("model", nargs="?", help="only this model (default: every declared instance)")
+    rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
+                    help="where to write the HTML (default report.html)")
+    rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+                    help="draw the full graph up to N states, a projection above (default 100)")
+    _instance_args(rp)  # parameters and failure modes need a MODEL
     return top
 
 
@@ -357,13 +384,62 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 1
     return 3 if any(a is None for a in agree) else 0
 
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    from .diagrams import write_diagrams  # graphviz is needed only here
+    project = None
+    if args.project is not None:
+        project = tuple(v.strip() for v in args.project.split(",") if v.strip())
+        if not project:
+            raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
+    if args.all:
+        if args.param or args.enable or args.disable or args.project:
+            raise CheckerError("--all draws the instances the models declare; drop -p, --with, --without "
+                               "and --project")
+        jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+    else:
+        jobs = [(get_model(args.model), _build(args, args.model))]
+    drawn = write_diagrams(args.out, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
+    if args.json:
+        print(json.dumps([dict(summary, directory=path) for path, summary in drawn], indent=2))
+    else:
+        for path, summary in drawn:
+            print(f"{path}: {summary['model']} {summary['states']:,} states, drew the {summary['graph']}")
+        print(f"index: {os.path.join(args.out, 'README.md')}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .diagrams import DEFAULT_MAX_NODES
+    from .htmlreport import render_report
+    if args.model is None:
+        if args.param or args.enable or args.disable:
+            raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
+        jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+        command = "python -m checker report"
+    else:
+        jobs = [(get_model(args.model), _build(args, args.model))]
+        command = " ".join(["python -m checker report", args.model, *jobs[0][1].command_args()])
+    page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES)
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(page)
+    except OSError as e:
+        raise CheckerError(f"cannot write {args.output}: {e.strerror}; choose another file with -o") from None
+    if args.json:
+        print(json.dumps({"output": args.output, "instances": len(jobs), "bytes": len(page.encode())}))
+    else:
+        print(f"wrote {args.output} ({len(jobs)} instance{'s' if len(jobs) != 1 else ''}, "
+              f"{len(page.encode()) // 1024} KB); open it in a browser")
+    return 0
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list, "matrix": cmd_matrix, "bench": cmd_bench}[args.command](args)
+                "list": cmd_list, "matrix": cmd_matrix, "bench": cmd_bench,
+                "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

@@ -427,6 +427,17 @@ class _PropDecl:
     fair: tuple[str, ...]
 
 
+@dataclass
+class Pictures:
+    """A model's drawing hints, from `Model.pictures` (see there); presentation only."""
+
+    project: tuple[str, ...] = ()
+    lanes: tuple[str, ...] = ()
+    actors: dict[str, tuple[str, ...]] | None = None
+    columns: dict[str, Callable] | None = None
+    instances: tuple[dict[str, Any], ...] = ({},)
+
+
 def _doc_lines(fn: Callable) -> tuple[str, str]:
     doc = inspect.getdoc(fn) or ""
     first, _, rest = doc.partition("\n")
@@ -452,6 +463,8 @@ class FailureMode:
 
 class Model:
     """A named model: parameters, variables, actions, failure modes and properties."""
+
+    picture_spec: Pictures = Pictures()  # replaced by `pictures(...)`
 
     def __init__(self, name: str, doc: str = ""):
         if not _NAME.match(name):
@@ -561,6 +574,49 @@ class Model:
                    fair: Iterable[str] = (), name: str | None = None):
         """Decorator: a liveness property under weak fairness of the named actions."""
         return self._prop("eventually", fn, expect, fair, name)
+
+    def pictures(self, *, project: Iterable[str] = (), actors: dict[str, Any] | None = None,
+                 columns: dict[str, Callable] | None = None,
+                 instances: Iterable[dict[str, Any]] = ({},)) -> None:
+        """Declare how `diagrams` and `report` draw this model; it changes no verdict.
+
+        project: the variables the state graph is merged over when it is too big to draw
+        whole (`diagrams --project` overrides them). actors: action name -> the lane it
+        happens on, or a (from, to) pair of lanes for an arrow; "{i}" in a lane name is
+        the action's index; lanes appear in the order first named. columns: title -> a
+        function of a `checker.graph.StateView` giving the text of a trace table column.
+        instances: the parameter sets `diagrams --all` draws (default: the defaults only).
+        """
+        declared = {a.name for a in self._actions}
+        lanes: list[str] = []
+        for act, where in (actors or {}).items():
+            if act not in declared:
+                raise SpecError(f"model {self.name}: pictures(actors=...) names {act!r}, which is not an "
+                                "action declared so far; declare pictures after the actions")
+            pair = (where,) if isinstance(where, str) else tuple(where)
+            if not 1 <= len(pair) <= 2 or not all(isinstance(x, str) and x for x in pair):
+                raise SpecError(f"model {self.name}: the actor of {act} must be a lane name or a "
+                                f"(from, to) pair of lane names, not {where!r}")
+            for lane in pair:
+                try:
+                    lane.format(i=0)
+                except (KeyError, IndexError, ValueError):
+                    raise SpecError(f"model {self.name}: lane {lane!r} may use only {{i}} "
+                                    "(the action's index)") from None
+                if lane not in lanes:
+                    lanes.append(lane)
+        for title, fn in (columns or {}).items():
+            if not callable(fn):
+                raise SpecError(f"model {self.name}: pictures column {title!r} must be a function of the state")
+        inst = tuple(dict(i) for i in instances)
+        for i in inst:
+            try:
+                self.resolve_params(i)
+            except CheckerError as e:
+                raise SpecError(f"model {self.name}: pictures(instances=...): {e}") from None
+        self.picture_spec = Pictures(tuple(project), tuple(lanes),
+                                     {k: (v,) if isinstance(v, str) else tuple(v) for k, v in (actors or {}).items()},
+                                     dict(columns or {}), inst)
 
     # -- building ------------------------------------------------------------------
 

@@ -167,3 +167,45 @@ def expect_duplicate(p):
 
 def expect_all_processed(p):
     return "violated" if p.commit == "before" and crashes_possible(p) else "holds"
+
+
+# How `diagrams` and `report` draw the loop (presentation only: no verdict depends on
+# it). Who acts in each step: the producer appends to the log, poll() carries a record
+# from the log to the consumer, a commit goes from the consumer to the group
+# coordinator; processing and crashing happen in the consumer.
+ACTORS = {"Produce": ("producer", "log"), "Poll": ("log", "consumer"), "Process": "consumer",
+          "Commit": ("consumer", "coordinator"), "Crash": "consumer"}
+# In `partitions` every partition has its own producer, log and consumer; one coordinator.
+ACTORS_AT = {"Produce": ("producer {i}", "log {i}"), "Poll": ("log {i}", "consumer {i}"),
+             "Process": "consumer {i}", "Commit": ("consumer {i}", "coordinator"), "Crash": "consumer {i}"}
+
+
+class _One:
+    """One partition's variables, read out of a state of `partitions` (arrays by partition)."""
+
+    def __init__(self, s, p):
+        self._s, self._p = s, p
+
+    def __getattr__(self, name):
+        v = getattr(self._s, name)
+        return v[self._p] if name != "crashes" else v
+
+
+def message_state(s):
+    """Each record: unsent, in the log, in the consumer's hands, processed n times."""
+    out = []
+    for o, n in enumerate(s.processed):
+        what = "unsent" if o >= s.sent else f"processed {n}x" if n else "in log"
+        if s.pc != "idle" and s.cur == o:
+            what += ", in hand"
+        out.append(f"m{o} {what}")
+    return "; ".join(out)
+
+
+def offset_commit(s):
+    return f"committed {s.committed}, position {s.position}"
+
+
+COLUMNS = {"message state": message_state, "offset commit": offset_commit}
+COLUMNS_AT = {title: (lambda s, fn=fn: " | ".join(f"p{p}: {fn(_One(s, p))}" for p in range(len(s.sent))))
+              for title, fn in COLUMNS.items()}

@@ -29,3 +29,4 @@ model.always(loop.no_loss, name="NoLoss", expect=loop.expect_no_loss)
 model.sometimes(loop.duplicate, name="DuplicateDelivery", expect=loop.expect_duplicate)
 model.eventually(loop.all_processed, name="AllProcessed", expect=loop.expect_all_processed,
                  fair=("Produce", "Poll", "Process", "Commit"))
+model.pictures(project=("pc", "committed"), actors=loop.ACTORS, columns=loop.COLUMNS, instances=({}, {"commit": "before"}))

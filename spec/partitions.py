@@ -52,3 +52,4 @@ def DuplicateDelivery(s):
 def AllProcessed(s):
     """Every message of every partition has been processed at least once."""
     return all_of(range(s.params.partitions), lambda p: loop.all_processed(s.at(p)))
+model.pictures(project=("pc", "committed"), actors=loop.ACTORS_AT, columns=loop.COLUMNS_AT, instances=({"messages": 1, "max_crashes": 1},))
