@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "trace highlighted, a sequence diagram and tables per trace, and an index "
                                    "page. --all draws every instance the models declare (the committed "
                                    "diagrams/).")
-    d.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    d.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     d.add_argument("--all", action="store_true",
                    help="draw every model at the instances it declares for pictures (ignores MODEL and -p)")
     d.add_argument("--out", default="diagrams", metavar="DIR", help="output directory (default diagrams/)")
@@ -384,6 +384,16 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 1
     return 3 if any(a is None for a in agree) else 0
 
+def _matrix_jobs() -> list:
+    """Every matrix configuration as a named instance to draw: directory matrix-ID."""
+    jobs = []
+    for cfg in configs().values():
+        model = get_model(cfg.model)
+        jobs.append((model, build_config(cfg, model), f"matrix-{cfg.id}",
+                     f"matrix row {cfg.id}: {cfg.description}"))
+    return jobs
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     from .diagrams import write_diagrams  # graphviz is needed only here
     project = None
@@ -392,12 +402,14 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         if not project:
             raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
     if args.all:
-        if args.param or args.enable or args.disable or args.project:
-            raise CheckerError("--all draws the instances the models declare; drop -p, --with, --without "
-                               "and --project")
+        if args.param or args.enable or args.disable or args.project or args.config:
+            raise CheckerError("--all draws the instances the models declare and every matrix row; drop -p, "
+                               "--with, --without, --config and --project")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+        jobs += _matrix_jobs()
     else:
-        jobs = [(get_model(args.model), _build(args, args.model))]
+        system = _build(args, args.model)
+        jobs = [(get_model(system.model), system)]
     drawn = write_diagrams(args.out, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
     if args.json:
         print(json.dumps([dict(summary, directory=path) for path, summary in drawn], indent=2))
@@ -411,15 +423,18 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .diagrams import DEFAULT_MAX_NODES
     from .htmlreport import render_report
-    if args.model is None:
+    if args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
+        jobs += _matrix_jobs()
         command = "python -m checker report"
     else:
-        jobs = [(get_model(args.model), _build(args, args.model))]
-        command = " ".join(["python -m checker report", args.model, *jobs[0][1].command_args()])
-    page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES)
+        system = _build(args, args.model)
+        jobs = [(get_model(system.model), system)]
+        command = " ".join(["python -m checker report", system.model, *system.command_args()])
+    page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
+                         matrix=args.model is None and not args.config)
     try:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(page)

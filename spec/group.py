@@ -30,6 +30,41 @@ COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSy
               "after processing, only when the app's commit timer fired; auto: enable.auto.commit")
 
 
+# How `diagrams` and `report` draw the group (presentation only: no verdict depends on
+# it): the producer appends to the log, poll() carries records to a consumer, commits go
+# to the group coordinator, which also evicts members and rebalances the partition.
+ACTORS = {"Produce": ("producer", "log"), "Poll": ("log", "consumer {i}"),
+          "PollAutoCommit": ("consumer {i}", "coordinator"),
+          "BackgroundAutoCommit": ("consumer {i}", "coordinator"), "Process": "consumer {i}",
+          "Commit": ("consumer {i}", "coordinator"), "SkipCommit": "consumer {i}",
+          "Restart": "consumer {i}", "Crash": "consumer {i}", "Evict": ("coordinator", "consumer {i}"),
+          "ExpireOffsets": "coordinator", "Rebalance": ("coordinator", "consumer {i}"),
+          "DeleteRecords": "log", "Close": ("consumer {i}", "coordinator")}
+
+
+def _message_state(s):
+    """Each record: deleted, unsent, in the log, in a consumer's hands, processed n times."""
+    out = []
+    for o, n in enumerate(s.processed):
+        what = "unsent" if o >= s.sent else f"processed {n}x" if n else "in log"
+        if o < s.log_start and not n:
+            what = "deleted"
+        hands = [f"c{c}" for c in range(len(s.pos)) if s.nxt[c] <= o < s.pos[c]]
+        if hands:
+            what += ", in hand of " + " and ".join(hands)
+        out.append(f"m{o} {what}")
+    return "; ".join(out)
+
+
+def _offset_commit(s):
+    committed = "none" if s.committed == NO_OFFSET else str(s.committed)
+    positions = ", ".join(f"c{c} position {s.pos[c]} ({s.st[c]})" for c in range(len(s.pos)))
+    return f"committed {committed}; {positions}"
+
+
+COLUMNS = {"message state": _message_state, "offset commit": _offset_commit}
+
+
 def make_model() -> Model:
     """A fresh `group` model with every failure module of spec/failures installed."""
     m = Model("group", __doc__)
@@ -53,6 +88,7 @@ def make_model() -> Model:
     for fn in (Poll, PollAutoCommit, BackgroundAutoCommit, Process, Commit, SkipCommit, Restart):
         m.action(fn, over="consumers")
     failures.install_all(m)
+    m.pictures(project=("committed", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))
     m.always(no_loss, name="no-loss")
     m.always(no_duplicate, name="no-duplicate-processing")
     m.always(in_order, name="in-order")

@@ -18,7 +18,7 @@ def report(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("report") / "report.html")
     r = run("report", "-o", path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"wrote {path} (3 instances, ")
+    assert r.stdout.startswith(f"wrote {path} (22 instances, ")  # 4 declared instances, 18 matrix rows
     return path
 
 
@@ -28,7 +28,10 @@ def test_report_is_self_contained_and_deterministic(report, tmp_path):
     # The only URLs are XML namespace names, which browsers never fetch.
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
-    assert page.count('class="viewer"') == 3  # DuplicateDelivery twice, NoLoss with commit=before
+    # One viewer per trace: kafka, kafka commit=before, partitions and group have one each,
+    # the matrix rows 19 (their violated cells), so 23; the matrix table has a row per config.
+    assert page.count('class="viewer"') == 23
+    assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 18
     again = str(tmp_path / "again.html")
     assert run("report", "-o", again).returncode == 0
     assert open(again, encoding="utf-8").read() == page
