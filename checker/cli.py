@@ -17,8 +17,8 @@ from .errors import CheckerError
 from .explicit import explore
 from .registry import get_model, models
 from .replay import NotEnabled, replay
-from .report import (describe_models, finish, make_console, params_line, print_models, print_result, print_trace,
-                     result_json, trace_title)
+from .report import (describe_models, finish, make_console, params_line, print_models, print_property_trace,
+                     print_result, print_trace, result_json)
 
 __all__ = ["main"]
 
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    v.add_argument("--cover", action="store_true",
+                   help="also print, for each action, the shortest trace that takes it")
     _model_args(v)
 
     t = sub.add_parser("trace", help="print the shortest trace of one property",
@@ -147,7 +149,7 @@ def _explore(args: argparse.Namespace, system):
     show, done = _progress_printer(args.progress)
     try:
         return explore(system, max_states=args.max_states, timeout=args.timeout,
-                       deadlock=args.deadlock, progress=show)
+                       deadlock=args.deadlock, progress=show, cover=getattr(args, "cover", False))
     finally:
         done()
 
@@ -193,7 +195,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         con = make_console()
         con.print(params_line(system))
         if res.trace is not None:
-            print_trace(con, trace_title(res), res.trace)
+            print_property_trace(con, res)
         else:
             why = f": {res.reason}" if res.reason else ""
             con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}",

@@ -24,7 +24,7 @@ from .result import PropertyResult, Result, Trace
 from .system import System
 
 __all__ = ["make_console", "finish", "describe_models", "print_result", "print_trace", "print_models", "result_json",
-           "params_line", "final_word", "trace_title"]
+           "params_line", "final_word", "trace_title", "print_property_trace", "print_coverage"]
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -67,43 +67,105 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
     con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
               f"depth {result.depth}, {status}, {result.seconds:.2f} s ({result.engine} engine)")
+    if result.liveness_seconds is not None:
+        n = sum(p.kind == "eventually" for p in result.properties)
+        con.print(f"liveness: {n} eventually {'property' if n == 1 else 'properties'} on that graph, "
+                  f"{result.liveness_seconds:.2f} s" + _memory(result))
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "kind", "expected", "verdict", "as expected", "trace"):
         t.add_column(col)
     for p in result.properties:
         ok = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[p.as_expected]
-        steps = f"{len(p.trace.steps) - 1} steps" if p.trace else "-"
+        steps = _trace_size(p) if p.trace else "-"
         t.add_row(p.name, p.kind, p.expected, Text(p.verdict, _STYLE[p.verdict]), ok, steps)
     con.print(t)
     for p in result.properties:
         if p.reason:
             con.print(f"{p.name} is {p.verdict}: {p.reason}", soft_wrap=True)
+    print_coverage(con, result)
     if traces:
         for p in result.properties:
             if p.trace is not None:
-                print_trace(con, trace_title(p), p.trace)
+                print_property_trace(con, p)
+    if result.cover is not None:
+        for name, trace in result.cover.items():
+            if trace is None:
+                con.print()
+                con.print(Text(f"{name} is never enabled: no trace takes it", "bold"))
+            else:
+                print_trace(con, f"{name} first taken in {len(trace.steps) - 1} steps (a shortest trace)", trace)
     con.print(Text(f"verdict: {final_word(result)}", "bold"))
+
+
+def _memory(result: Result) -> str:
+    if result.peak_bytes is None or result.peak_bytes_search is None:
+        return ""
+    return (f"; peak memory {result.peak_bytes / 2**20:,.0f} MB "
+            f"({result.peak_bytes_search / 2**20:,.0f} MB after the search)")
+
+
+def print_coverage(con: Console, result: Result) -> None:
+    """What the run exercised: each action's firings, dead actions, vacuous properties."""
+    so_far = "" if result.complete else " (so far)"
+    fired = ", ".join(f"{a} {n:,}" for a, n in result.fired.items())
+    con.print(f"actions fired{so_far}: {fired}")
+    if not result.complete:
+        con.print("dead actions and vacuity are not judged: the search stopped early")
+        return
+    for a in result.dead:
+        con.print(Text(f"warning: {a} is never enabled in a reachable state (a dead action)", "yellow"))
+    for v in result.vacuous:
+        con.print(Text(f"warning: vacuous: {v}", "yellow"), soft_wrap=True)
+    if not result.dead and not result.vacuous:
+        con.print("no dead actions; no implication premise or fairness condition is vacuous")
+
+
+def _trace_size(p: PropertyResult) -> str:
+    n = len(p.trace.steps) - 1  # type: ignore[union-attr]
+    if p.loop is None:
+        return f"{n} steps"
+    cycle = n - p.loop
+    return f"{p.loop} steps, stops" if cycle == 0 else f"{p.loop} + {cycle}-step cycle"
 
 
 def trace_title(p: PropertyResult) -> str:
     what = {"violated": "violated", "reachable": "reached"}.get(p.verdict, p.verdict)
-    return f"{p.name} {what} in {len(p.trace.steps) - 1} steps (a shortest trace)"  # type: ignore[union-attr]
+    n = len(p.trace.steps) - 1  # type: ignore[union-attr]
+    if p.loop is not None:
+        if n == p.loop:
+            return f"{p.name} violated: a fair run of {n} steps that stops short of it (a shortest lasso)"
+        return f"{p.name} violated: {p.loop} steps, then a {n - p.loop}-step cycle forever (a shortest lasso)"
+    return f"{p.name} {what} in {n} steps (a shortest trace)"
 
 
-def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True) -> None:
-    """The execution table and the variable tracker of a trace, and how to replay it."""
+def print_property_trace(con: Console, p: PropertyResult) -> None:
+    """A property's trace; a lasso also says where its cycle starts and how it is fair."""
+    assert p.trace is not None
+    print_trace(con, trace_title(p), p.trace, loop=p.loop, notes=p.notes,
+                show=p.name if p.kind == "eventually" else None)
+
+
+def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True,
+                loop: int | None = None, notes: list[str] | None = None, show: str | None = None) -> None:
+    """The execution table and the variable tracker of a trace, and how to replay it.
+
+    loop: the step a lasso's cycle starts from (marked `@`); notes: lines printed under
+    the tables; show: an eventually property to give a column of its own.
+    """
     con.print()
     con.print(Text(title, "bold"))
-    con.print(execution_table(trace))
+    con.print(execution_table(trace, loop, show))
     con.print(variable_tracker(trace))
+    for line in notes or ():
+        con.print(line, soft_wrap=True)
     if trace.actions and replay_line:
         con.print("replay: " + replay_command(trace), soft_wrap=True)  # one line, to paste
 
 
-def execution_table(trace: Trace) -> Table:
+def execution_table(trace: Trace, loop: int | None = None, show: str | None = None) -> Table:
     s = trace.system
     by_name = {a.name: a for a in s.actions}
-    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually"]
+    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually" or p.name == show]
     props = [s.properties[i] for i in idx]
     preds = [compiled(s).predicates[i] for i in idx]
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
@@ -125,7 +187,8 @@ def execution_table(trace: Trace) -> Table:
         packed = s.layout.pack(step.state)
         cells = [Text(str(b).lower(), "" if b == (p.kind == "always") else "bold")
                  for p, b in zip(props, (bool(f(packed)) for f in preds))]
-        t.add_row(str(n), action, desc, changed, *cells)
+        mark = " @" if loop is not None and (n == loop or n == len(trace.steps) - 1) else ""
+        t.add_row(f"{n}{mark}", action, desc, changed, *cells)
         prev = step.state
     return t
 

@@ -1,0 +1,266 @@
+"""Liveness: `eventually P` under weak and strong fairness, on the explored state graph.
+
+What is checked. A run is an infinite sequence of states that starts in the initial
+state and follows the transitions; it may also stop (stutter forever) in any state, as
+in TLA+. Fairness rules some runs out: weak fairness of an action A forbids a run in
+which A is enabled in every state from some point on but never taken; strong fairness
+forbids one in which A is enabled infinitely often but taken only finitely often.
+Fairness of an indexed action holds for each instance separately. `eventually P` holds
+when every fair run reaches a state where P is true.
+
+How. A violation is a fair run inside the region where P is false. Such a run ends in
+a strongly connected component of that region (its stuttering included, so a single
+state counts) and can be taken to visit every state and edge of it; the component is
+fair under weak fairness of A when A is taken on one of its edges or disabled in one of
+its states, and under strong fairness when A is taken on one of its edges or enabled in
+none of its states. A component that breaks strong fairness of A may still hold a fair
+sub-component away from the states where A is enabled: those states are removed and the
+components recomputed (the Emerson-Lei / Streett refinement) until every component left
+is fair. The components come from scipy over arrays, so a graph of a million states
+takes seconds. A run that stops is a component of one state where no fair action is
+enabled: a terminal state, or a state where only unfair actions (failures, say) are left.
+
+The violation shown is a lasso: the shortest path from the initial state to the fair
+component nearest to it, then a cycle inside it that meets every fairness obligation,
+each one spelled out (taken at step n, or disabled at step n, or never enabled there).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+from .result import PropertyResult, Step, Trace
+from .system import PropInst, System
+
+__all__ = ["Graph", "check_eventually"]
+
+
+@dataclass
+class Graph:
+    """The explored state graph as arrays; state ids are the order of discovery (BFS)."""
+
+    states: list[int]  # packed state of each id
+    src: np.ndarray  # edge sources (ids), grouped by source in id order, actions in order
+    tgt: np.ndarray  # edge targets (ids)
+    act: np.ndarray  # edge action indices
+    depth: np.ndarray  # BFS depth of each id in the whole graph
+    trace_to: Callable[[int], Trace]  # the engine's least shortest trace to a packed state
+
+    @property
+    def n(self) -> int:
+        return len(self.states)
+
+
+def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[int], bool]) -> PropertyResult:
+    """Decide `eventually prop` on the complete graph g."""
+    n, src, tgt, act = g.n, g.src, g.tgt, g.act
+    goal = np.fromiter(map(pred, g.states), dtype=bool, count=n)
+    res = lambda verdict, **kw: PropertyResult(prop.name, prop.kind, prop.expected, verdict, **kw)
+    if goal[0]:
+        return res("holds")
+
+    # The fair actions, one entry per instance: (action index, base name, weak/strong).
+    kinds = dict(prop.fairness)
+    fair = [(i, a.name, kinds[a.base]) for i, a in enumerate(system.actions) if a.base in kinds]
+    enabled = np.zeros((len(fair), n), dtype=bool)
+    for k, (ai, _, _) in enumerate(fair):
+        enabled[k, src[act == ai]] = True
+
+    # Runs that never see P stay in the region where P is false. When P, once true,
+    # stays true (no edge leaves it), every such state is reached through the region
+    # and the engine's shortest traces are prefixes; otherwise search the region itself.
+    inside = ~goal[src]
+    inside &= ~goal[tgt]
+    stable = not np.any(goal[src] & ~goal[tgt])
+    alive = ~goal
+    if stable:
+        dist, pred_of = g.depth, None
+    else:
+        order, pred_of = breadth_first_order(_matrix(n, src, tgt, inside), 0, directed=True,
+                                             return_predecessors=True)
+        dist = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        alive = np.zeros(n, dtype=bool)
+        alive[order] = True
+        for v in order[1:]:  # BFS order: a predecessor's distance is known first
+            dist[v] = dist[pred_of[v]] + 1 if v else 0
+        dist[0] = 0
+
+    labels = None
+    while True:
+        keep = inside & alive[src]
+        keep &= alive[tgt]
+        s, t, a = src[keep], tgt[keep], act[keep]
+        del keep
+        ncomp, labels = connected_components(_matrix(n, s, t), directed=True, connection="strong")
+        internal = labels[s] == labels[t]
+        live_comp = np.zeros(ncomp, dtype=bool)
+        live_comp[labels[alive]] = True
+        ok = live_comp.copy()
+        drop_comp = np.zeros(ncomp, dtype=bool)
+        drop_state = np.zeros(n, dtype=bool)
+        for k, (ai, _, kind) in enumerate(fair):
+            taken = np.zeros(ncomp, dtype=bool)
+            taken[labels[s[internal & (a == ai)]]] = True
+            if kind == "weak":
+                disabled_somewhere = np.zeros(ncomp, dtype=bool)
+                disabled_somewhere[labels[alive & ~enabled[k]]] = True
+                good = taken | disabled_somewhere
+                drop_comp |= live_comp & ~good  # A enabled throughout, never taken: no fair part
+            else:
+                enabled_somewhere = np.zeros(ncomp, dtype=bool)
+                enabled_somewhere[labels[alive & enabled[k]]] = True
+                good = taken | ~enabled_somewhere
+                bad = live_comp & ~good
+                drop_state |= alive & enabled[k] & bad[labels]  # maybe fair away from them
+            ok &= good
+        if not (live_comp & ~ok).any():
+            break
+        alive &= ~drop_comp[labels]
+        refine = alive & drop_state
+        if not refine.any():
+            break  # only whole components were dropped: those left are unchanged and fair
+        alive &= ~refine
+    if not alive.any():
+        return res("holds")
+
+    # The fair component nearest to the initial state (ties: the first discovered).
+    ids = np.flatnonzero(alive)
+    entry = int(ids[np.argmin(dist[ids])])
+    if pred_of is None:
+        prefix = g.trace_to(g.states[entry])
+        path = [entry]  # only the cycle needs ids below
+    else:
+        chain = [entry]
+        while chain[-1] != 0:
+            chain.append(int(pred_of[chain[-1]]))
+        chain.reverse()
+        steps = [Step(None, system.layout.unpack(g.states[0]))]
+        for u, v in zip(chain, chain[1:]):
+            e = _edge(src, tgt, act, u, v)
+            steps.append(Step(system.actions[int(act[e])].name, system.layout.unpack(g.states[v])))
+        prefix = Trace(system, steps)
+
+    comp = alive & (labels == labels[entry])
+    cycle = _fair_cycle(entry, comp, src, tgt, act, inside, enabled, fair)
+    steps = list(prefix.steps)
+    loop = len(steps) - 1
+    for ai, v in cycle:
+        steps.append(Step(system.actions[ai].name, system.layout.unpack(g.states[v])))
+    notes = _obligations(system, entry, cycle, enabled, fair, loop, src, act)
+    return res("violated", trace=Trace(system, steps), loop=loop, notes=notes)
+
+
+def _matrix(n: int, src: np.ndarray, tgt: np.ndarray, mask: np.ndarray | None = None) -> csr_matrix:
+    """The adjacency matrix of the edges (sources sorted), built without a COO copy."""
+    if mask is not None:
+        src, tgt = src[mask], tgt[mask]
+    indptr = np.searchsorted(src, np.arange(n + 1, dtype=src.dtype))
+    return csr_matrix((np.ones(len(tgt), dtype=np.int8), tgt, indptr), shape=(n, n))
+
+
+def _edge(src: np.ndarray, tgt: np.ndarray, act: np.ndarray, u: int, v: int) -> int:
+    """The first edge u -> v in action order."""
+    lo, hi = np.searchsorted(src, u, "left"), np.searchsorted(src, u, "right")
+    return int(lo + np.flatnonzero(tgt[lo:hi] == v)[0])
+
+
+def _fair_cycle(entry: int, comp: np.ndarray, src: np.ndarray, tgt: np.ndarray, act: np.ndarray,
+                inside: np.ndarray, enabled: np.ndarray, fair: list) -> list[tuple[int, int]]:
+    """A cycle from entry back to entry inside comp meeting every fairness obligation.
+
+    Returned as (action index, state id) steps; empty when the run may stop at entry.
+    Each obligation not yet met is met by the nearest way from where the cycle is: a
+    state where the action is disabled (weak fairness only) or an edge that takes it.
+    """
+    lo = np.searchsorted(src, np.arange(len(comp) + 1), "left")
+    usable = inside & comp[src] & comp[tgt]
+
+    def bfs(start: int, goal_state: Callable[[int], bool], goal_action: int | None) -> list[tuple[int, int]]:
+        # Shortest path in action order; a goal edge counts as one more step.
+        prev: dict[int, tuple[int, int]] = {start: (-1, -1)}
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            if goal_state(u) and (u != start or goal_action is None):
+                return _walk(prev, u)
+            for e in range(lo[u], lo[u + 1]):
+                if not usable[e]:
+                    continue
+                v, ai = int(tgt[e]), int(act[e])
+                if ai == goal_action:
+                    return _walk(prev, u) + [(ai, v)]
+                if v not in prev:
+                    prev[v] = (u, ai)
+                    queue.append(v)
+        raise AssertionError("a fair component is strongly connected")  # pragma: no cover
+
+    cycle: list[tuple[int, int]] = []
+    at = entry
+    for k, (ai, _, kind) in enumerate(fair):
+        visited = [entry] + [v for _, v in cycle]
+        taken = any(a == ai for a, _ in cycle)
+        if taken or not enabled[k, comp].any():
+            continue
+        if kind == "weak":
+            if any(not enabled[k, v] for v in visited):
+                continue
+            step = bfs(at, lambda u, k=k: not enabled[k, u], ai)
+        else:
+            step = bfs(at, lambda u: False, ai)
+        cycle += step
+        at = cycle[-1][1] if cycle else at
+    if at != entry:
+        cycle += bfs(at, lambda u: u == entry, None)
+    return cycle
+
+
+def _walk(prev: dict[int, tuple[int, int]], u: int) -> list[tuple[int, int]]:
+    out = []
+    while prev[u][0] != -1:
+        p, ai = prev[u]
+        out.append((ai, u))
+        u = p
+    return out[::-1]
+
+
+def _obligations(system: System, entry: int, cycle: list[tuple[int, int]], enabled: np.ndarray,
+                 fair: list, loop: int, src: np.ndarray, act: np.ndarray) -> list[str]:
+    """One line per fair action instance: how the lasso's cycle meets its obligation."""
+    states = [entry] + [v for _, v in cycle[:-1]] if cycle else [entry]
+    numbers = [loop + i for i in range(len(states))]  # the trace's step number of each state
+    out = []
+    if not cycle:
+        others = sorted({system.actions[int(a)].name for a in act[src == entry]})
+        if others:
+            out.append(f"the run stops at step {loop}: no fair action is enabled there "
+                       f"(only {', '.join(others)}, which no fairness obliges to happen)")
+        else:
+            out.append(f"the run stops at step {loop}: no action is enabled there (a terminal state)")
+        if fair:
+            out.append("every fairness obligation is met, none of these being enabled at step "
+                       f"{loop}: " + ", ".join(f"{name} ({kind})" for _, name, kind in fair))
+        return out
+    out.append(f"steps {loop + 1}-{loop + len(cycle)} repeat forever "
+               f"(step {loop + len(cycle)} is the state of step {loop}; both marked @)")
+    for k, (ai, name, kind) in enumerate(fair):
+        taken = [loop + i + 1 for i, (a, _) in enumerate(cycle) if a == ai]
+        on = [num for num, v in zip(numbers, states) if enabled[k, v]]
+        off = [num for num, v in zip(numbers, states) if not enabled[k, v]]
+        label = f"{name} ({kind} fairness)"
+        if taken:
+            out.append(f"{label}: met, taken at step {_steps(taken)}")
+        elif not on:
+            out.append(f"{label}: met, never enabled on the cycle")
+        else:  # weak fairness, disabled somewhere (strong fairness would have been refined away)
+            out.append(f"{label}: met, never taken but disabled at step {_steps(off)}")
+    return out
+
+
+def _steps(nums: list[int]) -> str:
+    return ", ".join(map(str, nums))
