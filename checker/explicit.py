@@ -1,7 +1,8 @@
 """The explicit-state engine: exhaustive breadth-first search over packed states.
 
 Every state is one Python int (see `system.Layout`); the visited set is a dict from
-state to its parent link, so every trace is a shortest one. States of a level are
+state to its number (the order of discovery), and an array holds each number's parent
+link, so every trace is a shortest one. States of a level are
 expanded in discovery order and actions in declaration order, so the trace found for a
 property is the least, in action order, of its shortest traces: the same trace on
 every run, and the one the Z3 engine (`bmc.py`) finds too.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from itertools import chain
+from array import array
 from typing import Callable
 
 import numpy as np
@@ -82,90 +83,98 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
         return [c for c in open_props if c[0] not in found] if hit else open_props
 
     init = system.layout.pack(system.init)
-    parent: dict[int, int] = {init: -1}  # state -> parent * n_actions + action
+    ids: dict[int, int] = {init: 0}  # state -> its number, in order of discovery
+    links = array("q", [-1])  # number -> parent's number * n_actions + action; -1 for init
     open_props = check(init)
     open_premises = check_premises(init)
-    wide = system.layout.bits > 63  # packed states beyond int64 stay Python ints
     need_graph = cover or any(p.kind == "eventually" for p in system.properties)
+    small = n_actions < 2**15
     deg_chunks: list = []
     act_chunks: list = []
     tgt_chunks: list = []
     level_sizes: list[int] = []
-
-    def keep(level: list) -> None:
-        """Store one level's successor lists as arrays, in expansion order."""
-        deg_chunks.append(np.fromiter(map(len, level), dtype=np.int64, count=len(level)))
-        if wide:  # targets beyond int64: keep them as Python ints
-            flat = list(chain.from_iterable(level))
-            act_chunks.append(np.fromiter((a for a, _ in flat), dtype=np.int32, count=len(flat)))
-            if need_graph:
-                tgt_chunks.append([t for _, t in flat])
-            return
-        pairs = np.fromiter(chain.from_iterable(chain.from_iterable(level)), dtype=np.int64).reshape(-1, 2)
-        act_chunks.append(pairs[:, 0].astype(np.int32))
-        if need_graph:
-            tgt_chunks.append(pairs[:, 1].copy())
 
     frontier = [init]
     depth = transitions = 0
     complete, stopped = True, ""
     next_report = start + progress_every
     checked = 0
+    fresh = 1  # the next state number
     while frontier:
         nxt: list[int] = []
-        level: list = []
+        edges: list[int] = []  # target number * n_actions + action, in expansion order
+        add = edges.append
+        degrees: list[int] = []
         level_sizes.append(len(frontier))
-        for st in frontier:
+        for me, st in enumerate(frontier, fresh - len(frontier)):  # the level is numbered in a row
             succ = expand(st)
-            level.append(succ)
+            degrees.append(len(succ))
             transitions += len(succ)
             if not succ and deadlock and dead_state is None:
                 dead_state = st
             for a, t in succ:
-                if t in parent:
-                    continue
-                parent[t] = st * n_actions + a
-                nxt.append(t)
-                if open_props:
-                    open_props = check(t)
-                if open_premises:
-                    open_premises = check_premises(t)
+                j = ids.get(t)
+                if j is None:
+                    j = ids[t] = fresh
+                    fresh += 1
+                    links.append(me * n_actions + a)
+                    nxt.append(t)
+                    if open_props:
+                        open_props = check(t)
+                    if open_premises:
+                        open_premises = check_premises(t)
+                add(j * n_actions + a)
             checked += 1
             if checked & 1023 == 0:
                 now = time.perf_counter()
                 if timeout is not None and now - start > timeout:
                     complete, stopped = False, f"time limit of {timeout:g} s"
-                elif max_states is not None and len(parent) > max_states:
+                elif max_states is not None and len(ids) > max_states:
                     complete, stopped = False, f"state limit of {max_states}"
                 if progress is not None and now >= next_report:
-                    progress(len(parent), len(nxt), depth + 1, now - start)
+                    progress(len(ids), len(nxt), depth + 1, now - start)
                     next_report = now + progress_every
                 if not complete:
                     break
-        keep(level)
+        # The level's edges as arrays: a few bytes per transition instead of Python objects.
+        deg_chunks.append(np.array(degrees, dtype=np.int64))
+        e = np.array(edges, dtype=np.int64)
+        act_chunks.append((e % n_actions).astype(np.int16 if small else np.int32))
+        if need_graph:
+            tgt_chunks.append((e // n_actions).astype(np.int32 if fresh < 2**31 else np.int64))
+        del e, edges
         if not complete:
             break
-        if max_states is not None and len(parent) > max_states:
+        if max_states is not None and len(ids) > max_states:
             complete, stopped = False, f"state limit of {max_states}"
             break
         if nxt:
             depth += 1
         frontier = nxt
 
+    numbered: list[int] = []  # number -> state, built when first needed
+
+    def state_of(i: int) -> int:
+        if not numbered:
+            numbered.extend(ids)
+        return numbered[i]
+
     def trace_to(st: int) -> Trace:
         steps = []
+        i = ids[st]
         while True:
-            link = parent[st]
+            link = links[i]
             if link < 0:
                 steps.append(Step(None, system.layout.unpack(st)))
                 break
-            prev, a = divmod(link, n_actions)
+            i, a = divmod(link, n_actions)
             steps.append(Step(system.actions[a].name, system.layout.unpack(st)))
-            st = prev
+            st = state_of(i)
         return Trace(system, steps[::-1])
 
     deg = np.concatenate(deg_chunks) if deg_chunks else np.zeros(0, dtype=np.int64)
-    act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.int32)
+    act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.int16)
+    del act_chunks
     fired = dict(zip((a.name for a in system.actions),
                      np.bincount(act, minlength=n_actions).tolist()))
     vacuous = [f"{system.properties[i].name}: the premise `{f}` of an implication never holds"
@@ -177,13 +186,9 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     if not complete:
         vacuous = []  # unexplored states may yet make a premise true or an action fire
 
-    order: list[int] = list(parent) if need_graph else []
-    id_type = np.int32 if len(parent) < 2**31 else np.int64
-    src = np.repeat(np.arange(len(deg), dtype=id_type), deg)
-    tgt_packed: object = None
-    if need_graph:
-        tgt_packed = (list(chain.from_iterable(tgt_chunks)) if wide else
-                      np.concatenate(tgt_chunks) if tgt_chunks else np.zeros(0, dtype=np.int64))
+    src = np.repeat(np.arange(len(deg), dtype=np.int32 if fresh < 2**31 else np.int64), deg)
+    tgt = np.concatenate(tgt_chunks) if tgt_chunks else np.zeros(0, dtype=np.int32)
+    del tgt_chunks
 
     cover_traces = None
     if cover:
@@ -193,26 +198,18 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
             if not len(hits):
                 cover_traces[a.name] = None
                 continue
-            e = int(hits[0])  # sources are in BFS order, actions in declaration order
-            before = trace_to(order[int(src[e])])
-            after = int(tgt_packed[e])  # type: ignore[index]
-            cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, system.layout.unpack(after))])
+            k = int(hits[0])  # sources are in BFS order, actions in declaration order
+            before = trace_to(state_of(int(src[k])))
+            after = system.layout.unpack(state_of(int(tgt[k])))
+            cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, after)])
 
     graph = None
     search_peak = peak_memory()
     live_start = time.perf_counter()
     if complete and any(p.kind == "eventually" for p in system.properties):
-        if wide:
-            ids = {st: i for i, st in enumerate(order)}
-            tgt = np.fromiter((ids[t] for t in tgt_packed), dtype=id_type,  # type: ignore[union-attr]
-                              count=len(tgt_packed))  # type: ignore[arg-type]
-        else:
-            keys = np.fromiter(order, dtype=np.int64, count=len(order))
-            by_value = np.argsort(keys)
-            tgt = by_value[np.searchsorted(keys[by_value], tgt_packed)].astype(id_type)
-            del keys, by_value, tgt_packed
-        depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int64), level_sizes)
-        graph = Graph(order, src, tgt, act, depth_of, trace_to)
+        state_of(0)
+        depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
+        graph = Graph(numbered, src, tgt, act, depth_of, trace_to)
 
     results = []
     for i, p in enumerate(system.properties):
@@ -236,8 +233,8 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     live_seconds = end - live_start if graph is not None else None
     seconds = end - start - (live_seconds or 0.0)
     if progress is not None:
-        progress(len(parent), 0, depth, seconds)
-    return Result(system, "explicit", len(parent), transitions, depth, seconds, complete, stopped,
+        progress(len(ids), 0, depth, seconds)
+    return Result(system, "explicit", len(ids), transitions, depth, seconds, complete, stopped,
                   results, fired=fired, vacuous=vacuous, cover=cover_traces,
                   liveness_seconds=live_seconds, peak_bytes_search=search_peak, peak_bytes=peak_memory())
 

@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from .result import PropertyResult, Step, Trace
 from .system import PropInst, System
+from .vector import vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
 
@@ -60,7 +61,8 @@ class Graph:
 def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[int], bool]) -> PropertyResult:
     """Decide `eventually prop` on the complete graph g."""
     n, src, tgt, act = g.n, g.src, g.tgt, g.act
-    goal = np.fromiter(map(pred, g.states), dtype=bool, count=n)
+    vector = vector_predicate(system, prop.formula)
+    goal = vector(g.states) if vector is not None else np.fromiter(map(pred, g.states), dtype=bool, count=n)
     res = lambda verdict, **kw: PropertyResult(prop.name, prop.kind, prop.expected, verdict, **kw)
     if goal[0]:
         return res("holds")
@@ -236,7 +238,7 @@ def _obligations(system: System, entry: int, cycle: list[tuple[int, int]], enabl
     numbers = [loop + i for i in range(len(states))]  # the trace's step number of each state
     out = []
     if not cycle:
-        others = sorted({system.actions[int(a)].name for a in act[src == entry]})
+        others = [system.actions[a].name for a in sorted(set(act[src == entry].tolist()))]
         if others:
             out.append(f"the run stops at step {loop}: no fair action is enabled there "
                        f"(only {', '.join(others)}, which no fairness obliges to happen)")

@@ -71,6 +71,8 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
         n = sum(p.kind == "eventually" for p in result.properties)
         con.print(f"liveness: {n} eventually {'property' if n == 1 else 'properties'} on that graph, "
                   f"{result.liveness_seconds:.2f} s" + _memory(result))
+    elif result.peak_bytes is not None:
+        con.print(f"peak memory {result.peak_bytes / 2**20:,.0f} MB")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "kind", "expected", "verdict", "as expected", "trace"):
         t.add_column(col)
@@ -100,8 +102,8 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
 def _memory(result: Result) -> str:
     if result.peak_bytes is None or result.peak_bytes_search is None:
         return ""
-    return (f"; peak memory {result.peak_bytes / 2**20:,.0f} MB "
-            f"({result.peak_bytes_search / 2**20:,.0f} MB after the search)")
+    return (f" (peak memory {result.peak_bytes / 2**20:,.0f} MB, "
+            f"{result.peak_bytes_search / 2**20:,.0f} MB after the search)")
 
 
 def print_coverage(con: Console, result: Result) -> None:

@@ -1,0 +1,110 @@
+"""Toy models for liveness, fairness, coverage and vacuity: every answer known by hand."""
+
+from checker import UNBOUNDED, Implies, Int, Model, Var, when
+
+
+def spin(fair=None) -> Model:
+    """x goes 0 -> 1 -> 0 -> ... (Spin); Exit, enabled only at x = 0, goes to 2, the goal.
+
+    Exit is enabled infinitely often on the spin cycle but not continuously: weak fairness
+    of Exit allows spinning forever, strong fairness does not. Spin is fair too, so a run
+    cannot just stop at x = 0 or 1.
+    """
+    m = Model("spin", "Spin, or exit when at 0.")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Int(0, 3), "where we are")]
+
+    @m.action
+    def Spin(s):
+        """Between 0 and 1."""
+        when(s.x <= 1)
+        s.x = 1 - s.x
+
+    @m.action
+    def Exit(s):
+        """From 0 to the goal."""
+        when(s.x == 0)
+        s.x = 2
+
+    @m.action
+    def Never(s):
+        """A dead action: no reachable state enables it."""
+        when(s.x == 3)
+        s.x = 0
+
+    @m.always
+    def Small(s):
+        """x stays at most 2 (the premise x > 2 never holds: vacuous)."""
+        return Implies(s.x > 2, s.x == 3)
+
+    m.fairness(fair if fair is not None else {"Spin": "weak", "Exit": "weak"})
+
+    @m.eventually(expect="violated")
+    def Exits(s):
+        """x reaches 2."""
+        return s.x == 2
+
+    return m
+
+
+def trap() -> Model:
+    """From 0, Go leads to the goal (1) and Fall to a dead end (2): a terminal state."""
+    m = Model("trap", "Two ways out of 0.")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Int(0, 2), "where we are")]
+
+    @m.action
+    def Go(s):
+        """To the goal."""
+        when(s.x == 0)
+        s.x = 1
+
+    @m.action
+    def Fall(s):
+        """Into the dead end."""
+        when(s.x == 0)
+        s.x = 2
+
+    @m.eventually(fair=["Go", "Fall"], expect="violated")
+    def Arrives(s):
+        """x reaches 1."""
+        return s.x == 1
+
+    return m
+
+
+def budget() -> Model:
+    """A failure mode whose budget may be `unbounded`: then it keeps no counter."""
+    m = Model("budget", "Glitches, limited or not.")
+    m.param("max_glitches", 1, min=0, unbounded=True, doc="how many glitches")
+
+    @m.variables
+    def _(p):
+        return [Var("on", Int(0, 1), "a switch")]
+
+    @m.action
+    def Toggle(s):
+        """Flip the switch."""
+        s.on = 1 - s.on
+
+    glitch = m.failure_mode("glitch", budget="max_glitches", counter="glitches", doc="A glitch.",
+                            default=True)
+
+    @glitch.action
+    def Glitch(s):
+        """Turn it off."""
+        s.on = 0
+
+    @m.sometimes
+    def On(s):
+        """It is on."""
+        return s.on == 1
+
+    return m
+
+
+__all__ = ["spin", "trap", "budget", "UNBOUNDED"]
