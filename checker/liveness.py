@@ -89,9 +89,9 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         dist = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         alive = np.zeros(n, dtype=bool)
         alive[order] = True
-        for v in order[1:]:  # BFS order: a predecessor's distance is known first
-            dist[v] = dist[pred_of[v]] + 1 if v else 0
         dist[0] = 0
+        for v in order[1:].tolist():  # BFS order: a predecessor's distance is known first
+            dist[v] = dist[pred_of[v]] + 1
 
     labels = None
     while True:

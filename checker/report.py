@@ -95,7 +95,8 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
                 con.print()
                 con.print(Text(f"{name} is never enabled: no trace takes it", "bold"))
             else:
-                print_trace(con, f"{name} first taken in {len(trace.steps) - 1} steps (a shortest trace)", trace)
+                n = len(trace.steps) - 1
+                print_trace(con, f"{name} first taken in {n} step{'' if n == 1 else 's'} (a shortest trace)", trace)
     con.print(Text(f"verdict: {final_word(result)}", "bold"))
 
 

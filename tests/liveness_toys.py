@@ -77,6 +77,59 @@ def trap() -> Model:
     return m
 
 
+def detour(side: bool = True) -> Model:
+    """0 -Up-> 1 (the goal) -Down-> 2, which stays; with side, also 0 -Side-> 3 <-Turn-> 4.
+
+    The goal does not last: state 2 is short of it, but every run to 2 passed the goal,
+    so it is no violation. The side loop is one: Up is disabled there.
+    """
+    m = Model("detour", "A goal that does not last, and a way around it.")
+
+    @m.variables
+    def _(p):
+        return [Var("x", Int(0, 4), "where we are")]
+
+    @m.action
+    def Up(s):
+        """To the goal."""
+        when(s.x == 0)
+        s.x = 1
+
+    @m.action
+    def Down(s):
+        """Past the goal."""
+        when(s.x == 1)
+        s.x = 2
+
+    @m.action
+    def Stay(s):
+        """Stay at 2."""
+        when(s.x == 2)
+        s.x = 2
+
+    if side:
+        @m.action
+        def Side(s):
+            """Around the goal."""
+            when(s.x == 0)
+            s.x = 3
+
+    @m.action
+    def Turn(s):
+        """Between 3 and 4."""
+        when(s.x >= 3)
+        s.x = 7 - s.x
+
+    m.fairness(["Up", "Down", "Stay", "Turn"])
+
+    @m.eventually(expect="violated" if side else "holds")
+    def Reaches(s):
+        """x is 1 at some point."""
+        return s.x == 1
+
+    return m
+
+
 def budget() -> Model:
     """A failure mode whose budget may be `unbounded`: then it keeps no counter."""
     m = Model("budget", "Glitches, limited or not.")
@@ -107,4 +160,4 @@ def budget() -> Model:
     return m
 
 
-__all__ = ["spin", "trap", "budget", "UNBOUNDED"]
+__all__ = ["spin", "trap", "detour", "budget", "UNBOUNDED"]
