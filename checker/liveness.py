@@ -70,9 +70,14 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     # The fair actions, one entry per instance: (action index, base name, weak/strong).
     kinds = dict(prop.fairness)
     fair = [(i, a.name, kinds[a.base]) for i, a in enumerate(system.actions) if a.base in kinds]
-    enabled = np.zeros((len(fair), n), dtype=bool)
+    slot = np.full(len(system.actions), -1, dtype=np.int32)  # action index -> k, -1 if not fair
     for k, (ai, _, _) in enumerate(fair):
-        enabled[k, src[act == ai]] = True
+        slot[ai] = k
+    weak = np.array([kind == "weak" for _, _, kind in fair], dtype=bool)[:, None]
+    enabled = np.zeros((len(fair), n), dtype=bool)  # [k, state]: fair action k enabled there
+    ek = slot[act]
+    enabled[ek[ek >= 0], src[ek >= 0]] = True
+    del ek
 
     # Runs that never see P stay in the region where P is false. When P, once true,
     # stays true (no edge leaves it), every such state is reached through the region
@@ -100,31 +105,35 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         s, t, a = src[keep], tgt[keep], act[keep]
         del keep
         ncomp, labels = connected_components(_matrix(n, s, t), directed=True, connection="strong")
-        internal = labels[s] == labels[t]
+        # Per fair action k and component: taken on an inner edge, enabled in some
+        # state, disabled in some state.
+        ek = slot[a]
+        inner = (labels[s] == labels[t]) & (ek >= 0)
+        taken = np.zeros((len(fair), ncomp), dtype=bool)
+        taken[ek[inner], labels[s[inner]]] = True
+        del ek, inner, s, t, a
+        members = np.flatnonzero(alive)
+        comp_of = labels[members]
         live_comp = np.zeros(ncomp, dtype=bool)
-        live_comp[labels[alive]] = True
-        ok = live_comp.copy()
-        drop_comp = np.zeros(ncomp, dtype=bool)
-        drop_state = np.zeros(n, dtype=bool)
-        for k, (ai, _, kind) in enumerate(fair):
-            taken = np.zeros(ncomp, dtype=bool)
-            taken[labels[s[internal & (a == ai)]]] = True
-            if kind == "weak":
-                disabled_somewhere = np.zeros(ncomp, dtype=bool)
-                disabled_somewhere[labels[alive & ~enabled[k]]] = True
-                good = taken | disabled_somewhere
-                drop_comp |= live_comp & ~good  # A enabled throughout, never taken: no fair part
-            else:
-                enabled_somewhere = np.zeros(ncomp, dtype=bool)
-                enabled_somewhere[labels[alive & enabled[k]]] = True
-                good = taken | ~enabled_somewhere
-                bad = live_comp & ~good
-                drop_state |= alive & enabled[k] & bad[labels]  # maybe fair away from them
-            ok &= good
-        if not (live_comp & ~ok).any():
+        live_comp[comp_of] = True
+        some_on = np.zeros((len(fair), ncomp), dtype=bool)
+        some_off = np.zeros((len(fair), ncomp), dtype=bool)
+        for k in range(len(fair)):
+            on = enabled[k, members]
+            some_on[k, comp_of[on]] = True
+            some_off[k, comp_of[~on]] = True
+        good = np.where(weak, taken | some_off, taken | ~some_on)
+        broken = live_comp & ~good  # [k, component]
+        if not broken.any():
             break
-        alive &= ~drop_comp[labels]
-        refine = alive & drop_state
+        # Weak fairness of A broken: A is enabled throughout and never taken, and so in
+        # every part too: drop the component. Strong: drop the states enabling A only.
+        drop_comp = (broken & weak).any(axis=0)
+        alive[members[drop_comp[comp_of]]] = False
+        refine = np.zeros(n, dtype=bool)
+        for k in np.flatnonzero(~weak[:, 0]):
+            refine |= enabled[k] & broken[k][labels]
+        refine &= alive
         if not refine.any():
             break  # only whole components were dropped: those left are unchanged and fair
         alive &= ~refine
@@ -136,7 +145,6 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     entry = int(ids[np.argmin(dist[ids])])
     if pred_of is None:
         prefix = g.trace_to(g.states[entry])
-        path = [entry]  # only the cycle needs ids below
     else:
         chain = [entry]
         while chain[-1] != 0:
