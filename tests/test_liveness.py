@@ -81,6 +81,17 @@ def test_4_strong_fairness_of_commit_alone_does_not_help():
     assert p.notes[3] == "Process (weak fairness): met, never taken but disabled at step 3"
 
 
+def test_a_crash_after_every_process_is_weakly_fair_but_not_strongly_fair_to_commit():
+    s = kafka.build(UNBOUNDED)
+    expand = compiled(s).expand
+    cycle = ["Poll", "Process", "Crash"]
+    t = replay(s, ["Produce"] * 3 + cycle * 2 + cycle)  # processed[0] saturated: the cycle closes
+    assert t.steps[-4].state == t.steps[-1].state
+    commit = s.action_index("Commit")
+    on = [any(a == commit for a, _ in expand(s.layout.pack(st.state))) for st in t.steps[-4:-1]]
+    assert on == [False, False, True]  # disabled somewhere (weak: met), enabled again and again (strong: broken)
+
+
 def test_5_strong_fairness_of_poll_process_commit_makes_it_hold():
     r, p = verdict(UNBOUNDED | {"fairness": "strong"})
     assert r.system.prop("AllProcessed").fairness == (
