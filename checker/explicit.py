@@ -25,6 +25,7 @@ import numpy as np
 
 from .compile import compile_formulas, compiled
 from .liveness import Graph, check_eventually
+from .vector import ever_true
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
@@ -66,13 +67,6 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     found: dict[int, int] = {}  # property index -> first state that decided it
     dead_state: int | None = None
 
-    # Premises of implications not yet seen true: (property index, premise, predicate).
-    premises = [(i, f) for i, p in enumerate(system.properties) for f in p.premises]
-    open_premises = list(zip(premises, compile_formulas(system, [f for _, f in premises])))
-
-    def check_premises(st: int) -> list:
-        return [c for c in open_premises if not c[1](st)]
-
     def check(st: int) -> list:
         """Record the properties that st decides; return those still open."""
         hit = False
@@ -86,7 +80,6 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     ids: dict[int, int] = {init: 0}  # state -> its number, in order of discovery
     links = array("q", [-1])  # number -> parent's number * n_actions + action; -1 for init
     open_props = check(init)
-    open_premises = check_premises(init)
     need_graph = cover or any(p.kind == "eventually" for p in system.properties)
     small = n_actions < 2**15
     deg_chunks: list = []
@@ -121,8 +114,6 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
                     nxt.append(t)
                     if open_props:
                         open_props = check(t)
-                    if open_premises:
-                        open_premises = check_premises(t)
                 add(j * n_actions + a)
             checked += 1
             if checked & 1023 == 0:
@@ -177,8 +168,15 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     del act_chunks
     fired = dict(zip((a.name for a in system.actions),
                      np.bincount(act, minlength=n_actions).tolist()))
-    vacuous = [f"{system.properties[i].name}: the premise `{f}` of an implication never holds"
-               for (i, f), _ in open_premises]
+    # Premises of implications, checked on every state after the search (numpy).
+    premises = [(p.name, f) for p in system.properties for f in p.premises]
+    held: list[bool] = []
+    if premises and complete:
+        state_of(0)  # fills `numbered`
+        held = ever_true(system, [f for _, f in premises], numbered,
+                         compile_formulas(system, [f for _, f in premises]))
+    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
+               for (name, f), ok in zip(premises, held) if not ok]
     for p in system.properties:
         for base in p.fair:
             if all(fired[a.name] == 0 for a in system.actions if a.base == base):

@@ -18,7 +18,7 @@ import z3
 
 from .system import System
 
-__all__ = ["vector_predicate"]
+__all__ = ["vector_predicate", "ever_true"]
 
 _BLOCK = 1 << 16  # states per block: keeps every intermediate array small
 _WORD = 63  # bits per int64 word (the sign bit stays clear)
@@ -32,7 +32,16 @@ _OPS: dict[int, Callable[..., Any]] = {
 
 def vector_predicate(system: System, formula: z3.BoolRef) -> Callable[[list[int]], np.ndarray] | None:
     """A function from packed states to the formula's truth values (a bool array), or None."""
-    if not _supported(formula):
+    many = vector_predicates(system, [formula])
+    return None if many is None else (lambda states: many(states)[0])
+
+
+def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[list[int]], np.ndarray] | None:
+    """A function from packed states to a (formula, state) array of truth values, or None.
+
+    The states are split into words and unpacked once for all the formulas.
+    """
+    if not all(_supported(f) for f in formulas):
         return None
     lay = system.layout
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
@@ -47,7 +56,7 @@ def vector_predicate(system: System, formula: z3.BoolRef) -> Callable[[list[int]
         return v + lay.los[i]
 
     def evaluate(states: list[int]) -> np.ndarray:
-        out = np.empty(len(states), dtype=bool)
+        out = np.empty((len(formulas), len(states)), dtype=bool)
         mask = (1 << _WORD) - 1
         for lo in range(0, len(states), _BLOCK):
             chunk = states[lo:lo + _BLOCK]
@@ -93,10 +102,26 @@ def vector_predicate(system: System, formula: z3.BoolRef) -> Callable[[list[int]
                 memo[k] = v
                 return v
 
-            out[lo:lo + _BLOCK] = np.broadcast_to(ev(formula), block.shape)
+            for fi, formula in enumerate(formulas):
+                out[fi, lo:lo + _BLOCK] = np.broadcast_to(ev(formula), block.shape)
         return out
 
     return evaluate
+
+
+def ever_true(system: System, formulas: list[z3.BoolRef], states: list[int],
+              fallback: list[Callable[[int], bool]]) -> list[bool]:
+    """For each formula, whether it holds in some of the states (numpy where it can)."""
+    vectorised = [i for i, f in enumerate(formulas) if _supported(f)]
+    out = [False] * len(formulas)
+    many = vector_predicates(system, [formulas[i] for i in vectorised])
+    if many is not None and vectorised:
+        for i, hit in zip(vectorised, many(states).any(axis=1).tolist()):
+            out[i] = hit
+    for i, pred in enumerate(fallback):
+        if i not in vectorised:
+            out[i] = any(map(pred, states))
+    return out
 
 
 def _supported(formula: z3.ExprRef) -> bool:
