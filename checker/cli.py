@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("trace", help="print the shortest trace of one property",
                        description="Print the shortest trace that violates (always) or witnesses "
-                                   "(sometimes) one property: trace [MODEL] PROPERTY.")
+                                   "(sometimes) one property, or the shortest fair lasso on which an "
+                                   "eventually property never comes true: trace [MODEL] PROPERTY.")
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
     t.add_argument("--engine", choices=("explicit", "bmc"), default="explicit",
                    help="explicit-state search (default) or Z3 bounded model checking")

@@ -188,7 +188,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     tgt = np.concatenate(tgt_chunks) if tgt_chunks else np.zeros(0, dtype=np.int32)
     del tgt_chunks
 
-    cover_traces = None
+    cover_traces: dict[str, Trace | None] | None = None
     if cover:
         cover_traces = {}
         for ai, a in enumerate(system.actions):

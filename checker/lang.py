@@ -634,18 +634,18 @@ class Model:
         label = a.name if idx is None else f"{a.name}({idx})"
         rec = _Recorder(f"action {label}", True)
         s, store = tracer.state(rec, True)
-        counted = a.failure is not None and getattr(tracer.p, a.failure.budget) != UNBOUNDED
+        fm = a.failure if a.failure is not None and getattr(tracer.p, a.failure.budget) != UNBOUNDED else None
         with _user_code(rec.where, rec):
-            if counted:  # the budget: counter < budget, then counter += 1
-                when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
+            if fm is not None:  # the budget: counter < budget, then counter += 1
+                when(getattr(s, fm.counter) < getattr(s.params, fm.budget))
             if idx is None:
                 a.fn(s)
             elif a.at:
                 a.fn(s.at(idx))
             else:
                 a.fn(s, idx)
-            if counted:
-                setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
+            if fm is not None:
+                setattr(s, fm.counter, getattr(s, fm.counter) + 1)
         guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
         updates = {}
         for i, term in enumerate(tracer.cells(store)):

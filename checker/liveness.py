@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -131,8 +132,8 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         drop_comp = (broken & weak).any(axis=0)
         alive[members[drop_comp[comp_of]]] = False
         refine = np.zeros(n, dtype=bool)
-        for k in np.flatnonzero(~weak[:, 0]):
-            refine |= enabled[k] & broken[k][labels]
+        for strong in np.flatnonzero(~weak[:, 0]).tolist():
+            refine |= enabled[strong] & broken[strong][labels]
         refine &= alive
         if not refine.any():
             break  # only whole components were dropped: those left are unchanged and fair
@@ -220,14 +221,22 @@ def _fair_cycle(entry: int, comp: np.ndarray, src: np.ndarray, tgt: np.ndarray, 
         if kind == "weak":
             if any(not enabled[k, v] for v in visited):
                 continue
-            step = bfs(at, lambda u, k=k: not enabled[k, u], ai)
+            step = bfs(at, partial(_off, enabled[k]), ai)
         else:
-            step = bfs(at, lambda u: False, ai)
+            step = bfs(at, _nowhere, ai)
         cycle += step
         at = cycle[-1][1] if cycle else at
     if at != entry:
         cycle += bfs(at, lambda u: u == entry, None)
     return cycle
+
+
+def _nowhere(u: int) -> bool:
+    return False
+
+
+def _off(enabled_k: np.ndarray, u: int) -> bool:
+    return not enabled_k[u]
 
 
 def _walk(prev: dict[int, tuple[int, int]], u: int) -> list[tuple[int, int]]:

@@ -238,7 +238,8 @@ def describe_models(models: dict[str, Model]) -> list[dict[str, Any]]:
             "variables": [{"name": n, "domain": d, "doc": _first_sentence(doc)} for n, d, doc in s.roots],
             "actions": list(bases.values()),
             "properties": [{"name": p.name, "kind": p.kind, "expected": p.expected,
-                            "description": p.description} for p in s.properties],
+                            "description": p.description, "fairness": _fairness(p.fairness)}
+                           for p in s.properties],
         })
     return out
 
@@ -268,7 +269,14 @@ def print_models(con: Console, models: dict[str, Model]) -> None:
                                              ("description", "description")]))
         con.print(table("properties (expectations at the defaults)", d["properties"],
                         [("name", "name"), ("kind", "kind"), ("expected", "expected"),
-                         ("meaning", "description")]))
+                         ("meaning", "description"), ("fairness assumed", "fairness")]))
+
+
+def _fairness(pairs: tuple[tuple[str, str], ...]) -> str:
+    """`weak: Produce, Poll; strong: Commit`, or "" for none."""
+    parts = [f"{kind}: " + ", ".join(n for n, k in pairs if k == kind)
+             for kind in ("weak", "strong") if any(k == kind for _, k in pairs)]
+    return "; ".join(parts)
 
 
 def _first_sentence(doc: str) -> str:

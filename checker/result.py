@@ -73,7 +73,7 @@ class Result:
     properties: list[PropertyResult] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)  # action instance -> transitions it took
     vacuous: list[str] = field(default_factory=list)  # one sentence per vacuous property part
-    cover: dict[str, Trace] | None = None  # action instance -> shortest trace taking it (--cover)
+    cover: dict[str, Trace | None] | None = None  # action instance -> shortest trace taking it (--cover)
     liveness_seconds: float | None = None  # None when no eventually property was decided
     peak_bytes_search: int | None = None  # the process's peak resident memory after the search
     peak_bytes: int | None = None  # ... and at the end (after liveness)

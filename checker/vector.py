@@ -116,8 +116,9 @@ def ever_true(system: System, formulas: list[z3.BoolRef], states: list[int],
     out = [False] * len(formulas)
     many = vector_predicates(system, [formulas[i] for i in vectorised])
     if many is not None and vectorised:
-        for i, hit in zip(vectorised, many(states).any(axis=1).tolist()):
-            out[i] = hit
+        table = np.asarray(many(states))
+        for j, i in enumerate(vectorised):
+            out[i] = bool(table[j].any())
     for i, pred in enumerate(fallback):
         if i not in vectorised:
             out[i] = any(map(pred, states))
