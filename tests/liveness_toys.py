@@ -49,8 +49,12 @@ def spin(fair=None) -> Model:
     return m
 
 
-def trap() -> Model:
-    """From 0, Go leads to the goal (1) and Fall to a dead end (2): a terminal state."""
+def trap(mod: bool = False) -> Model:
+    """From 0, Go leads to the goal (1) and Fall to a dead end (2): a terminal state.
+
+    mod: write the goal and an implication with `%`, which numpy does not evaluate here,
+    so the checker falls back to the compiled predicates.
+    """
     m = Model("trap", "Two ways out of 0.")
 
     @m.variables
@@ -72,7 +76,13 @@ def trap() -> Model:
     @m.eventually(fair=["Go", "Fall"], expect="violated")
     def Arrives(s):
         """x reaches 1."""
-        return s.x == 1
+        return s.x % 2 == 1 if mod else s.x == 1
+
+    if mod:
+        @m.always
+        def Odd(s):
+            """An implication whose premise never holds."""
+            return Implies(s.x % 5 == 4, s.x == 0)
 
     return m
 

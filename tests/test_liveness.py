@@ -146,6 +146,15 @@ def test_a_terminal_state_short_of_the_goal_is_a_violation():
     assert p.notes[0] == "the run stops at step 1: no action is enabled there (a terminal state)"
 
 
+def test_formulas_numpy_cannot_evaluate_fall_back_to_the_compiled_predicates():
+    system = trap(mod=True).build()
+    assert vector_predicate(system, system.prop("Arrives").formula) is None
+    r = explore(system)
+    p = r.prop("Arrives")
+    assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Fall"], 1)
+    assert r.vacuous == ["Odd: the premise `x%5 == 4` of an implication never holds"]
+
+
 def test_a_goal_that_does_not_last_still_counts_once_reached():
     assert explore(detour(side=False).build()).prop("Reaches").verdict == "holds"
     p = explore(detour().build()).prop("Reaches")
