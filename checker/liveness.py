@@ -100,6 +100,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
             dist[v] = dist[pred_of[v]] + 1
 
     labels = None
+    ruled_out = np.zeros(len(fair), dtype=bool)  # fair actions whose fairness excluded some run
     while True:
         keep = inside & alive[src]
         keep &= alive[tgt]
@@ -127,6 +128,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         broken = live_comp & ~good  # [k, component]
         if not broken.any():
             break
+        ruled_out |= broken.any(axis=1)
         # Weak fairness of A broken: A is enabled throughout and never taken, and so in
         # every part too: drop the component. Strong: drop the states enabling A only.
         drop_comp = (broken & weak).any(axis=0)
@@ -139,7 +141,13 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
             break  # only whole components were dropped: those left are unchanged and fair
         alive &= ~refine
     if not alive.any():
-        return res("holds")
+        used = [f"{name} ({kind})" for (_, name, kind), r in zip(fair, ruled_out) if r]
+        unused = [name for (_, name, _), r in zip(fair, ruled_out) if not r]
+        listed = ", ".join(used[:-1]) + " or " + used[-1] if len(used) > 1 else used[0]
+        notes = ["each run that never gets there breaks the fairness of " + listed]
+        if unused:
+            notes.append("the fairness of " + ", ".join(unused) + " rules out none of them")
+        return res("holds", notes=notes)
 
     # The fair component nearest to the initial state (ties: the first discovered).
     ids = np.flatnonzero(alive)

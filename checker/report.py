@@ -84,6 +84,8 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     for p in result.properties:
         if p.reason:
             con.print(f"{p.name} is {p.verdict}: {p.reason}", soft_wrap=True)
+        elif p.notes and p.trace is None:  # why an eventually property holds
+            con.print(f"{p.name} holds: " + "; ".join(p.notes), soft_wrap=True)
     print_coverage(con, result)
     if traces:
         for p in result.properties:

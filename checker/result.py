@@ -43,7 +43,7 @@ class PropertyResult:
     trace: Trace | None = None
     reason: str = ""  # why the verdict is unknown, when it is
     loop: int | None = None  # a lasso (eventually): steps after this one repeat forever
-    notes: list[str] = field(default_factory=list)  # a lasso: how its cycle meets each fairness obligation
+    notes: list[str] = field(default_factory=list)  # eventually: how a lasso is fair, or what fairness ruled out
 
     @property
     def as_expected(self) -> bool | None:
@@ -56,7 +56,8 @@ class PropertyResult:
             "verdict": self.verdict, "as_expected": self.as_expected,
             "trace": self.trace.json() if self.trace else None,
             **({"reason": self.reason} if self.reason else {}),
-            **({"loop": self.loop, "fairness": self.notes} if self.loop is not None else {}),
+            **({"loop": self.loop} if self.loop is not None else {}),
+            **({"fairness": self.notes} if self.notes else {}),
         }
 
 

@@ -36,7 +36,9 @@ def verdict(params):
 def test_1_at_least_once_holds_under_weak_fairness():
     r, p = verdict({})
     assert r.system.prop("AllProcessed").fairness == LOOP
-    assert (p.verdict, p.trace, p.loop, p.notes) == ("holds", None, None, [])
+    assert (p.verdict, p.trace, p.loop) == ("holds", None, None)
+    assert p.notes == ["each run that never gets there breaks the fairness of Produce (weak), Poll (weak), "
+                       "Process (weak) or Commit (weak)"]
 
 
 def test_2_at_most_once_stops_where_a_message_was_never_processed():
@@ -97,6 +99,8 @@ def test_5_strong_fairness_of_poll_process_commit_makes_it_hold():
     assert r.system.prop("AllProcessed").fairness == (
         ("Produce", "weak"), ("Poll", "strong"), ("Process", "strong"), ("Commit", "strong"))
     assert p.verdict == "holds" and p.trace is None
+    assert p.notes == ["each run that never gets there breaks the fairness of Produce (weak), Poll (strong), "
+                       "Process (strong) or Commit (strong)"]
 
 
 def test_unbounded_crashes_keep_no_counter_and_saturate_the_counts():
@@ -131,6 +135,11 @@ def test_weak_fairness_allows_spinning_past_an_exit_strong_does_not():
                        "Exit (weak fairness): met, never taken but disabled at step 1"]
     strong = explore(spin({"Spin": "weak", "Exit": "strong"}).build()).prop("Exits")
     assert strong.verdict == "holds" and strong.as_expected is False
+    assert strong.notes == ["each run that never gets there breaks the fairness of Spin (weak) or Exit (strong)"]
+    extra = explore(spin({"Spin": "weak", "Exit": "strong", "Never": "weak"}).build()).prop("Exits")
+    assert extra.notes[1:] == ["the fairness of Never rules out none of them"]
+    alone = explore(spin({"Exit": "strong"}).build()).prop("Exits")  # stops at 1: Spin is not fair
+    assert (alone.verdict, alone.trace.actions, alone.loop) == ("violated", ["Spin"], 1)
 
 
 def test_without_fairness_a_run_may_stop_at_once():
