@@ -96,7 +96,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     while frontier:
         nxt: list[int] = []
         edges: list[int] = []  # target number * n_actions + action, in expansion order
-        add = edges.append
+        add, get = edges.append, ids.get
         degrees: list[int] = []
         level_sizes.append(len(frontier))
         for me, st in enumerate(frontier, fresh - len(frontier)):  # the level is numbered in a row
@@ -106,7 +106,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
             if not succ and deadlock and dead_state is None:
                 dead_state = st
             for a, t in succ:
-                j = ids.get(t)
+                j = get(t)
                 if j is None:
                     j = ids[t] = fresh
                     fresh += 1
