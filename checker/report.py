@@ -112,8 +112,14 @@ def _memory(result: Result) -> str:
 def print_coverage(con: Console, result: Result) -> None:
     """What the run exercised: each action's firings, dead actions, vacuous properties."""
     so_far = "" if result.complete else " (so far)"
-    fired = ", ".join(f"{a} {n:,}" for a, n in result.fired.items())
-    con.print(f"actions fired{so_far}: {fired}")
+    groups: dict[str, list[str]] = {}  # one line per indexed action, its instances together
+    for a in result.system.actions:
+        if a.name in result.fired:
+            groups.setdefault(a.base if a.index is not None else "", []).append(f"{a.name} {result.fired[a.name]:,}")
+    head = f"actions fired{so_far}: "
+    lines = [", ".join(g) for g in groups.values()]
+    for i, line in enumerate(lines):
+        con.print((head if i == 0 else " " * len(head)) + line)
     if not result.complete:
         con.print("dead actions and vacuity are not judged: the search stopped early")
         return
