@@ -25,7 +25,7 @@ import numpy as np
 
 from .compile import compile_formulas, compiled
 from .liveness import Graph, check_eventually
-from .vector import ever_true
+from .vector import Words, ever_true
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
@@ -171,10 +171,14 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     # Premises of implications, checked on every state after the search (numpy).
     premises = [(p.name, f) for p in system.properties for f in p.premises]
     held: list[bool] = []
-    if premises and complete:
+    live = complete and any(p.kind == "eventually" for p in system.properties)
+    words = None
+    if (premises and complete) or live:
         state_of(0)  # fills `numbered`
+        words = Words(system, numbered)  # unpacked once, for the premises and the goals
+    if premises and complete:
         held = ever_true(system, [f for _, f in premises], numbered,
-                         compile_formulas(system, [f for _, f in premises]))
+                         compile_formulas(system, [f for _, f in premises]), words)
     vacuous = [f"{name}: the premise `{f}` of an implication never holds"
                for (name, f), ok in zip(premises, held) if not ok]
     for p in system.properties:
@@ -204,10 +208,9 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     graph = None
     search_peak = peak_memory()
     live_start = time.perf_counter()
-    if complete and any(p.kind == "eventually" for p in system.properties):
-        state_of(0)
+    if live:
         depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
-        graph = Graph(numbered, src, tgt, act, depth_of, trace_to)
+        graph = Graph(numbered, words, src, tgt, act, depth_of, trace_to)
 
     results = []
     for i, p in enumerate(system.properties):

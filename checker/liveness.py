@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from .result import PropertyResult, Step, Trace
 from .system import PropInst, System
-from .vector import vector_predicate
+from .vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
 
@@ -48,6 +48,7 @@ class Graph:
     """The explored state graph as arrays; state ids are the order of discovery (BFS)."""
 
     states: list[int]  # packed state of each id
+    words: Words | None  # the same, split for numpy
     src: np.ndarray  # edge sources (ids), grouped by source in id order, actions in order
     tgt: np.ndarray  # edge targets (ids)
     act: np.ndarray  # edge action indices
@@ -63,7 +64,8 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     """Decide `eventually prop` on the complete graph g."""
     n, src, tgt, act = g.n, g.src, g.tgt, g.act
     vector = vector_predicate(system, prop.formula)
-    goal = vector(g.states) if vector is not None else np.fromiter(map(pred, g.states), dtype=bool, count=n)
+    goal = (vector(g.words if g.words is not None else g.states) if vector is not None
+            else np.fromiter(map(pred, g.states), dtype=bool, count=n))
     res = lambda verdict, **kw: PropertyResult(prop.name, prop.kind, prop.expected, verdict, **kw)
     if goal[0]:
         return res("holds")

@@ -123,8 +123,8 @@ def print_coverage(con: Console, result: Result) -> None:
     if not result.complete:
         con.print("dead actions and vacuity are not judged: the search stopped early")
         return
-    for a in result.dead:
-        con.print(Text(f"warning: {a} is never enabled in a reachable state (a dead action)", "yellow"))
+    for dead in result.dead:
+        con.print(Text(f"warning: {dead} is never enabled in a reachable state (a dead action)", "yellow"))
     for v in result.vacuous:
         con.print(Text(f"warning: vacuous: {v}", "yellow"), soft_wrap=True)
     if not result.dead and not result.vacuous:

@@ -18,7 +18,7 @@ import z3
 
 from .system import System
 
-__all__ = ["vector_predicate", "ever_true"]
+__all__ = ["Words", "vector_predicate", "ever_true"]
 
 _BLOCK = 1 << 16  # states per block: keeps every intermediate array small
 _WORD = 63  # bits per int64 word (the sign bit stays clear)
@@ -30,14 +30,31 @@ _OPS: dict[int, Callable[..., Any]] = {
 }
 
 
-def vector_predicate(system: System, formula: z3.BoolRef) -> Callable[[list[int]], np.ndarray] | None:
+class Words:
+    """Packed states split into int64 words once, for several evaluations."""
+
+    def __init__(self, system: System, states: list[int]):
+        n_words = max(1, -(-system.layout.bits // _WORD))
+        mask = (1 << _WORD) - 1
+        if n_words == 1:
+            self.words = [np.fromiter(states, dtype=np.int64, count=len(states))]
+        else:
+            self.words = [np.fromiter(((x >> (_WORD * k)) & mask for x in states), dtype=np.int64, count=len(states))
+                          for k in range(n_words)]
+
+    def __len__(self) -> int:
+        return len(self.words[0])
+
+
+def vector_predicate(system: System, formula: z3.BoolRef) -> Callable[[Any], np.ndarray] | None:
     """A function from packed states to the formula's truth values (a bool array), or None."""
     many = vector_predicates(system, [formula])
     return None if many is None else (lambda states: many(states)[0])
 
 
-def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[list[int]], np.ndarray] | None:
-    """A function from packed states to a (formula, state) array of truth values, or None.
+def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[Any], np.ndarray] | None:
+    """A function from packed states (a list, or `Words`) to a (formula, state) array of
+    truth values, or None.
 
     The states are split into words and unpacked once for all the formulas.
     """
@@ -45,7 +62,6 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[l
         return None
     lay = system.layout
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
-    n_words = max(1, -(-lay.bits // _WORD))
 
     def field(words: list[np.ndarray], i: int) -> np.ndarray:
         k, off = divmod(lay.shifts[i], _WORD)
@@ -55,16 +71,13 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[l
             v = v | ((words[k + 1] & ((1 << (off + w - _WORD)) - 1)) << (_WORD - off))
         return v + lay.los[i]
 
-    def evaluate(states: list[int]) -> np.ndarray:
+    def evaluate(states: Any) -> np.ndarray:
         out = np.empty((len(formulas), len(states)), dtype=bool)
-        mask = (1 << _WORD) - 1
         for lo in range(0, len(states), _BLOCK):
-            chunk = states[lo:lo + _BLOCK]
-            if n_words == 1:
-                words = [np.fromiter(chunk, dtype=np.int64, count=len(chunk))]
+            if isinstance(states, Words):
+                words = [w[lo:lo + _BLOCK] for w in states.words]
             else:
-                words = [np.fromiter(((x >> (_WORD * k)) & mask for x in chunk), dtype=np.int64, count=len(chunk))
-                         for k in range(n_words)]
+                words = Words(system, states[lo:lo + _BLOCK]).words
             block = words[0]
             memo: dict[int, Any] = {}
 
@@ -110,13 +123,13 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[l
 
 
 def ever_true(system: System, formulas: list[z3.BoolRef], states: list[int],
-              fallback: list[Callable[[int], bool]]) -> list[bool]:
+              fallback: list[Callable[[int], bool]], words: Words | None = None) -> list[bool]:
     """For each formula, whether it holds in some of the states (numpy where it can)."""
     vectorised = [i for i, f in enumerate(formulas) if _supported(f)]
     out = [False] * len(formulas)
     many = vector_predicates(system, [formulas[i] for i in vectorised])
     if many is not None and vectorised:
-        table = np.asarray(many(states))
+        table = np.asarray(many(words if words is not None else states))
         for j, i in enumerate(vectorised):
             out[i] = bool(table[j].any())
     for i, pred in enumerate(fallback):
