@@ -21,7 +21,7 @@ from .registry import configs, get_config, get_model, models
 from .fast import explore_fast
 from .replay import NotEnabled, replay
 from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
-                     print_result, print_trace, result_json, trace_title)
+                     print_property_trace, print_result, print_trace, result_json, trace_title)
 
 __all__ = ["main"]
 
@@ -101,18 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
-    v.add_argument("--engine", choices=("fast", "explicit"), default="fast",
-                   help="fast: the search compiled to machine code (default); explicit: the "
-                        "reference engine in Python (same states, verdicts and traces)")
+    v.add_argument("--engine", choices=("fast", "explicit"), default=None,
+                   help="fast: the search compiled to machine code (the default, unless the model has "
+                        "eventually properties or --cover is given, which need the transition graph only "
+                        "the explicit engine keeps); explicit: the reference engine in Python (same "
+                        "states, verdicts and traces)")
+    v.add_argument("--cover", action="store_true",
+                   help="also print, for each action, the shortest trace that takes it")
     _model_args(v)
 
     t = sub.add_parser("trace", help="print the shortest trace of one property",
                        description="Print the shortest trace that violates (always) or witnesses "
-                                   "(sometimes) one property: trace [MODEL] PROPERTY.")
+                                   "(sometimes) one property, or the shortest fair lasso on which an "
+                                   "eventually property never comes true: trace [MODEL] PROPERTY.")
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
-    t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default="fast",
-                   help="compiled explicit-state search (default), the reference explicit-state "
-                        "engine in Python, or Z3 bounded model checking")
+    t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default=None,
+                   help="compiled explicit-state search (the default for always and sometimes "
+                        "properties), the reference explicit-state engine in Python (the default for "
+                        "eventually properties), or Z3 bounded model checking")
     t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
@@ -222,15 +228,30 @@ def _build(args: argparse.Namespace, model_name: str | None):
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
+def _engine(args: argparse.Namespace, system) -> str:
+    """The engine asked for, or by default the fast one unless the run needs the transition
+    graph (eventually properties, --cover), which only the explicit engine records."""
+    engine = getattr(args, "engine", None)
+    if engine is not None:
+        return engine
+    if getattr(args, "max_memory", None) or getattr(args, "symmetry", False):
+        return "fast"  # options only the fast engine has
+    if getattr(args, "cover", False) or any(p.kind == "eventually" for p in system.properties):
+        return "explicit"
+    return "fast"
+
+
 def _explore(args: argparse.Namespace, system):
-    engine = getattr(args, "engine", "fast")
+    engine = _engine(args, system)
     if engine == "explicit" and (args.max_memory or args.symmetry):
         raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
+    if engine == "fast" and getattr(args, "cover", False):
+        raise CheckerError("--cover needs the explicit engine (--engine explicit)")
     show, done = _progress_printer(args.progress)
     try:
         if engine == "explicit":
             return explore(system, max_states=args.max_states, timeout=args.timeout,
-                           deadlock=args.deadlock, progress=show)
+                           deadlock=args.deadlock, progress=show, cover=getattr(args, "cover", False))
         return explore_fast(system, max_states=args.max_states, timeout=args.timeout,
                             deadlock=args.deadlock, progress=show,
                             max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
@@ -262,6 +283,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
         args.deadlock = True
     if prop != "NoDeadlock":
         system.prop(prop)  # unknown property: a one-line error before any search
+    if args.engine is None:
+        live = prop != "NoDeadlock" and system.prop(prop).kind == "eventually"
+        args.engine = "explicit" if live else "fast"
     start = time.perf_counter()
     if args.engine == "bmc":
         if args.max_memory or args.symmetry:
@@ -282,7 +306,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         con = make_console()
         con.print(params_line(system))
         if res.trace is not None:
-            print_trace(con, trace_title(res), res.trace)
+            print_property_trace(con, res)
         else:
             why = f": {res.reason}" if res.reason else ""
             con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}",
@@ -461,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("checker: interrupted; no verdict\n")
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 def run() -> Any:

@@ -23,7 +23,7 @@ import z3
 from .errors import SpecError
 from .system import System
 
-__all__ = ["Compiled", "compile_system", "compiled", "DomainError"]
+__all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError"]
 
 _BINARY = {
     z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
@@ -258,3 +258,33 @@ def compiled(system: System) -> Compiled:
         c = compile_system(system)
         system._compiled = c  # type: ignore[attr-defined]
     return c
+
+
+def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callable[[int], bool]]:
+    """One predicate over packed states per formula (premises for the vacuity check, say)."""
+    lay = system.layout
+    index = {c.get_id(): i for i, c in enumerate(system.consts)}
+    counter = itertools.count()
+    src: list[str] = []
+    for fi, f in enumerate(formulas):
+        used: set[int] = set()
+        stack, seen = [f], set()
+        while stack:
+            e = stack.pop()
+            if e.get_id() in seen:
+                continue
+            seen.add(e.get_id())
+            if _is_var(e):
+                used.add(index[e.get_id()])
+            stack.extend(e.children())
+        src.append(f"def f{fi}(st):")
+        for i in sorted(used):
+            s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
+            src.append(f"    v{i} = {f'(st >> {s}) & {m}' if s else f'st & {m}'}{f' + {lo}' if lo else ''}")
+        g = _Codegen(lambda e: f"v{index[e.get_id()]}", src, "    ", counter=counter)
+        g.prepare([f])
+        with _naming(f"formula {f}"):
+            src.append(f"    return {g.expr(f)}")
+    namespace: dict = {}
+    exec(compile("\n".join(src) + "\n", f"<formulas {system.model}>", "exec"), namespace)
+    return [namespace[f"f{i}"] for i in range(len(formulas))]

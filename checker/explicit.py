@@ -1,37 +1,62 @@
 """The explicit-state engine: exhaustive breadth-first search over packed states.
 
 Every state is one Python int (see `system.Layout`); the visited set is a dict from
-state to its parent link, so every trace is a shortest one. States of a level are
+state to its number (the order of discovery), and an array holds each number's parent
+link, so every trace is a shortest one. States of a level are
 expanded in discovery order and actions in declaration order, so the trace found for a
 property is the least, in action order, of its shortest traces: the same trace on
 every run, and the one the Z3 engine (`bmc.py`) finds too.
+
+The successors of each level are also kept as arrays (action, packed target), a few
+bytes per transition: they give the count of every action's firings, the shortest
+trace that takes each action (`cover`), and the state graph on which `liveness.py`
+decides `eventually` properties.
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
+from array import array
 from typing import Callable
 
-from .compile import compiled
+import numpy as np
+
+from .compile import compile_formulas, compiled
+from .liveness import Graph, check_eventually
+from .vector import Words, ever_true
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
-__all__ = ["explore", "LIVENESS_PENDING"]
-
-LIVENESS_PENDING = "liveness is not checked yet: this engine decides only always and sometimes properties"
+__all__ = ["explore"]
 
 Progress = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
 
 
 def explore(system: System, *, max_states: int | None = None, timeout: float | None = None,
             deadlock: bool = False, progress: Progress | None = None,
-            progress_every: float = 0.5) -> Result:
+            progress_every: float = 0.5, cover: bool = False) -> Result:
     """Explore every reachable state of `system` (or until a limit) and decide its properties.
 
     max_states: stop once this many distinct states are known (the run is incomplete).
     timeout: stop after this many seconds (the run is incomplete).
     deadlock: report a terminal state (no action enabled) as a violation of NoDeadlock.
+    cover: also find, for each action, the shortest trace that takes it.
     """
+    # The search makes no reference cycles, only millions of live tuples and ints that
+    # the cyclic collector would traverse again and again: pause it for the search.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _explore(system, max_states, timeout, deadlock, progress, progress_every, cover)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _explore(system: System, max_states: int | None, timeout: float | None, deadlock: bool,
+             progress: Progress | None, progress_every: float, cover: bool) -> Result:
     start = time.perf_counter()
     comp = compiled(system)
     expand = comp.expand
@@ -52,65 +77,149 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
         return [c for c in open_props if c[0] not in found] if hit else open_props
 
     init = system.layout.pack(system.init)
-    parent: dict[int, int] = {init: -1}  # state -> parent * n_actions + action
+    ids: dict[int, int] = {init: 0}  # state -> its number, in order of discovery
+    links = array("q", [-1])  # number -> parent's number * n_actions + action; -1 for init
     open_props = check(init)
+    need_graph = cover or any(p.kind == "eventually" for p in system.properties)
+    small = n_actions < 2**15
+    deg_chunks: list = []
+    act_chunks: list = []
+    tgt_chunks: list = []
+    level_sizes: list[int] = []
 
     frontier = [init]
     depth = transitions = 0
     complete, stopped = True, ""
     next_report = start + progress_every
     checked = 0
+    fresh = 1  # the next state number
     while frontier:
         nxt: list[int] = []
-        for st in frontier:
+        edges: list[int] = []  # target number * n_actions + action, in expansion order
+        add, get = edges.append, ids.get
+        degrees: list[int] = []
+        level_sizes.append(len(frontier))
+        for me, st in enumerate(frontier, fresh - len(frontier)):  # the level is numbered in a row
             succ = expand(st)
+            degrees.append(len(succ))
             transitions += len(succ)
             if not succ and deadlock and dead_state is None:
                 dead_state = st
             for a, t in succ:
-                if t in parent:
-                    continue
-                parent[t] = st * n_actions + a
-                nxt.append(t)
-                if open_props:
-                    open_props = check(t)
+                j = get(t)
+                if j is None:
+                    j = ids[t] = fresh
+                    fresh += 1
+                    links.append(me * n_actions + a)
+                    nxt.append(t)
+                    if open_props:
+                        open_props = check(t)
+                add(j * n_actions + a)
             checked += 1
             if checked & 1023 == 0:
                 now = time.perf_counter()
                 if timeout is not None and now - start > timeout:
                     complete, stopped = False, f"time limit of {timeout:g} s"
-                elif max_states is not None and len(parent) > max_states:
+                elif max_states is not None and len(ids) > max_states:
                     complete, stopped = False, f"state limit of {max_states}"
                 if progress is not None and now >= next_report:
-                    progress(len(parent), len(nxt), depth + 1, now - start)
+                    progress(len(ids), len(nxt), depth + 1, now - start)
                     next_report = now + progress_every
                 if not complete:
                     break
+        # The level's edges as arrays: a few bytes per transition instead of Python objects.
+        deg_chunks.append(np.array(degrees, dtype=np.int64))
+        e = np.array(edges, dtype=np.int64)
+        act_chunks.append((e % n_actions).astype(np.int16 if small else np.int32))
+        if need_graph:
+            tgt_chunks.append((e // n_actions).astype(np.int32 if fresh < 2**31 else np.int64))
+        del e, edges
         if not complete:
             break
-        if max_states is not None and len(parent) > max_states:
+        if max_states is not None and len(ids) > max_states:
             complete, stopped = False, f"state limit of {max_states}"
             break
         if nxt:
             depth += 1
         frontier = nxt
 
+    numbered: list[int] = []  # number -> state, built when first needed
+
+    def state_of(i: int) -> int:
+        if not numbered:
+            numbered.extend(ids)
+        return numbered[i]
+
     def trace_to(st: int) -> Trace:
         steps = []
+        i = ids[st]
         while True:
-            link = parent[st]
+            link = links[i]
             if link < 0:
                 steps.append(Step(None, system.layout.unpack(st)))
                 break
-            prev, a = divmod(link, n_actions)
+            i, a = divmod(link, n_actions)
             steps.append(Step(system.actions[a].name, system.layout.unpack(st)))
-            st = prev
+            st = state_of(i)
         return Trace(system, steps[::-1])
+
+    deg = np.concatenate(deg_chunks) if deg_chunks else np.zeros(0, dtype=np.int64)
+    act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.int16)
+    del act_chunks
+    fired = dict(zip((a.name for a in system.actions),
+                     np.bincount(act, minlength=n_actions).tolist()))
+    # Premises of implications, checked on every state after the search (numpy).
+    premises = [(p.name, f) for p in system.properties for f in p.premises]
+    held: list[bool] = []
+    live = complete and any(p.kind == "eventually" for p in system.properties)
+    words = None
+    if (premises and complete) or live:
+        state_of(0)  # fills `numbered`
+        words = Words(system, numbered)  # unpacked once, for the premises and the goals
+    if premises and complete:
+        held = ever_true(system, [f for _, f in premises], numbered,
+                         compile_formulas(system, [f for _, f in premises]), words)
+    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
+               for (name, f), ok in zip(premises, held) if not ok]
+    for p in system.properties:
+        for base in p.fair:
+            if all(fired[a.name] == 0 for a in system.actions if a.base == base):
+                vacuous.append(f"{p.name}: the fairness of {base} is vacuous: {base} is never enabled")
+    if not complete:
+        vacuous = []  # unexplored states may yet make a premise true or an action fire
+
+    src = np.repeat(np.arange(len(deg), dtype=np.int32 if fresh < 2**31 else np.int64), deg)
+    tgt = np.concatenate(tgt_chunks) if tgt_chunks else np.zeros(0, dtype=np.int32)
+    del tgt_chunks
+
+    cover_traces: dict[str, Trace | None] | None = None
+    if cover:
+        cover_traces = {}
+        for ai, a in enumerate(system.actions):
+            hits = np.flatnonzero(act == ai)
+            if not len(hits):
+                cover_traces[a.name] = None
+                continue
+            k = int(hits[0])  # sources are in BFS order, actions in declaration order
+            before = trace_to(state_of(int(src[k])))
+            after = system.layout.unpack(state_of(int(tgt[k])))
+            cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, after)])
+
+    graph = None
+    search_peak = peak_memory()
+    live_start = time.perf_counter()
+    if live:
+        depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
+        graph = Graph(numbered, words, src, tgt, act, depth_of, trace_to)
 
     results = []
     for i, p in enumerate(system.properties):
         if p.kind == "eventually":
-            results.append(PropertyResult(p.name, p.kind, p.expected, "unknown", reason=LIVENESS_PENDING))
+            if graph is None:
+                results.append(PropertyResult(p.name, p.kind, p.expected, "unknown",
+                                              reason=f"stopped early at the {stopped}"))
+            else:
+                results.append(check_eventually(system, graph, p, comp.predicates[i]))
             continue
         hit = i in found
         results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, hit, complete),
@@ -121,9 +230,22 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
             "NoDeadlock", "always", "holds",
             verdict_for("always", dead_state is not None, complete),
             trace_to(dead_state) if dead_state is not None else None))
-    seconds = time.perf_counter() - start
+    end = time.perf_counter()
+    live_seconds = end - live_start if graph is not None else None
+    seconds = end - start - (live_seconds or 0.0)
     if progress is not None:
-        progress(len(parent), 0, depth, seconds)
-    return Result(system, "explicit", len(parent), transitions, depth, seconds, complete, stopped,
-                  results)
+        progress(len(ids), 0, depth, seconds)
+    return Result(system, "explicit", len(ids), transitions, depth, seconds, complete, stopped,
+                  results, fired=fired, vacuous=vacuous, cover=cover_traces,
+                  liveness_seconds=live_seconds, peak_bytes_search=search_peak, peak_bytes=peak_memory())
+
+
+def peak_memory() -> int | None:
+    """The process's peak resident memory so far, in bytes (None where the OS won't say)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS says bytes, Linux KiB
 

@@ -53,12 +53,16 @@ from .system import ActionInst, FlatVar, PropInst, System
 
 __all__ = [
     "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
-    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of",
+    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of", "UNBOUNDED",
 ]
 
 And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# The value of a parameter declared with unbounded=True when the user gives `unbounded`;
+# a failure mode whose budget has this value fires without limit and keeps no counter.
+UNBOUNDED = "unbounded"
+_FAIRNESS = ("weak", "strong")
 _KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachable"),
           "eventually": ("holds", "violated")}
 
@@ -382,10 +386,13 @@ class Param:
     min: int | None = None
     max: int | None = None
     choices: tuple[str, ...] | None = None
+    unbounded: bool = False  # also accepts the value `unbounded` (UNBOUNDED)
 
     def describe_range(self) -> str:
         if self.choices:
             return "|".join(self.choices)
+        if self.unbounded:
+            return Param(self.name, self.default, self.doc, self.min, self.max).describe_range() + " or unbounded"
         if self.min is not None and self.max is not None:
             return f"{self.min}..{self.max}"
         if self.min is not None:
@@ -397,11 +404,14 @@ class Param:
             if raw not in self.choices:
                 raise CheckerError(f"{self.name}={raw}: must be one of {', '.join(self.choices)}")
             return raw
+        if self.unbounded and raw == UNBOUNDED:
+            return UNBOUNDED
         if isinstance(raw, str):
             try:
                 raw = int(raw, 10)
             except ValueError:
-                raise CheckerError(f"{self.name}={raw}: expected an integer") from None
+                also = " or `unbounded`" if self.unbounded else ""
+                raise CheckerError(f"{self.name}={raw}: expected an integer{also}") from None
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise CheckerError(f"{self.name}={raw!r}: expected an integer")
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
@@ -424,7 +434,7 @@ class _PropDecl:
     name: str
     kind: str
     expect: Any  # a verdict string or a callable params -> verdict string
-    fair: tuple[str, ...]
+    fair: Any  # None (the model's fairness), names, {name: "weak"|"strong"}, or params -> either
 
 
 @dataclass
@@ -476,6 +486,7 @@ class Model:
         self._actions: list[_ActionDecl] = []
         self._props: list[_PropDecl] = []
         self.symmetries: list[str] = []  # parameters whose indices are interchangeable
+        self._fairness: Any = ()  # what `eventually` properties assume unless they say otherwise
 
     # -- declaration ---------------------------------------------------------------
 
@@ -492,13 +503,18 @@ class Model:
         self.symmetries.append(param)
 
     def param(self, name: str, default: Any, *, doc: str = "", min: int | None = None,
-              max: int | None = None, choices: Iterable[str] | None = None) -> None:
-        """Declare a parameter with its default and its allowed range or choices."""
+              max: int | None = None, choices: Iterable[str] | None = None,
+              unbounded: bool = False) -> None:
+        """Declare a parameter with its default and its allowed range or choices.
+
+        unbounded=True also accepts the value `unbounded` (the constant UNBOUNDED): a
+        failure-mode budget with that value lets the mode fire any number of times.
+        """
         if not name.isidentifier() or keyword.iskeyword(name):
             raise SpecError(f"parameter name {name!r} must be a Python identifier")
         if name in self.params:
             raise SpecError(f"model {self.name}: parameter {name!r} is declared twice")
-        p = Param(name, default, doc, min, max, tuple(choices) if choices else None)
+        p = Param(name, default, doc, min, max, tuple(choices) if choices else None, unbounded)
         try:
             p.parse(default)
         except CheckerError as e:
@@ -547,7 +563,18 @@ class Model:
         self.failure_modes[name] = fm
         return fm
 
-    def _prop(self, kind: str, fn: Callable | None, expect: Any, fair: Iterable[str], name: str | None):
+    def fairness(self, spec: Any) -> Any:
+        """Declare the fairness every `eventually` property of the model assumes.
+
+        spec: action names (weak fairness of each), a dict {name: "weak" or "strong"},
+        or a function of the parameters returning either, so that a parameter can select
+        the assumption. A property's own `fair=` replaces it. Fairness of an indexed
+        action applies to each of its instances separately. Returns spec (a decorator).
+        """
+        self._fairness = spec
+        return spec
+
+    def _prop(self, kind: str, fn: Callable | None, expect: Any, fair: Any, name: str | None):
         if isinstance(expect, str) and expect not in _KINDS[kind]:
             raise SpecError(f"a {kind} property expects one of {', '.join(_KINDS[kind])}, not {expect!r}")
 
@@ -557,22 +584,25 @@ class Model:
                 raise SpecError(f"property name {n!r} must be letters, digits, '_' or '-'")
             if any(p.name == n for p in self._props):
                 raise SpecError(f"model {self.name}: property {n!r} is declared twice")
-            self._props.append(_PropDecl(f, n, kind, expect, tuple(fair)))
+            self._props.append(_PropDecl(f, n, kind, expect, fair))
             return f
 
         return register(fn) if fn is not None else register
 
     def always(self, fn: Callable | None = None, *, expect: Any = "holds", name: str | None = None):
         """Decorator: an invariant, true in every reachable state."""
-        return self._prop("always", fn, expect, (), name)
+        return self._prop("always", fn, expect, None, name)
 
     def sometimes(self, fn: Callable | None = None, *, expect: Any = "reachable", name: str | None = None):
         """Decorator: a reachability question, answered by a shortest witness or a proof of none."""
-        return self._prop("sometimes", fn, expect, (), name)
+        return self._prop("sometimes", fn, expect, None, name)
 
     def eventually(self, fn: Callable | None = None, *, expect: Any = "holds",
-                   fair: Iterable[str] = (), name: str | None = None):
-        """Decorator: a liveness property under weak fairness of the named actions."""
+                   fair: Any = None, name: str | None = None):
+        """Decorator: a liveness property: every fair run reaches a state where it is true.
+
+        fair: the fairness assumed (see `fairness`); None takes the model's declaration.
+        """
         return self._prop("eventually", fn, expect, fair, name)
 
     def pictures(self, *, project: Iterable[str] = (), actors: dict[str, Any] | None = None,
@@ -662,6 +692,8 @@ class Model:
             decl = list(self._variables(p))
         for n in failures:
             fm = self.failure_modes[n]
+            if getattr(p, fm.budget) == UNBOUNDED:
+                continue  # no limit, so no counter to keep: the state space stays finite
             if not any(isinstance(v, Var) and v.name == fm.counter for v in decl):  # modes may share one
                 decl.append(Var(fm.counter, Int(0, getattr(p, fm.budget)),
                                 f"{fm.name} failures so far (budget {fm.budget})"))
@@ -671,17 +703,18 @@ class Model:
         label = a.name if idx is None else f"{a.name}({idx})"
         rec = _Recorder(f"action {label}", True)
         s, store = tracer.state(rec, True)
+        fm = a.failure if a.failure is not None and getattr(tracer.p, a.failure.budget) != UNBOUNDED else None
         with _user_code(rec.where, rec):
-            if a.failure is not None:  # the budget: counter < budget, then counter += 1
-                when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
+            if fm is not None:  # the budget: counter < budget, then counter += 1
+                when(getattr(s, fm.counter) < getattr(s.params, fm.budget))
             if idx is None:
                 a.fn(s)
             elif a.at:
                 a.fn(s.at(idx))
             else:
                 a.fn(s, idx)
-            if a.failure is not None:
-                setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
+            if fm is not None:
+                setattr(s, fm.counter, getattr(s, fm.counter) + 1)
         guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
         updates = {}
         for i, term in enumerate(tracer.cells(store)):
@@ -698,15 +731,41 @@ class Model:
         s, _ = tracer.state(rec, False)
         with _user_code(rec.where, rec):
             formula = _as_bool(d.fn(s), f"property {d.name}")
+        premises = _premises(formula)
         with _user_code(f"property {d.name}: its expectation"):
             expected = d.expect(p) if callable(d.expect) else d.expect
         if expected not in _KINDS[d.kind]:
             raise SpecError(f"property {d.name}: expectation {expected!r} is not one of "
                             f"{', '.join(_KINDS[d.kind])}")
-        for f in d.fair:
-            if not any(a.base == f for a in actions):
-                raise SpecError(f"property {d.name}: fair action {f!r} is not an action of {self.name}")
-        return PropInst(d.name, d.kind, expected, z3.simplify(formula), _doc_lines(d.fn)[0], d.fair)
+        fairness = self._resolve_fairness(d, p, actions) if d.kind == "eventually" else ()
+        return PropInst(d.name, d.kind, expected, z3.simplify(formula), _doc_lines(d.fn)[0],
+                        tuple(n for n, _ in fairness), fairness, premises)
+
+    def _resolve_fairness(self, d: _PropDecl, p: Any, actions: list[ActionInst]) -> tuple[tuple[str, str], ...]:
+        """The property's fairness as ((action name, "weak" or "strong"), ...) in declaration order."""
+        spec = self._fairness if d.fair is None else d.fair
+        where = f"property {d.name}: its fairness"
+        if callable(spec):
+            with _user_code(where):
+                spec = spec(p)
+        if isinstance(spec, str):
+            spec = (spec,)
+        if isinstance(spec, dict):
+            pairs = list(spec.items())
+        else:
+            try:
+                pairs = [(n, "weak") for n in spec]
+            except TypeError:
+                raise SpecError(f"{where} must be action names or a dict name -> weak|strong, got {spec!r}") from None
+        out = []
+        for n, kind in pairs:
+            if kind not in _FAIRNESS:
+                raise SpecError(f"{where}: {n!r} must be fair 'weak' or 'strong', not {kind!r}")
+            if not any(a.base == n for a in actions):
+                raise SpecError(f"property {d.name}: fair action {n!r} is not an action of {self.name}")
+            out.append((n, kind))
+        order = [a.base for a in actions]
+        return tuple(sorted(out, key=lambda nk: order.index(nk[0])))
 
     def _indices(self, a: _ActionDecl, p: Any) -> list[int | None]:
         if a.over is None:
@@ -716,6 +775,23 @@ class Model:
         if not all(isinstance(i, int) for i in out):
             raise SpecError(f"action {a.name}: over must give integer indices")
         return out
+
+
+def _premises(formula: z3.BoolRef) -> tuple[z3.BoolRef, ...]:
+    """The premise of every implication in a property, for the vacuity check."""
+    out: dict[str, z3.BoolRef] = {}
+    seen: set[int] = set()
+    stack = [formula]
+    while stack:  # a DAG: visit each node once
+        e = stack.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if z3.is_app_of(e, z3.Z3_OP_IMPLIES):
+            premise = e.children()[0]  # as written (simplify would turn 0 < x into Not(x <= 0))
+            out.setdefault(str(premise), premise)
+        stack.extend(e.children())
+    return tuple(out[k] for k in sorted(out))
 
 
 @contextmanager

@@ -24,7 +24,8 @@ from .result import PropertyResult, Result, Trace
 from .system import System
 
 __all__ = ["make_console", "finish", "describe_models", "print_result", "print_trace", "print_models", "result_json",
-           "params_line", "final_word", "trace_title", "print_matrix", "print_configs"]
+           "params_line", "final_word", "trace_title", "print_matrix", "print_configs", "print_property_trace",
+           "print_coverage"]
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -78,43 +79,116 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     if result.symmetry:
         con.print(f"symmetry: the {result.symmetry} are interchangeable; the {result.states:,} states are "
                   f"orbits of {result.full_states:,} states", soft_wrap=True)
+    if result.liveness_seconds is not None:
+        n = sum(p.kind == "eventually" for p in result.properties)
+        con.print(f"liveness: {n} eventually {'property' if n == 1 else 'properties'} on that graph, "
+                  f"{result.liveness_seconds:.2f} s" + _memory(result))
+    elif result.peak_bytes is not None:
+        con.print(f"peak memory {result.peak_bytes / 2**20:,.0f} MB")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "kind", "expected", "verdict", "as expected", "trace"):
         t.add_column(col)
     for p in result.properties:
         ok = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[p.as_expected]
-        steps = f"{len(p.trace.steps) - 1} steps" if p.trace else "-"
+        steps = _trace_size(p) if p.trace else "-"
         t.add_row(p.name, p.kind, p.expected, Text(p.verdict, _STYLE[p.verdict]), ok, steps)
     con.print(t)
     for p in result.properties:
         if p.reason:
             con.print(f"{p.name} is {p.verdict}: {p.reason}", soft_wrap=True)
+        elif p.notes and p.trace is None:  # why an eventually property holds
+            con.print(f"{p.name} holds: " + "; ".join(p.notes), soft_wrap=True)
+    print_coverage(con, result)
     if traces:
         for p in result.properties:
             if p.trace is not None:
-                print_trace(con, trace_title(p), p.trace)
+                print_property_trace(con, p)
+    if result.cover is not None:
+        for name, trace in result.cover.items():
+            if trace is None:
+                con.print()
+                con.print(Text(f"{name} is never enabled: no trace takes it", "bold"))
+            else:
+                n = len(trace.steps) - 1
+                print_trace(con, f"{name} first taken in {n} step{'' if n == 1 else 's'} (a shortest trace)", trace)
     con.print(Text(f"verdict: {final_word(result)}", "bold"))
+
+
+def _memory(result: Result) -> str:
+    if result.peak_bytes is None or result.peak_bytes_search is None:
+        return ""
+    return (f" (peak memory {result.peak_bytes / 2**20:,.0f} MB, "
+            f"{result.peak_bytes_search / 2**20:,.0f} MB after the search)")
+
+
+def print_coverage(con: Console, result: Result) -> None:
+    """What the run exercised: each action's firings, dead actions, vacuous properties."""
+    so_far = "" if result.complete else " (so far)"
+    groups: dict[str, list[str]] = {}  # one line per indexed action, its instances together
+    for a in result.system.actions:
+        if a.name in result.fired:
+            groups.setdefault(a.base if a.index is not None else "", []).append(f"{a.name} {result.fired[a.name]:,}")
+    head = f"actions fired{so_far}: "
+    lines = [", ".join(g) for g in groups.values()]
+    for i, line in enumerate(lines):
+        con.print((head if i == 0 else " " * len(head)) + line)
+    if not result.complete:
+        con.print("dead actions and vacuity are not judged: the search stopped early")
+        return
+    for dead in result.dead:
+        con.print(Text(f"warning: {dead} is never enabled in a reachable state (a dead action)", "yellow"))
+    for v in result.vacuous:
+        con.print(Text(f"warning: vacuous: {v}", "yellow"), soft_wrap=True)
+    if not result.dead and not result.vacuous:
+        con.print("no dead actions; no implication premise or fairness condition is vacuous")
+
+
+def _trace_size(p: PropertyResult) -> str:
+    n = len(p.trace.steps) - 1  # type: ignore[union-attr]
+    if p.loop is None:
+        return f"{n} steps"
+    cycle = n - p.loop
+    return f"{p.loop} steps, stops" if cycle == 0 else f"{p.loop} + {cycle}-step cycle"
 
 
 def trace_title(p: PropertyResult) -> str:
     what = {"violated": "violated", "reachable": "reached"}.get(p.verdict, p.verdict)
-    return f"{p.name} {what} in {len(p.trace.steps) - 1} steps (a shortest trace)"  # type: ignore[union-attr]
+    n = len(p.trace.steps) - 1  # type: ignore[union-attr]
+    if p.loop is not None:
+        if n == p.loop:
+            return f"{p.name} violated: a fair run of {n} steps that stops short of it (a shortest lasso)"
+        return f"{p.name} violated: {p.loop} steps, then a {n - p.loop}-step cycle forever (a shortest lasso)"
+    return f"{p.name} {what} in {n} steps (a shortest trace)"
 
 
-def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True) -> None:
-    """The execution table and the variable tracker of a trace, and how to replay it."""
+def print_property_trace(con: Console, p: PropertyResult) -> None:
+    """A property's trace; a lasso also says where its cycle starts and how it is fair."""
+    assert p.trace is not None
+    print_trace(con, trace_title(p), p.trace, loop=p.loop, notes=p.notes,
+                show=p.name if p.kind == "eventually" else None)
+
+
+def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True,
+                loop: int | None = None, notes: list[str] | None = None, show: str | None = None) -> None:
+    """The execution table and the variable tracker of a trace, and how to replay it.
+
+    loop: the step a lasso's cycle starts from (marked `@`); notes: lines printed under
+    the tables; show: an eventually property to give a column of its own.
+    """
     con.print()
     con.print(Text(title, "bold"))
-    con.print(execution_table(trace))
+    con.print(execution_table(trace, loop, show))
     con.print(variable_tracker(trace))
+    for line in notes or ():
+        con.print(line, soft_wrap=True)
     if trace.actions and replay_line:
         con.print("replay: " + replay_command(trace), soft_wrap=True)  # one line, to paste
 
 
-def execution_table(trace: Trace) -> Table:
+def execution_table(trace: Trace, loop: int | None = None, show: str | None = None) -> Table:
     s = trace.system
     by_name = {a.name: a for a in s.actions}
-    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually"]
+    idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually" or p.name == show]
     props = [s.properties[i] for i in idx]
     preds = [compiled(s).predicates[i] for i in idx]
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
@@ -136,7 +210,8 @@ def execution_table(trace: Trace) -> Table:
         packed = s.layout.pack(step.state)
         cells = [Text(str(b).lower(), "" if b == (p.kind == "always") else "bold")
                  for p, b in zip(props, (bool(f(packed)) for f in preds))]
-        t.add_row(str(n), action, desc, changed, *cells)
+        mark = " @" if loop is not None and (n == loop or n == len(trace.steps) - 1) else ""
+        t.add_row(f"{n}{mark}", action, desc, changed, *cells)
         prev = step.state
     return t
 
@@ -183,7 +258,8 @@ def describe_models(models: dict[str, Model]) -> list[dict[str, Any]]:
             "variables": [{"name": n, "domain": d, "doc": _first_sentence(doc)} for n, d, doc in s.roots],
             "actions": list(bases.values()),
             "properties": [{"name": p.name, "kind": p.kind, "expected": p.expected,
-                            "description": p.description} for p in s.properties],
+                            "description": p.description, "fairness": _fairness(p.fairness)}
+                           for p in s.properties],
         })
     return out
 
@@ -213,7 +289,14 @@ def print_models(con: Console, models: dict[str, Model]) -> None:
                                              ("description", "description")]))
         con.print(table("properties (expectations at the defaults)", d["properties"],
                         [("name", "name"), ("kind", "kind"), ("expected", "expected"),
-                         ("meaning", "description")]))
+                         ("meaning", "description"), ("fairness assumed", "fairness")]))
+
+
+def _fairness(pairs: tuple[tuple[str, str], ...]) -> str:
+    """`weak: Produce, Poll; strong: Commit`, or "" for none."""
+    parts = [f"{kind}: " + ", ".join(n for n, k in pairs if k == kind)
+             for kind in ("weak", "strong") if any(k == kind for _, k in pairs)]
+    return "; ".join(parts)
 
 
 def _first_sentence(doc: str) -> str:

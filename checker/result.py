@@ -42,6 +42,8 @@ class PropertyResult:
     verdict: str  # holds, violated, reachable, unreachable or unknown
     trace: Trace | None = None
     reason: str = ""  # why the verdict is unknown, when it is
+    loop: int | None = None  # a lasso (eventually): steps after this one repeat forever
+    notes: list[str] = field(default_factory=list)  # eventually: how a lasso is fair, or what fairness ruled out
 
     @property
     def as_expected(self) -> bool | None:
@@ -54,6 +56,8 @@ class PropertyResult:
             "verdict": self.verdict, "as_expected": self.as_expected,
             "trace": self.trace.json() if self.trace else None,
             **({"reason": self.reason} if self.reason else {}),
+            **({"loop": self.loop} if self.loop is not None else {}),
+            **({"fairness": self.notes} if self.notes else {}),
         }
 
 
@@ -72,6 +76,16 @@ class Result:
     bytes_per_state: float | None = None  # memory of the search's tables per state (fast engine)
     symmetry: str = ""  # the symmetry the states were reduced by ("" = none): states counts orbits
     full_states: int | None = None  # under symmetry: the states the orbits hold (sum of orbit sizes)
+    vacuous: list[str] = field(default_factory=list)  # one sentence per vacuous property part
+    cover: dict[str, Trace | None] | None = None  # action instance -> shortest trace taking it (--cover)
+    liveness_seconds: float | None = None  # None when no eventually property was decided
+    peak_bytes_search: int | None = None  # the process's peak resident memory after the search
+    peak_bytes: int | None = None  # ... and at the end (after liveness)
+
+    @property
+    def dead(self) -> list[str]:
+        """Action instances never enabled in an explored state."""
+        return [a for a, n in self.fired.items() if n == 0]
 
     def prop(self, name: str) -> PropertyResult:
         for p in self.properties:
@@ -99,6 +113,11 @@ class Result:
             **({"symmetry": self.symmetry, "states_without_symmetry": self.full_states}
                if self.symmetry else {}),
             "properties": [p.json() for p in self.properties],
+            "fired": self.fired, "never_enabled": self.dead, "vacuous": self.vacuous,
+            **({"liveness_seconds": round(self.liveness_seconds, 3)} if self.liveness_seconds is not None else {}),
+            "peak_bytes_search": self.peak_bytes_search, "peak_bytes": self.peak_bytes,
+            **({"cover": {a: t.json() if t else None for a, t in self.cover.items()}}
+               if self.cover is not None else {}),
         }
 
 

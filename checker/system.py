@@ -68,7 +68,9 @@ class PropInst:
     expected: str  # "holds"/"violated" or "reachable"/"unreachable"
     formula: z3.BoolRef
     description: str
-    fair: tuple[str, ...] = ()
+    fair: tuple[str, ...] = ()  # the fair actions (base names), eventually properties only
+    fairness: tuple[tuple[str, str], ...] = ()  # (base name, "weak" or "strong") in action order
+    premises: tuple[z3.BoolRef, ...] = ()  # premises of its implications, for the vacuity check
 
 
 @dataclass

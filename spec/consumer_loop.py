@@ -10,7 +10,7 @@ at offset o, one record per produce request); the log never loses or reorders re
 steps with no partial effects; the commit is synchronous (`commitSync`) and succeeds.
 """
 
-from checker import Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, when
+from checker import UNBOUNDED, Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, ite, when
 
 # Where the consumer is in its loop. The at-least-once loop (commit=after) goes idle,
 # fetched, processed; the at-most-once loop (commit=before) idle, fetched, committed.
@@ -20,13 +20,21 @@ IDLE, FETCHED = PC_AFTER.idle, PC_AFTER.fetched  # the same numbers in both loop
 assert (IDLE, FETCHED) == (PC_BEFORE.idle, PC_BEFORE.fetched)
 
 
+def saturating(p):
+    """With unlimited crashes a record can be processed any number of times; the count
+    then stops at 2, "more than once", which is all the properties ask, so the state
+    space stays finite."""
+    return p.max_crashes == UNBOUNDED
+
+
 def pc_values(p):
     return PC_AFTER if p.commit == "after" else PC_BEFORE
 
 
 def variables(p, per=lambda domain: domain):
     """The loop's variables; `per` wraps each domain (in an array per partition, say)."""
-    M, K = p.messages, p.max_crashes
+    M = p.messages
+    most = 2 if saturating(p) else p.max_crashes + 1  # each crash can add one redelivery
     return [
         Var("sent", per(Int(0, M)), """
             Records appended to the partition's log; the record at offset o is message o.
@@ -47,10 +55,11 @@ def variables(p, per=lambda domain: domain):
         Var("cur", per(Int(0, M - 1)), """
             Offset of the record in hand, 0 whenever pc = idle. Real Kafka: the
             ConsumerRecord the application is working on."""),
-        Var("processed", per(Array(M, Int(0, K + 1))), """
+        Var("processed", per(Array(M, Int(0, most))), """
             How many times the application processed each record (its side effect ran).
             Real Kafka: outside Kafka entirely (a database write, an email); this is the
-            count a user of at-least-once delivery must tolerate being above 1."""),
+            count a user of at-least-once delivery must tolerate being above 1. With
+            max_crashes=unbounded it stops at 2, meaning "twice or more"."""),
     ]
 
 
@@ -84,13 +93,18 @@ def Process(c):
     """
     if c.params.commit == "after":
         when(c.pc == FETCHED)
-        c.processed[c.cur] += 1
+        _count(c)
         c.pc = PC_AFTER.processed
     else:
         when(c.pc == PC_BEFORE.committed)
-        c.processed[c.cur] += 1
+        _count(c)
         c.pc = IDLE
         c.cur = 0
+
+
+def _count(c):
+    n = c.processed[c.cur]
+    c.processed[c.cur] = ite(n >= 2, 2, n + 1) if saturating(c.params) else n + 1
 
 
 def Commit(c):
@@ -125,6 +139,24 @@ def Crash(c):
 
 
 ACTIONS = (Produce, Poll, Process, Commit)
+LOOP = tuple(fn.__name__ for fn in ACTIONS)
+
+# The fairness AllProcessed assumes, by the `fairness` parameter (kafka). Fairness says
+# the consumer keeps running its loop: a step that stays possible (weak) or keeps
+# becoming possible (strong) is eventually taken. Crash is never fair: it may happen or not.
+FAIRNESS = {
+    "weak": (),  # every loop step weakly fair
+    "strong-commit": ("Commit",),
+    "strong": ("Poll", "Process", "Commit"),
+}
+FAIRNESS_DOC = ("fairness AllProcessed assumes: weak (every loop step weakly fair), strong-commit "
+                "(Commit strongly fair), strong (Poll, Process, Commit strongly fair)")
+
+
+def fairness(p):
+    """Weak fairness of Produce, Poll, Process, Commit; strong for those `fairness` names."""
+    strong = FAIRNESS[getattr(p, "fairness", "weak")]
+    return {a: "strong" if a in strong else "weak" for a in LOOP}
 
 CRASH_DOC = """The consumer crashes at any point of its loop (budget: max_crashes).
 
@@ -152,7 +184,7 @@ def all_processed(c):
 
 
 def crashes_possible(p):
-    return "crash" in p.failure_modes and p.max_crashes >= 1
+    return "crash" in p.failure_modes and (p.max_crashes == UNBOUNDED or p.max_crashes >= 1)
 
 
 def expect_no_loss(p):
@@ -166,7 +198,17 @@ def expect_duplicate(p):
 
 
 def expect_all_processed(p):
-    return "violated" if p.commit == "before" and crashes_possible(p) else "holds"
+    """At-most-once loses a record to one crash. At-least-once reaches every record while
+    crashes are finite; with unlimited crashes a crash can come before every commit
+    (weak fairness) or between every poll and process (strong fairness of Commit alone),
+    and only strong fairness of Poll, Process and Commit forces progress."""
+    if not crashes_possible(p):
+        return "holds"
+    if p.commit == "before":
+        return "violated"
+    if p.max_crashes != UNBOUNDED:
+        return "holds"
+    return "holds" if getattr(p, "fairness", "weak") == "strong" else "violated"
 
 
 # How `diagrams` and `report` draw the loop (presentation only: no verdict depends on

@@ -13,9 +13,12 @@ from . import consumer_loop as loop
 
 model = Model("kafka", __doc__)
 model.param("messages", 3, min=1, doc="messages the producer sends")
-model.param("max_crashes", 2, min=0, doc="consumer crashes allowed in one run")
+model.param("max_crashes", 2, min=0, unbounded=True,
+            doc="consumer crashes allowed in one run (unbounded: any number)")
 model.param("commit", "after", choices=("after", "before"),
             doc="commit after processing (at-least-once) or before (at-most-once)")
+model.param("fairness", "weak", choices=tuple(loop.FAIRNESS), doc=loop.FAIRNESS_DOC)
+model.fairness(loop.fairness)
 
 model.variables(loop.variables)
 for fn in loop.ACTIONS:
@@ -27,6 +30,5 @@ crash.action(loop.Crash)
 
 model.always(loop.no_loss, name="NoLoss", expect=loop.expect_no_loss)
 model.sometimes(loop.duplicate, name="DuplicateDelivery", expect=loop.expect_duplicate)
-model.eventually(loop.all_processed, name="AllProcessed", expect=loop.expect_all_processed,
-                 fair=("Produce", "Poll", "Process", "Commit"))
+model.eventually(loop.all_processed, name="AllProcessed", expect=loop.expect_all_processed)
 model.pictures(project=("pc", "committed"), actors=loop.ACTORS, columns=loop.COLUMNS, instances=({}, {"commit": "before"}))

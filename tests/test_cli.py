@@ -27,11 +27,15 @@ def test_verify_tells_the_seed_story():
     r = run("verify")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert out.startswith("model kafka  messages=3 max_crashes=2 commit=after  failure modes: crash\n")
+    assert out.startswith("model kafka  messages=3 max_crashes=2 commit=after fairness=weak  failure modes: crash\n")
     assert "193 distinct states, 324 transitions, depth 18, complete" in out
+    assert re.search(r"^liveness: 1 eventually property on that graph, \d+\.\d+ s \(peak memory [\d,]+ MB, "
+                     r"[\d,]+ MB after the search\)$", out, re.M)
     assert re.search(r"NoLoss\s+always\s+holds\s+holds\s+yes", out)
     assert re.search(r"DuplicateDelivery\s+sometimes\s+reachable\s+reachable\s+yes\s+6 steps", out)
-    assert re.search(r"AllProcessed\s+eventually\s+holds\s+unknown\s+-", out)
+    assert re.search(r"AllProcessed\s+eventually\s+holds\s+holds\s+yes\s+-", out)
+    assert "actions fired: Produce 85, Poll 53, Process 53, Commit 53, Crash 80\n" in out
+    assert "no dead actions; no implication premise or fairness condition is vacuous\n" in out
     assert "DuplicateDelivery reached in 6 steps (a shortest trace)" in out
     actions = re.findall(r"^\s+\d+\s+(\w+)\s", out.split("a shortest trace")[1], re.M)
     assert actions[:6] == ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
@@ -40,7 +44,7 @@ def test_verify_tells_the_seed_story():
 
 
 def test_verify_output_is_the_same_every_run():
-    strip = lambda s: re.sub(r"\d+\.\d+ s \(", "T s (", s)
+    strip = lambda s: re.sub(r"[\d,]+ MB", "N MB", re.sub(r"\d+\.\d+ s \(", "T s (", s))
     assert strip(run("verify", "partitions").stdout) == strip(run("verify", "partitions").stdout)
 
 
@@ -51,7 +55,7 @@ def test_verify_json_schema():
     assert set(d) >= {"model", "params", "failure_modes", "states", "transitions", "depth",
                       "seconds", "complete", "properties"}
     assert d["model"] == "kafka"
-    assert d["params"] == {"messages": 3, "max_crashes": 2, "commit": "before"}
+    assert d["params"] == {"messages": 3, "max_crashes": 2, "commit": "before", "fairness": "weak"}
     assert d["failure_modes"] == ["crash"]
     assert (d["states"], d["complete"]) == (109, True)
     props = {p["name"]: p for p in d["properties"]}
@@ -62,7 +66,17 @@ def test_verify_json_schema():
     assert [s["action"] for s in loss["trace"][1:]] == ["Produce", "Poll", "Commit", "Crash"]
     assert loss["trace"][-1]["state"]["committed"] == 1
     assert props["DuplicateDelivery"]["trace"] is None
-    assert props["AllProcessed"]["verdict"] == "unknown" and props["AllProcessed"]["as_expected"] is None
+    lasso = props["AllProcessed"]
+    assert (lasso["verdict"], lasso["as_expected"], lasso["loop"]) == ("violated", True, 12)
+    assert [s["action"] for s in lasso["trace"][1:]] == [
+        "Produce", "Produce", "Produce", "Poll", "Commit", "Process", "Poll", "Commit", "Process",
+        "Poll", "Commit", "Crash"]
+    assert lasso["trace"][-1]["state"]["processed"] == [1, 1, 0]
+    assert lasso["fairness"][0].startswith("the run stops at step 12: no fair action is enabled there")
+    assert d["fired"] == {"Produce": 49, "Poll": 27, "Process": 27, "Commit": 27, "Crash": 62}
+    assert sum(d["fired"].values()) == d["transitions"]
+    assert d["never_enabled"] == [] and d["vacuous"] == []
+    assert d["liveness_seconds"] >= 0 and d["peak_bytes"] >= d["peak_bytes_search"] > 0
 
 
 def test_trace_command_and_engines_agree_on_the_printed_trace():
@@ -151,7 +165,7 @@ def test_every_printed_trace_replays_to_the_same_table():
     out = run("verify", "kafka", "-p", "commit=before").stdout
     line = [x for x in out.splitlines() if x.startswith("replay: ")][0]
     assert line == ("replay: python -m checker replay kafka Produce Poll Commit Crash "
-                    "-p messages=3 -p max_crashes=2 -p commit=before")
+                    "-p messages=3 -p max_crashes=2 -p commit=before -p fairness=weak")
     args = line.split("python -m checker ")[1].split()
     r = run(*args)
     assert r.returncode == 0
@@ -175,7 +189,9 @@ def test_list_json_and_one_model():
     d = json.loads(run("list", "kafka", "--json").stdout)
     assert [m["name"] for m in d] == ["kafka"]
     k = d[0]
-    assert [p["name"] for p in k["params"]] == ["messages", "max_crashes", "commit"]
+    assert [p["name"] for p in k["params"]] == ["messages", "max_crashes", "commit", "fairness"]
+    assert [p["range"] for p in k["params"]] == [">= 1", ">= 0 or unbounded", "after|before",
+                                                 "weak|strong-commit|strong"]
     assert {v["name"]: v["domain"] for v in k["variables"]} == {
         "sent": "0..3", "position": "0..3", "committed": "0..3", "pc": "{idle, fetched, processed}",
         "cur": "0..2", "processed": "array[0..2] of 0..3", "crashes": "0..2"}

@@ -161,9 +161,12 @@ def test_json_lists_what_was_drawn(tmp_path):
     (d,) = json.loads(r.stdout)
     assert d["directory"] == os.path.join(str(tmp_path), "kafka_commit-before")
     assert d["states"] == 109 and d["graph"].startswith("projection over pc, committed")
-    assert [p["trace"] for p in d["properties"]] == [["Produce", "Poll", "Commit", "Crash"], None, None]
-    assert sorted(os.listdir(d["directory"])) == ["NoLoss.graph.svg", "NoLoss.md", "NoLoss.sequence.svg",
-                                                  "statespace.dot", "statespace.svg", "summary.json"]
+    lasso = ["Produce"] * 3 + ["Poll", "Commit", "Process"] * 2 + ["Poll", "Commit", "Crash"]
+    assert [p["trace"] for p in d["properties"]] == [["Produce", "Poll", "Commit", "Crash"], None, lasso]
+    assert sorted(os.listdir(d["directory"])) == ["AllProcessed.graph.svg", "AllProcessed.md",
+                                                  "AllProcessed.sequence.svg", "NoLoss.graph.svg", "NoLoss.md",
+                                                  "NoLoss.sequence.svg", "statespace.dot", "statespace.svg",
+                                                  "summary.json"]
 
 
 def test_named_instances_get_their_directory_and_heading(tmp_path):

@@ -178,10 +178,13 @@ def test_symmetric_declaration_names_a_parameter():
 # -- command line ----------------------------------------------------------------------
 
 def test_engines_print_the_same_report():
-    fast = run("verify", "partitions")
+    fast = run("verify", "partitions", "--engine", "fast")
     ref = run("verify", "partitions", "--engine", "explicit")
     assert fast.returncode == ref.returncode == 0
-    f, e = fast.stdout.splitlines(), ref.stdout.splitlines()
+    # Liveness (AllProcessed and its lines) is decided only where the transition graph is kept.
+    keep = lambda out: [ln for ln in out.splitlines()  # noqa: E731
+                        if not any(w in ln for w in ("AllProcessed", "liveness:", "fairness", "peak memory"))]
+    f, e = keep(fast.stdout), keep(ref.stdout)
     assert "(fast engine, " in f[1] and "bytes/state)" in f[1] and "(explicit engine)" in e[1]
     assert f[0] == e[0] and f[2:] == e[2:]
     assert f[1].split(", complete")[0] == e[1].split(", complete")[0]
@@ -214,7 +217,7 @@ def test_cli_bad_combinations_are_one_line_errors(args, message):
 
 
 def test_progress_line_shows_memory():
-    r = run("verify", "partitions", "--progress", "--no-traces")
+    r = run("verify", "partitions", "--engine", "fast", "--progress", "--no-traces")
     assert r.returncode == 0 and " MB" in r.stderr and "states/s" in r.stderr
 
 

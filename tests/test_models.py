@@ -23,6 +23,8 @@ def test_published_state_counts(model, params, states):
 def test_benchmark_size_count():
     r = explore(partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2}))
     assert r.states == 1_617_000
+    assert r.prop("AllProcessed").verdict == "holds"  # liveness on the million-state graph
+    assert sum(r.fired.values()) == r.transitions == 7_965_300
 
 
 def test_at_least_once_story():

@@ -28,9 +28,10 @@ def test_report_is_self_contained_and_deterministic(report, tmp_path):
     # The only URLs are XML namespace names, which browsers never fetch.
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
-    # One viewer per trace: kafka, kafka commit=before, partitions and group have one each,
-    # the matrix rows 19 (their violated cells), so 23; the matrix table has a row per config.
-    assert page.count('class="viewer"') == 23
+    # One viewer per trace: kafka, partitions and group have one each, kafka commit=before
+    # two (NoLoss and the AllProcessed lasso), the matrix rows 19 (their violated cells),
+    # so 24; the matrix table has a row per config.
+    assert page.count('class="viewer"') == 24
     assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 18
     again = str(tmp_path / "again.html")
     assert run("report", "-o", again).returncode == 0
