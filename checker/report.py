@@ -315,12 +315,12 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     """`matrix`: one line per configuration, one column per property, and agreement with the source."""
     from .matrix import cell_text  # matrix imports the engine; report stays light without it
 
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
     t.add_column("configuration", no_wrap=True)
     for c in columns:
-        t.add_column(c, overflow="fold")
-    t.add_column("source", overflow="fold")
-    t.add_column("agrees")
+        t.add_column(c, overflow="fold", min_width=len(c))  # property ids stay whole
+    t.add_column("source", overflow="fold", max_width=15)
+    t.add_column("agrees", min_width=6)
     for r in rows:
         cells = []
         for c in columns:

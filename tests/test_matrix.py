@@ -190,7 +190,7 @@ def test_matrix_text_lists_every_row_and_agrees():
     r = run("matrix")
     assert r.returncode == 0, r.stderr
     for row_id in EXPECTED:
-        assert re.search(rf"^ {re.escape(row_id)}\s", r.stdout, re.M), row_id
+        assert re.search(rf"^{re.escape(row_id)}\s", r.stdout, re.M), row_id
     assert "every cell agrees with its source" in r.stdout
 
 
