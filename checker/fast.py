@@ -547,6 +547,9 @@ class _Kernel:
         b.store(h, b.gep(hbuf, [idx]))
         b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
                                ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
+        if self.graph:  # a known successor's id is read from there
+            b.call(self.prefetch, [b.bitcast(b.gep(tids, [h]), _I8.as_pointer()),
+                                   ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
         put("j", b.add(j, _c64(1)))
         b.branch(pre)
         b.position_at_end(pre_done)
