@@ -252,3 +252,21 @@ def test_bench_measures_each_size_in_its_own_process():
 def test_bench_size_must_be_three_numbers():
     r = run("bench", "--size", "2,2")
     assert r.returncode == 2 and "write PARTITIONS,MESSAGES,MAX_CRASHES" in r.stderr
+
+
+def test_graph_states_convert_to_the_reference_packing():
+    # The liveness graph takes states in System.layout's packing; at P=3,M=4,K=2 that is
+    # 65 bits, so fields straddle two words. Random states of the domains, both ways.
+    import numpy as np
+    from checker.fast import _layout_words, _Packed
+    from checker.vector import Words
+    system = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
+    assert system.layout.bits > 63
+    lay = FastLayout.of(system)
+    rng = np.random.default_rng(7)
+    values = [tuple(int(rng.integers(v.lo, v.hi + 1)) for v in system.variables) for _ in range(500)]
+    S = np.array([lay.pack(v) for v in values], dtype=np.int64).reshape(len(values), lay.words)
+    packed = [system.layout.pack(v) for v in values]
+    assert list(_Packed(system, lay, S)) == packed
+    got, want = _layout_words(system, lay, S).words, Words(system, packed).words
+    assert len(got) == len(want) == 2 and all((g == w).all() for g, w in zip(got, want))
