@@ -18,6 +18,12 @@ each state keeps a 4-byte parent number and a 2-byte action, indexed by discover
 order, so a trace is a chain of parent links whose states are recomputed from the Z3
 terms. Only the level being expanded and the one being filled are kept as arrays.
 
+When the run needs the transition graph (`eventually` properties, cover), a second
+kernel, compiled apart so the plain search pays nothing, also keeps every state, each
+table slot's state id and each state's degree, and appends every transition (target,
+action) in the explicit engine's order; `postsearch.py` then decides liveness, vacuity
+and cover on it exactly as for `explicit.py`.
+
 With `symmetry=True` every successor is replaced by its canonical form before the
 lookup (see `symmetry.py`), so one state stands for its orbit.
 """
@@ -340,10 +346,11 @@ class _Kernel:
         properties not yet decided, 5 status (1: an update left its domain), 6..9 that
         update (action, variable, value, state), 10 sum of orbit sizes (symmetry).
 
-        With the graph, tids holds each table slot's state id, and every transition, to a
-        new state or a known one, is appended to the edge arrays esrc, etgt, eact (room
-        for ecap): grouped by source in id order, actions in declaration order, as
-        `explicit.py` records them. Edge e of the pending successors is number
+        With the graph, tids holds each table slot's state id, deg each expanded state's
+        number of transitions, and every transition, to a new state or a known one, is
+        appended to the edge arrays etgt, eact (room for ecap): grouped by source in id
+        order, actions in declaration order, as `explicit.py` records them (so a source
+        is implied by deg). Edge e of the pending successors is number
         trans - pcount + j, since `trans` already counts them."""
         system, lay = self.system, self.lay
         W, A = lay.words, len(system.actions)
@@ -352,7 +359,7 @@ class _Kernel:
                                               _I64, _I64, _I64, _I64, _I64, _I64, p32, p32, p32, p16, _I64])
         f = ir.Function(self.module, fty, "kernel")
         (S, parent, act, table, tmask, fired, found, io, stop, limit, room, dead, must, nprops,
-         base, tcap, tids, esrc, etgt, eact, ecap) = f.args
+         base, tcap, tids, deg, etgt, eact, ecap) = f.args
         b = ir.IRBuilder(f.append_basic_block("entry"))
 
         def cell(ptr, i):
@@ -456,7 +463,6 @@ class _Kernel:
             b.position_at_end(nextj)
             if self.graph:
                 e = b.add(b.sub(get("trans"), get("pcount")), get("j"))
-                b.store(b.trunc(par, _I32), b.gep(esrc, [e]))
                 b.store(b.trunc(get("tgt"), _I32), b.gep(etgt, [e]))
                 b.store(b.trunc(a, _I16), b.gep(eact, [e]))
             put("j", b.add(get("j"), _c64(1)))
@@ -562,6 +568,8 @@ class _Kernel:
         put("pparent", s)
         # Count this state's transitions, note a deadlock, move on.
         put("trans", b.add(get("trans"), k))
+        if self.graph:
+            b.store(b.trunc(k, _I32), b.gep(deg, [s]))
         isdead = b.and_(b.icmp_signed("==", k, _c64(0)),
                         b.and_(b.icmp_signed("!=", dead, _c64(0)),
                                b.icmp_signed("<", b.load(cell(io, 3)), _c64(0))))
@@ -743,10 +751,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     act = np.empty(links, dtype=np.uint16)
     table = np.full((1 << 9, W), -1, dtype=np.int64)
     base = 0
-    # With the graph: each table slot's state id, and every transition (source, target, action).
+    # With the graph: each table slot's state id, each state's degree, every transition (target, action).
     ecap = 1 << 10 if graph else 0
     tids = np.zeros(table.shape[0] if graph else 1, dtype=np.int32)
-    esrc, etgt = np.empty(max(1, ecap), dtype=np.int32), np.empty(max(1, ecap), dtype=np.int32)
+    deg = np.empty(links if graph else 1, dtype=np.int32)  # transitions of each expanded state
+    etgt = np.empty(max(1, ecap), dtype=np.int32)
     eact = np.empty(max(1, ecap), dtype=np.uint16)
     bounds = [0, 1]  # state ids where each BFS level starts, and the end of the last
 
@@ -774,7 +783,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
 
     def memory() -> int:
         return (S.nbytes + parent.nbytes + act.nbytes + table.nbytes
-                + (tids.nbytes + esrc.nbytes + etgt.nbytes + eact.nbytes if graph else 0))
+                + (tids.nbytes + deg.nbytes + etgt.nbytes + eact.nbytes if graph else 0))
 
     def over_memory(extra: int) -> bool:
         return max_memory is not None and memory() + extra > max_memory
@@ -785,7 +794,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         comp.kernel(S.ctypes.data, parent.ctypes.data, act.ctypes.data, table.ctypes.data, table.shape[0] - 1,
                     fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room,
                     int(deadlock), must, len(props), base, tcap,
-                    tids.ctypes.data, esrc.ctypes.data, etgt.ctypes.data, eact.ctypes.data, ecap)
+                    tids.ctypes.data, deg.ctypes.data, etgt.ctypes.data, eact.ctypes.data, ecap)
         if io[5]:
             ai, vi, value, st = (int(x) for x in io[6:10])
             v = system.variables[vi]
@@ -822,8 +831,8 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         elif graph and int(io[2]) + 2 * A > ecap:
             grow = "edges"
         if grow is not None:
-            extra = {"rows": room // 2 * W * 8, "links": links // 2 * 6,
-                     "table": table.nbytes * 2 + (tids.nbytes * 2 if graph else 0), "edges": ecap // 2 * 10}[grow]
+            extra = {"rows": room // 2 * W * 8, "links": links // 2 * (10 if graph else 6),
+                     "table": table.nbytes * 2 + (tids.nbytes * 2 if graph else 0), "edges": ecap // 2 * 6}[grow]
             if over_memory(extra):
                 complete = False
                 stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
@@ -838,10 +847,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                 links = max(links + links // 2, n + 2 * A)
                 parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
                 act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
+                if graph:
+                    deg = np.concatenate([deg[:n], np.empty(links - n, dtype=np.int32)])
             elif grow == "edges":
                 m = int(io[2])
                 ecap = max(ecap + ecap // 2, m + 2 * A)
-                esrc = np.concatenate([esrc[:m], np.empty(ecap - m, dtype=np.int32)])
                 etgt = np.concatenate([etgt[:m], np.empty(ecap - m, dtype=np.int32)])
                 eact = np.concatenate([eact[:m], np.empty(ecap - m, dtype=np.uint16)])
             else:
@@ -886,8 +896,9 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                 words.append(_layout_words(system, lay, kept))
             return words[0]
         # Without the graph (premises only) the kernel's fired counts are all there is of the edges.
+        src = np.repeat(np.arange(int(io[0]), dtype=np.int32), deg[:int(io[0])]) if graph else None
         explored = Explored(complete, stopped, lambda: packed, all_words, eact[:m] if graph else None,
-                            esrc[:m] if graph else None, etgt[:m] if graph else None,
+                            src, etgt[:m] if graph else None,
                             np.repeat(np.arange(len(bounds) - 1, dtype=np.int32), np.diff(bounds)),
                             trace_to, fired[:A])
         decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()))
