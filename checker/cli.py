@@ -226,14 +226,10 @@ def _build(args: argparse.Namespace, model_name: str | None):
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
-def _engine(args: argparse.Namespace, system) -> str:
-    """The engine asked for, or the fast one: it records the transition graph itself when
-    the run needs it (eventually properties, --cover)."""
-    return getattr(args, "engine", None) or "fast"
-
-
 def _explore(args: argparse.Namespace, system):
-    engine = _engine(args, system)
+    # The fast engine unless told otherwise: it records the transition graph itself when
+    # the run needs it (eventually properties, --cover).
+    engine = getattr(args, "engine", None) or "fast"
     if engine == "explicit" and (args.max_memory or args.symmetry):
         raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
     show, done = _progress_printer(args.progress)

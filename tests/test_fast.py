@@ -201,6 +201,16 @@ def test_engines_print_the_same_report():
     assert "AllProcessed        eventually   holds       holds" in fast.stdout
 
 
+def test_verify_and_trace_default_to_the_fast_engine_with_liveness():
+    r = run("verify", "--json", "--cover")
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["engine"] == "fast"
+    assert next(p for p in d["properties"] if p["name"] == "AllProcessed")["verdict"] == "holds"
+    assert [s["action"] for s in d["cover"]["Poll"]] == [None, "Produce", "Poll"]
+    t = json.loads(run("trace", "AllProcessed", "-p", "max_crashes=unbounded", "--json").stdout)
+    assert t["engine"] == "fast" and t["verdict"] == "violated" and t["loop"] == 3
+
+
 def test_cli_memory_limit_is_incomplete():
     r = run("verify", "partitions", "-p", "partitions=3", "--max-memory", "1", "--no-traces")
     assert r.returncode == 3
