@@ -4,8 +4,8 @@ Each size runs as its own `python -m checker verify ... --json` so the figures a
 honest: the process's wall time includes start-up, building the model and compiling
 it, and the peak memory is that process's alone (from wait4's resource usage). The
 search's own `seconds`, the liveness check's seconds and the bytes per state come
-from the run's JSON. A benchmark,
-not a test: it prints figures and never fails on a slow machine.
+from the run's JSON. A benchmark, not a test: it prints figures and never fails on a
+slow machine.
 """
 
 from __future__ import annotations
