@@ -224,6 +224,7 @@ def test_cli_symmetry():
     assert (d["states"], d["states_without_symmetry"], d["symmetry"]) == (4219, 8336, "partitions")
     text = run("verify", "partitions", "--symmetry", "--no-traces").stdout
     assert "4,219 distinct states" in text and "symmetry: the partitions are interchangeable; the 4,219 states are orbits of 8,336 states" in text
+    assert "dead actions and vacuity are not judged under --symmetry" in text
     live = next(p for p in d["properties"] if p["kind"] == "eventually")
     assert live["verdict"] == "unknown" and "not decided under --symmetry" in live["reason"]
 
