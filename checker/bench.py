@@ -3,8 +3,9 @@
 Each size runs as its own `python -m checker verify ... --json` so the figures are
 honest: the process's wall time includes start-up, building the model and compiling
 it, and the peak memory is that process's alone (from wait4's resource usage). The
-search's own `seconds` and its bytes per state come from the run's JSON. A benchmark,
-not a test: it prints figures and never fails on a slow machine.
+search's own `seconds`, the liveness check's seconds and the bytes per state come
+from the run's JSON. A benchmark, not a test: it prints figures and never fails on a
+slow machine.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Row:
     bytes_per_state: float | None
     complete: bool
     full_states: int | None = None
+    liveness_seconds: float | None = None  # deciding the eventually properties, after the search
 
     @property
     def rate(self) -> float:
@@ -52,6 +54,7 @@ class Row:
                 "peak_rss_mb": round(self.peak_rss / 2**20, 1),
                 "bytes_per_state": round(self.bytes_per_state, 1) if self.bytes_per_state else None,
                 "complete": self.complete,
+                **({"liveness_seconds": round(self.liveness_seconds, 3)} if self.liveness_seconds is not None else {}),
                 **({"states_without_symmetry": self.full_states} if self.full_states else {})}
 
 
@@ -78,7 +81,7 @@ def measure(size: tuple[int, int, int], engine: str, symmetry: bool = False,
         raise CheckerError(f"bench: `{' '.join(cmd[1:])}` failed: {last}")
     d = json.loads(out)
     return Row(size, d["states"], d["transitions"], d["seconds"], wall, rss, d.get("bytes_per_state"),
-               d["complete"], d.get("states_without_symmetry"))
+               d["complete"], d.get("states_without_symmetry"), d.get("liveness_seconds"))
 
 
 def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
@@ -97,13 +100,14 @@ def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
 
 def table(rows: list[Row], title: str) -> Table:
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
-    for col in ("P,M,K", "states", "transitions", "search s", "process s",
+    for col in ("P,M,K", "states", "transitions", "search s", "liveness s", "process s",
                 "states/s", "peak RSS MB", "bytes/state"):
         t.add_column(col, justify="left" if col == "P,M,K" else "right")
     for r in rows:
         states = f"{r.states:,}" + (f" (of {r.full_states:,})" if r.full_states else "")
         t.add_row(",".join(map(str, r.size)), states + ("" if r.complete else " INCOMPLETE"),
-                  f"{r.transitions:,}", f"{r.search_seconds:.2f}", f"{r.process_seconds:.2f}",
+                  f"{r.transitions:,}", f"{r.search_seconds:.2f}",
+                  f"{r.liveness_seconds:.2f}" if r.liveness_seconds is not None else "-", f"{r.process_seconds:.2f}",
                   f"{r.rate:,.0f}", f"{r.peak_rss / 2**20:,.0f}",
                   f"{r.bytes_per_state:.1f}" if r.bytes_per_state else "-")
     return t

@@ -102,10 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
     v.add_argument("--engine", choices=("fast", "explicit"), default=None,
-                   help="fast: the search compiled to machine code (the default, unless the model has "
-                        "eventually properties or --cover is given, which need the transition graph only "
-                        "the explicit engine keeps); explicit: the reference engine in Python (same "
-                        "states, verdicts and traces)")
+                   help="fast: the search compiled to machine code (the default; it records the "
+                        "transition graph when eventually properties or --cover need it); explicit: the "
+                        "reference engine in Python (same states, verdicts and traces)")
     v.add_argument("--cover", action="store_true",
                    help="also print, for each action, the shortest trace that takes it")
     _model_args(v)
@@ -116,9 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "eventually property never comes true: trace [MODEL] PROPERTY.")
     t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
     t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default=None,
-                   help="compiled explicit-state search (the default for always and sometimes "
-                        "properties), the reference explicit-state engine in Python (the default for "
-                        "eventually properties), or Z3 bounded model checking")
+                   help="compiled explicit-state search (the default), the reference explicit-state "
+                        "engine in Python, or Z3 bounded model checking")
     t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
                    help="deepest trace the bmc engine looks for (default 30)")
     _model_args(t)
@@ -228,25 +226,12 @@ def _build(args: argparse.Namespace, model_name: str | None):
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
-def _engine(args: argparse.Namespace, system) -> str:
-    """The engine asked for, or by default the fast one unless the run needs the transition
-    graph (eventually properties, --cover), which only the explicit engine records."""
-    engine = getattr(args, "engine", None)
-    if engine is not None:
-        return engine
-    if getattr(args, "max_memory", None) or getattr(args, "symmetry", False):
-        return "fast"  # options only the fast engine has
-    if getattr(args, "cover", False) or any(p.kind == "eventually" for p in system.properties):
-        return "explicit"
-    return "fast"
-
-
 def _explore(args: argparse.Namespace, system):
-    engine = _engine(args, system)
+    # The fast engine unless told otherwise: it records the transition graph itself when
+    # the run needs it (eventually properties, --cover).
+    engine = getattr(args, "engine", None) or "fast"
     if engine == "explicit" and (args.max_memory or args.symmetry):
         raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
-    if engine == "fast" and getattr(args, "cover", False):
-        raise CheckerError("--cover needs the explicit engine (--engine explicit)")
     show, done = _progress_printer(args.progress)
     try:
         if engine == "explicit":
@@ -255,7 +240,7 @@ def _explore(args: argparse.Namespace, system):
         return explore_fast(system, max_states=args.max_states, timeout=args.timeout,
                             deadlock=args.deadlock, progress=show,
                             max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
-                            symmetry=args.symmetry)
+                            symmetry=args.symmetry, cover=getattr(args, "cover", False))
     finally:
         done()
 
@@ -284,8 +269,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if prop != "NoDeadlock":
         system.prop(prop)  # unknown property: a one-line error before any search
     if args.engine is None:
-        live = prop != "NoDeadlock" and system.prop(prop).kind == "eventually"
-        args.engine = "explicit" if live else "fast"
+        args.engine = "fast"
     start = time.perf_counter()
     if args.engine == "bmc":
         if args.max_memory or args.symmetry:

@@ -23,9 +23,9 @@ from typing import Callable
 
 import numpy as np
 
-from .compile import compile_formulas, compiled
-from .liveness import Graph, check_eventually
-from .vector import Words, ever_true
+from .compile import compiled
+from .postsearch import Explored, decide
+from .vector import Words
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
 
@@ -166,60 +166,31 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     deg = np.concatenate(deg_chunks) if deg_chunks else np.zeros(0, dtype=np.int64)
     act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.int16)
     del act_chunks
-    fired = dict(zip((a.name for a in system.actions),
-                     np.bincount(act, minlength=n_actions).tolist()))
-    # Premises of implications, checked on every state after the search (numpy).
-    premises = [(p.name, f) for p in system.properties for f in p.premises]
-    held: list[bool] = []
-    live = complete and any(p.kind == "eventually" for p in system.properties)
-    words = None
-    if (premises and complete) or live:
-        state_of(0)  # fills `numbered`
-        words = Words(system, numbered)  # unpacked once, for the premises and the goals
-    if premises and complete:
-        held = ever_true(system, [f for _, f in premises], numbered,
-                         compile_formulas(system, [f for _, f in premises]), words)
-    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
-               for (name, f), ok in zip(premises, held) if not ok]
-    for p in system.properties:
-        for base in p.fair:
-            if all(fired[a.name] == 0 for a in system.actions if a.base == base):
-                vacuous.append(f"{p.name}: the fairness of {base} is vacuous: {base} is never enabled")
-    if not complete:
-        vacuous = []  # unexplored states may yet make a premise true or an action fire
-
     src = np.repeat(np.arange(len(deg), dtype=np.int32 if fresh < 2**31 else np.int64), deg)
-    tgt = np.concatenate(tgt_chunks) if tgt_chunks else np.zeros(0, dtype=np.int32)
+    tgt = np.concatenate(tgt_chunks) if tgt_chunks else (np.zeros(0, dtype=np.int32) if need_graph else None)
     del tgt_chunks
+    words: list[Words] = []
 
-    cover_traces: dict[str, Trace | None] | None = None
-    if cover:
-        cover_traces = {}
-        for ai, a in enumerate(system.actions):
-            hits = np.flatnonzero(act == ai)
-            if not len(hits):
-                cover_traces[a.name] = None
-                continue
-            k = int(hits[0])  # sources are in BFS order, actions in declaration order
-            before = trace_to(state_of(int(src[k])))
-            after = system.layout.unpack(state_of(int(tgt[k])))
-            cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, after)])
+    def all_states() -> list[int]:
+        state_of(0)  # fills `numbered`
+        return numbered
 
-    graph = None
-    search_peak = peak_memory()
-    live_start = time.perf_counter()
-    if live:
-        depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
-        graph = Graph(numbered, words, src, tgt, act, depth_of, trace_to)
+    def all_words() -> Words:
+        if not words:
+            words.append(Words(system, all_states()))  # unpacked once, for the premises and the goals
+        return words[0]
+
+    peaks: list[int | None] = []
+    depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
+    graph = Explored(complete, stopped, all_states, all_words, act, src, tgt, depth_of,
+                     lambda i: trace_to(state_of(i)))
+    decided = decide(system, graph, cover, lambda: peaks.append(peak_memory()))
+    del graph, src, tgt, act
 
     results = []
     for i, p in enumerate(system.properties):
         if p.kind == "eventually":
-            if graph is None:
-                results.append(PropertyResult(p.name, p.kind, p.expected, "unknown",
-                                              reason=f"stopped early at the {stopped}"))
-            else:
-                results.append(check_eventually(system, graph, p, comp.predicates[i]))
+            results.append(decided.eventually[i])
             continue
         hit = i in found
         results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, hit, complete),
@@ -230,14 +201,13 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
             "NoDeadlock", "always", "holds",
             verdict_for("always", dead_state is not None, complete),
             trace_to(dead_state) if dead_state is not None else None))
-    end = time.perf_counter()
-    live_seconds = end - live_start if graph is not None else None
-    seconds = end - start - (live_seconds or 0.0)
+    live_seconds = decided.liveness_seconds
+    seconds = time.perf_counter() - start - (live_seconds or 0.0)
     if progress is not None:
         progress(len(ids), 0, depth, seconds)
     return Result(system, "explicit", len(ids), transitions, depth, seconds, complete, stopped,
-                  results, fired=fired, vacuous=vacuous, cover=cover_traces,
-                  liveness_seconds=live_seconds, peak_bytes_search=search_peak, peak_bytes=peak_memory())
+                  results, fired=decided.fired, vacuous=decided.vacuous, cover=decided.cover,
+                  liveness_seconds=live_seconds, peak_bytes_search=peaks[0], peak_bytes=peak_memory())
 
 
 def peak_memory() -> int | None:

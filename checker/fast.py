@@ -18,6 +18,12 @@ each state keeps a 4-byte parent number and a 2-byte action, indexed by discover
 order, so a trace is a chain of parent links whose states are recomputed from the Z3
 terms. Only the level being expanded and the one being filled are kept as arrays.
 
+When the run needs the transition graph (`eventually` properties, cover), a second
+kernel, compiled apart so the plain search pays nothing, also keeps every state, each
+table slot's state id and each state's degree, and appends every transition (target,
+action) in the explicit engine's order; `postsearch.py` then decides liveness, vacuity
+and cover on it exactly as for `explicit.py`.
+
 With `symmetry=True` every successor is replaced by its canonical form before the
 lookup (see `symmetry.py`), so one state stands for its orbit.
 """
@@ -28,6 +34,7 @@ import ctypes
 import functools
 import time
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Callable
 
 import llvmlite.binding as llvm
@@ -37,8 +44,11 @@ from llvmlite import ir
 
 from .compile import DomainError, _is_var, _naming
 from .errors import CheckerError, SpecError
+from .explicit import peak_memory
+from .postsearch import Explored, decide
 from .result import PropertyResult, Result, Step, Trace, verdict_for
 from .system import System
+from .vector import _WORD as _WORD_BITS, Words
 
 __all__ = ["explore_fast", "FastLayout", "compiled_fast", "take", "enabled"]
 
@@ -193,8 +203,8 @@ _CMP = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"
 class _Kernel:
     """Builds the LLVM module of one system: `kernel`, `props`, `rehash`, `canon`."""
 
-    def __init__(self, system: System, lay: FastLayout, canon=None):
-        self.system, self.lay, self.canon = system, lay, canon
+    def __init__(self, system: System, lay: FastLayout, canon=None, graph: bool = False):
+        self.system, self.lay, self.canon, self.graph = system, lay, canon, graph
         self.index = {c.get_id(): i for i, c in enumerate(system.consts)}
         self.bools = {i for i, v in enumerate(system.variables) if v.kind == "bool"}
         self.module = ir.Module(name=f"checker_{system.model}")
@@ -289,12 +299,14 @@ class _Kernel:
             b.store(w, b.gep(ptr, [b.add(b.mul(row, _c64(len(words))), _c64(k))]))
 
     def _rehash(self) -> None:
-        """rehash(rows, n, table, mask): add n rows of W words (states, or an old table's
-        slots, whose empty ones are skipped) to the table."""
+        """rehash(rows, ids, n, table, tids, mask): add n rows of W words (states, or an old
+        table's slots, whose empty ones are skipped) to the table; with the graph, each
+        row's state id ids[i] goes to tids, the table's id of each slot."""
         W = self.lay.words
-        ptr64 = _I64.as_pointer()
-        f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ptr64, _I64, ptr64, _I64]), "rehash")
-        rows, n, table, tmask = f.args
+        ptr64, ptr32 = _I64.as_pointer(), _I32.as_pointer()
+        f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ptr64, ptr32, _I64, ptr64, ptr32, _I64]),
+                        "rehash")
+        rows, ids, n, table, tids, tmask = f.args
         entry = f.append_basic_block("entry")
         loop = f.append_basic_block("loop")
         body = f.append_basic_block("body")
@@ -316,6 +328,8 @@ class _Kernel:
         b.branch(nxt)
         b.position_at_end(empty)
         self._store(b, table, slot, words)
+        if self.graph:
+            b.store(b.load(b.gep(ids, [s])), b.gep(tids, [slot]))
         b.branch(nxt)
         b.position_at_end(nxt)
         s.add_incoming(b.add(s, _c64(1)), nxt)
@@ -330,15 +344,22 @@ class _Kernel:
         io (int64[11], read and written back): 0 the next state to expand, 1 states known,
         2 transitions, 3 first state with no enabled action (-1: none yet), 4 mask of the
         properties not yet decided, 5 status (1: an update left its domain), 6..9 that
-        update (action, variable, value, state), 10 sum of orbit sizes (symmetry)."""
+        update (action, variable, value, state), 10 sum of orbit sizes (symmetry).
+
+        With the graph, tids holds each table slot's state id, deg each expanded state's
+        number of transitions, and every transition, to a new state or a known one, is
+        appended to the edge arrays etgt, eact (room for ecap): grouped by source in id
+        order, actions in declaration order, as `explicit.py` records them (so a source
+        is implied by deg). Edge e of the pending successors is number
+        trans - pcount + j, since `trans` already counts them."""
         system, lay = self.system, self.lay
         W, A = lay.words, len(system.actions)
         p64, p32, p16 = _I64.as_pointer(), _I32.as_pointer(), _I16.as_pointer()
         fty = ir.FunctionType(ir.VoidType(), [p64, p32, p16, p64, _I64, p64, p64, p64, _I64, _I64,
-                                              _I64, _I64, _I64, _I64, _I64, _I64])
+                                              _I64, _I64, _I64, _I64, _I64, _I64, p32, p32, p32, p16, _I64])
         f = ir.Function(self.module, fty, "kernel")
         (S, parent, act, table, tmask, fired, found, io, stop, limit, room, dead, must, nprops,
-         base, tcap) = f.args
+         base, tcap, tids, deg, etgt, eact, ecap) = f.args
         b = ir.IRBuilder(f.append_basic_block("entry"))
 
         def cell(ptr, i):
@@ -349,7 +370,7 @@ class _Kernel:
         for name, init in (("s", b.load(cell(io, 0))), ("n", b.load(cell(io, 1))),
                            ("trans", b.load(cell(io, 2))), ("open", b.load(cell(io, 4))),
                            ("k", _c64(0)), ("j", _c64(0)), ("b", _c64(0)), ("full", b.load(cell(io, 10))),
-                           ("pcount", _c64(0)), ("poff", _c64(0)), ("pparent", _c64(0))):
+                           ("pcount", _c64(0)), ("poff", _c64(0)), ("pparent", _c64(0)), ("tgt", _c64(0))):
             slots[name] = b.alloca(_I64, name=name)
             b.store(init, slots[name])
         # Successor buffers, two halves: one state's successors are inserted while the
@@ -393,9 +414,14 @@ class _Kernel:
             same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [idx])))
             nextj = f.append_basic_block("insert_next")
             b.position_at_end(same)
+            if self.graph:
+                put("tgt", b.zext(b.load(b.gep(tids, [slot])), _I64))
             b.branch(nextj)
             b.position_at_end(empty)
             n = get("n")
+            if self.graph:
+                put("tgt", n)
+                b.store(b.trunc(n, _I32), b.gep(tids, [slot]))
             if self.canon is not None:
                 put("full", b.add(get("full"), b.load(b.gep(obuf, [idx]))))
             self._store(b, table, slot, xs)
@@ -435,6 +461,10 @@ class _Kernel:
             put("n", b.add(get("n"), _c64(1)))
             b.branch(nextj)
             b.position_at_end(nextj)
+            if self.graph:
+                e = b.add(b.sub(get("trans"), get("pcount")), get("j"))
+                b.store(b.trunc(get("tgt"), _I32), b.gep(etgt, [e]))
+                b.store(b.trunc(a, _I16), b.gep(eact, [e]))
             put("j", b.add(get("j"), _c64(1)))
             b.branch(ins)
             b.position_at_end(ins_done)
@@ -449,6 +479,8 @@ class _Kernel:
                     b.and_(b.and_(b.icmp_signed("<=", b.add(b.sub(n, base), _c64(2 * A)), room),
                                   b.icmp_signed("<=", b.add(n, _c64(2 * A)), tcap)),
                            b.icmp_signed("<=", n, limit)))
+        if self.graph:  # and the edge arrays have room for two states' transitions
+            go = b.and_(go, b.icmp_signed("<=", b.add(get("trans"), _c64(2 * A)), ecap))
         body = f.append_basic_block("state")
         b.cbranch(go, body, flush)
         b.position_at_end(body)
@@ -521,6 +553,9 @@ class _Kernel:
         b.store(h, b.gep(hbuf, [idx]))
         b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
                                ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
+        if self.graph:  # a known successor's id is read from there
+            b.call(self.prefetch, [b.bitcast(b.gep(tids, [h]), _I8.as_pointer()),
+                                   ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
         put("j", b.add(j, _c64(1)))
         b.branch(pre)
         b.position_at_end(pre_done)
@@ -533,6 +568,8 @@ class _Kernel:
         put("pparent", s)
         # Count this state's transitions, note a deadlock, move on.
         put("trans", b.add(get("trans"), k))
+        if self.graph:
+            b.store(b.trunc(k, _I32), b.gep(deg, [s]))
         isdead = b.and_(b.icmp_signed("==", k, _c64(0)),
                         b.and_(b.icmp_signed("!=", dead, _c64(0)),
                                b.icmp_signed("<", b.load(cell(io, 3)), _c64(0))))
@@ -581,30 +618,33 @@ def _jit(module: ir.Module):
 class _Compiled:
     """The machine code of one system: `kernel`, `props` and `rehash` as ctypes functions."""
 
-    def __init__(self, system: System, symmetry: bool):
+    def __init__(self, system: System, symmetry: bool, graph: bool):
         start = time.perf_counter()
         self.layout = FastLayout.of(system)
         self.canon = None
         if symmetry:
             from .symmetry import Canonical  # only symmetric runs need it
             self.canon = Canonical(system, self.layout)
-        k = _Kernel(system, self.layout, self.canon)
+        k = _Kernel(system, self.layout, self.canon, graph)
         self.ir = str(k.module)  # for people who want to read it
         self.engine = _jit(k.module)
         P, I = ctypes.c_void_p, ctypes.c_int64
         addr = self.engine.get_function_address
-        self.kernel = ctypes.CFUNCTYPE(None, P, P, P, P, I, P, P, P, I, I, I, I, I, I, I, I)(addr("kernel"))
+        self.kernel = ctypes.CFUNCTYPE(None, P, P, P, P, I, P, P, P, I, I, I, I, I, I, I, I,
+                                       P, P, P, P, I)(addr("kernel"))
         self.props = ctypes.CFUNCTYPE(I, *[I] * self.layout.words)(addr("props"))
-        self.rehash = ctypes.CFUNCTYPE(None, P, I, P, I)(addr("rehash"))
+        self.rehash = ctypes.CFUNCTYPE(None, P, P, I, P, P, I)(addr("rehash"))
         self.seconds = time.perf_counter() - start
 
 
-def compiled_fast(system: System, symmetry: bool = False) -> _Compiled:
-    """The compiled kernel of `system`, generated on first use and kept with it."""
+def compiled_fast(system: System, symmetry: bool = False, graph: bool = False) -> _Compiled:
+    """The compiled kernel of `system`, generated on first use and kept with it; with
+    `graph`, the kernel that also records every transition (a separate kernel, so the
+    plain search pays nothing for it)."""
     cache = system.__dict__.setdefault("_fast", {})
-    if symmetry not in cache:
-        cache[symmetry] = _Compiled(system, symmetry)
-    return cache[symmetry]
+    if (symmetry, graph) not in cache:
+        cache[symmetry, graph] = _Compiled(system, symmetry, graph)
+    return cache[symmetry, graph]
 
 
 def _value(e: z3.ExprRef) -> int:
@@ -632,21 +672,63 @@ def take(system: System, values: tuple[int, ...], a: int) -> tuple[int, ...]:
 _LOAD = 0.8  # the hash table is rebuilt twice as large before it is fuller than this
 
 
-# Liveness needs every transition, which this engine does not keep (see liveness.py).
-LIVENESS_NEEDS_GRAPH = ("eventually properties are decided on the transition graph, which only the "
-                        "explicit engine keeps; run with --engine explicit")
+# Liveness is decided on the graph of real states; a graph of orbits would need
+# fairness per orbit, which `liveness.py` does not model.
+LIVENESS_NOT_UNDER_SYMMETRY = ("eventually properties are not decided under --symmetry (the graph of orbits "
+                               "does not keep each action instance's fairness); run without --symmetry")
+
+
+class _Packed(Sequence):
+    """The explored states packed in `System.layout` (the explicit engine's ints), one
+    made on each access from the engine's mixed-radix words."""
+
+    def __init__(self, system: System, lay: FastLayout, S: np.ndarray):
+        self.system, self.lay, self.S = system, lay, S
+
+    def __len__(self) -> int:
+        return len(self.S)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.system.layout.pack(self.lay.unpack(self.S[i]))
+
+
+def _layout_words(system: System, lay: FastLayout, S: np.ndarray) -> Words:
+    """The states S (mixed radix) as `vector.Words` (System.layout's bits, 63 a word), by numpy."""
+    out = system.layout
+    n_words = max(1, -(-out.bits // _WORD_BITS))
+    words = [np.zeros(len(S), dtype=np.uint64) for _ in range(n_words)]
+    mask = np.uint64((1 << _WORD_BITS) - 1)
+    for i in range(len(system.variables)):
+        digit = (S[:, lay.word[i]] // lay.radix[i] % lay.sizes[i]).astype(np.uint64)  # value - lo
+        k, off = divmod(out.shifts[i], _WORD_BITS)
+        words[k] |= (digit << np.uint64(off)) & mask
+        if off + out.widths[i] > _WORD_BITS:  # the field's top bits start the next word
+            words[k + 1] |= digit >> np.uint64(_WORD_BITS - off)
+    return Words.of_words([w.view(np.int64) for w in words])
 
 
 def explore_fast(system: System, *, max_states: int | None = None, timeout: float | None = None,
                  deadlock: bool = False, progress: Progress | None = None, progress_every: float = 0.5,
-                 max_memory: int | None = None, symmetry: bool = False) -> Result:
+                 max_memory: int | None = None, symmetry: bool = False, cover: bool = False) -> Result:
     """Explore every reachable state of `system` (or until a limit) and decide its properties.
 
-    Same contract and limits as `explicit.explore`; also:
+    Same contract and limits as `explicit.explore` (cover included); also:
     max_memory: bytes the search may use for its tables; past it the run stops, incomplete.
-    symmetry: explore one canonical state per orbit of the model's symmetric indices.
+    symmetry: explore one canonical state per orbit of the model's symmetric indices
+    (eventually properties are then left unknown, and cover is refused).
+
+    Eventually properties and cover need the transition graph: the search then runs a
+    kernel that records every transition and keeps every state; implications' premises
+    (the vacuity check) need every state only.
     """
-    comp = compiled_fast(system, symmetry)
+    if symmetry and cover:
+        raise CheckerError("--cover does not combine with --symmetry: the covering traces are of real states")
+    live = any(p.kind == "eventually" for p in system.properties)
+    graph = (cover or live) and not symmetry
+    keep = graph or (any(p.premises for p in system.properties) and not symmetry)
+    comp = compiled_fast(system, symmetry, graph)
     start = time.perf_counter()  # `seconds` is the search; compiling is comp.seconds
     lay = comp.layout
     W, A = lay.words, len(system.actions)
@@ -669,13 +751,21 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     act = np.empty(links, dtype=np.uint16)
     table = np.full((1 << 9, W), -1, dtype=np.int64)
     base = 0
+    # With the graph: each table slot's state id, each state's degree, every transition (target, action).
+    ecap = 1 << 10 if graph else 0
+    tids = np.zeros(table.shape[0] if graph else 1, dtype=np.int32)
+    deg = np.empty(links if graph else 1, dtype=np.int32)  # transitions of each expanded state
+    etgt = np.empty(max(1, ecap), dtype=np.int32)
+    eact = np.empty(max(1, ecap), dtype=np.uint16)
+    bounds = [0, 1]  # state ids where each BFS level starts, and the end of the last
 
     init = lay.pack(system.init)
     if comp.canon:
         init = comp.canon.canonical(init)
     S[0] = init
     parent[0], act[0] = -1, 0
-    comp.rehash(S.ctypes.data, 1, table.ctypes.data, table.shape[0] - 1)
+    comp.rehash(S.ctypes.data, np.zeros(1, dtype=np.int32).ctypes.data, 1, table.ctypes.data, tids.ctypes.data,
+                table.shape[0] - 1)
     hit = (comp.props(*init) ^ must) & openmask
     for i in range(len(props)):
         if hit >> i & 1:
@@ -692,7 +782,8 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     next_report = start + progress_every
 
     def memory() -> int:
-        return S.nbytes + parent.nbytes + act.nbytes + table.nbytes
+        return (S.nbytes + parent.nbytes + act.nbytes + table.nbytes
+                + (tids.nbytes + deg.nbytes + etgt.nbytes + eact.nbytes if graph else 0))
 
     def over_memory(extra: int) -> bool:
         return max_memory is not None and memory() + extra > max_memory
@@ -702,7 +793,8 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         tcap = min(int(table.shape[0] * _LOAD), links)
         comp.kernel(S.ctypes.data, parent.ctypes.data, act.ctypes.data, table.ctypes.data, table.shape[0] - 1,
                     fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room,
-                    int(deadlock), must, len(props), base, tcap)
+                    int(deadlock), must, len(props), base, tcap,
+                    tids.ctypes.data, deg.ctypes.data, etgt.ctypes.data, eact.ctypes.data, ecap)
         if io[5]:
             ai, vi, value, st = (int(x) for x in io[6:10])
             v = system.variables[vi]
@@ -713,9 +805,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         head, n = int(io[0]), int(io[1])
         if head == level_end and n > level_end:
             depth += 1
-            # The finished level is never read again: move the new one to the front of S.
-            S[: n - level_end] = S[level_end - base: n - base]
-            base = level_end
+            bounds.append(n)
+            if not keep:
+                # The finished level is never read again: move the new one to the front of S.
+                S[: n - level_end] = S[level_end - base: n - base]
+                base = level_end
             level_end = n
         now = time.perf_counter()
         if n > limit:
@@ -734,8 +828,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
             grow = "links"
         elif n + 2 * A > int(table.shape[0] * _LOAD):
             grow = "table"
+        elif graph and int(io[2]) + 2 * A > ecap:
+            grow = "edges"
         if grow is not None:
-            extra = {"rows": room // 2 * W * 8, "links": links // 2 * 6, "table": table.nbytes * 2}[grow]
+            extra = {"rows": room // 2 * W * 8, "links": links // 2 * (10 if graph else 6),
+                     "table": table.nbytes * 2 + (tids.nbytes * 2 if graph else 0), "edges": ecap // 2 * 6}[grow]
             if over_memory(extra):
                 complete = False
                 stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
@@ -750,10 +847,19 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                 links = max(links + links // 2, n + 2 * A)
                 parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
                 act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
+                if graph:
+                    deg = np.concatenate([deg[:n], np.empty(links - n, dtype=np.int32)])
+            elif grow == "edges":
+                m = int(io[2])
+                ecap = max(ecap + ecap // 2, m + 2 * A)
+                etgt = np.concatenate([etgt[:m], np.empty(ecap - m, dtype=np.int32)])
+                eact = np.concatenate([eact[:m], np.empty(ecap - m, dtype=np.uint16)])
             else:
                 new = np.full((table.shape[0] * 2, W), -1, dtype=np.int64)
-                comp.rehash(table.ctypes.data, table.shape[0], new.ctypes.data, new.shape[0] - 1)
-                table = new
+                new_ids = np.zeros(new.shape[0] if graph else 1, dtype=np.int32)
+                comp.rehash(table.ctypes.data, tids.ctypes.data, table.shape[0], new.ctypes.data,
+                            new_ids.ctypes.data, new.shape[0] - 1)
+                table, tids = new, new_ids
             continue
         if progress is not None and now >= next_report:
             progress(n, n - head, depth + 1, now - start, memory())
@@ -775,10 +881,37 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
             steps.append(Step(system.actions[a].name, take(system, steps[-1].state, a)))
         return Trace(system, steps)
 
+    decided = None
+    peaks: list[int | None] = []
+    if keep:
+        m = int(io[2])
+        kept = S[:n]
+        if bounds[-1] < n:
+            bounds.append(n)
+        packed = _Packed(system, lay, kept)
+        words: list[Words] = []
+
+        def all_words() -> Words:
+            if not words:
+                words.append(_layout_words(system, lay, kept))
+            return words[0]
+        # Without the graph (premises only) the kernel's fired counts are all there is of the edges.
+        src = np.repeat(np.arange(int(io[0]), dtype=np.int32), deg[:int(io[0])]) if graph else None
+        explored = Explored(complete, stopped, lambda: packed, all_words, eact[:m] if graph else None,
+                            src, etgt[:m] if graph else None,
+                            np.repeat(np.arange(len(bounds) - 1, dtype=np.int32), np.diff(bounds)),
+                            trace_to, fired[:A])
+        decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()))
+        del explored
+
     results = []
     for i, p in enumerate(props):
         if p.kind == "eventually":
-            results.append(PropertyResult(p.name, p.kind, p.expected, "unknown", reason=LIVENESS_NEEDS_GRAPH))
+            if decided is not None and i in decided.eventually:
+                results.append(decided.eventually[i])
+            else:
+                results.append(PropertyResult(p.name, p.kind, p.expected, "unknown",
+                                              reason=LIVENESS_NOT_UNDER_SYMMETRY))
             continue
         at = int(found[i])
         results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, at >= 0, complete),
@@ -793,6 +926,10 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         progress(n, 0, depth, seconds, memory())
     result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)
     result.fired = {a.name: int(fired[i]) for i, a in enumerate(system.actions)}
+    if decided is not None:
+        result.vacuous, result.cover = decided.vacuous, decided.cover
+        result.liveness_seconds = decided.liveness_seconds
+        result.peak_bytes_search, result.peak_bytes = peaks[0], peak_memory()
     result.bytes_per_state = memory() / n
     result.compile_seconds = comp.seconds  # type: ignore[attr-defined]
     if comp.canon:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -47,13 +47,13 @@ __all__ = ["Graph", "check_eventually"]
 class Graph:
     """The explored state graph as arrays; state ids are the order of discovery (BFS)."""
 
-    states: list[int]  # packed state of each id
+    states: Sequence[int]  # packed state (System.layout) of each id
     words: Words | None  # the same, split for numpy
     src: np.ndarray  # edge sources (ids), grouped by source in id order, actions in order
     tgt: np.ndarray  # edge targets (ids)
     act: np.ndarray  # edge action indices
     depth: np.ndarray  # BFS depth of each id in the whole graph
-    trace_to: Callable[[int], Trace]  # the engine's least shortest trace to a packed state
+    trace_to: Callable[[int], Trace]  # the engine's least shortest trace to a state id
 
     @property
     def n(self) -> int:
@@ -155,7 +155,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     ids = np.flatnonzero(alive)
     entry = int(ids[np.argmin(dist[ids])])
     if pred_of is None:
-        prefix = g.trace_to(g.states[entry])
+        prefix = g.trace_to(entry)
     else:
         chain = [entry]
         while chain[-1] != 0:

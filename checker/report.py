@@ -135,6 +135,10 @@ def print_coverage(con: Console, result: Result) -> None:
     if not result.complete:
         con.print("dead actions and vacuity are not judged: the search stopped early")
         return
+    if result.symmetry:
+        # An instance may fire only from states that are not their orbit's representative.
+        con.print("dead actions and vacuity are not judged under --symmetry: the search saw one state per orbit")
+        return
     for dead in result.dead:
         con.print(Text(f"warning: {dead} is never enabled in a reachable state (a dead action)", "yellow"))
     for v in result.vacuous:

@@ -42,6 +42,13 @@ class Words:
             self.words = [np.fromiter(((x >> (_WORD * k)) & mask for x in states), dtype=np.int64, count=len(states))
                           for k in range(n_words)]
 
+    @classmethod
+    def of_words(cls, words: list[np.ndarray]) -> "Words":
+        """States already split (by an engine that builds the words with numpy)."""
+        out = cls.__new__(cls)
+        out.words = words
+        return out
+
     def __len__(self) -> int:
         return len(self.words[0])
 

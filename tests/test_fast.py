@@ -5,6 +5,7 @@ this file pins what only the fast engine does. No test here measures speed: that
 `python -m checker bench`'s job.
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -86,9 +87,14 @@ def test_memory_limit_says_how_far_it_got():
 
 
 def test_bytes_per_state_is_reported():
-    r = explore_fast(partitions.build({"partitions": 3, "messages": 3}))
-    assert 8 < r.bytes_per_state < 64
+    system = partitions.build({"partitions": 3, "messages": 3})
+    # The eventually property needs the graph: every state and every transition are kept.
+    r = explore_fast(system)
+    assert 64 < r.bytes_per_state < 160
     assert json.loads(json.dumps(r.json()))["bytes_per_state"] == round(r.bytes_per_state, 1)
+    # Without it the search keeps the states only (for the premises), no transitions.
+    safety = dataclasses.replace(system, properties=[p for p in system.properties if p.kind != "eventually"])
+    assert 8 < explore_fast(safety).bytes_per_state < 64
 
 
 def test_domain_errors_read_as_in_the_reference_engine():
@@ -117,6 +123,10 @@ def test_symmetry_orbits_add_up_to_the_full_state_count(params):
     assert red.symmetry == "partitions" and red.full_states == full.states  # honest: summed orbit sizes
     assert red.states < full.states and red.depth == full.depth
     for a, b in zip(full.properties, red.properties):
+        if b.kind == "eventually":  # not decided on orbits: unknown, saying why, never a guess
+            assert b.verdict == "unknown" and "not decided under --symmetry" in b.reason
+            assert a.verdict in ("holds", "violated")
+            continue
         assert a.verdict == b.verdict
         if b.trace:  # a real, replayable trace of the same (shortest) length
             assert len(b.trace.steps) == len(a.trace.steps)
@@ -181,13 +191,24 @@ def test_engines_print_the_same_report():
     fast = run("verify", "partitions", "--engine", "fast")
     ref = run("verify", "partitions", "--engine", "explicit")
     assert fast.returncode == ref.returncode == 0
-    # Liveness (AllProcessed and its lines) is decided only where the transition graph is kept.
-    keep = lambda out: [ln for ln in out.splitlines()  # noqa: E731
-                        if not any(w in ln for w in ("AllProcessed", "liveness:", "fairness", "peak memory"))]
-    f, e = keep(fast.stdout), keep(ref.stdout)
+    # Everything but the engine's line and the liveness line's seconds and memory.
+    f, e = fast.stdout.splitlines(), ref.stdout.splitlines()
     assert "(fast engine, " in f[1] and "bytes/state)" in f[1] and "(explicit engine)" in e[1]
-    assert f[0] == e[0] and f[2:] == e[2:]
     assert f[1].split(", complete")[0] == e[1].split(", complete")[0]
+    assert f[2].startswith("liveness: 1 eventually property on that graph, ")
+    assert f[2].split(", ")[0] == e[2].split(", ")[0]
+    assert f[0] == e[0] and f[3:] == e[3:]
+    assert "AllProcessed        eventually   holds       holds" in fast.stdout
+
+
+def test_verify_and_trace_default_to_the_fast_engine_with_liveness():
+    r = run("verify", "--json", "--cover")
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["engine"] == "fast"
+    assert next(p for p in d["properties"] if p["name"] == "AllProcessed")["verdict"] == "holds"
+    assert [s["action"] for s in d["cover"]["Poll"]] == [None, "Produce", "Poll"]
+    t = json.loads(run("trace", "AllProcessed", "-p", "max_crashes=unbounded", "--json").stdout)
+    assert t["engine"] == "fast" and t["verdict"] == "violated" and t["loop"] == 3
 
 
 def test_cli_memory_limit_is_incomplete():
@@ -203,6 +224,9 @@ def test_cli_symmetry():
     assert (d["states"], d["states_without_symmetry"], d["symmetry"]) == (4219, 8336, "partitions")
     text = run("verify", "partitions", "--symmetry", "--no-traces").stdout
     assert "4,219 distinct states" in text and "symmetry: the partitions are interchangeable; the 4,219 states are orbits of 8,336 states" in text
+    assert "dead actions and vacuity are not judged under --symmetry" in text
+    live = next(p for p in d["properties"] if p["kind"] == "eventually")
+    assert live["verdict"] == "unknown" and "not decided under --symmetry" in live["reason"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -210,6 +234,7 @@ def test_cli_symmetry():
     (("verify", "partitions", "--symmetry", "--engine", "explicit"), "need the fast engine"),
     (("verify", "--max-memory", "0"), "expected a positive number of megabytes"),
     (("trace", "NoLoss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
+    (("verify", "partitions", "--symmetry", "--cover"), "--cover does not combine with --symmetry"),
 ])
 def test_cli_bad_combinations_are_one_line_errors(args, message):
     r = run(*args)
@@ -231,10 +256,29 @@ def test_bench_measures_each_size_in_its_own_process():
     for x in rows:  # figures are measured, so only their presence and sense are pinned
         assert x["complete"] and x["process_seconds"] >= x["search_seconds"] >= 0
         assert x["peak_rss_mb"] > 0 and x["bytes_per_state"] > 0
+        assert x["process_seconds"] >= x["search_seconds"] + x["liveness_seconds"]  # AllProcessed is decided
     text = run("bench", "--size", "2,2,1")
-    assert text.returncode == 0 and "states/s" in text.stdout and "peak RSS MB" in text.stdout
+    assert text.returncode == 0 and "states/s" in text.stdout and "liveness s" in text.stdout
 
 
 def test_bench_size_must_be_three_numbers():
     r = run("bench", "--size", "2,2")
     assert r.returncode == 2 and "write PARTITIONS,MESSAGES,MAX_CRASHES" in r.stderr
+
+
+def test_graph_states_convert_to_the_reference_packing():
+    # The liveness graph takes states in System.layout's packing; at P=3,M=4,K=2 that is
+    # 65 bits, so fields straddle two words. Random states of the domains, both ways.
+    import numpy as np
+    from checker.fast import _layout_words, _Packed
+    from checker.vector import Words
+    system = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
+    assert system.layout.bits > 63
+    lay = FastLayout.of(system)
+    rng = np.random.default_rng(7)
+    values = [tuple(int(rng.integers(v.lo, v.hi + 1)) for v in system.variables) for _ in range(500)]
+    S = np.array([lay.pack(v) for v in values], dtype=np.int64).reshape(len(values), lay.words)
+    packed = [system.layout.pack(v) for v in values]
+    assert list(_Packed(system, lay, S)) == packed
+    got, want = _layout_words(system, lay, S).words, Words(system, packed).words
+    assert len(got) == len(want) == 2 and all((g == w).all() for g, w in zip(got, want))

@@ -13,7 +13,8 @@ import pytest
 
 from checker import CheckerError, SpecError
 from checker.compile import compiled
-from checker.explicit import explore
+from checker.explicit import explore as explore_explicit
+from checker.fast import explore_fast
 from checker.replay import replay
 from checker.vector import vector_predicate
 from liveness_toys import budget, detour, spin, trap
@@ -24,7 +25,13 @@ UNBOUNDED = {"max_crashes": "unbounded"}
 LOOP = (("Produce", "weak"), ("Poll", "weak"), ("Process", "weak"), ("Commit", "weak"))
 
 
-def verdict(params):
+@pytest.fixture(params=["explicit", "fast"])
+def explore(request):
+    """Either engine: both record the graph these checks run on, and must agree."""
+    return explore_explicit if request.param == "explicit" else explore_fast
+
+
+def verdict(explore, params):
     r = explore(kafka.build(params))
     p = r.prop("AllProcessed")
     assert p.as_expected is True, (params, p.verdict, p.expected)
@@ -33,16 +40,16 @@ def verdict(params):
 
 # ---------------------------------------------------------------- the five results
 
-def test_1_at_least_once_holds_under_weak_fairness():
-    r, p = verdict({})
+def test_1_at_least_once_holds_under_weak_fairness(explore):
+    r, p = verdict(explore, {})
     assert r.system.prop("AllProcessed").fairness == LOOP
     assert (p.verdict, p.trace, p.loop) == ("holds", None, None)
     assert p.notes == ["each run that never gets there breaks the fairness of Produce (weak), Poll (weak), "
                        "Process (weak) or Commit (weak)"]
 
 
-def test_2_at_most_once_stops_where_a_message_was_never_processed():
-    r, p = verdict({"commit": "before"})
+def test_2_at_most_once_stops_where_a_message_was_never_processed(explore):
+    r, p = verdict(explore, {"commit": "before"})
     assert p.verdict == "violated" and p.loop == 12
     assert p.trace.actions == ["Produce", "Produce", "Produce", "Poll", "Commit", "Process", "Poll",
                                "Commit", "Process", "Poll", "Commit", "Crash"]
@@ -62,8 +69,8 @@ def test_2_at_most_once_stops_where_a_message_was_never_processed():
 WEAK_LASSO = ["Produce", "Produce", "Produce", "Poll", "Crash"]
 
 
-def test_3_unbounded_crashes_violate_it_under_weak_fairness():
-    r, p = verdict(UNBOUNDED)
+def test_3_unbounded_crashes_violate_it_under_weak_fairness(explore):
+    r, p = verdict(explore, UNBOUNDED)
     assert p.verdict == "violated" and p.trace.actions == WEAK_LASSO and p.loop == 3
     assert p.trace.steps[3].state == p.trace.steps[5].state  # the cycle closes
     assert r.system.as_json_state(p.trace.steps[4].state)["pc"] == "fetched"
@@ -75,8 +82,8 @@ def test_3_unbounded_crashes_violate_it_under_weak_fairness():
         "Commit (weak fairness): met, never enabled on the cycle"]
 
 
-def test_4_strong_fairness_of_commit_alone_does_not_help():
-    r, p = verdict(UNBOUNDED | {"fairness": "strong-commit"})
+def test_4_strong_fairness_of_commit_alone_does_not_help(explore):
+    r, p = verdict(explore, UNBOUNDED | {"fairness": "strong-commit"})
     assert r.system.prop("AllProcessed").fairness == LOOP[:3] + (("Commit", "strong"),)
     assert p.verdict == "violated" and p.trace.actions == WEAK_LASSO and p.loop == 3
     assert p.notes[-1] == "Commit (strong fairness): met, never enabled on the cycle"
@@ -94,8 +101,8 @@ def test_a_crash_after_every_process_is_weakly_fair_but_not_strongly_fair_to_com
     assert on == [False, False, True]  # disabled somewhere (weak: met), enabled again and again (strong: broken)
 
 
-def test_5_strong_fairness_of_poll_process_commit_makes_it_hold():
-    r, p = verdict(UNBOUNDED | {"fairness": "strong"})
+def test_5_strong_fairness_of_poll_process_commit_makes_it_hold(explore):
+    r, p = verdict(explore, UNBOUNDED | {"fairness": "strong"})
     assert r.system.prop("AllProcessed").fairness == (
         ("Produce", "weak"), ("Poll", "strong"), ("Process", "strong"), ("Commit", "strong"))
     assert p.verdict == "holds" and p.trace is None
@@ -103,7 +110,7 @@ def test_5_strong_fairness_of_poll_process_commit_makes_it_hold():
                        "Process (strong) or Commit (strong)"]
 
 
-def test_unbounded_crashes_keep_no_counter_and_saturate_the_counts():
+def test_unbounded_crashes_keep_no_counter_and_saturate_the_counts(explore):
     s = kafka.build(UNBOUNDED)
     assert "crashes" not in [v.name for v in s.variables]
     assert {(v.name, v.hi) for v in s.variables if v.root == "processed"} == {
@@ -115,10 +122,10 @@ def test_unbounded_crashes_keep_no_counter_and_saturate_the_counts():
     assert explore(kafka.build({"max_crashes": 2})).states == 193  # numbers unchanged
 
 
-def test_other_instances_are_as_expected():
+def test_other_instances_are_as_expected(explore):
     for params in ({"max_crashes": 0}, {"max_crashes": 0, "commit": "before"}, {"max_crashes": 1},
                    {"messages": 1} | UNBOUNDED, {"commit": "before"} | UNBOUNDED | {"fairness": "strong"}):
-        assert verdict(params)[1].as_expected
+        assert verdict(explore, params)[1].as_expected
     r = explore(partitions.build({"commit": "before"}))
     p = r.prop("AllProcessed")
     assert p.verdict == "violated" and p.loop == 24 and p.trace.actions[-1] == "Crash(1)"
@@ -127,7 +134,7 @@ def test_other_instances_are_as_expected():
 
 # ---------------------------------------------------------------- toys, known by hand
 
-def test_weak_fairness_allows_spinning_past_an_exit_strong_does_not():
+def test_weak_fairness_allows_spinning_past_an_exit_strong_does_not(explore):
     p = explore(spin().build()).prop("Exits")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Spin", "Spin"], 0)
     assert p.notes == ["steps 1-2 repeat forever (step 2 is the state of step 0; both marked @)",
@@ -142,20 +149,20 @@ def test_weak_fairness_allows_spinning_past_an_exit_strong_does_not():
     assert (alone.verdict, alone.trace.actions, alone.loop) == ("violated", ["Spin"], 1)
 
 
-def test_without_fairness_a_run_may_stop_at_once():
+def test_without_fairness_a_run_may_stop_at_once(explore):
     p = explore(spin(()).build()).prop("Exits")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", [], 0)
     assert p.notes == ["the run stops at step 0: no fair action is enabled there "
                        "(only Spin, Exit, which no fairness obliges to happen)"]
 
 
-def test_a_terminal_state_short_of_the_goal_is_a_violation():
+def test_a_terminal_state_short_of_the_goal_is_a_violation(explore):
     p = explore(trap().build()).prop("Arrives")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Fall"], 1)
     assert p.notes[0] == "the run stops at step 1: no action is enabled there (a terminal state)"
 
 
-def test_formulas_numpy_cannot_evaluate_fall_back_to_the_compiled_predicates():
+def test_formulas_numpy_cannot_evaluate_fall_back_to_the_compiled_predicates(explore):
     system = trap(mod=True).build()
     assert vector_predicate(system, system.prop("Arrives").formula) is None
     r = explore(system)
@@ -164,20 +171,20 @@ def test_formulas_numpy_cannot_evaluate_fall_back_to_the_compiled_predicates():
     assert r.vacuous == ["Odd: the premise `x%5 == 4` of an implication never holds"]
 
 
-def test_a_goal_that_does_not_last_still_counts_once_reached():
+def test_a_goal_that_does_not_last_still_counts_once_reached(explore):
     assert explore(detour(side=False).build()).prop("Reaches").verdict == "holds"
     p = explore(detour().build()).prop("Reaches")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Side", "Turn", "Turn"], 1)
 
 
-def test_dead_actions_and_vacuity_are_reported():
+def test_dead_actions_and_vacuity_are_reported(explore):
     r = explore(spin(["Spin", "Never"]).build())
     assert r.fired == {"Spin": 2, "Exit": 1, "Never": 0} and r.dead == ["Never"]
     assert r.vacuous == ["Small: the premise `x > 2` of an implication never holds",
                          "Exits: the fairness of Never is vacuous: Never is never enabled"]
 
 
-def test_cover_gives_the_shortest_trace_of_every_action():
+def test_cover_gives_the_shortest_trace_of_every_action(explore):
     r = explore(kafka.build(), cover=True)
     assert {a: t.actions for a, t in r.cover.items()} == {
         "Produce": ["Produce"], "Poll": ["Produce", "Poll"], "Process": ["Produce", "Poll", "Process"],
@@ -185,7 +192,7 @@ def test_cover_gives_the_shortest_trace_of_every_action():
     assert explore(spin().build(), cover=True).cover["Never"] is None
 
 
-def test_fired_counts_every_transition():
+def test_fired_counts_every_transition(explore):
     for m, params in ((kafka, {}), (kafka, UNBOUNDED), (partitions, {})):
         r = explore(m.build(params))
         assert sum(r.fired.values()) == r.transitions
@@ -269,7 +276,7 @@ def reference_verdict(system, name):
     (spin(), {}, "Exits"), (spin({"Spin": "weak", "Exit": "strong"}), {}, "Exits"), (spin(()), {}, "Exits"),
     (trap(), {}, "Arrives"), (detour(), {}, "Reaches"), (detour(side=False), {}, "Reaches"),
 ])
-def test_agrees_with_a_networkx_reference(make, params, name):
+def test_agrees_with_a_networkx_reference(make, params, name, explore):
     system = make.build(params)
     assert explore(system).prop(name).verdict == reference_verdict(system, name)
 

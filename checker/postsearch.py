@@ -1,0 +1,110 @@
+"""What both explicit-state engines decide from the explored graph once the search is over.
+
+`explicit.py` and `fast.py` each record the same graph (state ids in discovery order,
+edges grouped by source in id order and actions in declaration order); this module
+turns it into the parts of a `Result` that need more than the search itself: how often
+each action fired, vacuous premises and fairness, the shortest trace taking each action
+(`cover`) and the verdicts of `eventually` properties (`liveness.py`). One function,
+so the two engines cannot drift apart here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .compile import compile_formulas, compiled
+from .liveness import Graph, check_eventually
+from .result import PropertyResult, Step, Trace
+from .system import System
+from .vector import Words, ever_true
+
+__all__ = ["Explored", "decide"]
+
+
+@dataclass
+class Explored:
+    """The graph an engine hands over. Arrays are indexed by state id or by edge."""
+
+    complete: bool
+    stopped: str  # why the search stopped early ("" when complete)
+    states: Callable[[], Sequence[int]]  # every state packed in System.layout, built when first needed
+    words: Callable[[], Words]  # the same split for numpy, built when first needed
+    act: np.ndarray | None  # edge actions (None: `fired` only)
+    src: np.ndarray | None  # edge sources
+    tgt: np.ndarray | None  # edge targets (None when neither cover nor liveness needs them)
+    depth: np.ndarray | None  # BFS depth of each state id (liveness only)
+    trace_to: Callable[[int], Trace]  # the least shortest trace to a state id
+    fired: np.ndarray | None = None  # transitions per action, when not counted from `act`
+
+
+@dataclass
+class Decided:
+    fired: dict[str, int]
+    vacuous: list[str]
+    cover: dict[str, Trace | None] | None
+    eventually: dict[int, PropertyResult] = field(default_factory=dict)  # property index -> result
+    liveness_seconds: float | None = None
+
+
+def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], None] | None = None) -> Decided:
+    """Fired counts, vacuity, cover traces and eventually verdicts of an explored graph.
+
+    after_search: called once the search-only work is done, before liveness (the engines
+    note their peak memory there)."""
+    n_actions = len(system.actions)
+    counts = g.fired if g.fired is not None else np.bincount(g.act, minlength=n_actions)
+    fired = dict(zip((a.name for a in system.actions), counts.tolist()))
+    # Premises of implications, checked on every state after the search (numpy).
+    premises = [(p.name, f) for p in system.properties for f in p.premises]
+    held: list[bool] = []
+    if premises and g.complete:
+        held = ever_true(system, [f for _, f in premises], g.states(),
+                         compile_formulas(system, [f for _, f in premises]), g.words())
+    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
+               for (name, f), ok in zip(premises, held) if not ok]
+    for p in system.properties:
+        for base in p.fair:
+            if all(fired[a.name] == 0 for a in system.actions if a.base == base):
+                vacuous.append(f"{p.name}: the fairness of {base} is vacuous: {base} is never enabled")
+    if not g.complete:
+        vacuous = []  # unexplored states may yet make a premise true or an action fire
+
+    cover_traces: dict[str, Trace | None] | None = None
+    if cover:
+        assert g.act is not None and g.src is not None and g.tgt is not None
+        cover_traces = {}
+        for ai, a in enumerate(system.actions):
+            hits = np.flatnonzero(g.act == ai)
+            if not len(hits):
+                cover_traces[a.name] = None
+                continue
+            k = int(hits[0])  # sources are in BFS order, actions in declaration order
+            before = g.trace_to(int(g.src[k]))
+            after = system.layout.unpack(g.states()[int(g.tgt[k])])
+            cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, after)])
+
+    if after_search is not None:
+        after_search()
+    out = Decided(fired, vacuous, cover_traces)
+    live = [i for i, p in enumerate(system.properties) if p.kind == "eventually"]
+    if not live:
+        return out
+    if not g.complete:
+        for i in live:
+            p = system.properties[i]
+            out.eventually[i] = PropertyResult(p.name, p.kind, p.expected, "unknown",
+                                               reason=f"stopped early at the {g.stopped}")
+        return out
+    start = time.perf_counter()
+    assert g.act is not None and g.src is not None and g.tgt is not None and g.depth is not None
+    graph = Graph(g.states(), g.words(), g.src, g.tgt, g.act, g.depth, g.trace_to)
+    for i in live:
+        # The compiled Python predicate is only the fallback for goals numpy cannot evaluate.
+        pred = (lambda i: lambda st: compiled(system).predicates[i](st))(i)
+        out.eventually[i] = check_eventually(system, graph, system.properties[i], pred)
+    out.liveness_seconds = time.perf_counter() - start
+    return out
