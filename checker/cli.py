@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    v.add_argument("--property", action="append", default=[], metavar="NAME", dest="only",
+                   help="check only this property (repeatable; default: every property of the model)")
     v.add_argument("--engine", choices=("fast", "explicit"), default=None,
                    help="fast: the search compiled to machine code (the default; it records the "
                         "transition graph when eventually properties or --cover need it); explicit: the "
@@ -137,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run these sizes instead of the ladder (repeatable), e.g. --size 3,4,2")
     bn.add_argument("--engine", choices=("fast", "explicit"), default="fast", help="engine to measure")
     bn.add_argument("--symmetry", action="store_true", help="measure with symmetry reduction")
+    bn.add_argument("--liveness", action="store_true",
+                    help="check every property, AllProcessed too (the search then records the transition "
+                         "graph); by default only the safety properties NoLoss and DuplicateDelivery")
     bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -247,6 +252,8 @@ def _explore(args: argparse.Namespace, system):
 
 def cmd_verify(args: argparse.Namespace) -> int:
     system = _build(args, args.model)
+    if args.only:
+        system = system.only(args.only)
     result = _explore(args, system)
     if args.json:
         print(result_json(result))
@@ -332,12 +339,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def note(size) -> None:
         sys.stderr.write(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...\n")
         sys.stderr.flush()
-    rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note)
+    rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note,
+                     liveness=args.liveness)
     if args.json:
         print(json.dumps([r.json() for r in rows], indent=2))
         return 0
     con = make_console()
-    cond = f"{args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
+    what = "every property, liveness included" if args.liveness else "safety properties"
+    cond = f"{what}, {args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
            f"{os.cpu_count()} cores" + (f", load average {load:.1f} at the start" if load is not None else "")
     con.print(bench.table(rows, f"partitions ladder ({cond})"))
     finish(con)

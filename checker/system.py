@@ -9,7 +9,7 @@ terms once (see `compile.py`) or hand them to Z3 (see `bmc.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -132,6 +132,12 @@ class System:
                 return p
         known = ", ".join(p.name for p in self.properties)
         raise CheckerError(f"unknown property {name!r} for model {self.model}; known: {known}")
+
+    def only(self, names: list[str]) -> "System":
+        """This instance with only the named properties (unknown names: a one-line error);
+        a run that checks no `eventually` property needs no transition graph."""
+        chosen = [self.prop(n) for n in dict.fromkeys(names)]
+        return replace(self, properties=chosen)
 
     def command_args(self) -> list[str]:
         """The CLI arguments that build this same instance: parameters and failure modes."""

@@ -200,3 +200,14 @@ def test_list_json_and_one_model():
     assert [(p["name"], p["kind"], p["expected"]) for p in k["properties"]] == [
         ("NoLoss", "always", "holds"), ("DuplicateDelivery", "sometimes", "reachable"),
         ("AllProcessed", "eventually", "holds")]
+
+
+def test_verify_checks_only_the_named_properties():
+    r = run("verify", "--property", "NoLoss", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert [p["name"] for p in d["properties"]] == ["NoLoss"] and d["states"] == 193
+    assert d.get("liveness_seconds") is None  # no eventually property, no transition graph
+    bad = run("verify", "--property", "Nope")
+    assert bad.returncode == 2 and "unknown property 'Nope' for model kafka" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

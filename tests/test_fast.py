@@ -256,9 +256,12 @@ def test_bench_measures_each_size_in_its_own_process():
     for x in rows:  # figures are measured, so only their presence and sense are pinned
         assert x["complete"] and x["process_seconds"] >= x["search_seconds"] >= 0
         assert x["peak_rss_mb"] > 0 and x["bytes_per_state"] > 0
-        assert x["process_seconds"] >= x["search_seconds"] + x["liveness_seconds"]  # AllProcessed is decided
+        assert "liveness_seconds" not in x  # by default the safety properties only
+    live = json.loads(run("bench", "--size", "2,2,1", "--liveness", "--json").stdout)[0]
+    assert live["states"] == ref.states
+    assert live["process_seconds"] >= live["search_seconds"] + live["liveness_seconds"]  # AllProcessed decided
     text = run("bench", "--size", "2,2,1")
-    assert text.returncode == 0 and "states/s" in text.stdout and "liveness s" in text.stdout
+    assert text.returncode == 0 and "states/s" in text.stdout and "(safety properties, fast engine" in text.stdout
 
 
 def test_bench_size_must_be_three_numbers():
