@@ -10,7 +10,7 @@ at offset o, one record per produce request); the log never loses or reorders re
 steps with no partial effects; the commit is synchronous (`commitSync`) and succeeds.
 """
 
-from checker import Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, when
+from checker import Array, Enum, Int, Var, all_of, any_of, indices, And, Implies, Or, when
 
 # Where the consumer is in its loop. The at-least-once loop (commit=after) goes idle,
 # fetched, processed; the at-most-once loop (commit=before) idle, fetched, committed.
@@ -137,7 +137,8 @@ processing (KafkaConsumer javadoc, "Manual Offset Control"; design.html section 
 
 def no_loss(c):
     """Every offset below the committed offset was processed, or is in the consumer's hands."""
-    return all_of(range(c.params.messages), lambda o: Implies(
+    # indices(): a range here, a quantifier over every offset when `prove` leaves messages symbolic.
+    return all_of(indices(c.params.messages), lambda o: Implies(
         o < c.committed, Or(c.processed[o] >= 1, And(c.pc != IDLE, c.cur == o))))
 
 
