@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list.
+"""`python -m checker`: verify, trace, replay, list, prove.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -106,6 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the trace: replay [MODEL] ACTION... (as printed after every trace).")
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
     _instance_args(r)
+
+    pr = sub.add_parser("prove", help="prove always properties for every size (Z3, inferred invariants)",
+                        description="Prove every always property for every value of the unbounded parameters "
+                                    "(by default every integer parameter that does not index actions), with an "
+                                    "invariant inferred automatically, or refute it with a shortest trace.")
+    pr.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
+                    help="leave this integer parameter symbolic (repeatable; replaces the default set)")
+    pr.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=20, metavar="N",
+                    help="deepest trace bounded model checking looks for when a proof fails (default 20)")
+    pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
+                    help="give up after S seconds; what is not decided is unknown (exit 3)")
+    pr.add_argument("-v", "--verbose", action="store_true",
+                    help="also show every refuted candidate invariant with its counterexample to induction")
+    _instance_args(pr)
 
     ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
                         description="List every model (or one) with its parameters, failure modes, "
@@ -238,12 +253,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prove(args: argparse.Namespace) -> int:
+    from .prove import prove
+    from .prove_report import print_prove
+
+    model = get_model(args.model)
+    result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
+                   max_depth=args.max_depth, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(result.json(), indent=2))
+    else:
+        con = make_console()
+        print_prove(con, result, verbose=args.verbose)
+        finish(con)
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list}[args.command](args)
+                "list": cmd_list, "prove": cmd_prove}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")
         return 2

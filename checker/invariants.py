@@ -30,7 +30,8 @@ import z3
 from .compile import compiled
 from .symbolic import SymAction, SymbolicSystem, SymVar
 
-__all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini"]
+__all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini", "readable",
+           "check_invariant"]
 
 
 @dataclass
@@ -442,3 +443,25 @@ def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[in
                     need.add(k)
                     work.append(k)
     return sorted(need)
+
+
+def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutation]:
+    """Check that the conjunction of cands is inductive: initiation for each candidate,
+    consecution for each (action, candidate) pair. Returns every failing pair."""
+    post = [z3.Const(v.name + "'", v.const.sort()) for v in ss.variables]
+    sub = list(zip(ss.consts, post))
+    out: list[Refutation] = []
+    s0 = z3.Solver()
+    s0.add(*ss.param_range, ss.init())
+    for c in cands:
+        if s0.check(z3.Not(c.z)) == z3.sat:
+            out.append(Refutation(c.text, None, _show(ss, s0.model(), ss.consts, True)))
+    for a in ss.actions:
+        s = z3.Solver()
+        s.add(*ss.param_range, a.index_range, a.guard, *[c.z for c in cands])
+        s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
+        for c in cands:
+            if s.check(z3.Not(z3.substitute(c.z, *sub))) == z3.sat:
+                m = s.model()
+                out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
+    return out

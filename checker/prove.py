@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from .invariants import Candidate, HoudiniResult, Refutation, candidates, houdini, readable, sample_states
 from .lang import Model
 from .result import Trace
-from .symbolic import SymbolicSystem, Unsupported, sym_bmc, symbolic_build
+from .symbolic import Unsupported, sym_bmc, symbolic_build
 
 __all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded"]
 
@@ -30,6 +30,7 @@ class ProveProperty:
     trace: Trace | None = None
     reason: str = ""
     refutation: Refutation | None = None  # why the property alone is not inductive
+    support: list[Candidate] = field(default_factory=list)  # the invariant, as candidates
 
     @property
     def as_expected(self) -> bool | None:
@@ -109,7 +110,7 @@ def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterabl
     for name in always:
         support = h.support.get(name)
         if support is not None:
-            props.append(ProveProperty(name, expected[name], "proved", readable(support)))
+            props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support))
             continue
         why = next((r for r in h.refuted if r.candidate == name), None)
         out = sym_bmc(ss, name, max_depth, deadline)
@@ -138,5 +139,3 @@ def _expectations(model: Model, params: dict, enable: Iterable[str], disable: It
                 out[p.name] = p.expected
     return out
 
-
-__all__ += ["Candidate", "SymbolicSystem"]

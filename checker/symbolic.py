@@ -303,7 +303,9 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
                        for idx in _indices(model, a, p)]
             props = [_trace_property(variables, p, d) for d in model._props if d.kind == "always"]
         except (Unsupported, SpecError) as e:
-            raise Unsupported(str(e)) from None
+            hint = ("; loop with all_of(indices(n), ...) instead of range(n)"
+                    if "cannot be interpreted as an integer" in str(e) else "")
+            raise Unsupported(f"{e}{hint}") from None
     finally:
         lang._symbolic_params[0] = False
     return SymbolicSystem(model, pvals, unbounded, failures, variables, actions, props, prange)
