@@ -338,6 +338,34 @@ def _show(ss: SymbolicSystem, m: z3.ModelRef, consts: list[z3.ExprRef], with_par
     return ", ".join(parts)
 
 
+def _nice(ss: SymbolicSystem) -> z3.BoolRef:
+    """What makes a counterexample easy to read: values in their declared domains and
+    small parameters. Only preferred (tried first when showing one), never assumed."""
+    facts = [c <= 3 for c in ss.param_consts()]
+    for sv in ss.variables:
+        if sv.kind == "bool":
+            continue
+        lo, hi = _Bound(ss, sv.lo).z(), _Bound(ss, sv.hi).z()
+        if not sv.dims:
+            facts += [sv.const >= lo, sv.const <= hi]
+        elif len(sv.dims) == 1:
+            i = z3.Int("i")
+            facts.append(z3.ForAll([i], z3.Implies(z3.And(i >= 0, i < sv.dims[0]),
+                                                   z3.And(sv.const[i] >= lo, sv.const[i] <= hi))))
+    return z3.And(facts)
+
+
+def _readable_model(s: z3.Solver, assumptions: list) -> z3.ModelRef:
+    """After a sat check under assumptions: a model preferring the `nice` literal."""
+    m = s.model()
+    nice = z3.Bool("nice")
+    if s.check(*assumptions, nice) == z3.sat:
+        m = s.model()
+    else:
+        s.check(*assumptions)
+    return m
+
+
 class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
@@ -348,6 +376,7 @@ class _ActionCheck:
         self.s.set("core.minimize", True)
         self.s.add(*ss.param_range)
         self.s.add(a.index_range, a.guard)
+        self.s.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
         consts = ss.consts
         self.s.add([post[i] == (a.updates[i] if i in a.updates else consts[i]) for i in range(len(consts))])
         self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
@@ -370,6 +399,7 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
     # Initiation: every candidate holds in the initial state, for every parameter value.
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
+    s0.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
     neg0 = [z3.Bool(f"n0!{j}") for j in range(len(cands))]
     for j in alive:
         s0.add(z3.Implies(neg0[j], z3.Not(cands[j].z)))
@@ -422,7 +452,7 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cand
         m = s.model()
         bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
         for j in bad:
-            report(m, j)
+            report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]]), j)
         alive = [j for j in alive if j not in bad]
     return alive, queries
 
@@ -453,15 +483,18 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     out: list[Refutation] = []
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
+    s0.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
     for c in cands:
         if s0.check(z3.Not(c.z)) == z3.sat:
-            out.append(Refutation(c.text, None, _show(ss, s0.model(), ss.consts, True)))
+            out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [z3.Not(c.z)]), ss.consts, True)))
     for a in ss.actions:
         s = z3.Solver()
         s.add(*ss.param_range, a.index_range, a.guard, *[c.z for c in cands])
         s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
+        s.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
         for c in cands:
-            if s.check(z3.Not(z3.substitute(c.z, *sub))) == z3.sat:
-                m = s.model()
+            broken = z3.Not(z3.substitute(c.z, *sub))
+            if s.check(broken) == z3.sat:
+                m = _readable_model(s, [broken])
                 out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
     return out

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .invariants import Candidate, HoudiniResult, Refutation, candidates, houdini, readable, sample_states
+from .invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
+                         sample_states)
 from .lang import Model
 from .result import Trace
 from .symbolic import Unsupported, sym_bmc, symbolic_build
@@ -31,6 +32,7 @@ class ProveProperty:
     reason: str = ""
     refutation: Refutation | None = None  # why the property alone is not inductive
     support: list[Candidate] = field(default_factory=list)  # the invariant, as candidates
+    alone: list[Refutation] = field(default_factory=list)  # why the property alone is not inductive
 
     @property
     def as_expected(self) -> bool | None:
@@ -110,7 +112,9 @@ def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterabl
     for name in always:
         support = h.support.get(name)
         if support is not None:
-            props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support))
+            alone = check_invariant(ss, [c for c in support if c.prop == name])
+            props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support,
+                                       alone=alone))
             continue
         why = next((r for r in h.refuted if r.candidate == name), None)
         out = sym_bmc(ss, name, max_depth, deadline)

@@ -63,6 +63,13 @@ def _print_property(con: Console, r: ProveResult, p: ProveProperty, verbose: boo
             con.print(f"  {line}", soft_wrap=True)
         con.print("(i ranges over the indices of the array it indexes; every line holds initially, and "
                   "every action preserves their conjunction)", soft_wrap=True)
+        if p.alone:
+            actions = ", ".join(dict.fromkeys(f.action or "the initial state" for f in p.alone))
+            con.print(f"{p.name} alone is not inductive: not preserved by {actions}"
+                      + ("" if verbose else " (-v shows the counterexamples to induction)"), soft_wrap=True)
+            if verbose:
+                for f in p.alone:
+                    con.print("  " + f.line(), soft_wrap=True)
         return
     if p.verdict == "refuted":
         assert p.trace is not None

@@ -209,3 +209,16 @@ def test_cli_prove_unknown_and_not_as_expected():
     r = run("prove", "counter", "-p", "bound=1", env=toys_env())
     assert r.returncode == 2  # the unguarded counter leaves its domain: a malformed model
     assert r.stderr.startswith("checker: error: action Inc sets n to 2")
+
+
+def test_readme_prove_example_is_current():
+    import os
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    block = re.search(r"```console\n\$ python -m checker prove\n(.*?)```", readme, re.S).group(1)
+
+    def normal(text):  # the run time differs
+        return [re.sub(r"\d+\.\d+ s$", "T s", line) for line in text.splitlines() if line.strip()]
+    assert normal(block) == normal(run("prove").stdout), "run python scripts/update_readme.py"
