@@ -116,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
     pr.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=20, metavar="N",
                     help="deepest trace bounded model checking looks for when a proof fails (default 20)")
-    pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
-                    help="give up after S seconds; what is not decided is unknown (exit 3)")
+    pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), default=300.0, metavar="S",
+                    help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
+    pr.add_argument("--progress", action="store_true",
+                    help="print what is being done to stderr even when it is not a terminal")
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="also show every refuted candidate invariant with its counterexample to induction")
     _instance_args(pr)
@@ -258,8 +260,23 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from .prove_report import print_prove
 
     model = get_model(args.model)
-    result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                   max_depth=args.max_depth, timeout=args.timeout)
+    err = make_console(stderr=True)
+    live = err.is_terminal
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        line = f"prove: {text} ({time.perf_counter() - started:.1f} s)"
+        sys.stderr.write(("\r" + line + "\033[K") if live else line + "\n")
+        sys.stderr.flush()
+
+    show = say if (live or args.progress) else None
+    try:
+        result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
+                       max_depth=args.max_depth, timeout=args.timeout, progress=show)
+    finally:
+        if live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
     if args.json:
         print(json.dumps(result.json(), indent=2))
     else:

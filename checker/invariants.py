@@ -80,7 +80,8 @@ def _small_values(ss: SymbolicSystem, n: str) -> list[int]:
 def sample_states(ss: SymbolicSystem, max_states: int = 50_000):
     """Every reachable state of small instances, as environments for `Candidate.py`.
 
-    Returns (instance parameter values, list of environments, built system) triples. An instance whose search
+    Returns (instance parameter values, list of environments, built system, names of the
+    always properties violated in it) for each instance. An instance whose search
     would pass max_states in all is skipped (its states are not needed for soundness:
     filtering only drops candidates early that Houdini would check anyway).
     """
@@ -96,6 +97,9 @@ def sample_states(ss: SymbolicSystem, max_states: int = 50_000):
         if states is None:
             continue
         total += len(states)
+        comp = compiled(system)
+        violated = {p.name for i, p in enumerate(system.properties)
+                    if p.kind == "always" and not all(comp.predicates[i](st) for st in states)}
         getters = _env_getters(ss, system)
         envs = []
         for st in states:
@@ -104,7 +108,7 @@ def sample_states(ss: SymbolicSystem, max_states: int = 50_000):
             for name, g in getters:
                 env[name] = g(vals)
             envs.append(env)
-        out.append((values, envs, system))
+        out.append((values, envs, system, violated))
     return out
 
 
@@ -358,12 +362,20 @@ def _nice(ss: SymbolicSystem) -> z3.BoolRef:
 def _readable_model(s: z3.Solver, assumptions: list) -> z3.ModelRef:
     """After a sat check under assumptions: a model preferring the `nice` literal."""
     m = s.model()
-    nice = z3.Bool("nice")
-    if s.check(*assumptions, nice) == z3.sat:
+    s.set("timeout", 2000)  # a nicer state is worth a moment, not more
+    if s.check(*assumptions, z3.Bool("nice")) == z3.sat:
         m = s.model()
-    else:
-        s.check(*assumptions)
+    s.set("timeout", 4294967295)  # Z3's "no limit"; _limit sets the deadline again before each query
     return m
+
+
+class _GaveUp(Exception):
+    """Z3 answered unknown (or the time ran out): nothing can be concluded from the query."""
+
+
+def _limit(s: z3.Solver, deadline: float | None) -> None:
+    if deadline is not None:
+        s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
 
 
 class _ActionCheck:
@@ -386,7 +398,8 @@ class _ActionCheck:
             self.s.add(z3.Implies(self.neg[j], z3.Not(after[j])))
 
 
-def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None) -> HoudiniResult:
+def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
+            progress: Callable[[str], None] | None = None) -> HoudiniResult:
     """The largest subset of cands that is inductive, with the refuted ones and why."""
     post = [z3.Const(v.name + "'", v.const.sort()) for v in ss.variables]
     alive = list(range(len(cands)))
@@ -396,6 +409,15 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
     def out_of_time() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
+    try:
+        return _houdini(ss, cands, deadline, post, alive, refuted, out_of_time, progress)
+    except _GaveUp:
+        return HoudiniResult([], refuted, {}, queries, False)
+
+
+def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None, post: list, alive: list[int],
+             refuted: list[Refutation], out_of_time: Callable, progress: Callable | None) -> HoudiniResult:
+    queries = 0
     # Initiation: every candidate holds in the initial state, for every parameter value.
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
@@ -404,7 +426,7 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
     for j in alive:
         s0.add(z3.Implies(neg0[j], z3.Not(cands[j].z)))
     alive, q = _drop_until_unsat(s0, [], neg0, alive, cands, lambda m, j: refuted.append(
-        Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))))
+        Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), deadline)
     queries += q
 
     sub = list(zip(ss.consts, post))
@@ -419,7 +441,9 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
             before = len(alive)
             alive, q = _drop_until_unsat(ch.s, ch.hyp, ch.neg, alive, cands, lambda m, j, ch=ch: refuted.append(
                 Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False))),
-                out_of_time)
+                deadline)
+            if progress is not None:
+                progress(f"Houdini: {len(alive)} candidates kept after checking {ch.a.name}")
             queries += q
             if out_of_time():
                 return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
@@ -433,7 +457,7 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
 
 
 def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cands: list[Candidate],
-                      report: Callable, out_of_time: Callable = lambda: False) -> tuple[list[int], int]:
+                      report: Callable, deadline: float | None = None) -> tuple[list[int], int]:
     """Drop candidates that some model of s (every kept candidate assumed through hyp)
     falsifies (neg[j] means candidate j is false after the step), until none is left.
 
@@ -443,11 +467,15 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cand
     """
     queries = 0
     alive = list(alive)
-    while alive and not out_of_time():
+    while alive:
         some = z3.FreshBool("some")
         s.add(z3.Or(z3.Not(some), *[neg[j] for j in alive]))
         queries += 1
-        if s.check(*[hyp[j] for j in alive] if hyp else [], some) != z3.sat:
+        _limit(s, deadline)
+        r = s.check(*[hyp[j] for j in alive] if hyp else [], some)
+        if r == z3.unknown:
+            raise _GaveUp(s.reason_unknown())
+        if r == z3.unsat:
             break
         m = s.model()
         bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
@@ -465,8 +493,8 @@ def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[in
         j = work.pop()
         for ch in checks:
             hyps = [ch.hyp[k] for k in alive]
-            r = ch.s.check(*hyps, ch.neg[j])
-            assert r == z3.unsat
+            if ch.s.check(*hyps, ch.neg[j]) != z3.unsat:  # Z3 gave up this time: keep everything
+                return list(alive)
             core = {x.get_id() for x in ch.s.unsat_core()}
             for k in alive:
                 if ch.hyp[k].get_id() in core and k not in need:
@@ -485,8 +513,11 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     s0.add(*ss.param_range, ss.init())
     s0.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
     for c in cands:
-        if s0.check(z3.Not(c.z)) == z3.sat:
+        r = s0.check(z3.Not(c.z))
+        if r == z3.sat:
             out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [z3.Not(c.z)]), ss.consts, True)))
+        elif r == z3.unknown:
+            out.append(Refutation(c.text, None, f"(Z3 gave up: {s0.reason_unknown()})"))
     for a in ss.actions:
         s = z3.Solver()
         s.add(*ss.param_range, a.index_range, a.guard, *[c.z for c in cands])
@@ -494,7 +525,10 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
         s.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
         for c in cands:
             broken = z3.Not(z3.substitute(c.z, *sub))
-            if s.check(broken) == z3.sat:
+            r = s.check(broken)
+            if r == z3.unknown:
+                out.append(Refutation(c.text, a.name, f"(Z3 gave up: {s.reason_unknown()})", "?"))
+            elif r == z3.sat:
                 m = _readable_model(s, [broken])
                 out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
     return out

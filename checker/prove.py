@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
                          sample_states)
@@ -83,8 +83,10 @@ def default_unbounded(model: Model, given: Iterable[str]) -> list[str]:
 
 def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterable[str] | None = None,
           enable: Iterable[str] = (), disable: Iterable[str] = (), max_depth: int = 20,
-          timeout: float | None = None, max_states: int = 50_000) -> ProveResult:
+          timeout: float | None = None, max_states: int = 50_000,
+          progress: Callable[[str], None] | None = None) -> ProveResult:
     start = time.perf_counter()
+    say = progress or (lambda text: None)
     deadline = None if timeout is None else start + timeout
     params = dict(params or {})
     unb = default_unbounded(model, params) if unbounded is None else list(unbounded)
@@ -101,28 +103,39 @@ def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterabl
                  for n in always]
         return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, ranges=ranges)
 
+    say("enumerating the reachable states of small instances")
     samples = sample_states(ss, max_states)
     expected = _expectations(model, params, enable, disable, samples)
-    envs = [e for _, es, _ in samples for e in es]
+    envs = [e for _, es, _, _ in samples for e in es]
+    # A property violated in a small instance has no proof to look for: straight to BMC.
+    violated = {n for _, _, _, v in samples for n in v}
     cands = candidates(ss)
-    kept = [c for c in cands if c.prop is not None or all(c.py(e) for e in envs)]
-    h = houdini(ss, kept, deadline)
+    kept = [c for c in cands if (c.prop is not None and c.prop not in violated)
+            or (c.prop is None and all(c.py(e) for e in envs))]
+    h = None
+    if any(n not in violated for n in always):
+        say(f"Houdini on {len(kept)} candidate invariants")
+        h = houdini(ss, kept, deadline, progress)
 
     props = []
     for name in always:
-        support = h.support.get(name)
+        support = h.support.get(name) if h is not None else None
         if support is not None:
             alone = check_invariant(ss, [c for c in support if c.prop == name])
             props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support,
                                        alone=alone))
             continue
-        why = next((r for r in h.refuted if r.candidate == name), None)
-        out = sym_bmc(ss, name, max_depth, deadline)
+        why = next((r for r in h.refuted if r.candidate == name), None) if h is not None else None
+        say(f"{name} is not proved; bounded model checking up to {max_depth} steps")
+        out = sym_bmc(ss, name, max_depth, deadline, progress)
         if out.trace is not None:
             props.append(ProveProperty(name, expected[name], "refuted", trace=out.trace, refutation=why))
             continue
-        tried = [f"Houdini kept {len(h.kept)} of {len(kept)} candidate invariants"
-                 + ("" if h.complete else " before the time limit")]
+        if h is None or name in violated:
+            tried = ["violated in a small instance, but no trace was found in time"]
+        else:
+            tried = [f"Houdini kept {len(h.kept)} of {len(kept)} candidate invariants"
+                     + ("" if h.complete else " before the time limit")]
         if why is not None:
             tried.append(why.line())
         tried.append(f"bounded model checking: {out.reason}")
@@ -135,7 +148,7 @@ def _expectations(model: Model, params: dict, enable: Iterable[str], disable: It
                   samples: list | None) -> dict[str, str]:
     """What each always property is expected to do over every value: violated if some
     sampled instance expects a violation, else holds."""
-    systems = [s for _, _, s in samples] if samples else [model.build(params, enable, disable)]
+    systems = [s for _, _, s, _ in samples] if samples else [model.build(params, enable, disable)]
     out: dict[str, str] = {}
     for s in systems:
         for p in s.properties:

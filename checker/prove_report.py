@@ -33,6 +33,9 @@ def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
         con.print(f"{r.generated:,} candidate invariants from templates, {r.filtered:,} true in all "
                   f"{r.states:,} states of {r.instances} small instances, {len(h.kept):,} inductive "
                   f"(Houdini, {h.queries:,} Z3 queries), {r.seconds:.2f} s", soft_wrap=True)
+    elif r.instances:
+        con.print(f"every property is violated in a small instance (of {r.instances} explored, {r.states:,} states): "
+                  f"nothing to prove; bounded model checking, {r.seconds:.2f} s", soft_wrap=True)
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "expected", "verdict", "as expected", "evidence"):
         t.add_column(col)

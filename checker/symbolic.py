@@ -473,7 +473,8 @@ class BmcOutcome:
     reason: str = ""
 
 
-def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | None = None) -> BmcOutcome:
+def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | None = None,
+            progress: Callable[[str], None] | None = None) -> BmcOutcome:
     """Shortest violation of an always property, over every value of the unbounded parameters."""
     import time
 
@@ -486,8 +487,10 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
-                return BmcOutcome(None, k - 1, f"time limit at depth {k}")
+                return BmcOutcome(None, k - 1, f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
             u.solver.set("timeout", max(1, int(left * 1000)))
+        if progress is not None:
+            progress(f"bounded model checking: depth {k}")
         u.solver.push()
         u.solver.add(u.at(bad, k))
         r = u.solver.check()
@@ -496,5 +499,7 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
             return BmcOutcome(concrete_trace(ss, names, values), k)
         u.solver.pop()
         if r == z3.unknown:
+            if deadline is not None and time.perf_counter() >= deadline - 0.01:
+                return BmcOutcome(None, k - 1, f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
             return BmcOutcome(None, k - 1, f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
     return BmcOutcome(None, max_depth, f"no violation of up to {max_depth} steps")
