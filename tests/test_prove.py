@@ -5,6 +5,7 @@ them and check every printed invariant again, pair by pair, independently of Hou
 """
 
 import json
+import re
 
 import pytest
 
@@ -222,3 +223,10 @@ def test_readme_prove_example_is_current():
     def normal(text):  # the run time differs
         return [re.sub(r"\d+\.\d+ s$", "T s", line) for line in text.splitlines() if line.strip()]
     assert normal(block) == normal(run("prove").stdout), "run python scripts/update_readme.py"
+
+
+def test_cli_prove_output_is_the_same_every_run():
+    strip = lambda s: re.sub(r"\d+\.\d+ s$", "T s", s, flags=re.M)
+    first, second = run("prove", "-v"), run("prove", "-v")
+    assert first.returncode == second.returncode == 0
+    assert strip(first.stdout) == strip(second.stdout)
