@@ -28,7 +28,7 @@ from typing import Any, Callable
 import z3
 
 from .compile import compiled
-from .symbolic import SymAction, SymbolicSystem, SymVar
+from .symbolic import _WITNESS, SymAction, SymbolicSystem, _inst
 
 __all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini", "readable",
            "check_invariant"]
@@ -67,6 +67,7 @@ class HoudiniResult:
     sampled: int = 0  # candidates generated before filtering
     states: int = 0  # states enumerated for filtering
     instances: list[dict[str, int]] = field(default_factory=list)
+    gave_up: str = ""  # why Z3 answered unknown, when it did
 
 
 # --------------------------------------------------------------------------- sampling
@@ -359,12 +360,18 @@ def _nice(ss: SymbolicSystem) -> z3.BoolRef:
     return z3.And(facts)
 
 
-def _readable_model(s: z3.Solver, assumptions: list) -> z3.ModelRef:
-    """After a sat check under assumptions: a model preferring the `nice` literal."""
+def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.ModelRef:
+    """After a sat check under assumptions: a model that also satisfies `nice`, if one is quick to find.
+
+    `nice` is asserted only inside this push/pop: kept in the solver, its quantifiers
+    would slow every other query down."""
     m = s.model()
+    s.push()
+    s.add(nice)
     s.set("timeout", 2000)  # a nicer state is worth a moment, not more
-    if s.check(*assumptions, z3.Bool("nice")) == z3.sat:
+    if s.check(*assumptions) == z3.sat:
         m = s.model()
+    s.pop()
     s.set("timeout", 4294967295)  # Z3's "no limit"; _limit sets the deadline again before each query
     return m
 
@@ -378,6 +385,21 @@ def _limit(s: z3.Solver, deadline: float | None) -> None:
         s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
 
 
+# Quantifier-free queries. A fact `forall i: phi(i)` assumed about the state before a step
+# is instantiated at finitely many indices (every integer variable and parameter, before
+# and after the step, and the witness indices below): weaker assumptions, so an unsat
+# answer (a proof) stays valid, and Z3 never answers unknown for quantifiers. A fact to
+# be broken after the step is negated exactly: `not forall i: phi(i)` is `not phi(k)`
+# for a fresh k, one per nesting level, shared by all candidates.
+def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.ArithRef]:  # type: ignore[assignment]
+    ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
+    return _WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
+
+
+def _depth(ss: SymbolicSystem) -> int:
+    return max((len(sv.dims) for sv in ss.variables), default=0) or 1
+
+
 class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
@@ -388,14 +410,14 @@ class _ActionCheck:
         self.s.set("core.minimize", True)
         self.s.add(*ss.param_range)
         self.s.add(a.index_range, a.guard)
-        self.s.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
         consts = ss.consts
         self.s.add([post[i] == (a.updates[i] if i in a.updates else consts[i]) for i in range(len(consts))])
         self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
         self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], c.z))
-            self.s.add(z3.Implies(self.neg[j], z3.Not(after[j])))
+            self.s.add(z3.Implies(self.hyp[j], _inst(c.z, terms)))
+            self.s.add(z3.Implies(self.neg[j], z3.Not(_inst(after[j], None))))
 
 
 def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
@@ -411,22 +433,22 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
 
     try:
         return _houdini(ss, cands, deadline, post, alive, refuted, out_of_time, progress)
-    except _GaveUp:
-        return HoudiniResult([], refuted, {}, queries, False)
+    except _GaveUp as e:
+        return HoudiniResult([], refuted, {}, queries, False, gave_up=str(e))
 
 
 def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None, post: list, alive: list[int],
              refuted: list[Refutation], out_of_time: Callable, progress: Callable | None) -> HoudiniResult:
     queries = 0
+    nice = _inst(_nice(ss), _instances(ss))
     # Initiation: every candidate holds in the initial state, for every parameter value.
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
-    s0.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
     neg0 = [z3.Bool(f"n0!{j}") for j in range(len(cands))]
     for j in alive:
-        s0.add(z3.Implies(neg0[j], z3.Not(cands[j].z)))
+        s0.add(z3.Implies(neg0[j], z3.Not(_inst(cands[j].z, None))))
     alive, q = _drop_until_unsat(s0, [], neg0, alive, cands, lambda m, j: refuted.append(
-        Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), deadline)
+        Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), nice, deadline)
     queries += q
 
     sub = list(zip(ss.consts, post))
@@ -441,7 +463,7 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
             before = len(alive)
             alive, q = _drop_until_unsat(ch.s, ch.hyp, ch.neg, alive, cands, lambda m, j, ch=ch: refuted.append(
                 Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False))),
-                deadline)
+                nice, deadline)
             if progress is not None:
                 progress(f"Houdini: {len(alive)} candidates kept after checking {ch.a.name}")
             queries += q
@@ -457,7 +479,7 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
 
 
 def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cands: list[Candidate],
-                      report: Callable, deadline: float | None = None) -> tuple[list[int], int]:
+                      report: Callable, nice: z3.BoolRef, deadline: float | None = None) -> tuple[list[int], int]:
     """Drop candidates that some model of s (every kept candidate assumed through hyp)
     falsifies (neg[j] means candidate j is false after the step), until none is left.
 
@@ -480,7 +502,7 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cand
         m = s.model()
         bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
         for j in bad:
-            report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]]), j)
+            report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]], nice), j)
         alive = [j for j in alive if j not in bad]
     return alive, queries
 
@@ -511,24 +533,25 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     out: list[Refutation] = []
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
-    s0.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
+    nice = _inst(_nice(ss), _instances(ss))
     for c in cands:
-        r = s0.check(z3.Not(c.z))
+        broken = z3.Not(_inst(c.z, None))
+        r = s0.check(broken)
         if r == z3.sat:
-            out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [z3.Not(c.z)]), ss.consts, True)))
+            out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [broken], nice), ss.consts, True)))
         elif r == z3.unknown:
             out.append(Refutation(c.text, None, f"(Z3 gave up: {s0.reason_unknown()})"))
     for a in ss.actions:
         s = z3.Solver()
-        s.add(*ss.param_range, a.index_range, a.guard, *[c.z for c in cands])
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
+        s.add(*ss.param_range, a.index_range, a.guard, *[_inst(c.z, terms) for c in cands])
         s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
-        s.add(z3.Implies(z3.Bool("nice"), _nice(ss)))
         for c in cands:
-            broken = z3.Not(z3.substitute(c.z, *sub))
+            broken = z3.Not(_inst(z3.substitute(c.z, *sub), None))
             r = s.check(broken)
             if r == z3.unknown:
                 out.append(Refutation(c.text, a.name, f"(Z3 gave up: {s.reason_unknown()})", "?"))
             elif r == z3.sat:
-                m = _readable_model(s, [broken])
+                m = _readable_model(s, [broken], nice)
                 out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
     return out

@@ -30,7 +30,7 @@ class ProveProperty:
     invariant: list[str] = field(default_factory=list)
     trace: Trace | None = None
     reason: str = ""
-    refutation: Refutation | None = None  # why the property alone is not inductive
+    refutation: Refutation | None = None  # why Houdini dropped the property (its CTI)
     support: list[Candidate] = field(default_factory=list)  # the invariant, as candidates
     alone: list[Refutation] = field(default_factory=list)  # why the property alone is not inductive
 

@@ -17,6 +17,7 @@ invariants like any other (see `invariants.py`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
@@ -30,7 +31,7 @@ from .replay import NotEnabled, replay
 from .result import Trace
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
-           "SymUnrolling", "sym_bmc", "concrete_trace"]
+           "SymUnrolling", "sym_bmc", "concrete_trace", "BmcOutcome"]
 
 
 class Unsupported(CheckerError):
@@ -379,6 +380,35 @@ def _trace_property(variables: list[SymVar], p: Any, d: Any) -> SymProp:
     return SymProp(d.name, d.kind, formula, lang._doc_lines(d.fn)[0])
 
 
+# --------------------------------------------------------------------------- quantifiers
+
+# A formula's foralls in positive position, replaced by instances (see invariants.py):
+# at given index terms (a weaker assumption), or at one fresh witness per nesting level
+# (exact when the formula is to be broken: not forall i: phi(i) is not phi(k)).
+_WITNESS = [z3.Int(f"k!{n}") for n in range(4)]
+
+
+def _inst(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0) -> z3.ExprRef:
+    """f with every forall in positive position instantiated: at each of `terms`, or (terms
+    None) at the witness of its nesting level. Other quantifiers are left to Z3."""
+    if z3.is_quantifier(f):
+        if f.is_forall() and positive and f.num_vars() == 1 and level < len(_WITNESS):
+            body = f.body()
+            if terms is None:
+                return _inst(z3.substitute_vars(body, _WITNESS[level]), None, positive, level + 1)
+            return z3.And([_inst(z3.substitute_vars(body, t), terms, positive, level + 1) for t in terms])
+        return f
+    if z3.is_and(f) or z3.is_or(f):
+        kids = [_inst(c, terms, positive, level) for c in f.children()]
+        return z3.And(kids) if z3.is_and(f) else z3.Or(kids)
+    if z3.is_not(f):
+        return z3.Not(_inst(f.arg(0), terms, not positive, level))
+    if z3.is_implies(f):
+        return z3.Implies(_inst(f.arg(0), terms, not positive, level), _inst(f.arg(1), terms, positive, level))
+    return f
+
+
+
 # --------------------------------------------------------------------------- bounded model checking
 
 class SymUnrolling:
@@ -391,9 +421,8 @@ class SymUnrolling:
         self.selectors: list[z3.ArithRef] = []
         self.index_vars: list[z3.ArithRef] = []
         self.solver.add(*ss.param_range)
-        x0 = self._new_step()
+        self._new_step()
         self.solver.add(self.at(ss.init(), 0))
-        del x0
 
     def _new_step(self) -> list[z3.ExprRef]:
         t = len(self.steps)
@@ -476,11 +505,10 @@ class BmcOutcome:
 def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | None = None,
             progress: Callable[[str], None] | None = None) -> BmcOutcome:
     """Shortest violation of an always property, over every value of the unbounded parameters."""
-    import time
 
     prop = ss.prop(name)
     u = SymUnrolling(ss)
-    bad = z3.Not(prop.formula)
+    bad = z3.Not(_inst(prop.formula, None))  # quantifier-free: Z3 decides it
     for k in range(max_depth + 1):
         if k:
             u.extend()

@@ -23,11 +23,9 @@ def test_kafka_at_least_once_proved_for_every_size():
     assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after"}
     (p,) = r.properties
     assert (p.name, p.verdict, p.expected, p.as_expected) == ("NoLoss", "proved", "holds", True)
-    assert p.invariant[0] == "NoLoss"
-    # The facts the proof cannot do without (the consumer moves forward from its commit).
-    assert "committed <= position" in p.invariant
-    assert "pc = idle -> forall i < position: processed[i] >= 1" in p.invariant
-    assert "pc = fetched -> committed < position" in p.invariant
+    # The strengthening found is whatever Z3's unsat cores pick (the README shows it);
+    # what must hold is that it starts with the property and is inductive on its own.
+    assert p.invariant[0] == "NoLoss" and len(p.invariant) >= 2
     # The printed invariant is inductive: every (action, fact) pair checked on its own.
     ss = symbolic_build(kafka, {}, r.unbounded)
     assert check_invariant(ss, p.support) == []
@@ -151,7 +149,7 @@ def test_cli_prove_prints_the_invariant():
     assert out.startswith("model kafka  commit=after  unbounded: messages (>= 1), max_crashes (>= 0)  "
                           "failure modes: crash\n")
     assert "NoLoss is proved for every messages >= 1 and max_crashes >= 0, by this inductive invariant:" in out
-    assert "\n  committed <= position\n" in out
+    assert "\n  NoLoss\n" in out and "NoLoss alone is not inductive: not preserved by Commit" in out
     assert out.rstrip().endswith("verdict: as expected")
 
 
@@ -230,3 +228,17 @@ def test_cli_prove_output_is_the_same_every_run():
     first, second = run("prove", "-v"), run("prove", "-v")
     assert first.returncode == second.returncode == 0
     assert strip(first.stdout) == strip(second.stdout)
+
+
+def test_indices_is_a_range_when_built_and_a_quantifier_when_symbolic():
+    import z3
+
+    from checker import SpecError, indices
+
+    assert indices(3) == range(3)
+    with pytest.raises(SpecError, match="expected a number of indices"):
+        indices("3")
+    q = __import__("checker").all_of(indices(z3.Int("n")), lambda i: i >= 0)
+    assert z3.is_quantifier(q) and q.is_forall()
+    with pytest.raises(SpecError, match="symbolic length"):
+        list(indices(z3.Int("n")))
