@@ -7,9 +7,9 @@ any particular protocol: models come from a registry (`registry.py`).
 
 from .errors import CheckerError, SpecError
 from .lang import (UNBOUNDED, And, Array, Bool, Enum, FailureMode, Implies, Int, Model, Not, Or, Var,
-                   all_of, any_of, ite, when)
+                   all_of, any_of, indices, is_unbounded, ite, when)
 
 __all__ = [
     "CheckerError", "SpecError", "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
-    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of", "UNBOUNDED",
+    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of", "indices", "UNBOUNDED", "is_unbounded",
 ]

@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list, matrix, bench, diagrams, report.
+"""`python -m checker`: verify, trace, replay, list, matrix, prove, bench, diagrams, report.
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -145,6 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+
+    pr = sub.add_parser("prove", help="prove always properties for every size (Z3, inferred invariants)",
+                        description="Prove every always property for every value of the unbounded parameters "
+                                    "(by default every integer parameter that does not index actions), with an "
+                                    "invariant inferred automatically, or refute it with a shortest trace.")
+    pr.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
+                    help="leave this integer parameter symbolic (repeatable; replaces the default set)")
+    pr.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=20, metavar="N",
+                    help="deepest trace bounded model checking looks for when a proof fails (default 20)")
+    pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), default=300.0, metavar="S",
+                    help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
+    pr.add_argument("--progress", action="store_true",
+                    help="print what is being done to stderr even when it is not a terminal")
+    pr.add_argument("-v", "--verbose", action="store_true",
+                    help="also show every refuted candidate invariant with its counterexample to induction")
+    _instance_args(pr)
 
     ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
                         description="List every model (or one) with its parameters, failure modes, "
@@ -465,12 +483,43 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prove(args: argparse.Namespace) -> int:
+    from .prove import prove
+    from .prove_report import print_prove
+
+    model = get_model(args.model)
+    err = make_console(stderr=True)
+    live = err.is_terminal
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        line = f"prove: {text} ({time.perf_counter() - started:.1f} s)"
+        sys.stderr.write(("\r" + line + "\033[K") if live else line + "\n")
+        sys.stderr.flush()
+
+    show = say if (live or args.progress) else None
+    try:
+        result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
+                       max_depth=args.max_depth, timeout=args.timeout, progress=show)
+    finally:
+        if live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+    if args.json:
+        print(json.dumps(result.json(), indent=2))
+    else:
+        con = make_console()
+        print_prove(con, result, verbose=args.verbose)
+        finish(con)
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
-                "list": cmd_list, "matrix": cmd_matrix, "bench": cmd_bench,
+                "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
                 "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {e}\n")

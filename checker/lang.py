@@ -53,7 +53,7 @@ from .system import ActionInst, FlatVar, PropInst, System
 
 __all__ = [
     "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
-    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of", "UNBOUNDED",
+    "when", "ite", "And", "Or", "Not", "Implies", "any_of", "all_of", "UNBOUNDED", "is_unbounded", "indices",
 ]
 
 And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
@@ -62,6 +62,12 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # The value of a parameter declared with unbounded=True when the user gives `unbounded`;
 # a failure mode whose budget has this value fires without limit and keeps no counter.
 UNBOUNDED = "unbounded"
+
+
+def is_unbounded(value: Any) -> bool:
+    """Whether a parameter's value is the word `unbounded`. A type test first: under
+    `prove` a parameter may be a Z3 term, whose == would build a formula."""
+    return isinstance(value, str) and value == UNBOUNDED
 _FAIRNESS = ("weak", "strong")
 _KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachable"),
           "eventually": ("holds", "violated")}
@@ -69,10 +75,24 @@ _KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachab
 
 # --------------------------------------------------------------------------- domains
 
+# Set by checker/symbolic.py while it traces a model with some parameters left as Z3
+# terms (for `prove`): domain bounds and array sizes may then be terms too.
+_symbolic_params = [False]
+
+
+def _symbolic_int(x: Any) -> bool:
+    return _symbolic_params[0] and isinstance(x, z3.ArithRef) and x.is_int()
+
+
 class Int:
     """Integers lo..hi, both included."""
 
     def __init__(self, lo: int, hi: int):
+        if _symbolic_int(lo) or _symbolic_int(hi):
+            if not all(isinstance(b, int) or _symbolic_int(b) for b in (lo, hi)):
+                raise SpecError(f"Int({lo!r}, {hi!r}): bounds must be integers")
+            self.lo, self.hi = lo, hi
+            return
         if not (isinstance(lo, int) and isinstance(hi, int)) or lo > hi:
             raise SpecError(f"Int({lo!r}, {hi!r}): bounds must be integers with lo <= hi")
         self.lo, self.hi = lo, hi
@@ -117,7 +137,11 @@ class Array:
     """A fixed-size array indexed 0..size-1; elements may be arrays themselves."""
 
     def __init__(self, size: int, elem: Any):
-        if not isinstance(size, int) or size < 1:
+        if _symbolic_int(size):
+            size = z3.simplify(size)  # a size left symbolic by `prove`; concrete ones stay ints
+            if z3.is_int_value(size):
+                size = size.as_long()
+        if not (isinstance(size, int) or _symbolic_int(size)) or (isinstance(size, int) and size < 1):
             raise SpecError(f"Array size must be a positive integer, got {size!r}")
         if not isinstance(elem, (Int, Bool, Enum, Array)):
             raise SpecError(f"Array element domain must be Int, Bool, Enum or Array, got {elem!r}")
@@ -210,14 +234,50 @@ def ite(cond: Any, then: Any, other: Any) -> z3.ExprRef:
     return z3.If(_as_bool(cond, "ite()"), _as_term(then), _as_term(other))
 
 
+class _Indices:
+    """0..n-1 with n a term (a parameter `prove` leaves symbolic): all_of/any_of quantify."""
+
+    _count = 0
+
+    def __init__(self, n: z3.ArithRef):
+        self.n = n
+
+    def __iter__(self):
+        raise SpecError(f"indices({self.n}) has a symbolic length: use it in all_of(...) or any_of(...)")
+
+    def _quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
+        _Indices._count += 1
+        i = z3.Int(f"i!{_Indices._count}")
+        body = _as_bool(pred(i) if pred else i, "all_of()" if forall else "any_of()")
+        rng = z3.And(i >= 0, i < self.n)
+        return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
+
+
+def indices(n: Any) -> Any:
+    """The indices 0..n-1, to use in all_of/any_of: `all_of(indices(p.messages), lambda o: ...)`.
+
+    With a number this is range(n); when `prove` leaves n symbolic (every number of
+    messages at once) all_of/any_of become a quantifier over 0 <= i < n.
+    """
+    if isinstance(n, int) and not isinstance(n, bool):
+        return range(n)
+    if isinstance(n, z3.ArithRef) and n.is_int():
+        return _Indices(n)
+    raise SpecError(f"indices({n!r}): expected a number of indices")
+
+
 def any_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
     """Some item satisfies pred (or is true); false for no items."""
+    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
+        return items._quantify(pred, False)  # type: ignore[union-attr]
     terms = [_as_bool(pred(x) if pred else x, "any_of()") for x in items]
     return z3.Or(terms) if terms else z3.BoolVal(False)
 
 
 def all_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
     """Every item satisfies pred (or is true); true for no items."""
+    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
+        return items._quantify(pred, True)  # type: ignore[union-attr]
     terms = [_as_bool(pred(x) if pred else x, "all_of()") for x in items]
     return z3.And(terms) if terms else z3.BoolVal(True)
 
@@ -692,7 +752,7 @@ class Model:
             decl = list(self._variables(p))
         for n in failures:
             fm = self.failure_modes[n]
-            if getattr(p, fm.budget) == UNBOUNDED:
+            if is_unbounded(getattr(p, fm.budget)):
                 continue  # no limit, so no counter to keep: the state space stays finite
             if not any(isinstance(v, Var) and v.name == fm.counter for v in decl):  # modes may share one
                 decl.append(Var(fm.counter, Int(0, getattr(p, fm.budget)),
@@ -703,7 +763,7 @@ class Model:
         label = a.name if idx is None else f"{a.name}({idx})"
         rec = _Recorder(f"action {label}", True)
         s, store = tracer.state(rec, True)
-        fm = a.failure if a.failure is not None and getattr(tracer.p, a.failure.budget) != UNBOUNDED else None
+        fm = a.failure if a.failure is not None and not is_unbounded(getattr(tracer.p, a.failure.budget)) else None
         with _user_code(rec.where, rec):
             if fm is not None:  # the budget: counter < budget, then counter += 1
                 when(getattr(s, fm.counter) < getattr(s.params, fm.budget))

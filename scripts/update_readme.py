@@ -25,6 +25,17 @@ def main() -> None:
     for i, block in zip(fenced, blocks):
         parts[i] = "```text\n" + block + "```"
     open(path, "w", encoding="utf-8").write("".join(parts))
+    update_prove_block(path)
+
+
+def update_prove_block(path: str) -> None:
+    """The `prove` example (a ```console block): what `python -m checker prove` prints now."""
+    out = subprocess.run([sys.executable, "-m", "checker", "prove"], cwd=ROOT, check=False,
+                         capture_output=True, text=True).stdout
+    text = open(path, encoding="utf-8").read()
+    new = "```console\n$ python -m checker prove\n" + out.rstrip() + "\n```"
+    text = re.sub(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
+    open(path, "w", encoding="utf-8").write(text)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ at offset o, one record per produce request); the log never loses or reorders re
 steps with no partial effects; the commit is synchronous (`commitSync`) and succeeds.
 """
 
-from checker import UNBOUNDED, Array, Enum, Int, Var, all_of, any_of, And, Implies, Or, ite, when
+from checker import Array, Enum, Int, Var, all_of, any_of, indices, And, Implies, Or, is_unbounded, ite, when
 
 # Where the consumer is in its loop. The at-least-once loop (commit=after) goes idle,
 # fetched, processed; the at-most-once loop (commit=before) idle, fetched, committed.
@@ -24,7 +24,7 @@ def saturating(p):
     """With unlimited crashes a record can be processed any number of times; the count
     then stops at 2, "more than once", which is all the properties ask, so the state
     space stays finite."""
-    return p.max_crashes == UNBOUNDED
+    return is_unbounded(p.max_crashes)
 
 
 def pc_values(p):
@@ -169,7 +169,8 @@ processing (KafkaConsumer javadoc, "Manual Offset Control"; design.html section 
 
 def no_loss(c):
     """Every offset below the committed offset was processed, or is in the consumer's hands."""
-    return all_of(range(c.params.messages), lambda o: Implies(
+    # indices(): a range here, a quantifier over every offset when `prove` leaves messages symbolic.
+    return all_of(indices(c.params.messages), lambda o: Implies(
         o < c.committed, Or(c.processed[o] >= 1, And(c.pc != IDLE, c.cur == o))))
 
 
@@ -184,7 +185,7 @@ def all_processed(c):
 
 
 def crashes_possible(p):
-    return "crash" in p.failure_modes and (p.max_crashes == UNBOUNDED or p.max_crashes >= 1)
+    return "crash" in p.failure_modes and (saturating(p) or p.max_crashes >= 1)
 
 
 def expect_no_loss(p):
@@ -206,7 +207,7 @@ def expect_all_processed(p):
         return "holds"
     if p.commit == "before":
         return "violated"
-    if p.max_crashes != UNBOUNDED:
+    if not saturating(p):
         return "holds"
     return "holds" if getattr(p, "fairness", "weak") == "strong" else "violated"
 

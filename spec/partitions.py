@@ -7,7 +7,7 @@ of `kafka`. Semantics: shared/reference-model.md. Left out: consumer groups shar
 partitions, rebalances, cross-partition ordering.
 """
 
-from checker import Array, Model, all_of, any_of
+from checker import Array, Model, all_of, any_of, indices
 
 from . import consumer_loop as loop
 
@@ -39,17 +39,17 @@ crash.action(loop.Crash, over="partitions", at=True)
 @model.always(expect=loop.expect_no_loss)
 def NoLoss(s):
     """On every partition, every offset below the committed offset was processed or is in hand."""
-    return all_of(range(s.params.partitions), lambda p: loop.no_loss(s.at(p)))
+    return all_of(indices(s.params.partitions), lambda p: loop.no_loss(s.at(p)))
 
 
 @model.sometimes(expect=loop.expect_duplicate)
 def DuplicateDelivery(s):
     """On some partition, some record was processed twice or more."""
-    return any_of(range(s.params.partitions), lambda p: loop.duplicate(s.at(p)))
+    return any_of(indices(s.params.partitions), lambda p: loop.duplicate(s.at(p)))
 
 
 @model.eventually(expect=loop.expect_all_processed, fair=("Produce", "Poll", "Process", "Commit"))
 def AllProcessed(s):
     """Every message of every partition has been processed at least once."""
-    return all_of(range(s.params.partitions), lambda p: loop.all_processed(s.at(p)))
+    return all_of(indices(s.params.partitions), lambda p: loop.all_processed(s.at(p)))
 model.pictures(project=("pc", "committed"), actors=loop.ACTORS_AT, columns=loop.COLUMNS_AT, instances=({"messages": 1, "max_crashes": 1},))

@@ -7,6 +7,7 @@ as a transition formula. A drift between them would show up here as a different 
 
 import pytest
 
+from checker.errors import SpecError
 from checker.bmc import bmc
 from checker.explicit import explore
 from checker.fast import explore_fast
@@ -123,3 +124,81 @@ def test_fast_engine_at_the_benchmark_size():
     fast = explore_fast(system)
     assert (fast.states, fast.transitions, fast.depth) == (1_617_000, 7_965_300, 54)
     assert comparable(fast) == comparable(explore(system))
+
+
+# --------------------------------------------------------------------------- every shipped model
+
+def _small_instances(tiny=False):
+    """Every shipped model at small sizes: each choice, each failure mode alone and none;
+    a model with matrix configurations (too many choices to multiply out) by those.
+
+    Integer parameters are 2 (or their default if smaller); tiny: 1, except those that
+    index actions (two partitions, say), which stay 2."""
+    import itertools
+
+    from checker.registry import configs, models
+
+    rows = list(configs().values())
+    out = []
+    for name, m in sorted(models().items()):
+        mine = [c for c in rows if c.model == name]
+        if mine:
+            out += [(name, m, dict(c.params), tuple(c.failures)) for c in mine]
+            continue
+        indexing = {a.over for a in m._actions if isinstance(a.over, str)}
+        ints = {n: max(p.min or 0, min(p.default, 1 if tiny and n not in indexing else 2))
+                for n, p in m.params.items() if not p.choices}
+        choices = [[(n, c) for c in p.choices] for n, p in m.params.items() if p.choices]
+        modes = [()] + [(f,) for f in m.failure_modes]
+        for combo in itertools.product(*choices):
+            for on in modes:
+                out.append((name, m, {**ints, **dict(combo)}, on))
+    return out
+
+
+SHIPPED = _small_instances()
+TINY = _small_instances(tiny=True)
+
+
+def _agree(model, params, on, unproved_depth):
+    """Every engine gives the explicit engine's least shortest trace, or none where it has none
+    (checked up to unproved_depth steps, or the explicit engine's depth when None)."""
+    from checker.symbolic import sym_bmc, symbolic_build
+
+    off = [f for f in model.failure_modes if f not in on]
+    system = model.build(params, enable=on, disable=off)
+    result = explore(system)
+    assert result.complete
+    try:  # the symbolic system with nothing left symbolic: a third engine, where the model allows it
+        ss = symbolic_build(model, params, [], enable=on, disable=off)
+    except SpecError:
+        ss = None  # e.g. a model that loops over range(parameter); bmc still checks it
+    for p in system.properties:
+        if p.kind == "eventually":
+            continue
+        explicit = result.prop(p.name)
+        depth = (len(explicit.trace.steps) - 1 if explicit.trace
+                 else result.depth if unproved_depth is None else min(unproved_depth, result.depth))
+        engines = {"bmc": bmc(system, p.name, max_depth=depth).trace}
+        if p.kind == "always" and ss is not None:
+            engines["symbolic bmc"] = sym_bmc(ss, p.name, depth).trace
+        for engine, trace in engines.items():
+            if explicit.trace is None:
+                assert trace is None, (p.name, engine)
+            else:
+                assert trace is not None and trace.steps == explicit.trace.steps, (p.name, engine)
+
+
+_IDS = [f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[2].items())}-{'+'.join(c[3]) or 'none'}" for c in SHIPPED]
+
+
+@pytest.mark.parametrize("name, model, params, on", SHIPPED, ids=_IDS)
+def test_shortest_traces_agree_on_every_shipped_model(name, model, params, on):
+    _agree(model, params, on, unproved_depth=6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, model, params, on", TINY, ids=[f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[2].items())}-"
+                                                         f"{'+'.join(c[3]) or 'none'}" for c in TINY])
+def test_no_trace_up_to_the_diameter_on_every_shipped_model(name, model, params, on):
+    _agree(model, params, on, unproved_depth=None)

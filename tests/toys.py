@@ -138,3 +138,67 @@ def bad_init() -> Model:
         return s.x > 0
 
     return m
+
+
+def handoff() -> Model:
+    """a and b take turns to count up to a bound; b <= a holds but is not inductive alone.
+
+    From b = a with b's turn, IncB would break b <= a; no reachable state is like that,
+    because on b's turn a = b + 1. Proving it needs that strengthening invariant.
+    """
+    m = Model("handoff", "Two counters taking turns.")
+    m.param("bound", 3, min=1, doc="how far a counts")
+    turn = Enum("a_turn", "b_turn")
+
+    @m.variables
+    def _(p):
+        return [Var("a", Int(0, p.bound), "a"), Var("b", Int(0, p.bound), "b"),
+                Var("turn", turn, "whose turn")]
+
+    @m.action
+    def IncA(s):
+        """a counts."""
+        when(s.turn == turn.a_turn, s.a < s.params.bound)
+        s.a += 1
+        s.turn = turn.b_turn
+
+    @m.action
+    def IncB(s):
+        """b follows."""
+        when(s.turn == turn.b_turn)
+        s.b += 1
+        s.turn = turn.a_turn
+
+    @m.always
+    def BehindOrEqual(s):
+        """b never overtakes a."""
+        return s.b <= s.a
+
+    @m.always(expect="violated")
+    def BBelowBound(s):
+        """b stays below the bound (false: b reaches it after a does)."""
+        return s.b < s.params.bound
+
+    return m
+
+
+def ranged() -> Model:
+    """A property that loops over range(bound): fine when built, not symbolic for `prove`."""
+    m = Model("ranged", "A property written with range(bound).")
+    m.param("bound", 2, min=1, doc="array size")
+
+    @m.variables
+    def _(p):
+        return [Var("a", Array(p.bound, Int(0, 1)), "cells")]
+
+    @m.action
+    def Set(s):
+        """Set the first cell."""
+        s.a[0] = 1
+
+    @m.always
+    def Small(s):
+        """Every cell is 0 or 1."""
+        return all_of(range(s.params.bound), lambda i: s.a[i] <= 1)
+
+    return m

@@ -1,0 +1,557 @@
+"""Invariant inference: candidates from templates, filtered on reachable states, then Houdini.
+
+1. Candidates come from templates over the symbolic system's variables (`symbolic.py`):
+   bounds (`x <= 0`, `x >= 1`), differences (`x <= y + c`, c in -1..1, parameters
+   included), facts over array elements (`forall i < t: a[i] >= 1`, `forall i >= t:
+   a[i] = 0`, `a[t] >= 1`), the variables' domains and the `always` properties, each
+   also guarded by an enum value (`pc = fetched -> ...`).
+2. A candidate is kept only if it holds in every state the explicit engine reaches in
+   small instances (each unbounded parameter at its three smallest values).
+3. Houdini: with the parameters symbolic, a candidate is dropped when it fails in the
+   initial state or when some action, from a state satisfying every candidate still
+   kept, leads to a state where it fails; repeated until nothing changes. What is left
+   is the largest inductive subset. A property that survives is proved for every
+   value of the unbounded parameters; the invariant printed is the part of the
+   inductive set that its proof uses (from Z3's unsat cores).
+
+Every check is one Z3 query per (action, candidate) pair, so a failure names both
+("Commit does not preserve NoLoss") with the counterexample-to-induction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import z3
+
+from .compile import compiled
+from .symbolic import _WITNESS, SymAction, SymbolicSystem, _inst
+
+__all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini", "readable",
+           "check_invariant"]
+
+
+@dataclass
+class Candidate:
+    text: str
+    py: Callable[[dict], bool]  # evaluated on states of built instances
+    z: z3.BoolRef  # over the symbolic system's constants
+    key: tuple  # for merging x <= y + c and y <= x - c into x = y + c when printing
+    prop: str | None = None  # the property this candidate is, if any
+
+
+@dataclass
+class Refutation:
+    candidate: str
+    action: str | None  # None: fails in the initial state
+    state: str  # the counterexample-to-induction (before the action)
+    after: str = ""
+
+    def line(self) -> str:
+        if self.action is None:
+            return f"{self.candidate} fails in the initial state {self.state}"
+        return (f"{self.action} does not preserve {self.candidate}: from {self.state} "
+                f"it leads to {self.after}")
+
+
+@dataclass
+class HoudiniResult:
+    kept: list[Candidate]
+    refuted: list[Refutation]  # in the order they were dropped
+    support: dict[str, list[Candidate]]  # property -> the kept candidates its proof uses
+    queries: int = 0
+    complete: bool = True  # False when the time ran out (nothing is then proved)
+    sampled: int = 0  # candidates generated before filtering
+    states: int = 0  # states enumerated for filtering
+    instances: list[dict[str, int]] = field(default_factory=list)
+    gave_up: str = ""  # why Z3 answered unknown, when it did
+
+
+# --------------------------------------------------------------------------- sampling
+
+def _small_values(ss: SymbolicSystem, n: str) -> list[int]:
+    d = ss.model.params[n]
+    lo = d.min if d.min is not None else 0
+    return [v for v in range(lo, lo + 3) if d.max is None or v <= d.max]
+
+
+def sample_states(ss: SymbolicSystem, max_states: int = 50_000):
+    """Every reachable state of small instances, as environments for `Candidate.py`.
+
+    Returns (instance parameter values, list of environments, built system, names of the
+    always properties violated in it) for each instance. An instance whose search
+    would pass max_states in all is skipped (its states are not needed for soundness:
+    filtering only drops candidates early that Houdini would check anyway).
+    """
+    names = ss.unbounded
+    total = 0
+    out = []
+    for combo in itertools.product(*(_small_values(ss, n) for n in names)):
+        values = dict(zip(names, combo))
+        params = {k: values.get(k, v) for k, v in ss.params.items()}
+        others = [f for f in ss.model.failure_modes if f not in ss.failure_modes]
+        system = ss.model.build(params, enable=ss.failure_modes, disable=others)
+        states = _reachable(system, max_states - total)
+        if states is None:
+            continue
+        total += len(states)
+        comp = compiled(system)
+        violated = {p.name for i, p in enumerate(system.properties)
+                    if p.kind == "always" and not all(comp.predicates[i](st) for st in states)}
+        getters = _env_getters(ss, system)
+        envs = []
+        for st in states:
+            vals = system.layout.unpack(st)
+            env = dict(values)
+            for name, g in getters:
+                env[name] = g(vals)
+            envs.append(env)
+        out.append((values, envs, system, violated))
+    return out
+
+
+def _reachable(system: Any, limit: int) -> list[int] | None:
+    """All reachable packed states (breadth-first), or None past `limit`."""
+    expand = compiled(system).expand
+    init = system.layout.pack(system.init)
+    seen = {init}
+    order = [init]
+    i = 0
+    while i < len(order):
+        for _, t in expand(order[i]):
+            if t not in seen:
+                seen.add(t)
+                order.append(t)
+                if len(order) > limit:
+                    return None
+        i += 1
+    return order
+
+
+def _env_getters(ss: SymbolicSystem, system: Any) -> list[tuple[str, Callable]]:
+    pos = {fv.name: i for i, fv in enumerate(system.variables)}
+    getters: list[tuple[str, Callable]] = []
+    for sv in ss.variables:
+        if not sv.dims:
+            i = pos[sv.name]
+            getters.append((sv.name, lambda vals, i=i: vals[i]))
+            continue
+        # The flat variables under sv's concrete path, nested by the symbolic dimensions.
+        idx: Any = []
+        for j, fv in enumerate(system.variables):
+            if fv.root == sv.root and fv.path[:len(sv.path)] == sv.path:
+                node = idx
+                for k in fv.path[len(sv.path):-1]:
+                    while len(node) <= k:
+                        node.append([])
+                    node = node[k]
+                node.append(j)
+
+        def get(vals, idx=idx):
+            def walk(n):
+                return [walk(x) for x in n] if isinstance(n, list) and n and isinstance(n[0], list) \
+                    else [vals[j] for j in n]
+            return walk(idx)
+        getters.append((sv.name, get))
+    return getters
+
+
+# --------------------------------------------------------------------------- templates
+
+class _Bound:
+    """A domain bound that may be a term over the parameters, evaluated per instance."""
+
+    def __init__(self, ss: SymbolicSystem, term: Any):
+        self.term = term
+        self.params = [(n, ss.params[n]) for n in ss.unbounded]
+        self.cache: dict[tuple, int] = {}
+
+    def py(self, env: dict) -> int:
+        if isinstance(self.term, int):
+            return self.term
+        key = tuple(env[n] for n, _ in self.params)
+        if key not in self.cache:
+            t = z3.substitute(self.term, *[(c, z3.IntVal(env[n])) for n, c in self.params])
+            self.cache[key] = z3.simplify(t).as_long()
+        return self.cache[key]
+
+    def z(self) -> z3.ArithRef:
+        return z3.IntVal(self.term) if isinstance(self.term, int) else self.term
+
+    def __str__(self) -> str:
+        return str(self.term)
+
+
+def _plus(c: int) -> str:
+    return "" if c == 0 else f" + {c}" if c > 0 else f" - {-c}"
+
+
+def candidates(ss: SymbolicSystem) -> list[Candidate]:
+    """Every template instance over the system's variables, the properties first."""
+    out = [Candidate(p.name, lambda env: True, p.formula, ("prop", p.name), prop=p.name)
+           for p in ss.properties]
+    z = {sv.name: sv.const for sv in ss.variables}
+    z.update({n: ss.params[n] for n in ss.unbounded})
+    comp = {sv.name: sv.path for sv in ss.variables}
+    ints = [sv.name for sv in ss.variables if sv.kind == "int" and not sv.dims]
+    terms = ints + list(ss.unbounded)
+    enums = [sv for sv in ss.variables if sv.kind == "enum" and not sv.dims]
+    bools = [sv.name for sv in ss.variables if sv.kind == "bool" and not sv.dims]
+    arrays = [sv for sv in ss.variables if len(sv.dims) == 1 and sv.kind == "int"]
+
+    def together(*names: str) -> bool:
+        """Names from one component (one concrete index) or global: keeps templates local."""
+        paths = {comp[n] for n in names if comp.get(n)}
+        return len(paths) <= 1
+
+    # Domains: never guarded.
+    for sv in ss.variables:
+        lo, hi = _Bound(ss, sv.lo), _Bound(ss, sv.hi)
+        if sv.kind == "bool":
+            continue
+        if not sv.dims:
+            n = sv.name
+            out.append(Candidate(f"{n} >= {lo}", lambda e, n=n, lo=lo: e[n] >= lo.py(e), z[n] >= lo.z(),
+                                 ("ge", (), n, str(lo))))
+            out.append(Candidate(f"{n} <= {hi}", lambda e, n=n, hi=hi: e[n] <= hi.py(e), z[n] <= hi.z(),
+                                 ("le", (), n, str(hi))))
+        elif len(sv.dims) == 1:
+            n, size = sv.name, sv.dims[0]
+            i = z3.Int("i")
+            rng = z3.And(i >= 0, i < size)
+            out.append(Candidate(f"forall i: {n}[i] >= {lo}", lambda e, n=n, lo=lo: all(x >= lo.py(e) for x in e[n]),
+                                 z3.ForAll([i], z3.Implies(rng, z[n][i] >= lo.z())), ("age", (), n, str(lo))))
+            out.append(Candidate(f"forall i: {n}[i] <= {hi}", lambda e, n=n, hi=hi: all(x <= hi.py(e) for x in e[n]),
+                                 z3.ForAll([i], z3.Implies(rng, z[n][i] <= hi.z())), ("ale", (), n, str(hi))))
+
+    bodies: list[tuple[str, Callable, z3.BoolRef, tuple, tuple[str, ...]]] = []
+    for x in ints:
+        for c in (0, 1):
+            bodies.append((f"{x} <= {c}", lambda e, x=x, c=c: e[x] <= c, z[x] <= c, ("le", x, str(c)), (x,)))
+            bodies.append((f"{x} >= {c}", lambda e, x=x, c=c: e[x] >= c, z[x] >= c, ("ge", x, str(c)), (x,)))
+    for x, y in itertools.permutations(terms, 2):
+        if x in ss.unbounded and y in ss.unbounded or not together(x, y):
+            continue
+        for c in (-1, 0, 1):
+            text = f"{x} < {y}" if c == -1 else f"{x} <= {y}{_plus(c)}"
+            bodies.append((text, lambda e, x=x, y=y, c=c: e[x] <= e[y] + c, z[x] <= z[y] + c,
+                           ("diff", x, y, c), (x, y)))
+    for b in bools:
+        bodies.append((b, lambda e, b=b: bool(e[b]), z[b], ("bool", b, True), (b,)))
+        bodies.append((f"not {b}", lambda e, b=b: not e[b], z3.Not(z[b]), ("bool", b, False), (b,)))
+    for ev in enums:
+        for k, label in enumerate(ev.labels):
+            bodies.append((f"{ev.name} != {label}", lambda e, n=ev.name, k=k: e[n] != k, z[ev.name] != k,
+                           ("ne", ev.name, k), (ev.name,)))
+    for av in arrays:
+        a, size = av.name, av.dims[0]
+        lo = av.lo if isinstance(av.lo, int) else 0
+        i = z3.Int("i")
+        rng = z3.And(i >= 0, i < size)
+        for c in (lo + 1,):
+            bodies.append((f"forall i: {a}[i] >= {c}", lambda e, a=a, c=c: all(v >= c for v in e[a]),
+                           z3.ForAll([i], z3.Implies(rng, z[a][i] >= c)), ("aall", a, c), (a,)))
+        for t in terms:
+            if not together(a, t):
+                continue
+            bodies.append((f"forall i < {t}: {a}[i] >= {lo + 1}",
+                           lambda e, a=a, t=t, c=lo + 1: all(v >= c for v in e[a][:max(0, e[t])]),
+                           z3.ForAll([i], z3.Implies(z3.And(rng, i < z[t]), z[a][i] >= lo + 1)),
+                           ("below", a, t), (a, t)))
+            bodies.append((f"forall i >= {t}: {a}[i] <= {lo}",
+                           lambda e, a=a, t=t, c=lo: all(v <= c for v in e[a][max(0, e[t]):]),
+                           z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t]), z[a][i] <= lo)),
+                           ("above", a, t), (a, t)))
+            if t in ints:
+                for c, op in ((lo + 1, ">="), (lo, "<=")):
+                    def py(e, a=a, t=t, c=c, op=op):
+                        k = e[t]
+                        if not 0 <= k < len(e[a]):
+                            return False
+                        return e[a][k] >= c if op == ">=" else e[a][k] <= c
+                    zt = z[a][z[t]] >= c if op == ">=" else z[a][z[t]] <= c
+                    bodies.append((f"{a}[{t}] {op} {c}", py, z3.And(z[t] >= 0, z[t] < size, zt),
+                                   ("at", a, t, op, c), (a, t)))
+
+    guards: list[tuple[str, Callable | None, z3.BoolRef | None, tuple, tuple[str, ...]]] = [("", None, None, (), ())]
+    for ev in enums:
+        for k, label in enumerate(ev.labels):
+            guards.append((f"{ev.name} = {label}", lambda e, n=ev.name, k=k: e[n] == k, z[ev.name] == k,
+                           (ev.name, k), (ev.name,)))
+    for gtext, gpy, gz, gkey, gnames in guards:
+        for text, py, zb, key, names in bodies:
+            if not together(*names, *gnames) or (gnames and gnames[0] in names):
+                continue
+            if gpy is None:
+                out.append(Candidate(text, py, zb, (key, ())))
+            else:
+                out.append(Candidate(f"{gtext} -> {text}", lambda e, g=gpy, b=py: not g(e) or b(e),
+                                     z3.Implies(gz, zb), (key, gkey)))
+    return out
+
+
+def readable(cands: list[Candidate]) -> list[str]:
+    """The texts of candidates, with x <= y + c and y <= x - c shown once as x = y + c."""
+    keys = {c.key: c for c in cands}
+    out, done = [], set()
+    for c in cands:
+        if c.key in done:
+            continue
+        body, guard = (c.key[0], c.key[1]) if len(c.key) == 2 and isinstance(c.key[0], tuple) else (None, None)
+        text = c.text
+        if body and body[0] == "diff":
+            _, x, y, k = body
+            other = (("diff", y, x, -k), guard)
+            if other in keys:
+                done.add(other)
+                eq = f"{x} = {y}{_plus(k)}"
+                text = f"{c.text.split(' -> ')[0]} -> {eq}" if guard else eq
+        elif body and body[0] in ("le", "ge") and len(body) == 3:
+            other = (("ge" if body[0] == "le" else "le", body[1], body[2]), guard)
+            if other in keys:
+                done.add(other)
+                eq = f"{body[1]} = {body[2]}"
+                text = f"{c.text.split(' -> ')[0]} -> {eq}" if guard else eq
+        done.add(c.key)
+        out.append(text)
+    return out
+
+
+# --------------------------------------------------------------------------- Houdini
+
+def _show(ss: SymbolicSystem, m: z3.ModelRef, consts: list[z3.ExprRef], with_params: bool) -> str:
+    """A state of a Z3 model in one line; arrays shown cell by cell up to their size."""
+    def val(t: z3.ExprRef) -> int:
+        v = m.eval(t, model_completion=True)
+        return int(z3.is_true(v)) if z3.is_bool(v) else v.as_long()
+
+    parts = [f"{n}={val(ss.params[n])}" for n in ss.unbounded] if with_params else []
+    for sv, c in zip(ss.variables, consts):
+        if not sv.dims:
+            parts.append(f"{sv.name}={sv.show(val(c))}")
+            continue
+        size = val(sv.dims[0]) if not isinstance(sv.dims[0], int) else sv.dims[0]
+        cells = []
+        for i in range(max(0, min(size, 8))):
+            cell = z3.Select(c, i)
+            cells.append("[..]" if len(sv.dims) > 1 else sv.show(val(cell)))
+        more = ", ..." if size > 8 else ""
+        parts.append(f"{sv.name}=[{', '.join(cells)}{more}]")
+    return ", ".join(parts)
+
+
+def _nice(ss: SymbolicSystem) -> z3.BoolRef:
+    """What makes a counterexample easy to read: values in their declared domains and
+    small parameters. Only preferred (tried first when showing one), never assumed."""
+    facts = [c <= 3 for c in ss.param_consts()]
+    for sv in ss.variables:
+        if sv.kind == "bool":
+            continue
+        lo, hi = _Bound(ss, sv.lo).z(), _Bound(ss, sv.hi).z()
+        if not sv.dims:
+            facts += [sv.const >= lo, sv.const <= hi]
+        elif len(sv.dims) == 1:
+            i = z3.Int("i")
+            facts.append(z3.ForAll([i], z3.Implies(z3.And(i >= 0, i < sv.dims[0]),
+                                                   z3.And(sv.const[i] >= lo, sv.const[i] <= hi))))
+    return z3.And(facts)
+
+
+def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.ModelRef:
+    """After a sat check under assumptions: a model that also satisfies `nice`, if one is quick to find.
+
+    `nice` is asserted only inside this push/pop: kept in the solver, its quantifiers
+    would slow every other query down."""
+    m = s.model()
+    s.push()
+    s.add(nice)
+    s.set("timeout", 2000)  # a nicer state is worth a moment, not more
+    if s.check(*assumptions) == z3.sat:
+        m = s.model()
+    s.pop()
+    s.set("timeout", 4294967295)  # Z3's "no limit"; _limit sets the deadline again before each query
+    return m
+
+
+class _GaveUp(Exception):
+    """Z3 answered unknown (or the time ran out): nothing can be concluded from the query."""
+
+
+def _limit(s: z3.Solver, deadline: float | None) -> None:
+    if deadline is not None:
+        s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
+
+
+# Quantifier-free queries. A fact `forall i: phi(i)` assumed about the state before a step
+# is instantiated at finitely many indices (every integer variable and parameter, before
+# and after the step, and the witness indices below): weaker assumptions, so an unsat
+# answer (a proof) stays valid, and Z3 never answers unknown for quantifiers. A fact to
+# be broken after the step is negated exactly: `not forall i: phi(i)` is `not phi(k)`
+# for a fresh k, one per nesting level, shared by all candidates.
+def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.ArithRef]:  # type: ignore[assignment]
+    ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
+    return _WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
+
+
+def _depth(ss: SymbolicSystem) -> int:
+    return max((len(sv.dims) for sv in ss.variables), default=0) or 1
+
+
+class _ActionCheck:
+    """One incremental solver per action: pre-state candidates under assumption literals."""
+
+    def __init__(self, ss: SymbolicSystem, a: SymAction, cands: list[Candidate], post: list[z3.ExprRef],
+                 after: list[z3.BoolRef]):
+        self.a = a
+        self.s = z3.Solver()
+        self.s.set("core.minimize", True)
+        self.s.add(*ss.param_range)
+        self.s.add(a.index_range, a.guard)
+        consts = ss.consts
+        self.s.add([post[i] == (a.updates[i] if i in a.updates else consts[i]) for i in range(len(consts))])
+        self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
+        self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
+        for j, c in enumerate(cands):
+            self.s.add(z3.Implies(self.hyp[j], _inst(c.z, terms)))
+            self.s.add(z3.Implies(self.neg[j], z3.Not(_inst(after[j], None))))
+
+
+def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
+            progress: Callable[[str], None] | None = None) -> HoudiniResult:
+    """The largest subset of cands that is inductive, with the refuted ones and why."""
+    post = [z3.Const(v.name + "'", v.const.sort()) for v in ss.variables]
+    alive = list(range(len(cands)))
+    refuted: list[Refutation] = []
+    queries = 0
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    try:
+        return _houdini(ss, cands, deadline, post, alive, refuted, out_of_time, progress)
+    except _GaveUp as e:
+        return HoudiniResult([], refuted, {}, queries, False, gave_up=str(e))
+
+
+def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None, post: list, alive: list[int],
+             refuted: list[Refutation], out_of_time: Callable, progress: Callable | None) -> HoudiniResult:
+    queries = 0
+    nice = _inst(_nice(ss), _instances(ss))
+    # Initiation: every candidate holds in the initial state, for every parameter value.
+    s0 = z3.Solver()
+    s0.add(*ss.param_range, ss.init())
+    neg0 = [z3.Bool(f"n0!{j}") for j in range(len(cands))]
+    for j in alive:
+        s0.add(z3.Implies(neg0[j], z3.Not(_inst(cands[j].z, None))))
+    alive, q = _drop_until_unsat(s0, [], neg0, alive, cands, lambda m, j: refuted.append(
+        Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), nice, deadline)
+    queries += q
+
+    sub = list(zip(ss.consts, post))
+    after = [z3.substitute(c.z, *sub) for c in cands]  # each candidate over the next state
+    checks = [_ActionCheck(ss, a, cands, post, after) for a in ss.actions]
+    changed = True
+    while changed:
+        changed = False
+        for ch in checks:
+            if out_of_time():
+                return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
+            before = len(alive)
+            alive, q = _drop_until_unsat(ch.s, ch.hyp, ch.neg, alive, cands, lambda m, j, ch=ch: refuted.append(
+                Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False))),
+                nice, deadline)
+            if progress is not None:
+                progress(f"Houdini: {len(alive)} candidates kept after checking {ch.a.name}")
+            queries += q
+            if out_of_time():
+                return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
+            changed = changed or len(alive) < before
+
+    support = {}
+    for j in alive:
+        if cands[j].prop is not None:
+            support[cands[j].prop] = [cands[k] for k in _support(checks, alive, j)]
+    return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
+
+
+def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cands: list[Candidate],
+                      report: Callable, nice: z3.BoolRef, deadline: float | None = None) -> tuple[list[int], int]:
+    """Drop candidates that some model of s (every kept candidate assumed through hyp)
+    falsifies (neg[j] means candidate j is false after the step), until none is left.
+
+    One query finds a model in which some kept candidate fails; every candidate that
+    the model makes false is dropped with it as the counterexample. Dropping while
+    others are still assumed is sound: assuming more makes a model harder to find.
+    """
+    queries = 0
+    alive = list(alive)
+    while alive:
+        some = z3.FreshBool("some")
+        s.add(z3.Or(z3.Not(some), *[neg[j] for j in alive]))
+        queries += 1
+        _limit(s, deadline)
+        r = s.check(*[hyp[j] for j in alive] if hyp else [], some)
+        if r == z3.unknown:
+            raise _GaveUp(s.reason_unknown())
+        if r == z3.unsat:
+            break
+        m = s.model()
+        bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
+        for j in bad:
+            report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]], nice), j)
+        alive = [j for j in alive if j not in bad]
+    return alive, queries
+
+
+def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[int]:
+    """The kept candidates that the consecution proof of root needs, transitively (unsat cores)."""
+    need = {root}
+    work = [root]
+    while work:
+        j = work.pop()
+        for ch in checks:
+            hyps = [ch.hyp[k] for k in alive]
+            if ch.s.check(*hyps, ch.neg[j]) != z3.unsat:  # Z3 gave up this time: keep everything
+                return list(alive)
+            core = {x.get_id() for x in ch.s.unsat_core()}
+            for k in alive:
+                if ch.hyp[k].get_id() in core and k not in need:
+                    need.add(k)
+                    work.append(k)
+    return sorted(need)
+
+
+def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutation]:
+    """Check that the conjunction of cands is inductive: initiation for each candidate,
+    consecution for each (action, candidate) pair. Returns every failing pair."""
+    post = [z3.Const(v.name + "'", v.const.sort()) for v in ss.variables]
+    sub = list(zip(ss.consts, post))
+    out: list[Refutation] = []
+    s0 = z3.Solver()
+    s0.add(*ss.param_range, ss.init())
+    nice = _inst(_nice(ss), _instances(ss))
+    for c in cands:
+        broken = z3.Not(_inst(c.z, None))
+        r = s0.check(broken)
+        if r == z3.sat:
+            out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [broken], nice), ss.consts, True)))
+        elif r == z3.unknown:
+            out.append(Refutation(c.text, None, f"(Z3 gave up: {s0.reason_unknown()})"))
+    for a in ss.actions:
+        s = z3.Solver()
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
+        s.add(*ss.param_range, a.index_range, a.guard, *[_inst(c.z, terms) for c in cands])
+        s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
+        for c in cands:
+            broken = z3.Not(_inst(z3.substitute(c.z, *sub), None))
+            r = s.check(broken)
+            if r == z3.unknown:
+                out.append(Refutation(c.text, a.name, f"(Z3 gave up: {s.reason_unknown()})", "?"))
+            elif r == z3.sat:
+                m = _readable_model(s, [broken], nice)
+                out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
+    return out

@@ -1,0 +1,158 @@
+"""`prove`: every `always` property for every value of the unbounded parameters.
+
+For each property the outcome is `proved` (an inductive invariant implies it, for all
+values of the unbounded parameters), `refuted` (bounded model checking over every
+value found a violation; the trace is its least shortest run, replayed in the built
+instance with the smallest parameter values that allow it) or `unknown` (with what
+was tried). See `invariants.py` for how the invariant is found.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
+                         sample_states)
+from .lang import Model
+from .result import Trace
+from .symbolic import Unsupported, sym_bmc, symbolic_build
+
+__all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded"]
+
+
+@dataclass
+class ProveProperty:
+    name: str
+    expected: str  # holds or violated (over every value of the unbounded parameters)
+    verdict: str  # proved, refuted or unknown
+    invariant: list[str] = field(default_factory=list)
+    trace: Trace | None = None
+    reason: str = ""
+    refutation: Refutation | None = None  # why Houdini dropped the property (its CTI)
+    support: list[Candidate] = field(default_factory=list)  # the invariant, as candidates
+    alone: list[Refutation] = field(default_factory=list)  # why the property alone is not inductive
+
+    @property
+    def as_expected(self) -> bool | None:
+        if self.verdict == "unknown":
+            return None
+        return (self.verdict == "proved") == (self.expected == "holds")
+
+    def json(self) -> dict[str, Any]:
+        return {"name": self.name, "expected": self.expected, "verdict": self.verdict,
+                "as_expected": self.as_expected, "invariant": self.invariant,
+                "trace": self.trace.json() if self.trace else None,
+                "trace_params": self.trace.system.params if self.trace else None,
+                **({"reason": self.reason} if self.reason else {})}
+
+
+@dataclass
+class ProveResult:
+    model: str
+    params: dict[str, Any]  # the fixed parameters
+    unbounded: list[str]
+    failure_modes: list[str]
+    seconds: float
+    properties: list[ProveProperty]
+    houdini: HoudiniResult | None = None
+    generated: int = 0  # candidates from the templates
+    filtered: int = 0  # of those, true in every sampled state
+    states: int = 0  # sampled states
+    instances: int = 0  # sampled instances
+    ranges: dict[str, str] = field(default_factory=dict)  # unbounded parameter -> its range
+
+    @property
+    def exit_code(self) -> int:
+        if any(p.as_expected is False for p in self.properties):
+            return 1
+        return 3 if any(p.as_expected is None for p in self.properties) else 0
+
+    def json(self) -> dict[str, Any]:
+        return {"model": self.model, "params": self.params, "unbounded": self.unbounded,
+                "failure_modes": self.failure_modes, "seconds": round(self.seconds, 3),
+                "properties": [p.json() for p in self.properties]}
+
+
+def default_unbounded(model: Model, given: Iterable[str]) -> list[str]:
+    """Every integer parameter not set with -p and not indexing actions (over=...)."""
+    indexing = {a.over for a in model._actions if isinstance(a.over, str)}
+    return [n for n, p in model.params.items() if not p.choices and n not in given and n not in indexing]
+
+
+def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterable[str] | None = None,
+          enable: Iterable[str] = (), disable: Iterable[str] = (), max_depth: int = 20,
+          timeout: float | None = None, max_states: int = 50_000,
+          progress: Callable[[str], None] | None = None) -> ProveResult:
+    start = time.perf_counter()
+    say = progress or (lambda text: None)
+    deadline = None if timeout is None else start + timeout
+    params = dict(params or {})
+    unb = default_unbounded(model, params) if unbounded is None else list(unbounded)
+    model.resolve_params(params)  # bad names and values: one-line errors first
+    failures = model.resolve_failures(enable, disable)
+    fixed = {k: v for k, v in model.resolve_params(params).items() if k not in unb}
+    always = [d.name for d in model._props if d.kind == "always"]
+    ranges = {n: model.params[n].describe_range() for n in unb if n in model.params}
+    try:
+        ss = symbolic_build(model, params, unb, enable, disable)
+    except Unsupported as e:
+        expected = _expectations(model, params, enable, disable, None)
+        props = [ProveProperty(n, expected[n], "unknown", reason=f"cannot be made symbolic: {e}")
+                 for n in always]
+        return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, ranges=ranges)
+
+    say("enumerating the reachable states of small instances")
+    samples = sample_states(ss, max_states)
+    expected = _expectations(model, params, enable, disable, samples)
+    envs = [e for _, es, _, _ in samples for e in es]
+    # A property violated in a small instance has no proof to look for: straight to BMC.
+    violated = {n for _, _, _, v in samples for n in v}
+    cands = candidates(ss)
+    kept = [c for c in cands if (c.prop is not None and c.prop not in violated)
+            or (c.prop is None and all(c.py(e) for e in envs))]
+    h = None
+    if any(n not in violated for n in always):
+        say(f"Houdini on {len(kept)} candidate invariants")
+        h = houdini(ss, kept, deadline, progress)
+
+    props = []
+    for name in always:
+        support = h.support.get(name) if h is not None else None
+        if support is not None:
+            alone = check_invariant(ss, [c for c in support if c.prop == name])
+            props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support,
+                                       alone=alone))
+            continue
+        why = next((r for r in h.refuted if r.candidate == name), None) if h is not None else None
+        say(f"{name} is not proved; bounded model checking up to {max_depth} steps")
+        out = sym_bmc(ss, name, max_depth, deadline, progress)
+        if out.trace is not None:
+            props.append(ProveProperty(name, expected[name], "refuted", trace=out.trace, refutation=why))
+            continue
+        if h is None or name in violated:
+            tried = ["violated in a small instance, but no trace was found in time"]
+        else:
+            tried = [f"Houdini kept {len(h.kept)} of {len(kept)} candidate invariants"
+                     + ("" if h.complete else " before the time limit")]
+        if why is not None:
+            tried.append(why.line())
+        tried.append(f"bounded model checking: {out.reason}")
+        props.append(ProveProperty(name, expected[name], "unknown", reason="; ".join(tried), refutation=why))
+    return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, h,
+                       len(cands), len(kept), len(envs), len(samples), ranges)
+
+
+def _expectations(model: Model, params: dict, enable: Iterable[str], disable: Iterable[str],
+                  samples: list | None) -> dict[str, str]:
+    """What each always property is expected to do over every value: violated if some
+    sampled instance expects a violation, else holds."""
+    systems = [s for _, _, s, _ in samples] if samples else [model.build(params, enable, disable)]
+    out: dict[str, str] = {}
+    for s in systems:
+        for p in s.properties:
+            if p.kind == "always" and out.get(p.name) != "violated":
+                out[p.name] = p.expected
+    return out
+

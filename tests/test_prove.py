@@ -1,0 +1,244 @@
+"""`prove`: proofs for every size with inferred invariants, refutations with shortest traces.
+
+The verdicts and traces here are computed by Z3 and the explicit engine; the tests pin
+them and check every printed invariant again, pair by pair, independently of Houdini.
+"""
+
+import json
+import re
+
+import pytest
+
+from checker.explicit import explore
+from checker.invariants import check_invariant, houdini
+from checker.prove import default_unbounded, prove
+from checker.symbolic import symbolic_build, sym_bmc
+from spec import kafka, partitions
+import toys
+from test_cli import run, toys_env
+
+
+def test_kafka_at_least_once_proved_for_every_size():
+    r = prove(kafka)
+    assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after"}
+    (p,) = r.properties
+    assert (p.name, p.verdict, p.expected, p.as_expected) == ("NoLoss", "proved", "holds", True)
+    # The strengthening found is whatever Z3's unsat cores pick (the README shows it);
+    # what must hold is that it starts with the property and is inductive on its own.
+    assert p.invariant[0] == "NoLoss" and len(p.invariant) >= 2
+    # The printed invariant is inductive: every (action, fact) pair checked on its own.
+    ss = symbolic_build(kafka, {}, r.unbounded)
+    assert check_invariant(ss, p.support) == []
+    assert r.exit_code == 0
+
+
+def test_no_loss_alone_is_not_inductive():
+    # Without the inferred strengthening, Z3 finds a counterexample to induction.
+    ss = symbolic_build(kafka, {}, ["messages", "max_crashes"])
+    prop = [c for c in __import__("checker.invariants", fromlist=["candidates"]).candidates(ss)
+            if c.prop == "NoLoss"]
+    failures = check_invariant(ss, prop)
+    assert failures and all(f.candidate == "NoLoss" for f in failures)
+    assert {f.action for f in failures} >= {"Commit"}
+    assert failures[0].line().startswith(f"{failures[0].action} does not preserve NoLoss: from messages=")
+
+
+def test_kafka_at_most_once_refuted_with_the_shortest_trace():
+    r = prove(kafka, {"commit": "before"})
+    (p,) = r.properties
+    assert (p.verdict, p.expected, p.as_expected) == ("refuted", "violated", True)
+    assert p.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
+    assert p.trace.system.params == {"messages": 1, "max_crashes": 1, "commit": "before"}
+    # The same trace the explicit engine finds in that instance, state by state.
+    explicit = explore(kafka.build(p.trace.system.params)).prop("NoLoss")
+    assert p.trace.steps == explicit.trace.steps
+    assert r.exit_code == 0
+
+
+def test_partitions_default_unbounded_leaves_the_index_fixed():
+    assert default_unbounded(partitions, {}) == ["messages", "max_crashes"]
+    assert default_unbounded(kafka, {"messages": "2"}) == ["max_crashes"]
+
+
+@pytest.mark.slow
+def test_partitions_proved_for_every_size():
+    r = prove(partitions)
+    (p,) = r.properties
+    assert (p.verdict, p.as_expected) == ("proved", True)
+    ss = symbolic_build(partitions, {}, r.unbounded)
+    assert check_invariant(ss, p.support) == []
+
+
+def test_partitions_at_most_once_refuted():
+    r = prove(partitions, {"commit": "before"}, ["messages", "max_crashes"])
+    (p,) = r.properties
+    assert p.verdict == "refuted"
+    assert p.trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
+    assert p.trace.system.params == {"partitions": 2, "messages": 1, "max_crashes": 1, "commit": "before"}
+
+
+def test_symbolic_index_over_unbounded_partitions():
+    # With the number of partitions symbolic too, the actions get one symbolic index and
+    # bounded model checking still finds the least trace, at one partition.
+    ss = symbolic_build(partitions, {"commit": "before"}, ["partitions", "messages", "max_crashes"])
+    assert [a.name for a in ss.actions] == ["Produce(i)", "Poll(i)", "Process(i)", "Commit(i)", "Crash(i)"]
+    out = sym_bmc(ss, "NoLoss", 6)
+    assert out.trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
+    assert out.trace.system.params["partitions"] == 1
+
+
+def test_toy_needs_a_strengthening_invariant():
+    m = toys.handoff()
+    ss = symbolic_build(m, {}, ["bound"])
+    alone = [c for c in __import__("checker.invariants", fromlist=["candidates"]).candidates(ss)
+             if c.prop == "BehindOrEqual"]
+    (failure,) = check_invariant(ss, alone)
+    assert failure.action == "IncB" and failure.line().startswith("IncB does not preserve BehindOrEqual")
+    r = prove(m)
+    props = {p.name: p for p in r.properties}
+    assert props["BehindOrEqual"].verdict == "proved"
+    assert props["BehindOrEqual"].invariant == ["BehindOrEqual", "turn = b_turn -> b < a"]
+    assert props["BBelowBound"].verdict == "refuted"
+    assert props["BBelowBound"].trace.actions == ["IncA", "IncB"]
+    assert props["BBelowBound"].trace.system.params == {"bound": 1}
+    assert r.exit_code == 0
+
+
+@pytest.mark.parametrize("model, enable, prop, actions", [
+    (toys.grid(), (), "SmallSum", ["IncX", "IncX", "IncY"]),
+    (toys.flags(), ("glitch",), "NeverOff", ["Outage"]),
+    (toys.bad_init(), (), "Positive", []),
+])
+def test_toys_refuted_like_the_explicit_engine(model, enable, prop, actions):
+    r = prove(model, enable=enable)
+    p = next(p for p in r.properties if p.name == prop)
+    assert p.verdict == "refuted" and p.trace.actions == actions
+    explicit = explore(model.build(p.trace.system.params, enable=enable)).prop(prop)
+    assert p.trace.steps == explicit.trace.steps
+
+
+def test_refuted_against_expectation_exits_1():
+    r = prove(toys.bad_init())
+    assert r.properties[0].verdict == "refuted" and r.properties[0].as_expected is False
+    assert r.exit_code == 1
+
+
+def test_counter_proved_and_houdini_keeps_only_inductive_candidates():
+    r = prove(toys.counter())
+    assert [(p.name, p.verdict, p.invariant) for p in r.properties] == [("InRange", "proved", ["InRange"])]
+    ss = symbolic_build(toys.counter(), {}, ["bound"])
+    assert check_invariant(ss, r.houdini.kept) == []
+
+
+def test_a_construct_that_cannot_be_symbolic_is_unknown():
+    r = prove(toys.ranged())
+    (p,) = r.properties
+    assert p.verdict == "unknown" and r.exit_code == 3
+    assert p.reason.startswith("cannot be made symbolic: property Small: TypeError")
+    assert "all_of(indices(n), ...)" in p.reason
+    # With the parameter fixed, nothing needs to be symbolic.
+    assert prove(toys.ranged(), {"bound": 2}).properties[0].verdict == "proved"
+
+
+# --------------------------------------------------------------------------- CLI
+
+def test_cli_prove_prints_the_invariant():
+    r = run("prove")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("model kafka  commit=after  unbounded: messages (>= 1), max_crashes (>= 0)  "
+                          "failure modes: crash\n")
+    assert "NoLoss is proved for every messages >= 1 and max_crashes >= 0, by this inductive invariant:" in out
+    assert "\n  NoLoss\n" in out and "NoLoss alone is not inductive: not preserved by Commit" in out
+    assert out.rstrip().endswith("verdict: as expected")
+
+
+def test_cli_prove_refutes_at_most_once():
+    r = run("prove", "-p", "commit=before")
+    assert r.returncode == 0, r.stderr
+    assert "NoLoss violated in 4 steps (a shortest trace over every value; shown at messages=1 max_crashes=1)" \
+        in r.stdout
+    assert "replay: python -m checker replay kafka Produce Poll Commit Crash -p messages=1 -p max_crashes=1 " \
+           "-p commit=before\n" in r.stdout
+
+
+def test_cli_prove_json():
+    r = run("prove", "-p", "commit=before", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert set(d) == {"model", "params", "unbounded", "failure_modes", "seconds", "properties"}
+    assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before"}, ["messages", "max_crashes"])
+    (p,) = d["properties"]
+    assert (p["name"], p["verdict"], p["invariant"]) == ("NoLoss", "refuted", [])
+    assert [s["action"] for s in p["trace"]] == [None, "Produce", "Poll", "Commit", "Crash"]
+    assert p["trace"][-1]["state"] == {"sent": 1, "position": 1, "committed": 1, "pc": "idle", "cur": 0,
+                                       "processed": [0], "crashes": 1}
+    d = json.loads(run("prove", "--json").stdout)
+    (p,) = d["properties"]
+    assert p["verdict"] == "proved" and p["trace"] is None and p["invariant"][0] == "NoLoss"
+
+
+def test_cli_prove_verbose_shows_refuted_candidates():
+    r = run("prove", "-v")
+    assert r.returncode == 0
+    assert "refuted candidates (" in r.stdout
+    assert " does not preserve " in r.stdout.split("refuted candidates")[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--unbounded", "nope"], "--unbounded nope: kafka has no parameter 'nope'; its integer parameters: "
+                              "messages, max_crashes"),
+    (["--unbounded", "commit"], "--unbounded commit: commit is a choice (after|before), not a number; "
+                                "set it with -p"),
+    (["--unbounded", "messages", "-p", "messages=2"], "messages is both set with -p and --unbounded"),
+    (["-p", "messages=0"], "messages=0 is out of range"),
+    (["nomodel"], "unknown model"),
+])
+def test_cli_prove_bad_input(args, message):
+    r = run("prove", *args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("checker: error: ") and message in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_cli_prove_unknown_and_not_as_expected():
+    r = run("prove", "--timeout", "0.001")
+    assert r.returncode == 3
+    assert "NoLoss is unknown: " in r.stdout and "verdict: unknown" in r.stdout
+    r = run("prove", "counter", "-p", "bound=1", env=toys_env())
+    assert r.returncode == 2  # the unguarded counter leaves its domain: a malformed model
+    assert r.stderr.startswith("checker: error: action Inc sets n to 2")
+
+
+def test_readme_prove_example_is_current():
+    import os
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    block = re.search(r"```console\n\$ python -m checker prove\n(.*?)```", readme, re.S).group(1)
+
+    def normal(text):  # the run time differs
+        return [re.sub(r"\d+\.\d+ s$", "T s", line) for line in text.splitlines() if line.strip()]
+    assert normal(block) == normal(run("prove").stdout), "run python scripts/update_readme.py"
+
+
+def test_cli_prove_output_is_the_same_every_run():
+    strip = lambda s: re.sub(r"\d+\.\d+ s$", "T s", s, flags=re.M)
+    first, second = run("prove", "-v"), run("prove", "-v")
+    assert first.returncode == second.returncode == 0
+    assert strip(first.stdout) == strip(second.stdout)
+
+
+def test_indices_is_a_range_when_built_and_a_quantifier_when_symbolic():
+    import z3
+
+    from checker import SpecError, indices
+
+    assert indices(3) == range(3)
+    with pytest.raises(SpecError, match="expected a number of indices"):
+        indices("3")
+    q = __import__("checker").all_of(indices(z3.Int("n")), lambda i: i >= 0)
+    assert z3.is_quantifier(q) and q.is_forall()
+    with pytest.raises(SpecError, match="symbolic length"):
+        list(indices(z3.Int("n")))
