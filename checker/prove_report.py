@@ -27,7 +27,7 @@ def _for_every(r: ProveResult) -> str:
 
 
 def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
-    con.print(prove_header(r))
+    con.print(prove_header(r), soft_wrap=True)  # one line, however long
     h = r.houdini
     if h is not None:
         con.print(f"{r.generated:,} candidate invariants from templates, {r.filtered:,} true in all "

@@ -20,7 +20,7 @@ from test_cli import run, toys_env
 
 def test_kafka_at_least_once_proved_for_every_size():
     r = prove(kafka)
-    assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after"}
+    assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after", "fairness": "weak"}
     (p,) = r.properties
     assert (p.name, p.verdict, p.expected, p.as_expected) == ("NoLoss", "proved", "holds", True)
     # The strengthening found is whatever Z3's unsat cores pick (the README shows it);
@@ -48,7 +48,7 @@ def test_kafka_at_most_once_refuted_with_the_shortest_trace():
     (p,) = r.properties
     assert (p.verdict, p.expected, p.as_expected) == ("refuted", "violated", True)
     assert p.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
-    assert p.trace.system.params == {"messages": 1, "max_crashes": 1, "commit": "before"}
+    assert p.trace.system.params == {"messages": 1, "max_crashes": 1, "commit": "before", "fairness": "weak"}
     # The same trace the explicit engine finds in that instance, state by state.
     explicit = explore(kafka.build(p.trace.system.params)).prop("NoLoss")
     assert p.trace.steps == explicit.trace.steps
@@ -146,9 +146,10 @@ def test_cli_prove_prints_the_invariant():
     r = run("prove")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert out.startswith("model kafka  commit=after  unbounded: messages (>= 1), max_crashes (>= 0)  "
-                          "failure modes: crash\n")
-    assert "NoLoss is proved for every messages >= 1 and max_crashes >= 0, by this inductive invariant:" in out
+    assert out.startswith("model kafka  commit=after fairness=weak  unbounded: messages (>= 1), "
+                          "max_crashes (>= 0 or unbounded)  failure modes:")
+    assert ("NoLoss is proved for every messages >= 1 and max_crashes >= 0 or unbounded, by this inductive "
+            "invariant:") in out
     assert "\n  NoLoss\n" in out and "NoLoss alone is not inductive: not preserved by Commit" in out
     assert out.rstrip().endswith("verdict: as expected")
 
@@ -159,7 +160,7 @@ def test_cli_prove_refutes_at_most_once():
     assert "NoLoss violated in 4 steps (a shortest trace over every value; shown at messages=1 max_crashes=1)" \
         in r.stdout
     assert "replay: python -m checker replay kafka Produce Poll Commit Crash -p messages=1 -p max_crashes=1 " \
-           "-p commit=before\n" in r.stdout
+           "-p commit=before -p fairness=weak\n" in r.stdout
 
 
 def test_cli_prove_json():
@@ -167,7 +168,7 @@ def test_cli_prove_json():
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert set(d) == {"model", "params", "unbounded", "failure_modes", "seconds", "properties"}
-    assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before"}, ["messages", "max_crashes"])
+    assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before", "fairness": "weak"}, ["messages", "max_crashes"])
     (p,) = d["properties"]
     assert (p["name"], p["verdict"], p["invariant"]) == ("NoLoss", "refuted", [])
     assert [s["action"] for s in p["trace"]] == [None, "Produce", "Poll", "Commit", "Crash"]
