@@ -360,6 +360,9 @@ def _nice(ss: SymbolicSystem) -> z3.BoolRef:
     return z3.And(facts)
 
 
+_NICE_RLIMIT = 5_000_000  # Z3 resource units for looking for a readable state (about a second)
+
+
 def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.ModelRef:
     """After a sat check under assumptions: a model that also satisfies `nice`, if one is quick to find.
 
@@ -368,11 +371,13 @@ def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.Mod
     m = s.model()
     s.push()
     s.add(nice)
-    s.set("timeout", 2000)  # a nicer state is worth a moment, not more
+    # A nicer state is worth a moment, not more. The moment is counted in Z3's resource
+    # units, not seconds, so the state shown is the same on a busy machine as on an idle one.
+    s.set("rlimit", _NICE_RLIMIT)
     if s.check(*assumptions) == z3.sat:
         m = s.model()
     s.pop()
-    s.set("timeout", 4294967295)  # Z3's "no limit"; _limit sets the deadline again before each query
+    s.set("rlimit", 0)  # no limit again
     return m
 
 
@@ -381,8 +386,12 @@ class _GaveUp(Exception):
 
 
 def _limit(s: z3.Solver, deadline: float | None) -> None:
+    """Z3's timeout for the next query: the time left, rounded up to a whole minute.
+    Z3's answers (which model, which core) can change with the timeout's value, so it
+    must not move from run to run; the deadline itself is also checked between queries."""
     if deadline is not None:
-        s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
+        left = max(0.0, deadline - time.perf_counter())
+        s.set("timeout", max(60_000, -(-int(left * 1000) // 60_000) * 60_000))
 
 
 # Quantifier-free queries. A fact `forall i: phi(i)` assumed about the state before a step
