@@ -37,6 +37,33 @@ def _is_var(e: z3.ExprRef) -> bool:
     return z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED
 
 
+def used_vars(terms, index: dict[int, int]) -> set[int]:
+    """The variables (flat indices, by `index` from Z3 ids) the terms read."""
+    used: set[int] = set()
+    seen: set[int] = set()
+    stack = list(terms)
+    while stack:  # the terms are DAGs: visit each node once
+        e = stack.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if _is_var(e):
+            used.add(index[e.get_id()])
+        stack.extend(e.children())
+    return used
+
+
+def _unpack_lines(lay, used: set[int], indent: str) -> list[str]:
+    """Python lines that read the used variables out of the packed state `st` as v0, v1..."""
+    lines = []
+    for i in sorted(used):
+        s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
+        x = f"(st >> {s}) & {m}" if s else f"st & {m}"
+        # Parenthesised: `&` binds more loosely than `+`, so `x & m + lo` would mask with m + lo.
+        lines.append(f"{indent}v{i} = ({x}) + {lo}" if lo else f"{indent}v{i} = {x}")
+    return lines
+
+
 def _select_chain(e: z3.ExprRef):
     """If e is If(x == 0, a0, If(x == 1, a1, ... default)), return (x, [a0, a1, ...], default)."""
     arms: list[z3.ExprRef] = []
@@ -180,22 +207,7 @@ def compile_system(system: System) -> Compiled:
         return not proved
 
     def unpack(terms: list[z3.ExprRef], lines: list[str], indent: str) -> None:
-        used: set[int] = set()
-        seen: set[int] = set()
-        stack = list(terms)
-        while stack:  # the terms are DAGs: visit each node once
-            e = stack.pop()
-            if e.get_id() in seen:
-                continue
-            seen.add(e.get_id())
-            if _is_var(e):
-                used.add(index[e.get_id()])
-            stack.extend(e.children())
-        for i in sorted(used):
-            s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
-            x = f"(st >> {s}) & {m}" if s else f"st & {m}"
-            # Parenthesised: `&` binds more loosely than `+`, so `x & m + lo` would mask with m + lo.
-            lines.append(f"{indent}v{i} = ({x}) + {lo}" if lo else f"{indent}v{i} = {x}")
+        lines.extend(_unpack_lines(lay, used_vars(terms, index), indent))
 
     counter = itertools.count()  # names of shared subterms, unique in the module
 
@@ -267,20 +279,8 @@ def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callabl
     counter = itertools.count()
     src: list[str] = []
     for fi, f in enumerate(formulas):
-        used: set[int] = set()
-        stack, seen = [f], set()
-        while stack:
-            e = stack.pop()
-            if e.get_id() in seen:
-                continue
-            seen.add(e.get_id())
-            if _is_var(e):
-                used.add(index[e.get_id()])
-            stack.extend(e.children())
         src.append(f"def f{fi}(st):")
-        for i in sorted(used):
-            s, m, lo = lay.shifts[i], (1 << lay.widths[i]) - 1, lay.los[i]
-            src.append(f"    v{i} = {f'(st >> {s}) & {m}' if s else f'st & {m}'}{f' + {lo}' if lo else ''}")
+        src.extend(_unpack_lines(lay, used_vars([f], index), "    "))
         g = _Codegen(lambda e: f"v{index[e.get_id()]}", src, "    ", counter=counter)
         g.prepare([f])
         with _naming(f"formula {f}"):

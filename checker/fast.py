@@ -42,7 +42,7 @@ import numpy as np
 import z3
 from llvmlite import ir
 
-from .compile import DomainError, _is_var, _naming
+from .compile import DomainError, _is_var, _naming, used_vars
 from .errors import CheckerError, SpecError
 from .explicit import peak_memory
 from .postsearch import Explored, decide
@@ -94,21 +94,6 @@ class FastLayout:
     def unpack(self, words) -> tuple[int, ...]:
         return tuple(int(words[w]) // r % d + lo
                      for w, r, d, lo in zip(self.word, self.radix, self.sizes, self.los))
-
-
-def _used_vars(terms, index: dict[int, int]) -> set[int]:
-    used: set[int] = set()
-    seen: set[int] = set()
-    stack = list(terms)
-    while stack:
-        e = stack.pop()
-        if e.get_id() in seen:
-            continue
-        seen.add(e.get_id())
-        if _is_var(e):
-            used.add(index[e.get_id()])
-        stack.extend(e.children())
-    return used
 
 
 _I64, _I32, _I16, _I8, _I1 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(8), ir.IntType(1)
@@ -490,7 +475,7 @@ class _Kernel:
         # dominate every action's block.
         used: set[int] = set()
         for a in system.actions:
-            used |= _used_vars([a.guard, *a.updates.values()], self.index) | set(a.updates)
+            used |= used_vars([a.guard, *a.updates.values()], self.index) | set(a.updates)
         values = {i: self.decode(b, words, i) for i in sorted(used)}
         terms = _Terms(b, values.__getitem__, self.index)
         put("k", _c64(0))

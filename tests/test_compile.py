@@ -83,3 +83,18 @@ def test_compiled_code_matches_z3_on_the_group_model():
             succ, props = z3_successors(system, lay.unpack(st))
             assert [(a, lay.unpack(t)) for a, t in comp.expand(st)] == succ
             assert [bool(p(st)) for p in comp.predicates] == props
+
+
+def test_compiled_formulas_read_variables_whose_domain_does_not_start_at_0():
+    # The vacuity check compiles premises with compile_formulas; committed runs from -1.
+    from checker.compile import compile_formulas
+    from checker.matrix import build_config
+    from checker.registry import configs, get_model
+    system = build_config(configs()["offset-expiry-latest"], get_model("group"), {"messages": 2})
+    committed = system.consts[[v.name for v in system.variables].index("committed")]
+    (is_minus_one, is_zero) = compile_formulas(system, [committed == -1, committed == 0])
+    states = reachable(system)
+    for st in states:
+        value = system.layout.unpack(st)[2]
+        assert (is_minus_one(st), is_zero(st)) == (value == -1, value == 0)
+    assert any(is_minus_one(st) for st in states)
