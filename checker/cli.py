@@ -21,7 +21,7 @@ from .registry import configs, get_config, get_model, models
 from .fast import explore_fast
 from .replay import NotEnabled, replay
 from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
-                     print_property_trace, print_result, print_trace, result_json, trace_title)
+                     print_property_trace, print_result, print_trace, result_json)
 
 __all__ = ["main"]
 

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-from collections import deque
 
 import networkx as nx
 import pytest

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from checker.explicit import explore
-from checker.invariants import check_invariant, houdini
+from checker.invariants import check_invariant
 from checker.prove import default_unbounded, prove
 from checker.symbolic import symbolic_build, sym_bmc
 from spec import kafka, partitions
