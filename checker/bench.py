@@ -43,14 +43,15 @@ class Row:
     liveness_seconds: float | None = None  # deciding the eventually properties, after the search
 
     @property
-    def rate(self) -> float:
-        return self.states / self.search_seconds if self.search_seconds > 0 else float("inf")
+    def rate(self) -> float | None:
+        # A tiny model can finish inside the clock's resolution; no rate beats a made-up one.
+        return self.states / self.search_seconds if self.search_seconds > 0 else None
 
     def json(self) -> dict:
         p, m, k = self.size
         return {"partitions": p, "messages": m, "max_crashes": k, "states": self.states,
                 "transitions": self.transitions, "search_seconds": round(self.search_seconds, 3),
-                "process_seconds": round(self.process_seconds, 3), "states_per_second": round(self.rate),
+                "process_seconds": round(self.process_seconds, 3), "states_per_second": round(self.rate) if self.rate is not None else None,
                 "peak_rss_mb": round(self.peak_rss / 2**20, 1),
                 "bytes_per_state": round(self.bytes_per_state, 1) if self.bytes_per_state else None,
                 "complete": self.complete,
@@ -114,7 +115,7 @@ def table(rows: list[Row], title: str) -> Table:
         t.add_row(",".join(map(str, r.size)), states + ("" if r.complete else " INCOMPLETE"),
                   f"{r.transitions:,}", f"{r.search_seconds:.2f}",
                   f"{r.liveness_seconds:.2f}" if r.liveness_seconds is not None else "-", f"{r.process_seconds:.2f}",
-                  f"{r.rate:,.0f}", f"{r.peak_rss / 2**20:,.0f}",
+                  f"{r.rate:,.0f}" if r.rate is not None else "-", f"{r.peak_rss / 2**20:,.0f}",
                   f"{r.bytes_per_state:.1f}" if r.bytes_per_state else "-")
     return t
 

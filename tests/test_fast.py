@@ -285,3 +285,11 @@ def test_graph_states_convert_to_the_reference_packing():
     assert list(_Packed(system, lay, S)) == packed
     got, want = _layout_words(system, lay, S).words, Words(system, packed).words
     assert len(got) == len(want) == 2 and all((g == w).all() for g, w in zip(got, want))
+
+
+def test_bench_row_that_finished_inside_the_clock_resolution_has_no_rate():
+    from checker.bench import Row, table
+    row = Row(size=(1, 1, 0), states=5, transitions=4, search_seconds=0.0, process_seconds=0.4,
+              peak_rss=2**20, bytes_per_state=None, complete=True)
+    assert row.rate is None and row.json()["states_per_second"] is None
+    assert table([row], "t").row_count == 1
