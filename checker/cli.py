@@ -533,11 +533,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> Any:
-    # Z3's choices (which counterexample, which unsat core) follow the order in which terms
-    # were made, and somewhere that order still follows Python's per-process string hashing:
-    # `prove` could print a different (equally valid) invariant from run to run. One fixed
-    # seed makes every command's output the same on every run.
-    if os.environ.get("PYTHONHASHSEED") != "0":
-        os.environ["PYTHONHASHSEED"] = "0"
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
     raise SystemExit(main())

@@ -483,12 +483,38 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     support = {}
     for j in alive:
         if cands[j].prop is not None:
-            support[cands[j].prop] = [cands[k] for k in _support(checks, alive, j)]
+            need = _minimal(checks, _support(checks, alive, j), j, cands, deadline)
+            support[cands[j].prop] = [cands[k] for k in need]
     return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
 
 
+def _minimal(checks: list[_ActionCheck], need: list[int], root: int, cands: list[Candidate],
+             deadline: float | None) -> list[int]:
+    """A smaller invariant to print: try without each fact in turn, latest template first
+    (guarded and quantified facts come last), and keep the inductive rest if root survives.
+    Each fact left is needed by the others; the unsat cores alone leave redundant ones."""
+    need = list(need)
+    for k in sorted(need, reverse=True):
+        if k == root or k not in need:
+            continue
+        trial = [j for j in need if j != k]
+        changed = True
+        try:
+            while changed and root in trial:
+                changed = False
+                for ch in checks:
+                    before = len(trial)
+                    trial, _ = _drop_until_unsat(ch.s, ch.hyp, ch.neg, trial, cands, None, None, deadline)
+                    changed = changed or len(trial) < before
+        except _GaveUp:
+            return need  # Z3 gave up on a smaller one: the larger invariant is still proved
+        if root in trial:
+            need = trial
+    return need
+
+
 def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cands: list[Candidate],
-                      report: Callable, nice: z3.BoolRef, deadline: float | None = None) -> tuple[list[int], int]:
+                      report: Callable | None, nice: z3.BoolRef | None, deadline: float | None = None) -> tuple[list[int], int]:
     """Drop candidates that some model of s (every kept candidate assumed through hyp)
     falsifies (neg[j] means candidate j is false after the step), until none is left.
 
@@ -510,7 +536,7 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cand
             break
         m = s.model()
         bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
-        for j in bad:
+        for j in bad if report is not None else ():
             report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]], nice), j)
         alive = [j for j in alive if j not in bad]
     return alive, queries

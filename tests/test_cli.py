@@ -12,8 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(*args, env=None):
-    e = dict(os.environ, **(env or {}))
-    e.pop("CHECKER_MODELS", None) if not env else None
+    e = dict(os.environ)
+    e.pop("CHECKER_MODELS", None)
+    e.update(env or {})
     return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=120)
 

@@ -225,8 +225,11 @@ def test_readme_prove_example_is_current():
 
 
 def test_cli_prove_output_is_the_same_every_run():
+    # Different hash seeds: Python's cycle collector then runs at different moments, which
+    # once freed Z3 terms at different moments and changed the invariant printed.
     strip = lambda s: re.sub(r"\d+\.\d+ s$", "T s", s, flags=re.M)
-    first, second = run("prove", "-v"), run("prove", "-v")
+    first = run("prove", "-v", env={"PYTHONHASHSEED": "1"})
+    second = run("prove", "-v", env={"PYTHONHASHSEED": "12345"})
     assert first.returncode == second.returncode == 0
     assert strip(first.stdout) == strip(second.stdout)
 
