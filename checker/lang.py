@@ -872,6 +872,26 @@ def _user_code(where: str, rec: _Recorder | None = None):
             _active.pop()
 
 
+def nested(flat: Iterable[tuple[Any, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each variable's term (or nested list of terms, for arrays) by root name, and the same
+    shape of flat variables, from (flat variable, term) pairs in declaration order."""
+    store: dict[str, Any] = {}
+    metas: dict[str, Any] = {}
+    for fv, term in flat:
+        if not fv.path:
+            store[fv.root], metas[fv.root] = term, fv
+            continue
+        cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
+        for k in fv.path[:-1]:
+            while len(cells) <= k:
+                cells.append([])
+                ms.append([])
+            cells, ms = cells[k], ms[k]
+        cells.append(term)
+        ms.append(fv)
+    return store, metas
+
+
 class _Tracer:
     """The flat variables of one build and fresh symbolic states over them."""
 
@@ -895,20 +915,7 @@ class _Tracer:
 
     def state(self, rec: _Recorder, writable: bool) -> tuple[State, dict]:
         """A state whose variables are the constants; arrays are nested lists of them."""
-        store: dict[str, Any] = {}
-        metas: dict[str, Any] = {}
-        for fv, const in zip(self.flat, self.consts):
-            if not fv.path:
-                store[fv.name], metas[fv.name] = const, fv
-                continue
-            cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
-            for k in fv.path[:-1]:
-                while len(cells) <= k:
-                    cells.append([])
-                    ms.append([])
-                cells, ms = cells[k], ms[k]
-            cells.append(const)
-            ms.append(fv)
+        store, metas = nested(zip(self.flat, self.consts))
         return State(store, metas, self.p, rec, writable), store
 
     @staticmethod

@@ -328,20 +328,7 @@ def _indices(model: Model, a: Any, p: Any) -> list[Any]:
 
 
 def _state(variables: list[SymVar], p: Any, rec: Any, writable: bool) -> tuple[_SymState, dict]:
-    store: dict[str, Any] = {}
-    metas: dict[str, Any] = {}
-    for sv in variables:
-        if not sv.path:
-            store[sv.root], metas[sv.root] = sv.const, sv
-            continue
-        cells, ms = store.setdefault(sv.root, []), metas.setdefault(sv.root, [])
-        for k in sv.path[:-1]:
-            while len(cells) <= k:
-                cells.append([])
-                ms.append([])
-            cells, ms = cells[k], ms[k]
-        cells.append(sv.const)
-        ms.append(sv)
+    store, metas = lang.nested((sv, sv.const) for sv in variables)
     return _SymState(store, metas, p, rec, writable), store
 
 
