@@ -456,40 +456,55 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     neg0 = [z3.Bool(f"n0!{j}") for j in range(len(cands))]
     for j in alive:
         s0.add(z3.Implies(neg0[j], z3.Not(_inst(cands[j].z, None))))
-    alive, q = _drop_until_unsat(s0, [], neg0, alive, cands, lambda m, j: refuted.append(
+    alive, q = _drop_until_unsat(s0, [], neg0, alive, lambda m, j: refuted.append(
         Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), nice, deadline)
     queries += q
 
     sub = list(zip(ss.consts, post))
     after = [z3.substitute(c.z, *sub) for c in cands]  # each candidate over the next state
     checks = [_ActionCheck(ss, a, cands, post, after) for a in ss.actions]
+
+    def dropped(ch: _ActionCheck, m: z3.ModelRef, j: int) -> None:
+        refuted.append(Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
+
+    alive, q, finished = _consecution(checks, alive, deadline, out_of_time, dropped, nice, progress)
+    queries += q
+    if not finished:
+        return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
+
+    support = {}
+    for j in alive:
+        if cands[j].prop is not None:
+            need = _minimal(checks, _support(checks, alive, j), j, deadline)
+            support[cands[j].prop] = [cands[k] for k in need]
+    return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
+
+
+def _consecution(checks: list[_ActionCheck], alive: list[int], deadline: float | None,
+                 out_of_time: Callable[[], bool] = lambda: False,
+                 dropped: Callable[[_ActionCheck, z3.ModelRef, int], None] | None = None,
+                 nice: z3.BoolRef | None = None, progress: Callable | None = None) -> tuple[list[int], int, bool]:
+    """Houdini's loop: drop what some action breaks from a state where every kept candidate
+    holds, until every action preserves the rest. The kept ones, the Z3 queries, and
+    whether it finished (False: out of time)."""
+    queries = 0
     changed = True
     while changed:
         changed = False
         for ch in checks:
             if out_of_time():
-                return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
+                return alive, queries, False
             before = len(alive)
-            alive, q = _drop_until_unsat(ch.s, ch.hyp, ch.neg, alive, cands, lambda m, j, ch=ch: refuted.append(
-                Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False))),
-                nice, deadline)
+            report = None if dropped is None else (lambda m, j, ch=ch: dropped(ch, m, j))
+            alive, q = _drop_until_unsat(ch.s, ch.hyp, ch.neg, alive, report, nice, deadline)
             if progress is not None:
                 progress(f"Houdini: {len(alive)} candidates kept after checking {ch.a.name}")
             queries += q
-            if out_of_time():
-                return HoudiniResult([cands[j] for j in alive], refuted, {}, queries, False)
             changed = changed or len(alive) < before
-
-    support = {}
-    for j in alive:
-        if cands[j].prop is not None:
-            need = _minimal(checks, _support(checks, alive, j), j, cands, deadline)
-            support[cands[j].prop] = [cands[k] for k in need]
-    return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
+    return alive, queries, not out_of_time()
 
 
-def _minimal(checks: list[_ActionCheck], need: list[int], root: int, cands: list[Candidate],
-             deadline: float | None) -> list[int]:
+def _minimal(checks: list[_ActionCheck], need: list[int], root: int, deadline: float | None) -> list[int]:
     """A smaller invariant to print: try without each fact in turn, latest template first
     (guarded and quantified facts come last), and keep the inductive rest if root survives.
     Each fact left is needed by the others; the unsat cores alone leave redundant ones."""
@@ -497,15 +512,8 @@ def _minimal(checks: list[_ActionCheck], need: list[int], root: int, cands: list
     for k in sorted(need, reverse=True):
         if k == root or k not in need:
             continue
-        trial = [j for j in need if j != k]
-        changed = True
         try:
-            while changed and root in trial:
-                changed = False
-                for ch in checks:
-                    before = len(trial)
-                    trial, _ = _drop_until_unsat(ch.s, ch.hyp, ch.neg, trial, cands, None, None, deadline)
-                    changed = changed or len(trial) < before
+            trial, _, _ = _consecution(checks, [j for j in need if j != k], deadline)
         except _GaveUp:
             return need  # Z3 gave up on a smaller one: the larger invariant is still proved
         if root in trial:
@@ -513,7 +521,7 @@ def _minimal(checks: list[_ActionCheck], need: list[int], root: int, cands: list
     return need
 
 
-def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int], cands: list[Candidate],
+def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int],
                       report: Callable | None, nice: z3.BoolRef | None, deadline: float | None = None) -> tuple[list[int], int]:
     """Drop candidates that some model of s (every kept candidate assumed through hyp)
     falsifies (neg[j] means candidate j is false after the step), until none is left.
