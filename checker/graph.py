@@ -92,18 +92,7 @@ class StateView:
 
 
 def _fields(system: System, values: tuple[int, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for v, x in zip(system.variables, values):
-        value: Any = v.labels[x] if v.kind == "enum" else bool(x) if v.kind == "bool" else x
-        if not v.path:
-            out[v.root] = value
-            continue
-        node = out.setdefault(v.root, [])
-        for i in v.path[:-1]:
-            while len(node) <= i:
-                node.append([])
-            node = node[i]
-        node.append(value)
+    out = system.as_json_state(values)
 
     def freeze(x: Any) -> Any:
         return tuple(freeze(y) for y in x) if isinstance(x, list) else x

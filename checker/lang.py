@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable
 import z3
 
 from .errors import CheckerError, SpecError
-from .system import ActionInst, FlatVar, PropInst, System
+from .system import ActionInst, FlatVar, PropInst, System, nested
 
 __all__ = [
     "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
@@ -870,26 +870,6 @@ def _user_code(where: str, rec: _Recorder | None = None):
     finally:
         if rec is not None:
             _active.pop()
-
-
-def nested(flat: Iterable[tuple[Any, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Each variable's term (or nested list of terms, for arrays) by root name, and the same
-    shape of flat variables, from (flat variable, term) pairs in declaration order."""
-    store: dict[str, Any] = {}
-    metas: dict[str, Any] = {}
-    for fv, term in flat:
-        if not fv.path:
-            store[fv.root], metas[fv.root] = term, fv
-            continue
-        cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
-        for k in fv.path[:-1]:
-            while len(cells) <= k:
-                cells.append([])
-                ms.append([])
-            cells, ms = cells[k], ms[k]
-        cells.append(term)
-        ms.append(fv)
-    return store, metas
 
 
 class _Tracer:

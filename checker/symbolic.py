@@ -29,6 +29,7 @@ from .errors import CheckerError, SpecError
 from .lang import Array, Bool, Enum, Int, Model, Var
 from .replay import NotEnabled, replay
 from .result import Trace
+from .system import nested
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
            "SymUnrolling", "sym_bmc", "concrete_trace", "BmcOutcome"]
@@ -328,7 +329,7 @@ def _indices(model: Model, a: Any, p: Any) -> list[Any]:
 
 
 def _state(variables: list[SymVar], p: Any, rec: Any, writable: bool) -> tuple[_SymState, dict]:
-    store, metas = lang.nested((sv, sv.const) for sv in variables)
+    store, metas = nested((sv, sv.const) for sv in variables)
     return _SymState(store, metas, p, rec, writable), store
 
 

@@ -10,7 +10,7 @@ terms once (see `compile.py`) or hand them to Z3 (see `bmc.py`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
 import z3
 
@@ -160,15 +160,25 @@ class System:
 
     def as_json_state(self, values: tuple[int, ...]) -> dict[str, Any]:
         """A state as nested JSON: arrays become lists, enums their names."""
-        out: dict[str, Any] = {}
-        for v, x in zip(self.variables, values):
-            if not v.path:
-                out[v.name] = v.json(x)
-                continue
-            node = out.setdefault(v.root, [])
-            for i in v.path[:-1]:
-                while len(node) <= i:
-                    node.append([])
-                node = node[i]
-            node.append(v.json(x))
-        return out
+        return nested((v, v.json(x)) for v, x in zip(self.variables, values))[0]
+
+
+def nested(flat: Iterable[tuple[Any, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each variable's value (or nested list of values, for arrays) by root name, and the
+    same shape of flat variables, from (flat variable, value) pairs in declaration order.
+    A flat variable is anything with `root` and `path` (FlatVar, or symbolic.SymVar)."""
+    store: dict[str, Any] = {}
+    metas: dict[str, Any] = {}
+    for fv, term in flat:
+        if not fv.path:
+            store[fv.root], metas[fv.root] = term, fv
+            continue
+        cells, ms = store.setdefault(fv.root, []), metas.setdefault(fv.root, [])
+        for k in fv.path[:-1]:
+            while len(cells) <= k:
+                cells.append([])
+                ms.append([])
+            cells, ms = cells[k], ms[k]
+        cells.append(term)
+        ms.append(fv)
+    return store, metas
