@@ -20,7 +20,7 @@ from .replay import replay_command
 from .result import Result, Trace
 from .system import System
 
-__all__ = ["Config", "Row", "build_config", "columns_of", "run_matrix", "matrix_json",
+__all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "matrix_json",
            "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]
 
 TRACE_DIR = "docs/traces"  # where `matrix --markdown` links point (relative to the README)
@@ -103,6 +103,16 @@ def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
     return rows
 
 
+def by_model(rows: list[Row], columns: list[str]) -> list[tuple[str, list[Row], list[str]]]:
+    """The rows split by model (first-seen order), each part with the columns its model has."""
+    out: list[tuple[str, list[Row], list[str]]] = []
+    for model in dict.fromkeys(r.config.model for r in rows):
+        part = [r for r in rows if r.config.model == model]
+        cols = [c for c in columns if any(r.cell(c) is not None for r in part)]
+        out.append((model, part, cols))
+    return out
+
+
 def matrix_json(rows: list[Row], columns: list[str]) -> dict[str, Any]:
     return {"columns": columns,
             "rows": [{"id": r.config.id, "description": r.config.description,
@@ -125,7 +135,14 @@ def cell_text(cell: dict[str, Any] | None) -> str:
 
 
 def matrix_markdown(rows: list[Row], columns: list[str], trace_dir: str = TRACE_DIR) -> str:
-    """The matrix as a markdown table; a violated cell links to its trace page."""
+    """The matrix as markdown, one table per model; a violated cell links to its trace page."""
+    parts = by_model(rows, columns)
+    if len(parts) == 1:
+        return _markdown_table(rows, parts[0][2], trace_dir)
+    return "\n".join(f"Model `{model}`:\n\n" + _markdown_table(part, cols, trace_dir) for model, part, cols in parts)
+
+
+def _markdown_table(rows: list[Row], columns: list[str], trace_dir: str) -> str:
     lines = ["| configuration | settings | " + " | ".join(f"`{c}`" for c in columns) + " | source |",
              "|---|---|" + "---|" * len(columns) + "---|"]
     for r in rows:

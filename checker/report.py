@@ -316,23 +316,27 @@ def _cell(v: Any) -> str:
 
 
 def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
-    """`matrix`: one line per configuration, one column per property, and agreement with the source."""
-    from .matrix import cell_text  # matrix imports the engine; report stays light without it
+    """`matrix`: one line per configuration, one column per property, and agreement with the source
+    (one table per model, each with the properties of its model)."""
+    from .matrix import by_model, cell_text  # matrix imports the engine; report stays light without it
 
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-    t.add_column("configuration", no_wrap=True)
-    for c in columns:
-        t.add_column(c, overflow="fold", min_width=len(c))  # property ids stay whole
-    t.add_column("source", overflow="fold", max_width=15)
-    t.add_column("agrees", min_width=6)
-    for r in rows:
-        cells = []
-        for c in columns:
-            cell = r.cell(c)
-            cells.append(Text(cell_text(cell), _STYLE.get(cell["verdict"], "") if cell else ""))
-        agree = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[r.agrees()]
-        t.add_row(r.config.id, *cells, r.config.source, agree)
-    con.print(t)
+    parts = by_model(rows, columns)
+    for model, part, cols in parts:
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0),
+                  title=f"model {model}" if len(parts) > 1 else None, title_justify="left")
+        t.add_column("configuration", no_wrap=True)
+        for c in cols:
+            t.add_column(c, overflow="fold", min_width=len(c))  # property ids stay whole
+        t.add_column("source", overflow="fold", max_width=15)
+        t.add_column("agrees", min_width=6)
+        for r in part:
+            cells = []
+            for c in cols:
+                cell = r.cell(c)
+                cells.append(Text(cell_text(cell), _STYLE.get(cell["verdict"], "") if cell else ""))
+            agree = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[r.agrees()]
+            t.add_row(r.config.id, *cells, r.config.source, agree)
+        con.print(t)
     bad = [r.config.id for r in rows if r.agrees() is False]
     undecided = [r.config.id for r in rows if r.agrees() is None]
     con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "

@@ -3,8 +3,9 @@
 from .kafka import model as kafka
 from .partitions import model as partitions
 from .group import model as group
+from .pipeline import model as pipeline
 from .matrix import CONFIGS  # the rows of `python -m checker matrix`
 
-MODELS = [kafka, partitions, group]
+MODELS = [kafka, partitions, group, pipeline]
 
 __all__ = ["MODELS", "CONFIGS"]

@@ -1,4 +1,4 @@
-"""The delivery-guarantee matrix: named configurations of the `group` model.
+"""The delivery-guarantee matrix: named configurations of the `group` and `pipeline` models.
 
 Each row names the failure ids of ../shared/kafka-failure-modes.md it reproduces and
 the effect the catalogue gives them there (L loss, D duplicate, R reorder; "-" for a
@@ -14,12 +14,25 @@ EFFECT_PROPERTY = {"L": "no-loss", "D": "no-duplicate-processing", "R": "in-orde
 COLUMNS = list(EFFECT_PROPERTY.values())
 
 
-def row(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], **params) -> Config:
-    """A configuration of the group model; `catalogue` maps ids to the effects shown ("-": prevented)."""
+# In the pipeline (producer to processing) each effect shows twice: in the leader's log
+# and in what the consumer processes.
+PIPELINE_PROPERTY = {"L": ("no-acked-loss", "no-loss"), "D": ("no-duplicate-in-log", "no-duplicate-processing"),
+                     "R": ("in-order",)}
+
+
+def row(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], *,
+        model: str = "group", **params) -> Config:
+    """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented)."""
     effects = {e for v in catalogue.values() for e in v if e != "-"}
-    expect = {prop: "violated" if e in effects else "holds" for e, prop in EFFECT_PROPERTY.items()}
+    props = PIPELINE_PROPERTY if model == "pipeline" else {e: (p,) for e, p in EFFECT_PROPERTY.items()}
+    expect = {prop: "violated" if e in effects else "holds" for e, names in props.items() for prop in names}
     source = ", ".join(f"{k} ({'prevented' if v == '-' else v})" for k, v in catalogue.items())
-    return Config(id, description, "group", params, failures, expect, source)
+    return Config(id, description, model, params, failures, expect, source)
+
+
+def pipeline(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], **params) -> Config:
+    """A configuration of the pipeline model (producer, replicated partition, consumer)."""
+    return row(id, description, catalogue, failures, model="pipeline", **params)
 
 
 CONFIGS = [
@@ -59,4 +72,25 @@ CONFIGS = [
         {"C13": "-"}, (), new_group="yes", reset="earliest"),
     row("retention-lag", "retention deletes records the consumer has not read yet",
         {"B9": "L"}, ("retention",)),
+    # Producer and broker (P1-P4, B1, B2): the pipeline model, the consumer never crashes,
+    # so every loss or duplicate comes from before the consumer.
+    pipeline("acks-0", "acks=0: the producer does not wait for the leader; a request is lost on the way",
+             {"P1": "L"}, ("request-timeout",), acks="0"),
+    pipeline("acks-1-failover", "acks=1, two replicas: the leader dies before its follower fetched",
+             {"P2": "L"}, ("broker-failure",), acks="1", replicas=2),
+    pipeline("acks-all-failover", "acks=all, two replicas: the leader dies; a follower from the ISR takes over",
+             {"P2": "-"}, ("broker-failure",), acks="all", replicas=2),
+    pipeline("acks-all-min-isr-2", "acks=all, three replicas, min.insync.replicas=2; followers drop out, brokers die",
+             {"B2": "-"}, ("broker-failure", "isr-shrink"), acks="all", replicas=3, min_isr=2),
+    pipeline("unclean-election", "acks=all, min.insync.replicas=1, unclean election; the ISR shrinks to the "
+             "leader, which dies", {"B1": "L", "B2": "L"}, ("broker-failure", "isr-shrink"),
+             acks="all", replicas=2, unclean="yes"),
+    pipeline("producer-retry", "retries, no idempotence, one request in flight; a response is lost",
+             {"P3": "D", "P4": "-"}, ("request-timeout",), retries=1),
+    pipeline("idempotent-producer", "as producer-retry, with enable.idempotence",
+             {"P3": "-"}, ("request-timeout",), retries=1, idempotence="yes"),
+    pipeline("in-flight-reorder", "retries, no idempotence, two requests in flight; a request or response is lost",
+             {"P4": "R", "P3": "D"}, ("request-timeout",), retries=1, in_flight=2),
+    pipeline("in-flight-idempotent", "as in-flight-reorder, with enable.idempotence",
+             {"P4": "-", "P3": "-"}, ("request-timeout",), retries=1, in_flight=2, idempotence="yes"),
 ]

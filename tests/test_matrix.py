@@ -15,7 +15,7 @@ from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix,
 from checker.registry import configs, get_model
 from spec import failures
 from spec.group import make_model
-from spec.matrix import EFFECT_PROPERTY
+from spec.matrix import EFFECT_PROPERTY, PIPELINE_PROPERTY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOGUE = os.path.join(ROOT, "docs", "kafka-failure-modes.md")
@@ -23,6 +23,10 @@ CATALOGUE = os.path.join(ROOT, "docs", "kafka-failure-modes.md")
 SHARED = [os.path.join(ROOT, *up, "shared", "kafka-failure-modes.md") for up in ([".."], ["..", ".."])]
 
 CRASH_DUP = "Produce Poll(0) Process(0) Crash(0) Restart(0) Poll(0) Process(0)"
+FAILOVER = "Send(0) Append(0) Ack(0) BrokerFails(0) Elect(1)"  # P2: acked by the leader alone
+UNCLEAN = "Send(0) Append(0) ShrinkIsr(1) Ack(0) BrokerFails(0) Elect(1)"  # B1, B2
+RESENT = "Send(0) Append(0) LoseResponse(0) Retry(0) Append(0)"  # P3
+RESENT_PROCESSED = "Send(0) Append(0) Poll Process Commit LoseResponse(0) Retry(0) Append(0) Poll Process"
 # Row id -> (states explored, {violated property: its least shortest trace}); every
 # property not listed holds.
 EXPECTED = {
@@ -52,10 +56,24 @@ EXPECTED = {
     "new-group-latest": (44, {"no-loss": "Produce Produce Produce Restart(0)"}),
     "new-group-earliest": (26, {}),
     "retention-lag": (43, {"no-loss": "Produce DeleteRecords"}),
+    # The pipeline model: producer and broker failure modes (P1-P4, B1, B2).
+    "acks-0": (27, {"no-acked-loss": "Send(0) LoseRequest(0)", "no-loss": "Send(0) LoseRequest(0)"}),
+    "acks-1-failover": (823, {"no-acked-loss": FAILOVER, "no-loss": FAILOVER}),
+    "acks-all-failover": (702, {}),
+    "acks-all-min-isr-2": (7627, {}),
+    "unclean-election": (2198, {"no-acked-loss": UNCLEAN, "no-loss": UNCLEAN}),
+    "producer-retry": (143, {"no-duplicate-in-log": RESENT, "no-duplicate-processing": RESENT_PROCESSED}),
+    "idempotent-producer": (82, {}),
+    "in-flight-reorder": (373, {"no-duplicate-in-log": RESENT, "no-duplicate-processing": RESENT_PROCESSED,
+                                "in-order": "Send(0) Send(1) LoseRequest(0) Append(1) Retry(0) Append(0) "
+                                            "Poll Process Commit Poll Process"}),
+    "in-flight-idempotent": (221, {}),
 }
 REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync", "auto-commit-async",
             "commit-sync-mid-batch", "commit-off-by-one", "rebalance-zombie", "rebalance-commit-on-revoke",
-            "offset-expiry-latest", "offset-expiry-earliest", "retention-lag"]
+            "offset-expiry-latest", "offset-expiry-earliest", "retention-lag",
+            "acks-0", "acks-1-failover", "acks-all-min-isr-2", "unclean-election", "producer-retry",
+            "idempotent-producer", "in-flight-reorder", "in-flight-idempotent"]
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +139,10 @@ def test_row_agrees_with_the_catalogue_effect_column(rows, row_id):
             shown |= set(eff)
     # What the search found: exactly the properties of the effects the catalogue gives.
     violated = {p.name for p in r.result.properties if p.verdict == "violated"}
-    assert violated == {EFFECT_PROPERTY[e] for e in shown}
+    if r.config.model == "pipeline":  # each effect shows in the log and in what is processed
+        assert violated == {p for e in shown for p in PIPELINE_PROPERTY[e]}
+    else:
+        assert violated == {EFFECT_PROPERTY[e] for e in shown}
     assert r.agrees() is True
 
 
@@ -159,7 +180,8 @@ def test_shutdown_alone_keeps_at_least_once_exact():
 def test_matrix_json_shape(rows):
     cfgs = list(configs().values())
     d = matrix_json([rows[c.id] for c in cfgs], columns_of(cfgs))
-    assert d["columns"] == ["no-loss", "no-duplicate-processing", "in-order"]
+    assert d["columns"] == ["no-loss", "no-duplicate-processing", "in-order", "no-acked-loss",
+                            "no-duplicate-in-log"]
     row = next(x for x in d["rows"] if x["id"] == "auto-commit-async")
     assert set(row) == {"id", "description", "settings", "cells"}
     assert row["settings"] == {"model": "group", "params": {"commit": "auto", "processing": "worker"},
@@ -247,7 +269,8 @@ def test_list_shows_configurations_and_failure_modes_one_line_each():
     r = run("list")
     assert r.returncode == 0
     for row_id in EXPECTED:
-        assert re.search(rf"^ {re.escape(row_id)}\s+group\s", r.stdout, re.M), row_id
+        model = configs()[row_id].model
+        assert re.search(rf"^ {re.escape(row_id)}\s+{model}\s", r.stdout, re.M), row_id
     for mod in failures.modules():
         first = mod.__doc__.strip().splitlines()[0]
         name = first.split(":")[0]
@@ -256,8 +279,12 @@ def test_list_shows_configurations_and_failure_modes_one_line_each():
 
 def test_every_failure_module_is_documented_and_installed():
     mods = failures.modules()
-    assert [m.__name__.rsplit(".", 1)[1] for m in mods] == [
+    assert [m.__name__.rsplit(".", 1)[1] for m in failures.modules("group")] == [
         "crash", "max_poll_exceeded", "offset_expiry", "rebalance", "retention", "shutdown"]
+    assert [m.__name__.rsplit(".", 1)[1] for m in failures.modules("pipeline")] == [
+        "broker_failure", "isr_shrink", "request_timeout"]
+    assert len(mods) == 9
+    assert list(get_model("pipeline").failure_modes) == ["crash", "broker-failure", "isr-shrink", "request-timeout"]
     m = get_model("group")
     assert list(m.failure_modes) == ["crash", "max-poll-exceeded", "offset-expiry", "rebalance", "retention",
                                      "shutdown"]
@@ -320,10 +347,12 @@ def test_matrix_is_deterministic():
     assert run("matrix", "--markdown").stdout == run("matrix", "--markdown").stdout
 
 
-def test_every_group_variable_and_action_carries_a_note():
-    m = get_model("group")
-    s = m.build({"consumers": 2}, list(m.failure_modes))
+@pytest.mark.parametrize("model, params", [("group", {"consumers": 2}),
+                                           ("pipeline", {"replicas": 2, "retries": 1, "in_flight": 2})])
+def test_every_variable_and_action_carries_a_note(model, params):
+    m = get_model(model)
+    s = m.build(params, list(m.failure_modes))
     for name, _domain, note in s.roots:
-        assert len(note) > 20, f"group.{name} needs a note"
+        assert len(note) > 20, f"{model}.{name} needs a note"
     for a in s.actions:
         assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name

@@ -1,0 +1,346 @@
+"""The `pipeline` model: a producer, a replicated partition and one consumer, end to end.
+
+The producer (spec/producer.py) sends with `acks` 0, 1 or all, retries failed
+requests (`retries`), optionally idempotently, with one or two requests in flight.
+The partition (spec/replication.py) has `replicas` brokers: a leader and followers
+with their own logs, an ISR, a high watermark, `min.insync.replicas`, clean or
+unclean elections and the truncation that follows. The consumer runs the reference
+poll-process-commit loop (shared/reference-model.md) on what the leader serves below
+its high watermark. Perturbations are budgeted failure modes: request-timeout,
+broker-failure, isr-shrink (spec/failures/) and the consumer's crash; healing
+(fetching, elections, restarts, retries within `retries`) is not budgeted.
+Checked against ../shared/kafka-failure-modes.md (P1-P4, B1, B2); the rows are in
+spec/matrix.py.
+
+With every producer and broker feature off (one replica, no producer failure), the
+consumer sees exactly the reference model: its states, projected on the reference
+variables, are those of `kafka` (a test checks it).
+
+What the model leaves out: batches (a request carries one message); one partition
+and one producer session (no producer epochs, P7, P8); the consumer's
+OffsetOutOfRange and KIP-320 truncation detection (after an unclean election it keeps
+its position); delivery.timeout.ms; disk loss; the controller as a process.
+"""
+
+from checker import And, Array, Bool, CheckerError, Enum, Int, Model, Not, Or, Var, all_of, any_of, ite, when
+
+from . import failures
+from .producer import PST, Ack, Append, Expire, Retry, Send, acked
+from .replication import (NO_LEADER, Elect, Fetch, RestartBroker, Truncate, at_leader, capacity,
+                          describe_log, in_leader_log, leader_entry, leader_leo)
+
+ACKS = ("0", "1", "all")
+# Where the consumer is in its loop: commit=after goes idle, fetched, processed;
+# commit=before idle, fetched, committed (as in the reference model).
+PC = Enum("idle", "fetched", "processed", "committed")
+
+
+def most(p):
+    """How often one message can be processed: each copy in the log, once per consumer crash."""
+    return (1 + p.retries) * (1 + p.max_crashes)
+
+
+def _variables(p):
+    M, R, L = p.messages, p.replicas, capacity(p)
+    if p.min_isr > R:
+        raise CheckerError(f"min_isr={p.min_isr} is more than replicas={R}; "
+                           f"use -p min_isr=1..{R} (Kafka would refuse every acks=all write)")
+    if p.idempotence == "yes" and (p.acks != "all" or p.retries < 1):
+        raise CheckerError("enable.idempotence needs acks=all and retries >= 1 (Kafka's producer "
+                           "refuses the configuration); use -p acks=all -p retries=1, or -p idempotence=no")
+    return [
+        Var("pst", Array(M, PST), """
+            Each message on the producer side: unsent, on the wire, waiting for the
+            response, failed (retriable), acked, or dropped. Real Kafka: the state of the
+            batch and of the future send() returned. Left out: batching."""),
+        Var("retried", Int(0, p.retries), """
+            Retries used so far, against `retries`. Real Kafka: the retries setting (the
+            default, 2147483647, leaves delivery.timeout.ms as the only bound)."""),
+    ] + ([
+        Var("last_sent", Int(0, M - 1), """
+            With two requests in flight: the message sent (or resent) last; the other
+            one on the wire reaches the leader first. Real Kafka: requests on one
+            connection are handled in order.""")] if p.in_flight > 1 else []) + [
+        Var("up", Array(R, Bool()), """
+            Whether each broker holding a replica is alive. Real Kafka: a live broker
+            session with the controller.""", init=[True] * R),
+        Var("isr", Array(R, Bool()), """
+            The in-sync replica set. Real Kafka: the partition's ISR in the controller's
+            metadata; never empty (its last member stays even when it dies).""", init=[True] * R),
+        Var("leader", Int(NO_LEADER, R - 1), """
+            The replica that leads the partition (-1: offline). Real Kafka: the leader in
+            the partition state; producers and consumers talk to it alone.""", init=0),
+        Var("leo", Array(R, Int(0, L)), """
+            Each replica's log end offset. Real Kafka: Log.logEndOffset."""),
+        Var("log", Array(R, Array(L, Int(0, M - 1))), """
+            Each replica's log: the message id at each offset below its log end (0
+            beyond). Real Kafka: the partition's log segments on that broker."""),
+        Var("hw", Int(0, L), """
+            The leader's high watermark: consumers read only below it. Real Kafka: the
+            offset every ISR member has replicated (the "committed" log)."""),
+        Var("position", Int(0, L), """
+            The consumer's fetch position: the next offset poll() returns. Real Kafka:
+            KafkaConsumer.position(); lost with the process."""),
+        Var("committed", Int(0, L), """
+            The group's committed offset. Real Kafka: __consumer_offsets, written by
+            commitSync. Left out: offset retention, rebalances."""),
+        Var("pc", PC, """
+            Where the consumer is in its loop (as in the reference model)."""),
+        Var("cur", Int(0, M - 1), """
+            The message in the consumer's hands (0 when idle). Real Kafka: the
+            ConsumerRecord being processed; here its message id, since the same offset
+            can hold another message after an unclean election."""),
+        Var("processed", Array(M, Int(0, most(p))), """
+            How often each message's side effect ran. Real Kafka: outside Kafka (a
+            database write)."""),
+        Var("reordered", Bool(), """
+            A history flag: some message was first processed after a later one had been.
+            Real Kafka: what a downstream reader of the side effects sees."""),
+    ]
+
+
+def Poll(s):
+    """The consumer's poll() returns the record at its position below the high watermark.
+
+    Real Kafka: the consumer fetches from the leader, which serves only offsets below
+    the high watermark. Left out: one record per poll; OffsetOutOfRange.
+    """
+    when(s.pc == PC.idle, s.leader != NO_LEADER, s.position < s.hw)
+    s.cur = leader_entry(s, s.position)
+    s.position += 1
+    s.pc = PC.fetched
+
+
+def Process(s):
+    """The application processes the message in hand (its side effect runs).
+
+    Real Kafka: application code between poll() and the commit; with commit=before it
+    runs after the commit. Left out: processing that fails or is only half done.
+    """
+    after = s.params.commit == "after"
+    when(s.pc == (PC.fetched if after else PC.committed))
+    m = s.cur
+    first = s.processed[m] == 0
+    later = any_of(range(s.params.messages), lambda k: And(k > m, s.processed[k] >= 1))
+    s.reordered = Or(s.reordered, And(first, later))
+    s.processed[m] = ite(s.processed[m] >= most(s.params), most(s.params), s.processed[m] + 1)
+    s.pc = PC.processed if after else PC.idle
+    if not after:
+        s.cur = 0
+
+
+def Commit(s):
+    """The consumer commits its position (commitSync): after processing, or before it.
+
+    Real Kafka: commitSync() stores the next offset to read in __consumer_offsets.
+    Left out: commit failures, rebalances, auto-commit (see the `group` model).
+    """
+    if s.params.commit == "after":
+        when(s.pc == PC.processed)
+        s.committed = s.position
+        s.pc = PC.idle
+        s.cur = 0
+    else:
+        when(s.pc == PC.fetched)
+        s.committed = s.position
+        s.pc = PC.committed
+
+
+def Crash(s):
+    """The consumer process dies and restarts from the committed offset (as in the reference model).
+
+    Real Kafka: a new consumer instance resumes at the group's committed offset; what
+    it had fetched but not committed is delivered again. Left out: the session timeout
+    and rebalance in between.
+    """
+    s.pc = PC.idle
+    s.cur = 0
+    s.position = s.committed
+
+
+# --------------------------------------------------------------------------- properties
+
+def no_acked_loss(s):
+    """Every message acknowledged to the producer is in the leader's log (while there is a leader)."""
+    return all_of(range(s.params.messages), lambda m: Or(
+        Not(acked(s, m)), s.leader == NO_LEADER, in_leader_log(s, m), s.pst[m] == PST.wire))
+
+
+def _copies(s, m):
+    return at_leader(s, lambda r: sum(ite(And(i < s.leo[r], s.log[r][i] == m), 1, 0)
+                                      for i in range(capacity(s.params))))
+
+
+def no_duplicate_in_log(s):
+    """No message is written twice in the leader's log."""
+    return all_of(range(s.params.messages), lambda m: Or(s.leader == NO_LEADER, _copies(s, m) <= 1))
+
+
+def no_loss(s):
+    """Every acknowledged message was processed, is in the consumer's hands, or is still to be read."""
+    def still_there(m):
+        return at_leader(s, lambda r: any_of(range(capacity(s.params)), lambda i: And(
+            i >= s.committed, i < s.leo[r], s.log[r][i] == m)))
+    return all_of(range(s.params.messages), lambda m: Or(
+        Not(acked(s, m)), s.pst[m] == PST.wire, s.processed[m] >= 1, And(s.pc != PC.idle, s.cur == m),
+        s.leader == NO_LEADER, still_there(m)))
+
+
+def no_duplicate(s):
+    """No message's side effect ran twice."""
+    return all_of(s.processed, lambda n: n <= 1)
+
+
+def in_order(s):
+    """Messages are first processed in the order they were sent."""
+    return Not(s.reordered)
+
+
+# ------------------------------------------------ what the catalogue says each property does
+
+def _can(p, mode, budget, at_least=1):
+    return mode in p.failure_modes and getattr(p, budget) >= at_least
+
+
+def expect_no_acked_loss(p):
+    """P1: acks=0 loses what the network or a dying leader drops. P2: acks=1 loses what a
+    failed leader wrote alone. B1/B2: unclean election of a replica that left the ISR before
+    an acks=all write loses it, once every replica that had it (min.insync.replicas of
+    them at least) is down. Clean elections with acks=all lose nothing."""
+    failures = _budget(p, "broker-failure", "max_broker_failures")
+    if p.acks == "0":
+        lost = _can(p, "request-timeout", "max_timeouts") or failures >= 1
+    elif p.acks == "1":
+        lost = failures >= 1 and p.replicas >= 2
+    else:
+        # An acks=all write is on every ISR member of its time (min_isr of them at least):
+        # all of them must die, and a replica outside that ISR (dropped by isr-shrink,
+        # or by an earlier failure it restarted from) must take over.
+        dropped = min(_budget(p, "isr-shrink", "max_isr_shrinks"), p.replicas - p.min_isr)
+        lost = (p.unclean == "yes" and p.replicas > p.min_isr and failures >= p.replicas - dropped)
+    return "violated" if lost else "holds"
+
+
+def _budget(p, mode, budget):
+    return getattr(p, budget) if mode in p.failure_modes else 0
+
+
+def _refused(p):
+    """acks=all writes are refused once the ISR can shrink below min.insync.replicas."""
+    followers = min(_budget(p, "isr-shrink", "max_isr_shrinks"), p.replicas - 1)  # the leader stays
+    return p.acks == "all" and followers > p.replicas - p.min_isr
+
+
+def _written_but_failed(p):
+    """A write the producer is told failed (or never hears about) although it is in the log."""
+    return (_can(p, "request-timeout", "max_timeouts") or _can(p, "broker-failure", "max_broker_failures")
+            or _refused(p))
+
+
+def expect_no_duplicate_in_log(p):
+    """P3: without idempotence, a retried write that had in fact succeeded is written again."""
+    dup = p.acks != "0" and p.retries >= 1 and p.idempotence == "no" and _written_but_failed(p)
+    return "violated" if dup else "holds"
+
+
+def expect_no_loss(p):
+    """End to end: what the log loses is never processed; C1 commit-before loses one crash's record."""
+    consumer = p.commit == "before" and _can(p, "crash", "max_crashes")
+    return "violated" if consumer or expect_no_acked_loss(p) == "violated" else "holds"
+
+
+def expect_no_duplicate(p):
+    """A record written twice is processed twice; C2: a crash before the commit redelivers."""
+    consumer = p.commit == "after" and _can(p, "crash", "max_crashes")
+    return "violated" if consumer or expect_no_duplicate_in_log(p) == "violated" else "holds"
+
+
+def expect_in_order(p):
+    """P4: two requests in flight, the first retried after the second landed (no idempotence)."""
+    lost_request = _written_but_failed(p)  # the same causes fail a request before it is written
+    r = (p.in_flight > 1 and p.messages > 1 and p.retries >= 1 and p.idempotence == "no"
+         and p.acks != "0" and lost_request)
+    return "violated" if r else "holds"
+
+
+ACTORS = {"Send": ("producer", "leader"), "Append": "leader", "Ack": ("leader", "producer"),
+          "Retry": ("producer", "leader"), "Expire": "producer", "Fetch": ("leader", "replica {i}"),
+          "Truncate": "replica {i}", "Elect": ("controller", "replica {i}"), "RestartBroker": "replica {i}",
+          "Poll": ("leader", "consumer"), "Process": "consumer", "Commit": ("consumer", "coordinator"),
+          "Crash": "consumer", "LoseRequest": "producer", "LoseResponse": ("leader", "producer"),
+          "BrokerFails": "replica {i}", "ShrinkIsr": ("leader", "replica {i}")}
+
+
+def _producer_column(s):
+    return "; ".join(f"m{m} {s.pst[m]}" for m in range(len(s.pst)))
+
+
+def _logs_column(s):
+    lead = "offline" if s.leader == NO_LEADER else f"leader r{s.leader}"
+    return f"{lead}, hw {s.hw}: " + "; ".join(describe_log(s, r) for r in range(len(s.up)))
+
+
+def _consumer_column(s):
+    done = ", ".join(f"m{m} {n}x" for m, n in enumerate(s.processed) if n)
+    return f"position {s.position}, committed {s.committed}, {s.pc}" + (f"; processed {done}" if done else "")
+
+
+COLUMNS = {"producer": _producer_column, "replicas": _logs_column, "consumer": _consumer_column}
+
+
+def _leaders_change(p):
+    return "broker-failure" in p.failure_modes
+
+
+def _isr_shrinks(p):
+    return "isr-shrink" in p.failure_modes or (_leaders_change(p) and p.replicas > 1)
+
+
+def make_model() -> Model:
+    """A fresh `pipeline` model with its failure modes (spec/failures, MODEL = "pipeline")."""
+    m = Model("pipeline", __doc__)
+    m.param("messages", 2, min=1, max=3, doc="messages the producer sends")
+    m.param("replicas", 1, min=1, max=3, doc="replication factor: brokers holding the partition")
+    m.param("acks", "all", choices=ACKS,
+            doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")
+    m.param("min_isr", 1, min=1, max=3,
+            doc="min.insync.replicas: ISR members an acks=all write needs (Kafka's default: 1)")
+    m.param("unclean", "no", choices=("no", "yes"),
+            doc="unclean.leader.election.enable: elect a replica outside the ISR when no ISR member is alive")
+    m.param("retries", 0, min=0, max=2, doc="retries: how often, in all, the producer resends a failed request")
+    m.param("idempotence", "no", choices=("no", "yes"),
+            doc="enable.idempotence: the broker drops a resent duplicate (needs acks=all, retries >= 1)")
+    m.param("in_flight", 1, min=1, max=2, doc="max.in.flight.requests.per.connection")
+    m.param("commit", "after", choices=("after", "before"),
+            doc="the consumer commits after processing (at-least-once) or before (at-most-once)")
+    m.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
+    m.variables(_variables)
+    # An action that cannot happen in a configuration is not instantiated there (no
+    # followers, no retries, no failure to heal from), so coverage reports stay about
+    # the configuration's real dead ends.
+    m.action(Send, over="messages")
+    m.action(Append, over="messages")
+    m.action(Ack, over=lambda p: range(p.messages) if p.acks != "0" else [])
+    m.action(Retry, over=lambda p: range(p.messages) if p.retries and p.acks != "0" else [])
+    m.action(Expire, over=lambda p: range(p.messages) if _leaders_change(p) or _isr_shrinks(p) else [])
+    m.action(Fetch, over=lambda p: range(p.replicas) if p.replicas > 1 else [])
+    m.action(Truncate, over=lambda p: range(p.replicas) if p.replicas > 1 and _leaders_change(p) else [])
+    for fn in (Elect, RestartBroker):
+        m.action(fn, over=lambda p: range(p.replicas) if _leaders_change(p) else [])
+    for fn in (Poll, Process, Commit):
+        m.action(fn)
+    crash = m.failure_mode("crash", budget="max_crashes", counter="crashes", default=True,
+                           doc="The consumer crashes at any point of its loop and restarts from the "
+                               "committed offset (as in the reference model).")
+    crash.action(Crash)
+    failures.install_all(m)
+    m.always(no_acked_loss, name="no-acked-loss", expect=expect_no_acked_loss)
+    m.always(no_duplicate_in_log, name="no-duplicate-in-log", expect=expect_no_duplicate_in_log)
+    m.always(no_loss, name="no-loss", expect=expect_no_loss)
+    m.always(no_duplicate, name="no-duplicate-processing", expect=expect_no_duplicate)
+    m.always(in_order, name="in-order", expect=expect_in_order)
+    m.pictures(project=("leader", "hw", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))
+    return m
+
+
+model = make_model()

@@ -1,0 +1,188 @@
+"""A replicated partition: a leader and followers with their own logs, the ISR, the high watermark.
+
+Steps of the `pipeline` model (spec/pipeline.py) shared by its base actions and its
+failure modes (spec/failures/). Each replica r keeps a log `log[r]` of message ids
+with `leo[r]` entries (its log end offset; cells past it are 0). The leader is a
+number the actions cannot index arrays of arrays with, so every read of "the
+leader's log" is an if-then-else over the replicas (`at_leader`).
+
+What real Kafka does, and what is left out:
+- a follower fetches from the leader one record at a time (real: batches) and
+  rejoins the ISR once it has caught up with the leader's log end;
+- the leader's high watermark is the offset every ISR member has (real: the
+  minimum of the followers' fetch offsets, learned on their next fetch);
+- after a leader change a follower truncates its log to where it diverges from the
+  new leader's (real: KIP-101 leader-epoch truncation; the historic high-watermark
+  truncation of B5-B7 is left out);
+- the controller is not modelled as a process: elections are atomic steps.
+"""
+
+from checker import And, Implies, Not, Or, all_of, any_of, ite, when
+
+NO_LEADER = -1  # the partition is offline: no live replica may become leader
+
+
+def replicas(s):
+    return range(s.params.replicas)
+
+
+def capacity(p):
+    """Entries a log can hold: every append is a first send or a retry of one."""
+    return p.messages + p.retries
+
+
+def at_leader(s, fn):
+    """The value fn(r) for r the current leader (fn(0) while the partition is offline)."""
+    out = fn(0)
+    for r in range(1, s.params.replicas):
+        out = ite(s.leader == r, fn(r), out)
+    return out
+
+
+def leader_leo(s):
+    return at_leader(s, lambda r: s.leo[r])
+
+
+def leader_entry(s, i):
+    """The message at offset i of the leader's log (i may be a term)."""
+    return at_leader(s, lambda r: s.log[r][i])
+
+
+def holds(s, r, m, below=None):
+    """Replica r's log holds message m (at an offset below `below`, its log end if None)."""
+    end = s.leo[r] if below is None else below
+    return any_of(range(capacity(s.params)), lambda i: And(i < end, s.log[r][i] == m))
+
+
+def in_leader_log(s, m, below=None):
+    """The leader's log holds message m (below `below`: e.g. the high watermark)."""
+    return And(s.leader != NO_LEADER, at_leader(s, lambda r: holds(s, r, m, below)))
+
+
+def is_prefix(s, r, q):
+    """Replica r's log is a prefix of replica q's (r may fetch from q without truncating)."""
+    return And(s.leo[r] <= s.leo[q],
+               all_of(range(capacity(s.params)), lambda i: Implies(i < s.leo[r], s.log[r][i] == s.log[q][i])))
+
+
+def common_prefix(s, r, q):
+    """How many leading entries the logs of r and q share."""
+    k = 0
+    for i in range(capacity(s.params)):
+        k = ite(And(k == i, i < s.leo[r], i < s.leo[q], s.log[r][i] == s.log[q][i]), i + 1, k)
+    return k
+
+
+def isr_size(s):
+    return sum(ite(s.isr[r], 1, 0) for r in replicas(s))
+
+
+def _smaller(a, b):
+    return ite(a < b, a, b)
+
+
+def advance_hw(s):
+    """The leader moves its high watermark up to the offset every ISR member has.
+
+    An ISR follower whose log has diverged from the leader's (it has not truncated
+    yet) counts only up to the current watermark: the real leader waits for its fetch
+    offset, which it learns after the truncation.
+    """
+    for lead in replicas(s):
+        new = s.leo[lead]
+        for r in replicas(s):
+            if r != lead:
+                have = ite(is_prefix(s, r, lead), s.leo[r], s.hw)
+                new = ite(s.isr[r], _smaller(new, have), new)
+        s.hw = ite(And(s.leader == lead, new > s.hw), new, s.hw)
+
+
+def append(s, m, accepted=True):
+    """The leader appends message m at its log end (where `accepted` holds); the high watermark may move."""
+    L = capacity(s.params)
+    when(Implies(accepted, leader_leo(s) < L))
+    for r in replicas(s):
+        mine = And(accepted, s.leader == r)
+        for i in range(L):
+            s.log[r][i] = ite(And(mine, s.leo[r] == i), m, s.log[r][i])
+        s.leo[r] = ite(mine, s.leo[r] + 1, s.leo[r])
+    advance_hw(s)
+
+
+def truncate(s, r, keep):
+    """Replica r keeps the first `keep` entries of its log (cells past the end go back to 0)."""
+    for i in range(capacity(s.params)):
+        s.log[r][i] = ite(i < keep, s.log[r][i], 0)
+    s.leo[r] = keep
+
+
+def Fetch(s, r):
+    """Follower r fetches the next record from the leader; caught up, it rejoins the ISR.
+
+    Real Kafka: the follower's fetcher thread sends FetchRequests to the leader and
+    appends what it gets; the leader counts it back into the ISR once its log end
+    reaches the leader's (a fetch with nothing new to copy does that too), and moves
+    the high watermark with its progress.
+    Left out: batches (one record per fetch), replica.lag.time.max.ms timing.
+    """
+    when(s.up[r], s.leader != NO_LEADER, s.leader != r)
+    behind = s.leo[r] < leader_leo(s)
+    when(at_leader(s, lambda q: is_prefix(s, r, q)), Or(behind, Not(s.isr[r])))
+    nxt = leader_entry(s, ite(behind, s.leo[r], 0))
+    for i in range(capacity(s.params)):
+        s.log[r][i] = ite(And(behind, s.leo[r] == i), nxt, s.log[r][i])
+    s.leo[r] = ite(behind, s.leo[r] + 1, s.leo[r])
+    s.isr[r] = ite(s.leo[r] == leader_leo(s), True, s.isr[r])
+    advance_hw(s)
+
+
+def Truncate(s, r):
+    """Follower r drops the suffix of its log that the new leader does not have.
+
+    Real Kafka (KIP-101, KIP-279): after a leader change the follower asks the leader
+    for the end offset of its last leader epoch and truncates to where the logs
+    diverge; records only it had are gone. Left out: the epoch bookkeeping itself
+    (the logs are compared directly).
+    """
+    when(s.up[r], s.leader != NO_LEADER, s.leader != r)
+    when(Not(at_leader(s, lambda q: is_prefix(s, r, q))))
+    truncate(s, r, at_leader(s, lambda q: common_prefix(s, r, q)))
+
+
+def Elect(s, r):
+    """The controller makes live replica r the leader: clean from the ISR, or unclean.
+
+    Real Kafka: when the leader dies the controller picks a live ISR member; with
+    unclean.leader.election.enable=true (off by default since 0.11) and no live ISR
+    member it picks any live replica, and the ISR becomes that replica alone: what
+    only the old ISR had is lost (B1). Left out: preferred-leader elections.
+    """
+    when(s.leader == NO_LEADER, s.up[r])
+    clean = s.isr[r]
+    if s.params.unclean == "yes":
+        when(Or(clean, Not(any_of(replicas(s), lambda q: And(s.isr[q], s.up[q])))))
+    else:
+        when(clean)
+    s.leader = r
+    for q in replicas(s):
+        s.isr[q] = ite(clean, s.isr[q], q == r)
+    s.hw = _smaller(s.hw, s.leo[r])
+    advance_hw(s)
+
+
+def RestartBroker(s, r):
+    """A failed broker comes back with its log; it follows the leader (or waits to be elected).
+
+    Real Kafka: the broker restarts, its replica rejoins as a follower, truncates
+    where needed and fetches until it is back in the ISR. Restarting heals, so it is
+    not budgeted. Left out: a lost disk (the log survives the restart).
+    """
+    when(Not(s.up[r]))
+    s.up[r] = True
+
+
+# How each replica is drawn in trace tables.
+def describe_log(s, r):
+    entries = ",".join(f"m{s.log[r][i]}" for i in range(s.leo[r]))
+    role = "leader" if s.leader == r else "down" if not s.up[r] else "follower"
+    return f"r{r} {role}{' ISR' if s.isr[r] else ''} [{entries}]"
