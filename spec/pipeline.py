@@ -26,7 +26,7 @@ from checker import And, Array, Bool, CheckerError, Enum, Int, Model, Not, Or, V
 
 from . import failures
 from .producer import PST, Ack, Append, Expire, Retry, Send, acked
-from .replication import (NO_LEADER, Elect, Fetch, RestartBroker, Truncate, at_leader, capacity,
+from .replication import (EMPTY, NO_LEADER, Elect, Fetch, RestartBroker, Truncate, at_leader, capacity,
                           describe_log, in_leader_log, leader_entry, leader_leo)
 
 ACKS = ("0", "1", "all")
@@ -72,9 +72,10 @@ def _variables(p):
             the partition state; producers and consumers talk to it alone.""", init=0),
         Var("leo", Array(R, Int(0, L)), """
             Each replica's log end offset. Real Kafka: Log.logEndOffset."""),
-        Var("log", Array(R, Array(L, Int(0, M - 1))), """
-            Each replica's log: the message id at each offset below its log end (0
-            beyond). Real Kafka: the partition's log segments on that broker."""),
+        Var("log", Array(R, Array(L, Int(EMPTY, M - 1))), """
+            Each replica's log: the message id at each offset below its log end (-1
+            beyond). Real Kafka: the partition's log segments on that broker.""",
+            init=[[EMPTY] * L for _ in range(R)]),
         Var("hw", Int(0, L), """
             The leader's high watermark: consumers read only below it. Real Kafka: the
             offset every ISR member has replicated (the "committed" log)."""),

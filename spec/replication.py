@@ -2,7 +2,7 @@
 
 Steps of the `pipeline` model (spec/pipeline.py) shared by its base actions and its
 failure modes (spec/failures/). Each replica r keeps a log `log[r]` of message ids
-with `leo[r]` entries (its log end offset; cells past it are 0). The leader is a
+with `leo[r]` entries (its log end offset; cells past it are -1). The leader is a
 number the actions cannot index arrays of arrays with, so every read of "the
 leader's log" is an if-then-else over the replicas (`at_leader`).
 
@@ -20,6 +20,7 @@ What real Kafka does, and what is left out:
 from checker import And, Implies, Not, Or, all_of, any_of, ite, when
 
 NO_LEADER = -1  # the partition is offline: no live replica may become leader
+EMPTY = -1  # a log cell past the log end
 
 
 def replicas(s):
@@ -110,9 +111,9 @@ def append(s, m, accepted=True):
 
 
 def truncate(s, r, keep):
-    """Replica r keeps the first `keep` entries of its log (cells past the end go back to 0)."""
+    """Replica r keeps the first `keep` entries of its log (cells past the end are emptied)."""
     for i in range(capacity(s.params)):
-        s.log[r][i] = ite(i < keep, s.log[r][i], 0)
+        s.log[r][i] = ite(i < keep, s.log[r][i], EMPTY)
     s.leo[r] = keep
 
 

@@ -36,3 +36,73 @@ def test_all_features_off_is_exactly_the_reference_model(crashes, commit):
     pipe = pipeline.build(params, ["crash"], _off(pipeline))
     assert pipe.params["replicas"] == 1 and pipe.params["retries"] == 0 and pipe.params["acks"] == "all"
     assert _projected_states(pipe) == _reference_states(ref)
+
+
+def _row(row_id, **params):
+    from checker.matrix import build_config
+    from checker.registry import get_config
+    return build_config(get_config(row_id), get_model("pipeline"), params)
+
+
+def _last(system, actions):
+    from checker.graph import StateView
+    from checker.replay import replay
+    trace = replay(system, actions.split())
+    return StateView(system, trace.steps[-1].state)
+
+
+def test_the_old_leader_truncates_what_only_it_had_on_its_return():
+    # P2's last step: the acks=1 write survives only on the failed leader, which drops it.
+    r = explore(_row("acks-1-failover"), cover=True)
+    assert " ".join(r.cover["Truncate(0)"].actions) == (
+        "Send(0) Append(0) BrokerFails(0) Elect(1) RestartBroker(0) Truncate(0)")
+    s = _last(r.system, "Send(0) Append(0) Ack(0) BrokerFails(0) Elect(1) RestartBroker(0) Truncate(0) Fetch(0)")
+    assert s.leo == (0, 0) and s.isr == (True, True) and s.pst[0] == "acked"  # acked, and in no log
+
+
+def test_acks_all_with_too_small_an_isr_is_refused_not_lost():
+    from checker.graph import shortest_trace
+    m = get_model("pipeline")
+    system = m.build({"replicas": 2, "min_isr": 2}, ["isr-shrink"], ["crash"])
+    trace = shortest_trace(state_graph(system), None, lambda v: v.pst[0] == "failed")
+    assert trace.actions == ["Send(0)", "ShrinkIsr(1)", "Append(0)"]
+    assert _last(system, "Send(0) ShrinkIsr(1) Append(0)").leo == (0, 0)  # NOT_ENOUGH_REPLICAS: not written
+    # Written, then the ISR shrank below min.insync.replicas: NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+    after = _last(system, "Send(0) Append(0) ShrinkIsr(1) Expire(0)")
+    assert after.leo == (1, 0) and after.hw == 1 and after.pst[0] == "failed"
+
+
+def test_the_idempotent_broker_answers_a_resent_batch_without_writing_it_again():
+    resent = "Send(0) Append(0) LoseResponse(0) Retry(0) Append(0)"
+    plain = _last(_row("producer-retry"), resent)
+    assert plain.log[0][:2] == (0, 0) and plain.leo[0] == 2
+    dedup = _last(_row("idempotent-producer"), resent + " Ack(0)")
+    assert dedup.log[0][0] == 0 and dedup.leo[0] == 1 and dedup.pst[0] == "acked"
+
+
+def test_two_requests_in_flight_reach_the_leader_in_the_order_sent():
+    from checker.replay import NotEnabled
+    system = _row("in-flight-reorder")
+    assert _last(system, "Send(0) Send(1) Append(0) Append(1)").log[0][:2] == (0, 1)
+    with pytest.raises(NotEnabled, match="Append.1. is not enabled"):
+        _last(system, "Send(0) Send(1) Append(1)")
+
+
+@pytest.mark.parametrize("params, message", [
+    (["-p", "idempotence=yes"], "enable.idempotence needs acks=all and retries >= 1"),
+    (["-p", "min_isr=2"], "min_isr=2 is more than replicas=1"),
+    (["-p", "acks=2"], "acks"),
+    (["-p", "replicas=4"], "replicas=4 is out of range"),
+])
+def test_bad_settings_are_one_line_errors(params, message):
+    from test_cli import run
+    r = run("verify", "pipeline", *params)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert message in r.stderr
+
+
+def test_verify_pipeline_at_its_defaults_is_as_expected():
+    from test_cli import run
+    r = run("verify", "pipeline", "--no-traces")
+    assert r.returncode == 0, r.stdout
+    assert "90 distinct states" in r.stdout and "no dead actions" in r.stdout
