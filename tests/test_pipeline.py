@@ -106,3 +106,32 @@ def test_verify_pipeline_at_its_defaults_is_as_expected():
     r = run("verify", "pipeline", "--no-traces")
     assert r.returncode == 0, r.stdout
     assert "90 distinct states" in r.stdout and "no dead actions" in r.stdout
+
+
+def _grid():
+    """Every valid setting at two messages and up to two replicas, with each set of the
+    producer and broker failure modes (the consumer's crash, which the reference model
+    already covers, alone)."""
+    import itertools
+    m = get_model("pipeline")
+    modes = ["request-timeout", "broker-failure", "isr-shrink"]
+    sets = [()] + [s for k in (1, 2, 3) for s in itertools.combinations(modes, k)] + [("crash",)]
+    for R, acks, min_isr, unclean, retries, idem, in_flight in itertools.product(
+            [1, 2], ["0", "1", "all"], [1, 2], ["no", "yes"], [0, 1], ["no", "yes"], [1, 2]):
+        if min_isr > R or (R == 1 and unclean == "yes") or (min_isr > 1 and acks != "all"):
+            continue  # min.insync.replicas only matters to acks=all
+        if idem == "yes" and (acks != "all" or retries < 1):
+            continue
+        for on in sets:
+            yield m, {"messages": 2, "replicas": R, "acks": acks, "min_isr": min_isr, "unclean": unclean,
+                      "retries": retries, "idempotence": idem, "in_flight": in_flight}, on
+
+
+@pytest.mark.slow
+def test_every_expectation_agrees_with_the_search_on_a_grid_of_settings():
+    wrong, n = [], 0
+    for m, params, on in _grid():
+        result = explore(m.build(params, list(on), [f for f in m.failure_modes if f not in on]))
+        n += 1
+        wrong += [(params, on, p.name, p.expected, p.verdict) for p in result.properties if p.as_expected is False]
+    assert n > 400 and not wrong, wrong[:5]
