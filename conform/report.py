@@ -1,0 +1,50 @@
+"""Text output of `conform`: one line per replayed trace, the mismatch in full, a summary line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checker.replay import replay_command
+
+from .harness import Outcome, _show
+
+
+def _label(job: Any) -> str:
+    note = f" ({job.note})" if job.note else ""
+    return f"{job.row}: {job.title}{note}"
+
+
+def print_outcome(job: Any, out: Outcome, verbose: bool = False) -> None:
+    if verbose:
+        print(f"  {_label(job)}: {' '.join(job.trace.actions) or '(no steps)'}")
+        for n, action, model, observed in out.rows:
+            parts = []
+            for k, mv in model.items():
+                ov = observed.get(k, "absent")
+                if k.startswith("position") and ov is None:
+                    parts.append(f"{k} {_show(mv)} (client: none yet)")
+                elif ov == mv:
+                    parts.append(f"{k} {_show(mv)}")
+                else:
+                    parts.append(f"{k} {_show(mv)} (OBSERVED {_show(ov)})")
+            print(f"    {n:>3} {action:<16} " + ", ".join(parts))
+    if out.mismatch is not None:
+        print(f"  {_label(job)}: MISMATCH at {out.mismatch.line()}")
+        print(f"    replay: {replay_command(job.trace)}")
+    elif out.error:
+        print(f"  {_label(job)}: CLIENT ERROR at {out.error}")
+    else:
+        print(f"  {_label(job)}: match ({out.steps} steps, {out.compared} values compared)")
+
+
+def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], seconds: float) -> None:
+    bad = sum(1 for _, o in outcomes if o.mismatch)
+    errors = sum(1 for _, o in outcomes if o.error)
+    steps = sum(o.steps for _, o in outcomes)
+    values = sum(o.compared for _, o in outcomes)
+    rows = len({j.row for j, _ in outcomes})
+    verdict = ("every step matched" if not bad and not errors else
+               f"{bad} mismatched" + (f", {errors} with client errors" if errors else ""))
+    print(f"{len(outcomes)} traces of {rows} instances replayed ({steps} steps, {values} values compared): "
+          f"{verdict}; {len(skipped)} rows not driven; {seconds:.1f} s")
+    print("verdict: " + ("conforms" if not bad and not errors else "MISMATCH" if bad else "incomplete"))
