@@ -20,7 +20,7 @@ from typing import Any
 
 
 def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
     req = json.loads(line)
     op = req["op"]
@@ -63,6 +63,11 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
             else:
                 c.commit(offsets=[TopicPartition(tp.topic, tp.partition, req["offset"])], asynchronous=False)
         except KafkaException as e:
+            if req.get("offset") is None and e.args[0].code() == KafkaError._NO_OFFSET:
+                # Nothing stored since the last commit (or since assign): librdkafka
+                # raises "No offset stored" where Java's commitSync() re-commits the same
+                # positions; either way the committed offset stays as it is.
+                return {"ok": True, "nothing": True}
             return {"error": f"commit: {e.args[0]}"}
         return {"ok": True}
     if op == "position":
