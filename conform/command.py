@@ -3,7 +3,8 @@
 The checker builds its parser from this module on every run, so it imports nothing
 heavy: the client, the harness and the search are imported inside run().
 Exit codes: 0 every step of every replayed trace matched; 1 a mismatch; 2 bad input
-(one line); 3 the client failed or timed out, so some trace was neither matched nor not.
+(one line); 3 incomplete: the client failed or timed out, so some trace was neither
+matched nor not, or nothing could be replayed (only rows that are not driven).
 """
 
 from __future__ import annotations
@@ -66,4 +67,5 @@ def run(args: argparse.Namespace) -> int:
     print_summary(outcomes, skipped, time.perf_counter() - start)
     if any(o.mismatch for _, o in outcomes):
         return 1
-    return 3 if any(o.error for _, o in outcomes) else 0
+    # Nothing replayed (only rows that cannot be driven) confirms nothing: incomplete, like a client error.
+    return 3 if not outcomes or any(o.error for _, o in outcomes) else 0

@@ -47,4 +47,7 @@ def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], secon
                f"{bad} mismatched" + (f", {errors} with client errors" if errors else ""))
     print(f"{len(outcomes)} traces of {rows} instances replayed ({steps} steps, {values} values compared): "
           f"{verdict}; {len(skipped)} rows not driven; {seconds:.1f} s")
-    print("verdict: " + ("conforms" if not bad and not errors else "MISMATCH" if bad else "incomplete"))
+    if not outcomes:
+        print("verdict: nothing replayed")
+    else:
+        print("verdict: " + ("conforms" if not bad and not errors else "MISMATCH" if bad else "incomplete"))
