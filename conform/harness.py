@@ -221,7 +221,7 @@ class _Driver:
                 # onPartitionsRevoked commits what was processed: the first record still in
                 # hand, or (nothing in hand) the position, which commit() with no offsets commits.
                 w.call("commit", offset=self.hands[c][0] if self.hands[c] else None)
-            w.call("unassign")  # with enable.auto.commit librdkafka commits here itself
+            w.call("unassign")  # with enable.auto.commit librdkafka commits the stored offsets here (measured)
             self.hands[c] = []
             self.owner = (c + 1) % self.p["consumers"]
             self._assign(self.owner)
