@@ -119,8 +119,10 @@ def commands() -> dict[str, Any]:
     for name in sorted(found):
         try:
             mod = importlib.import_module(found[name])
-        except ModuleNotFoundError:
-            continue  # the plugin's package is not here: the command does not exist
+        except ModuleNotFoundError as e:
+            if e.name is not None and found[name].startswith(e.name):
+                continue  # the plugin's package is not here: the command does not exist
+            raise SpecError(f"command plugin {found[name]!r} failed to import: {e}") from None
         missing = [a for a in ("HELP", "DESCRIPTION", "add_arguments", "run") if not hasattr(mod, a)]
         if missing:
             raise SpecError(f"command plugin {found[name]!r} lacks {', '.join(missing)}")
