@@ -29,8 +29,8 @@ NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: no committed offset, or no pos
 CALL_TIMEOUT = 20.0  # seconds one request to a consumer process may take before the run is abandoned
 
 
-class ClientTimeout(Exception):
-    """The real client did not answer in time: the run is incomplete, not a mismatch."""
+class ClientFailure(Exception):
+    """The real client failed or did not answer in time: the run is incomplete, not a mismatch."""
 
 
 def _quiet_logger() -> logging.Logger:
@@ -76,17 +76,17 @@ class ConsumerProcess:
             self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
-            raise ClientTimeout(f"the consumer process died before {op}") from None
+            raise ClientFailure(f"the consumer process died before {op}") from None
         ready, _, _ = select.select([self.proc.stdout], [], [], CALL_TIMEOUT)
         if not ready:
             self.kill()
-            raise ClientTimeout(f"the consumer did not answer {op} within {CALL_TIMEOUT:.0f} s")
+            raise ClientFailure(f"the consumer did not answer {op} within {CALL_TIMEOUT:.0f} s")
         line = self.proc.stdout.readline()
         if not line:
-            raise ClientTimeout(f"the consumer process died during {op}")
+            raise ClientFailure(f"the consumer process died during {op}")
         reply = json.loads(line)
         if "error" in reply:
-            raise ClientTimeout(f"the consumer failed {op}: {reply['error']}")
+            raise ClientFailure(f"the consumer failed {op}: {reply['error']}")
         return reply
 
     def kill(self) -> None:
@@ -143,7 +143,7 @@ class MockCluster:
     def produce(self) -> None:
         self.producer.produce(TOPIC, value=b"m", partition=PARTITION)
         if self.producer.flush(CALL_TIMEOUT) != 0:
-            raise ClientTimeout("the producer did not deliver within the timeout")
+            raise ClientFailure("the producer did not deliver within the timeout")
 
     def log_end(self) -> int:
         return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[1]

@@ -43,16 +43,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from checker import CheckerError
+
     from .cluster import client_version
+    from .harness import replay_on_client
     from .report import print_outcome, print_summary
     from .traces import plan
 
-    version = client_version()  # no client: a one-line error before anything else
     if args.length == 0 and args.walks:
-        from checker import CheckerError
         raise CheckerError("--length must be at least 1 (or use --walks 0)")
+    version = client_version()  # no client: a one-line error before any search
     jobs, skipped = plan(list(args.ids), args.walks, args.length, args.seed)
-    from .harness import replay_on_client
 
     print(f"conformance: model traces replayed on {version}, in-process mock cluster (1 broker)")
     start = time.perf_counter()

@@ -37,7 +37,8 @@ the records in each live consumer's hands (what its polls returned, minus what w
 processed) and the owner's position (librdkafka's position() is -1001, "none", until the
 consumer has handed out a record since it was assigned; that is compared from then on,
 and the records a poll returns pin where it started). After the last step, if the owner
-is idle, one more poll checks what the model says comes next (nothing, after a loss).
+is idle, one more poll checks what the model says comes next (nothing, after a loss; "nothing" means
+nothing within POLL_NOTHING seconds, while the mock cluster delivers in milliseconds).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import Any
 
 from checker.result import Trace
 
-from .cluster import NO_OFFSET, ClientTimeout, ConsumerProcess, MockCluster
+from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
 __all__ = ["NOT_DRIVEN", "Mismatch", "Outcome", "replay_on_client", "not_driven_reason"]
 
@@ -79,8 +80,8 @@ class Mismatch:
     observed: Any
 
     def line(self) -> str:
-        return (f"step {self.step} ({self.action}): {self.variable}: model {_show(self.model)}, "
-                f"observed {_show(self.observed)}")
+        return (f"step {self.step} ({self.action}): {self.variable}: model {show_value(self.model)}, "
+                f"observed {show_value(self.observed)}")
 
 
 @dataclass
@@ -98,7 +99,7 @@ class Outcome:
         return self.mismatch is None and not self.error
 
 
-def _show(v: Any) -> str:
+def show_value(v: Any) -> str:
     if v is None:
         return "none"
     if isinstance(v, list):
@@ -173,7 +174,7 @@ class _Driver:
     def _worker(self, c: int) -> ConsumerProcess:
         w = self.workers[c]
         if w is None:
-            raise ClientTimeout(f"consumer {c} is not running")
+            raise ClientFailure(f"consumer {c} is not running")
         return w
 
     def _poll(self, c: int, most: int, first: float = POLL_FIRST) -> list[int]:
@@ -192,7 +193,7 @@ class _Driver:
             self.hands[c] = (self.hands[c] + got) if worker_thread else got
         elif base == "Process":
             if not self.hands[c]:
-                raise ClientTimeout(f"{name}: consumer {c} has no record in hand to process")
+                raise ClientFailure(f"{name}: consumer {c} has no record in hand to process")
             o = self.hands[c].pop(0)
             self.processed[o] = self.processed.get(o, 0) + 1
             self.last[c] = o
@@ -307,7 +308,7 @@ def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
     out = Outcome()
     try:
         driver = _Driver(trace)
-    except ClientTimeout as e:
+    except ClientFailure as e:
         out.error = f"setting up: {e}"
         return out
     try:
@@ -333,7 +334,7 @@ def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
                 out.rows.append((len(trace.steps), "(next poll)", {name: expect}, {name: got}))
             if expect != got:
                 out.mismatch = Mismatch(len(trace.steps), "(next poll, after the last step)", name, expect, got)
-    except ClientTimeout as e:
+    except ClientFailure as e:
         out.error = f"step {out.steps + 1}: {e}"
     finally:
         driver.close()

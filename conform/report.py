@@ -6,7 +6,7 @@ from typing import Any
 
 from checker.replay import replay_command
 
-from .harness import Outcome, _show
+from .harness import Outcome, show_value
 
 
 def _label(job: Any) -> str:
@@ -22,11 +22,11 @@ def print_outcome(job: Any, out: Outcome, verbose: bool = False) -> None:
             for k, mv in model.items():
                 ov = observed.get(k, "absent")
                 if k.startswith("position") and ov is None:
-                    parts.append(f"{k} {_show(mv)} (client: none yet)")
+                    parts.append(f"{k} {show_value(mv)} (client: none yet)")
                 elif ov == mv:
-                    parts.append(f"{k} {_show(mv)}")
+                    parts.append(f"{k} {show_value(mv)}")
                 else:
-                    parts.append(f"{k} {_show(mv)} (OBSERVED {_show(ov)})")
+                    parts.append(f"{k} {show_value(mv)} (OBSERVED {show_value(ov)})")
             print(f"    {n:>3} {action:<16} " + ", ".join(parts))
     if out.mismatch is not None:
         print(f"  {_label(job)}: MISMATCH at {out.mismatch.line()}")
@@ -37,6 +37,10 @@ def print_outcome(job: Any, out: Outcome, verbose: bool = False) -> None:
         print(f"  {_label(job)}: match ({out.steps} steps, {out.compared} values compared)")
 
 
+def _n(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
 def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], seconds: float) -> None:
     bad = sum(1 for _, o in outcomes if o.mismatch)
     errors = sum(1 for _, o in outcomes if o.error)
@@ -45,8 +49,8 @@ def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], secon
     rows = len({j.row for j, _ in outcomes})
     verdict = ("every step matched" if not bad and not errors else
                f"{bad} mismatched" + (f", {errors} with client errors" if errors else ""))
-    print(f"{len(outcomes)} traces of {rows} instances replayed ({steps} steps, {values} values compared): "
-          f"{verdict}; {len(skipped)} rows not driven; {seconds:.1f} s")
+    print(f"{_n(len(outcomes), 'trace')} of {_n(rows, 'instance')} replayed ({_n(steps, 'step')}, "
+          f"{_n(values, 'value')} compared): {verdict}; {_n(len(skipped), 'row')} not driven; {seconds:.1f} s")
     if not outcomes:
         print("verdict: nothing replayed")
     else:
