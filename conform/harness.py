@@ -58,8 +58,9 @@ NOT_DRIVEN = {
     "Evict": "a zombie (max.poll.interval.ms exceeded) needs the group protocol's generations and real "
              "timeouts; the harness assigns the partition itself and the mock cluster takes seconds per rebalance",
     "ExpireOffsets": "offset expiry is a broker timer (offsets.retention.minutes, days); the mock cluster "
-                     "does not expire committed offsets",
-    "DeleteRecords": "retention deletes segments on a broker timer (retention.ms); the mock cluster keeps every record",
+                     "neither expires offsets nor implements DeleteGroups (unsupported feature, measured)",
+    "DeleteRecords": "retention deletes segments on a broker timer (retention.ms); the mock cluster neither "
+                     "applies retention nor implements DeleteRecords (unsupported feature, measured)",
     "PollAutoCommit": "the Java classic consumer's auto-commit inside poll(); librdkafka has none "
                       "(commit=auto rows run as auto_commit_on=librdkafka)",
 }
