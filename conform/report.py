@@ -47,7 +47,7 @@ def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], secon
     steps = sum(o.steps for _, o in outcomes)
     values = sum(o.compared for _, o in outcomes)
     rows = len({j.row for j, _ in outcomes})
-    verdict = ("every step matched" if not bad and not errors else
+    verdict = ("nothing replayed" if not outcomes else "every step matched" if not bad and not errors else
                f"{bad} mismatched" + (f", {errors} with client errors" if errors else ""))
     print(f"{_n(len(outcomes), 'trace')} of {_n(rows, 'instance')} replayed ({_n(steps, 'step')}, "
           f"{_n(values, 'value')} compared): {verdict}; {_n(len(skipped), 'row')} not driven; {seconds:.1f} s")
