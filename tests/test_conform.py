@@ -118,6 +118,16 @@ def test_rows_the_mock_cluster_cannot_drive_are_named_with_the_reason():
         ("rebalance-zombie", "Evict"), ("offset-expiry-latest", "ExpireOffsets"), ("retention-lag", "DeleteRecords")]
 
 
+def test_rows_of_other_models_are_not_driven(monkeypatch):
+    from checker.matrix import Config
+    other = Config("replica-row", "a row of a replication model", "pipeline")
+    monkeypatch.setattr(traces, "configs", lambda: {"replica-row": other})
+    monkeypatch.setattr(traces, "get_config", lambda name: other)
+    jobs, skipped = traces.plan(["replica-row"], 1, 5, 1)
+    assert jobs == [] and [s.row for s in skipped] == ["replica-row"]
+    assert skipped[0].reason.startswith("model pipeline: the harness drives the consumer side only")
+
+
 def test_random_walks_are_seeded_and_bounded():
     system, _ = traces.row_system(get_config("at-least-once"))
     w = traces.walk(system, "1:at-least-once", 10)
