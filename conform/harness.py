@@ -4,7 +4,9 @@ Each action of the `kafka` and `group` models becomes client operations on a fre
 cluster (conform/cluster.py):
 
 - Produce: the producer sends one record to the partition and waits for it to be delivered.
-- Poll(c): consumer c's poll() hands out up to max.poll.records (`batch`) records.
+- Poll(c): consumer c's poll() hands out up to max.poll.records (`batch`) records; the
+  harness waits for every one of them that the log holds (a poll that returns fewer,
+  because the client has fetched only some yet, is a behaviour the model leaves out).
 - Process(c): the application processes the next record in hand: the harness records it
   (its side effect is a count per offset, which is what the models count).
 - Commit(c): commit(asynchronous=False), Java's commitSync(): no offsets (the stored
@@ -65,8 +67,7 @@ NOT_DRIVEN = {
                       "(commit=auto rows run as auto_commit_on=librdkafka)",
 }
 
-POLL_FIRST = 5.0  # seconds a poll waits for its first record when the model says one is there
-POLL_MORE = 0.2  # ... for each further record of a batch (already fetched ones come at once)
+POLL_FIRST = 5.0  # seconds a poll waits for each record of its batch that the log holds
 POLL_NOTHING = 1.0  # ... when the model says nothing is there (the end-of-trace check)
 RESET_SETTLE = 1.0  # seconds to let librdkafka resolve auto.offset.reset after assign() (5x the 0.2 s measured)
 AUTO_COMMIT_NEVER_MS = 86_400_000  # librdkafka's maximum auto.commit.interval.ms: no timer commit within a run
@@ -179,7 +180,8 @@ class _Driver:
         return w
 
     def _poll(self, c: int, most: int, first: float = POLL_FIRST) -> list[int]:
-        return self._worker(c).call("poll", max=most, first=first, more=POLL_MORE)["offsets"]
+        end = self.cluster.log_end()  # what the log holds now: the most a poll can hand out
+        return self._worker(c).call("poll", max=most, first=first, end=end)["offsets"]
 
     def do(self, name: str) -> None:
         a = self.by_name[name]

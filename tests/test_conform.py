@@ -238,12 +238,12 @@ def test_librdkafka_real_timer_commits_a_record_nobody_processed():
         conf = {"enable.auto.commit": True, "auto.commit.interval.ms": 100, "auto.offset.reset": "latest"}
         c = cluster.consumer(conf)
         c.call("assign")
-        assert c.call("poll", max=1, first=5, more=0.2)["offsets"] == [0]  # handed over, not processed
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]  # handed over, not processed
         assert wait_for(lambda: cluster.committed() == 1, 5.0), cluster.committed()
         c.kill()  # the crash: record 0 was never processed
         c = cluster.consumer(conf)
         c.call("assign")
-        assert c.call("poll", max=1, first=1.0, more=0.2)["offsets"] == []  # and it never comes back
+        assert c.call("poll", max=1, first=1.0, end=1)["offsets"] == []  # and it never comes back
     finally:
         cluster.close()
 
@@ -255,13 +255,13 @@ def test_close_without_auto_commit_commits_nothing():
         cluster.produce()
         c = cluster.consumer({"enable.auto.commit": False, "auto.offset.reset": "latest"})
         c.call("assign")
-        assert c.call("poll", max=1, first=5, more=0.2)["offsets"] == [0]
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]
         c.close()
         assert cluster.committed() == 0
         c = cluster.consumer({"enable.auto.commit": True, "auto.commit.interval.ms": 86_400_000,
                               "auto.offset.reset": "latest"})
         c.call("assign")
-        assert c.call("poll", max=1, first=5, more=0.2)["offsets"] == [0]
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]
         c.close()
         assert cluster.committed() == 1  # librdkafka's close() commits the stored offset, as Java's does
     finally:
