@@ -6,7 +6,8 @@ cluster (conform/cluster.py):
 - Produce: the producer sends one record to the partition and waits for it to be delivered.
 - Poll(c): consumer c's poll() hands out up to max.poll.records (`batch`) records; the
   harness waits for every one of them that the log holds (a poll that returns fewer,
-  because the client has fetched only some yet, is a behaviour the model leaves out).
+  because the client has fetched only some yet, is the model's Poll as if the rest
+  had been produced after it: README, "Conformance").
 - Process(c): the application processes the next record in hand: the harness records it
   (its side effect is a count per offset, which is what the models count).
 - Commit(c): commit(asynchronous=False), Java's commitSync(): no offsets (the stored

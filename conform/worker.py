@@ -45,8 +45,8 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
         # `max` of them. The first may take `first` seconds; after it, the batch is every
         # record up to `max` that the log held when the step began (`end`, the log end
         # offset): a fetch that brought only some of them yet is waited for, since the
-        # model's Poll takes min(batch, available) at once (a shorter poll is a real
-        # client behaviour the model leaves out; measured: 3 runs in 10 without this).
+        # model's Poll takes min(batch, available) at once (a shorter poll is its Poll as
+        # if the rest were produced later; without the wait, 3 runs in 10 mismatched).
         offsets: list[int] = []
         m = c.poll(req["first"])
         while m is not None:
