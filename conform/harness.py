@@ -165,9 +165,9 @@ class _Driver:
         The model's Restart (and hand-over) fixes the start position at once. librdkafka
         looks the log end up in the background 0.1-0.2 s after assign() (measured on the
         mock cluster; the Java consumer does it in its first poll()), so a record produced
-        in between is skipped by `latest`. The harness lets that settle, so the step is
-        atomic as the model has it; the window itself is a gap of the model (README,
-        "Conformance"). With a committed offset nothing can move it in between here.
+        in between is skipped by `latest`, as in the model's run with the Restart after
+        that Produce (README, "Conformance"). The harness lets it settle, so the client
+        follows the given trace. With a committed offset nothing moves it in between here.
         """
         no_offset = self.cluster.committed() == NO_OFFSET
         self._worker(c).call("assign")
