@@ -10,6 +10,7 @@ injected. Every object here has close(); `MockCluster` closes all it made.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -141,16 +142,28 @@ class MockCluster:
             raise
 
     def produce(self) -> None:
-        self.producer.produce(TOPIC, value=b"m", partition=PARTITION)
-        if self.producer.flush(CALL_TIMEOUT) != 0:
+        with self._failures("produce"):
+            self.producer.produce(TOPIC, value=b"m", partition=PARTITION)
+            left = self.producer.flush(CALL_TIMEOUT)
+        if left != 0:
             raise ClientFailure("the producer did not deliver within the timeout")
 
     def log_end(self) -> int:
-        return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[1]
+        with self._failures("reading the log end offset"):
+            return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[1]
 
     def committed(self) -> int:
         """The group's committed offset, -1001 (librdkafka's OFFSET_INVALID) when there is none."""
-        return self.observer.committed([self.tp], timeout=CALL_TIMEOUT)[0].offset
+        with self._failures("reading the committed offset"):
+            return self.observer.committed([self.tp], timeout=CALL_TIMEOUT)[0].offset
+
+    @contextlib.contextmanager
+    def _failures(self, what: str):
+        """A client error or timeout here makes the run incomplete (exit 3), never a traceback."""
+        try:
+            yield
+        except (self._ck.KafkaException, BufferError) as e:
+            raise ClientFailure(f"{what}: {e}") from None
 
     def consumer(self, conf: dict[str, Any]) -> ConsumerProcess:
         c = ConsumerProcess(self.bootstrap, {"group.id": GROUP, **conf})

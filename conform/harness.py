@@ -54,7 +54,7 @@ from checker.result import Trace
 
 from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
-__all__ = ["NOT_DRIVEN", "Mismatch", "Outcome", "replay_on_client", "not_driven_reason"]
+__all__ = ["NOT_DRIVEN", "Mismatch", "Outcome", "replay_on_client", "show_value"]
 
 # Actions the harness cannot perform on the mock cluster, with the reason it prints.
 NOT_DRIVEN = {
@@ -108,10 +108,6 @@ def show_value(v: Any) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(map(str, v)) + "]"
     return str(v)
-
-
-def not_driven_reason(action_base: str) -> str | None:
-    return NOT_DRIVEN.get(action_base)
 
 
 class _Driver:
