@@ -65,7 +65,11 @@ class ConsumerProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "conform.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-        self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=TOPIC, partition=PARTITION)
+        try:
+            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=TOPIC, partition=PARTITION)
+        except BaseException:
+            self.kill()  # no half-started process is left behind
+            raise
 
     @property
     def alive(self) -> bool:
@@ -137,8 +141,10 @@ class MockCluster:
             self.producer.list_topics(TOPIC, timeout=10)  # the mock creates the topic on first use
             if committed is not None:  # the model's initial committed offset (a group that ran before)
                 self.observer.commit(offsets=[ck.TopicPartition(TOPIC, PARTITION, committed)], asynchronous=False)
-        except Exception:
+        except Exception as e:
             self.close()
+            if isinstance(e, ck.KafkaException):
+                raise ClientFailure(f"starting the mock cluster: {e}") from None
             raise
 
     def produce(self) -> None:
@@ -173,10 +179,13 @@ class MockCluster:
     def close(self) -> None:
         for c in self.consumers:
             c.kill()  # at the end of a run every consumer is just stopped: nothing is observed any more
+        self.consumers = []
         if self.observer is not None:
             self.observer.close()
-        self.producer.flush(1)
-        self.producer = None  # the mock cluster goes with the last reference to its client
+            self.observer = None
+        if self.producer is not None:
+            self.producer.flush(1)
+            self.producer = None  # the mock cluster goes with the last reference to its client
 
 
 def wait_for(predicate, seconds: float, every: float = 0.05) -> bool:
