@@ -85,7 +85,7 @@ class ConsumerProcess:
         ready, _, _ = select.select([self.proc.stdout], [], [], CALL_TIMEOUT)
         if not ready:
             self.kill()
-            raise ClientFailure(f"the consumer did not answer {op} within {CALL_TIMEOUT:.0f} s")
+            raise ClientFailure(f"the consumer did not answer {op} within {CALL_TIMEOUT:g} s")
         line = self.proc.stdout.readline()
         if not line:
             raise ClientFailure(f"the consumer process died during {op}")

@@ -186,6 +186,16 @@ def test_cli_verbose_shows_each_steps_values(capsys):
            "in hand [], position 0 (client: none yet)" in out
 
 
+def test_a_client_that_does_not_answer_is_incomplete_not_a_mismatch(capsys, monkeypatch):
+    from conform import cluster
+    monkeypatch.setattr(cluster, "CALL_TIMEOUT", 0.001)  # no consumer process starts that fast
+    assert main(["conform", "at-most-once", "--walks", "0"]) == 3
+    out = capsys.readouterr().out
+    assert "  at-most-once: no-loss counterexample, 4 steps: CLIENT ERROR at setting up: the consumer did not " \
+           "answer start within 0.001 s" in out
+    assert out.rstrip().endswith("verdict: incomplete")
+
+
 def test_cli_not_driven_rows_only_is_incomplete(capsys):
     assert main(["conform", "retention-lag"]) == 3
     out = capsys.readouterr().out
