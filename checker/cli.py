@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list, matrix, prove, bench, diagrams, report.
+"""`python -m checker`: verify, trace, replay, list, matrix, prove, bench, diagrams, report, and plugins (conform).
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -17,7 +17,7 @@ from .bmc import bmc
 from .errors import CheckerError
 from .explicit import explore
 from .matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
-from .registry import configs, get_config, get_model, models
+from .registry import commands, configs, get_config, get_model, models
 from .fast import explore_fast
 from .replay import NotEnabled, replay
 from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
@@ -210,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(rp)  # parameters and failure modes need a MODEL
+
+    # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
+    # checker itself knows nothing about.
+    for name, plugin in commands().items():
+        pp = sub.add_parser(name, help=plugin.HELP, description=plugin.DESCRIPTION)
+        plugin.add_arguments(pp)
+        pp.set_defaults(plugin=plugin)
     return top
 
 
@@ -518,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "plugin", None) is not None:
+            return args.plugin.run(args)
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
                 "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)

@@ -4,6 +4,10 @@ Models are published under the entry-point group `checker.models` (see pyproject
 a package name there (or in the CHECKER_MODELS environment variable, comma-separated)
 is imported and its `MODELS` list read. From a source checkout that was never
 installed, the conventional package `spec` is tried.
+
+Commands that need more than a model (`conform` drives a real Kafka client) are
+plugins published the same way, under the entry-point group `checker.commands`: the
+checker adds a subcommand per plugin without importing what the plugin drives.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from .errors import CheckerError, SpecError
 from .lang import Model
 
-__all__ = ["models", "get_model", "configs", "get_config"]
+__all__ = ["models", "get_model", "configs", "get_config", "commands"]
 
 _cache: dict[str, Model] | None = None
 _configs: dict[str, Any] | None = None
@@ -98,3 +102,29 @@ def get_config(name: str) -> Any:
         raise CheckerError(f"unknown configuration {name!r}; known: {', '.join(cs) or 'none'} "
                            "(python -m checker list shows them)")
     return cs[name]
+
+
+def commands() -> dict[str, Any]:
+    """Command plugins by name: modules with HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit code.
+
+    Published under the entry-point group `checker.commands` (name -> module); from a
+    source checkout that was never installed, the conventional `conform.command` is tried.
+    A plugin module must import cheaply: the parser is built on every run, so what the
+    command drives is imported inside run().
+    """
+    found = {ep.name: ep.value for ep in entry_points(group="checker.commands")}
+    if not found:
+        found = {"conform": "conform.command"}
+    out: dict[str, Any] = {}
+    for name in sorted(found):
+        try:
+            mod = importlib.import_module(found[name])
+        except ModuleNotFoundError as e:
+            if e.name is not None and found[name].startswith(e.name):
+                continue  # the plugin's package is not here: the command does not exist
+            raise SpecError(f"command plugin {found[name]!r} failed to import: {e}") from None
+        missing = [a for a in ("HELP", "DESCRIPTION", "add_arguments", "run") if not hasattr(mod, a)]
+        if missing:
+            raise SpecError(f"command plugin {found[name]!r} lacks {', '.join(missing)}")
+        out[name] = mod
+    return out

@@ -12,10 +12,12 @@ retention, shutdown. Checked against ../shared/kafka-failure-modes.md (C1-C13, B
 
 What the model leaves out: one partition; a record is its offset; the producer never
 fails (the log holds each message once); fetches, commits and processing are atomic
-steps; only the Java classic consumer (librdkafka stores the offset of a message
-*before* handing it to the application when enable.auto.offset.store=true, so its
-auto-commit is at-most-once); the AsyncKafkaConsumer only as far as its auto-commit
-race before KAFKA-18641 (auto_commit_on=background); transactions; auto.offset.reset=none.
+steps; clients other than the Java classic consumer, except two auto-commit
+variants: the AsyncKafkaConsumer's race before KAFKA-18641 (auto_commit_on=background)
+and librdkafka's auto-commit (auto_commit_on=librdkafka: the offset is stored *before*
+the message is handed to the application and a timer commits it, so auto-commit is
+at-most-once there; `python -m checker conform` replays traces against that client);
+transactions; auto.offset.reset=none.
 """
 
 from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, ite, when
@@ -74,9 +76,11 @@ def make_model() -> Model:
     m.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
     m.param("processing", "sync", choices=("sync", "worker"),
             doc="process on the polling thread, or hand records to a worker and poll again (auto only)")
-    m.param("auto_commit_on", "poll", choices=("poll", "background"),
-            doc="commit=auto: inside poll() (classic consumer) or on a background thread at any time "
-                "(AsyncKafkaConsumer before KAFKA-18641)")
+    m.param("auto_commit_on", "poll", choices=("poll", "background", "librdkafka"),
+            doc="commit=auto: inside poll() (Java classic consumer), on a background thread at any time "
+                "(AsyncKafkaConsumer before KAFKA-18641), or librdkafka's timer committing the offsets "
+                "stored when messages were handed to the application (confluent-kafka and other "
+                "librdkafka clients, enable.auto.offset.store=true)")
     m.param("reset", "latest", choices=("latest", "earliest"),
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
     m.param("commit_on_revoke", "no", choices=("no", "yes"),
@@ -198,15 +202,24 @@ def PollAutoCommit(s, c):
 
 
 def BackgroundAutoCommit(s, c):
-    """auto_commit_on=background: a background thread commits the position at any moment.
+    """A background thread (auto_commit_on=background or librdkafka) commits the position at any moment.
 
     Real Kafka (C6): the AsyncKafkaConsumer (group.protocol=consumer) auto-commits
     allConsumed() from its background thread; before the KAFKA-18641 fix (2025) that
     could happen right after the application thread's poll() advanced the position,
     covering records not yet processed. Left out: the fixed versions, which behave
     like the classic consumer (use auto_commit_on=poll).
+    librdkafka (auto_commit_on=librdkafka): with enable.auto.offset.store=true (the
+    default) the consumer stores a message's offset+1 when it hands the message to the
+    application ("Automatically store offset of last message provided to
+    application", CONFIGURATION.md), and with enable.auto.commit=true a timer thread
+    commits the stored offsets every auto.commit.interval.ms, whatever the application
+    is doing (confluentinc/librdkafka#1122; wiki "Consumer offset management"). The
+    stored offset is the position, so the step is the same as the AsyncKafkaConsumer's.
+    close() and a revoke commit the stored offsets too, as Close and Rebalance do here.
+    Left out: enable.auto.offset.store=false with store_offsets() after processing.
     """
-    when(s.params.commit == "auto", s.params.auto_commit_on == "background",
+    when(s.params.commit == "auto", s.params.auto_commit_on != "poll",
          s.st[c] == STATUS.member, s.owner == c, s.committed != s.pos[c])
     s.committed = s.pos[c]
 

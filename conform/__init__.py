@@ -1,0 +1,7 @@
+"""Conformance: the model's traces replayed on a real Kafka client, compared step by step.
+
+Knows Kafka (confluent-kafka, librdkafka's in-process mock cluster) and the checker
+(traces, the registry, the explicit search); the checker does not know it: `python -m
+checker conform` reaches it through the entry-point group `checker.commands`
+(conform/command.py). See README, "Conformance".
+"""

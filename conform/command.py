@@ -1,0 +1,72 @@
+"""`python -m checker conform`: the command plugin (entry-point group `checker.commands`).
+
+The checker builds its parser from this module on every run, so it imports nothing
+heavy: the client, the harness and the search are imported inside run().
+Exit codes: 0 every step of every replayed trace matched; 1 a mismatch; 2 bad input
+(one line); 3 incomplete: the client failed or timed out, so some trace was neither
+matched nor not, or nothing could be replayed (only rows that are not driven).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+HELP = "replay the model's traces on a real Kafka client (confluent-kafka on a mock cluster)"
+DESCRIPTION = ("Replay the shortest traces of the kafka model and of the group model's matrix rows, and "
+               "seeded random walks, on confluent-kafka (librdkafka) against its in-process mock "
+               "cluster, comparing after every step what the client shows (log end, committed offset, "
+               "records processed and in hand, position) with the model's state. IDs: kafka or matrix "
+               "rows (default: all).")
+
+
+def _count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="*", metavar="ID", help="kafka, or matrix row ids (default: every one)")
+    p.add_argument("--walks", type=_count, default=1, metavar="N",
+                   help="random walks per instance (default 1)")
+    p.add_argument("--length", type=_count, default=10, metavar="N", help="steps per random walk (default 10)")
+    p.add_argument("--seed", type=_count, default=1, metavar="N",
+                   help="seed of the first walk; walk k uses seed+k (default 1)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every step's values, the model's and the client's")
+
+
+def run(args: argparse.Namespace) -> int:
+    from checker import CheckerError
+
+    from .cluster import client_version
+    from .harness import replay_on_client
+    from .report import print_outcome, print_summary
+    from .traces import plan
+
+    if args.length == 0 and args.walks:
+        raise CheckerError("--length must be at least 1 (or use --walks 0)")
+    version = client_version()  # no client: a one-line error before any search
+    jobs, skipped = plan(list(args.ids), args.walks, args.length, args.seed)
+
+    print(f"conformance: model traces replayed on {version}, in-process mock cluster (1 broker)")
+    start = time.perf_counter()
+    outcomes = []
+    for job in jobs:
+        out = replay_on_client(job.trace, record=args.verbose)
+        outcomes.append((job, out))
+        print_outcome(job, out, verbose=args.verbose)
+        sys.stdout.flush()
+    for s in skipped:
+        print(f"  {s.row}: not driven: {s.reason}")
+    print_summary(outcomes, skipped, time.perf_counter() - start)
+    if any(o.mismatch for _, o in outcomes):
+        return 1
+    # Nothing replayed (only rows that cannot be driven) confirms nothing: incomplete, like a client error.
+    return 3 if not outcomes or any(o.error for _, o in outcomes) else 0

@@ -1,0 +1,341 @@
+"""Drive a model trace on the real client, step by step, and compare what it observes with the model's state.
+
+Each action of the `kafka` and `group` models becomes client operations on a fresh mock
+cluster (conform/cluster.py):
+
+- Produce: the producer sends one record to the partition and waits for it to be delivered.
+- Poll(c): consumer c's poll() hands out up to max.poll.records (`batch`) records; the
+  harness waits for every one of them that the log holds (a poll that returns fewer,
+  because the client has fetched only some yet, is the model's Poll as if the rest
+  had been produced after it: README, "Conformance").
+- Process(c): the application processes the next record in hand: the harness records it
+  (its side effect is a count per offset, which is what the models count).
+- Commit(c): commit(asynchronous=False), Java's commitSync(): no offsets (the stored
+  offsets, i.e. the position) for every strategy but record-offset, which commits
+  record.offset() itself.
+- SkipCommit(c): nothing (the application's commit timer did not fire).
+- Crash(c): kill -9 of c's process (conform/worker.py); `kafka`'s Crash also restarts it.
+- Restart(c): a new consumer process; the partition's owner assign()s it, and librdkafka
+  starts at the committed offset or at auto.offset.reset.
+- Close(c): close(); with enable.auto.commit librdkafka commits the stored offsets first.
+- Rebalance(c): the harness plays the group coordinator: with commit_on_revoke the
+  owner commits what it processed, then unassign() on it and assign() on the next consumer.
+- BackgroundAutoCommit(c) (auto_commit_on=librdkafka): the consumer runs with
+  enable.auto.commit=true and auto.commit.interval.ms at its maximum (a day), so the timer
+  never fires on its own inside a run and commits happen only where the trace has them;
+  the step calls commit() with no offsets, which commits what the timer commits: the
+  stored offsets (librdkafka's rd_kafka_commit with no offsets "commits the current
+  assignment's stored offsets"; tests/test_conform.py checks, with a 100 ms timer, that
+  the real timer commits a record nobody processed).
+
+Not driven (the mock cluster is not a broker, or the harness cannot make it happen on
+cue): Evict (a zombie needs group generations and max.poll.interval.ms), ExpireOffsets,
+DeleteRecords, and PollAutoCommit (the Java classic consumer's auto-commit in poll();
+librdkafka has none: rows with commit=auto run as auto_commit_on=librdkafka).
+
+After every step the harness compares, variable by variable: `sent` (the log end offset),
+`committed` (the group's committed offset; -1 when there is none), `processed[o]` (how
+often the harness processed record o; the group model counts up to 2, "twice or more"),
+the records in each live consumer's hands (what its polls returned, minus what was
+processed) and the owner's position (librdkafka's position() is -1001, "none", until the
+consumer has handed out a record since it was assigned; that is compared from then on,
+and the records a poll returns pin where it started). After the last step, if the owner
+is idle, one more poll checks what the model says comes next (nothing, after a loss; "nothing" means
+nothing within POLL_NOTHING seconds, while the mock cluster delivers in milliseconds).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.result import Trace
+
+from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
+
+__all__ = ["NOT_DRIVEN", "Mismatch", "Outcome", "replay_on_client", "show_value"]
+
+# Actions the harness cannot perform on the mock cluster, with the reason it prints.
+NOT_DRIVEN = {
+    "Evict": "a zombie (max.poll.interval.ms exceeded) needs the group protocol's generations and real "
+             "timeouts; the harness assigns the partition itself and the mock cluster takes seconds per rebalance",
+    "ExpireOffsets": "offset expiry is a broker timer (offsets.retention.minutes, days); the mock cluster "
+                     "neither expires offsets nor implements DeleteGroups (unsupported feature, measured)",
+    "DeleteRecords": "retention deletes segments on a broker timer (retention.ms); the mock cluster neither "
+                     "applies retention nor implements DeleteRecords (unsupported feature, measured)",
+    "PollAutoCommit": "the Java classic consumer's auto-commit inside poll(); librdkafka has none "
+                      "(commit=auto rows run as auto_commit_on=librdkafka)",
+}
+
+POLL_FIRST = 5.0  # seconds a poll waits for each record of its batch that the log holds
+POLL_NOTHING = 1.0  # ... when the model says nothing is there (the end-of-trace check)
+RESET_SETTLE = 1.0  # seconds to let librdkafka resolve auto.offset.reset after assign() (5x the 0.2 s measured)
+AUTO_COMMIT_NEVER_MS = 86_400_000  # librdkafka's maximum auto.commit.interval.ms: no timer commit within a run
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    step: int
+    action: str
+    variable: str
+    model: Any
+    observed: Any
+
+    def line(self) -> str:
+        return (f"step {self.step} ({self.action}): {self.variable}: model {show_value(self.model)}, "
+                f"observed {show_value(self.observed)}")
+
+
+@dataclass
+class Outcome:
+    """What replaying one trace on the client gave: every step matched, a mismatch, or client trouble."""
+
+    steps: int = 0  # steps performed on the client
+    compared: int = 0  # values compared (over all steps)
+    mismatch: Mismatch | None = None
+    error: str = ""  # the client failed or timed out: neither a match nor a mismatch
+    rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # step, action, model, observed
+
+    @property
+    def matched(self) -> bool:
+        return self.mismatch is None and not self.error
+
+
+def show_value(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
+
+
+class _Driver:
+    """The client side of one trace: a fresh cluster, one consumer process per live consumer."""
+
+    def __init__(self, trace: Trace):
+        s = trace.system
+        self.system = s
+        self.kafka = s.model == "kafka"
+        self.p = s.params
+        if not self.kafka and s.model != "group":
+            raise ValueError(f"model {s.model} has no conformance driver")
+        if not self.kafka and self.p["commit"] == "auto" and self.p["auto_commit_on"] != "librdkafka":
+            raise ValueError("commit=auto is driven only as auto_commit_on=librdkafka")
+        self.by_name = {a.name: a for a in s.actions}
+        init = s.as_json_state(s.init)
+        self.cap = None if self.kafka else 2  # the group model counts "twice or more" as 2
+        self.processed: dict[int, int] = {}
+        self.hands: dict[int, list[int]] = {}
+        self.last: dict[int, int] = {}  # the offset each consumer processed last
+        self.workers: dict[int, ConsumerProcess | None] = {}
+        self.owner = 0 if self.kafka else init["owner"]
+        self.cluster = MockCluster(None if init["committed"] == -1 else init["committed"])
+        try:
+            members = [0] if self.kafka else [c for c, st in enumerate(init["st"]) if st == "member"]
+            for c in range(1 if self.kafka else self.p["consumers"]):
+                self.workers[c] = None
+                self.hands[c] = []
+            for c in members:
+                self._start(c)
+        except BaseException:
+            self.cluster.close()
+            raise
+
+    # --------------------------------------------------------------- client operations
+    def _conf(self) -> dict[str, Any]:
+        auto = not self.kafka and self.p["commit"] == "auto"
+        return {"enable.auto.commit": auto, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS,
+                "enable.auto.offset.store": True,
+                "auto.offset.reset": "earliest" if self.kafka else self.p["reset"]}
+
+    def _start(self, c: int) -> None:
+        self.workers[c] = self.cluster.consumer(self._conf())
+        self.hands[c] = []
+        if c == self.owner:
+            self._assign(c)
+
+    def _assign(self, c: int) -> None:
+        """assign(); with no committed offset, wait while librdkafka resolves auto.offset.reset.
+
+        The model's Restart (and hand-over) fixes the start position at once. librdkafka
+        looks the log end up in the background 0.1-0.2 s after assign() (measured on the
+        mock cluster; the Java consumer does it in its first poll()), so a record produced
+        in between is skipped by `latest`, as in the model's run with the Restart after
+        that Produce (README, "Conformance"). The harness lets it settle, so the client
+        follows the given trace. With a committed offset nothing moves it in between here.
+        """
+        no_offset = self.cluster.committed() == NO_OFFSET
+        self._worker(c).call("assign")
+        if no_offset:
+            time.sleep(RESET_SETTLE)
+
+    def _worker(self, c: int) -> ConsumerProcess:
+        w = self.workers[c]
+        if w is None:
+            raise ClientFailure(f"consumer {c} is not running")
+        return w
+
+    def _poll(self, c: int, most: int, first: float = POLL_FIRST) -> list[int]:
+        end = self.cluster.log_end()  # what the log holds now: the most a poll can hand out
+        return self._worker(c).call("poll", max=most, first=first, end=end)["offsets"]
+
+    def do(self, name: str) -> None:
+        a = self.by_name[name]
+        base, c = a.base, (a.index if a.index is not None else 0)
+        if base in NOT_DRIVEN:
+            raise ValueError(f"{name} is not driven: {NOT_DRIVEN[base]}")
+        if base == "Produce":
+            self.cluster.produce()
+        elif base == "Poll":
+            got = self._poll(c, 1 if self.kafka else self.p["batch"])
+            worker_thread = not self.kafka and self.p["processing"] == "worker"
+            self.hands[c] = (self.hands[c] + got) if worker_thread else got
+        elif base == "Process":
+            if not self.hands[c]:
+                raise ClientFailure(f"{name}: consumer {c} has no record in hand to process")
+            o = self.hands[c].pop(0)
+            self.processed[o] = self.processed.get(o, 0) + 1
+            self.last[c] = o
+        elif base == "Commit":
+            offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
+            self._worker(c).call("commit", offset=offset)
+        elif base == "BackgroundAutoCommit":
+            self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
+        elif base == "SkipCommit":
+            pass
+        elif base == "Crash":
+            self._worker(c).kill()
+            self.workers[c] = None
+            self.hands[c] = []
+            if self.kafka:  # the kafka model's crash is a restart too
+                self._start(c)
+        elif base == "Restart":
+            self._start(c)
+        elif base == "Close":
+            self._worker(c).close()
+            self.workers[c] = None
+            self.hands[c] = []
+        elif base == "Rebalance":
+            w = self._worker(c)
+            if self.p["commit_on_revoke"] == "yes" and self.p["commit"] != "auto":
+                # onPartitionsRevoked commits what was processed: the first record still in
+                # hand, or (nothing in hand) the position, which commit() with no offsets commits.
+                w.call("commit", offset=self.hands[c][0] if self.hands[c] else None)
+            w.call("unassign")  # with enable.auto.commit librdkafka commits the stored offsets here (measured)
+            self.hands[c] = []
+            self.owner = (c + 1) % self.p["consumers"]
+            self._assign(self.owner)
+            self.hands[self.owner] = []
+        else:
+            raise ValueError(f"no client operation for action {name}")
+
+    # --------------------------------------------------------------- observations
+    def model_view(self, state: tuple[int, ...]) -> dict[str, Any]:
+        j = self.system.as_json_state(state)
+        v: dict[str, Any] = {"sent": j["sent"], "committed": j["committed"]}
+        for o, n in enumerate(j["processed"]):
+            v[f"processed[{o}]"] = n
+        if self.kafka:
+            v["in hand"] = [j["cur"]] if j["pc"] in ("fetched", "committed") else []
+            v["position"] = j["position"]
+            return v
+        for c, st in enumerate(j["st"]):
+            if st != "down":
+                v[f"in hand c{c}"] = list(range(j["nxt"][c], j["pos"][c]))
+        if j["st"][j["owner"]] == "member":
+            v[f"position c{j['owner']}"] = j["pos"][j["owner"]]
+        return v
+
+    def observed_view(self, keys: list[str]) -> dict[str, Any]:
+        v: dict[str, Any] = {"sent": self.cluster.log_end()}
+        committed = self.cluster.committed()
+        v["committed"] = -1 if committed == NO_OFFSET else committed
+        for o in range(self.p["messages"]):
+            n = self.processed.get(o, 0)
+            v[f"processed[{o}]"] = n if self.cap is None else min(n, self.cap)
+        for c, w in self.workers.items():
+            if w is not None:
+                v["in hand" if self.kafka else f"in hand c{c}"] = list(self.hands[c])
+        for k in keys:
+            if k.startswith("position"):
+                c = 0 if self.kafka else int(k.split("c")[-1])
+                w = self.workers.get(c)
+                pos = w.call("position")["position"] if w is not None else NO_OFFSET
+                v[k] = None if pos == NO_OFFSET else pos  # none: librdkafka has not handed out a record yet
+        return v
+
+    def next_poll(self, state: tuple[int, ...]) -> tuple[str, list[int], list[int]] | None:
+        """After the last step: what the owner's next poll returns, per the model and for real."""
+        j = self.system.as_json_state(state)
+        if self.kafka:
+            if j["pc"] != "idle":
+                return None
+            c, pos, batch = 0, j["position"], 1
+        else:
+            c = j["owner"]
+            if j["st"][c] != "member" or (self.p["processing"] == "sync" and j["pc"][c] != "idle"):
+                return None
+            pos, batch = j["pos"][c], self.p["batch"]
+        expect = list(range(pos, min(j["sent"], pos + batch)))
+        got = self._poll(c, batch, POLL_FIRST if expect else POLL_NOTHING)
+        return ("next poll" if self.kafka else f"next poll c{c}"), expect, got
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+def _compare(model: dict[str, Any], observed: dict[str, Any]) -> tuple[int, tuple[str, Any, Any] | None]:
+    n = 0
+    for k, mv in model.items():
+        ov = observed.get(k, "absent")
+        if k.startswith("position") and ov is None:
+            continue  # the client reports no position before its first record (module docstring)
+        n += 1
+        if ov != mv:
+            return n, (k, mv, ov)
+    for k in observed:  # a live consumer the model does not have
+        if k not in model and not k.startswith("position"):
+            return n + 1, (k, "absent", observed[k])
+    return n, None
+
+
+def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
+    """Perform `trace` on a fresh mock cluster; stop at the first mismatch.
+
+    `record` keeps every step's model and observed values (for --verbose).
+    """
+    out = Outcome()
+    try:
+        driver = _Driver(trace)
+    except ClientFailure as e:
+        out.error = f"setting up: {e}"
+        return out
+    try:
+        for n, step in enumerate(trace.steps):
+            action = step.action or "(initial)"
+            if step.action is not None:
+                driver.do(step.action)
+                out.steps += 1
+            model = driver.model_view(step.state)
+            observed = driver.observed_view(list(model))
+            if record:
+                out.rows.append((n, action, model, observed))
+            k, bad = _compare(model, observed)
+            out.compared += k
+            if bad is not None:
+                out.mismatch = Mismatch(n, action, *bad)
+                return out
+        probe = driver.next_poll(trace.steps[-1].state)
+        if probe is not None:
+            name, expect, got = probe
+            out.compared += 1
+            if record:
+                out.rows.append((len(trace.steps), "(next poll)", {name: expect}, {name: got}))
+            if expect != got:
+                out.mismatch = Mismatch(len(trace.steps), "(next poll, after the last step)", name, expect, got)
+    except ClientFailure as e:
+        out.error = f"step {out.steps + 1}: {e}"
+    finally:
+        driver.close()
+    return out

@@ -1,0 +1,134 @@
+"""Which traces conformance replays: shortest traces from the checker, and seeded random walks.
+
+For the `kafka` model: the DuplicateDelivery witness (commit=after) and the NoLoss
+counterexample (commit=before). For each matrix row of the `group` model: the shortest
+trace of every violated property, found by the same explicit search as `python -m checker
+matrix` (checker.explicit.explore), plus random walks. A row whose failure modes need an
+action the harness cannot drive (conform/harness.py NOT_DRIVEN) is reported as not
+driven, with the reason. Rows with commit=auto describe Java consumers; they run as
+auto_commit_on=librdkafka, the model's variant for the client driven here.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from checker.compile import compiled
+from checker.explicit import explore
+from checker.matrix import Config, build_config
+from checker.registry import configs, get_config, get_model
+from checker.result import Step, Trace
+from checker.system import System
+
+from .harness import NOT_DRIVEN
+
+__all__ = ["Job", "Skipped", "KAFKA", "plan", "row_system", "walk"]
+
+KAFKA = "kafka"  # the id that selects the kafka model's two traces
+KAFKA_INSTANCES = ({"commit": "after"}, {"commit": "before"})
+
+
+@dataclass
+class Job:
+    """One trace to replay on the client."""
+
+    row: str  # "kafka" or a matrix row id
+    title: str  # e.g. "no-loss violated, 4 steps" or "walk, seed 1"
+    trace: Trace
+    note: str = ""  # e.g. "as auto_commit_on=librdkafka"
+
+
+@dataclass
+class Skipped:
+    row: str
+    reason: str
+
+
+def row_system(cfg: Config) -> tuple[System, str]:
+    """The row's instance as driven: commit=auto rows as the librdkafka variant."""
+    model = get_model(cfg.model)
+    if cfg.params.get("commit") == "auto" and cfg.params.get("auto_commit_on", "poll") != "librdkafka":
+        return build_config(cfg, model, {"auto_commit_on": "librdkafka"}), "as auto_commit_on=librdkafka"
+    return build_config(cfg, model), ""
+
+
+def _blocked(system: System) -> str | None:
+    """Why the row cannot be driven: an action of its failure modes the harness cannot perform."""
+    for a in system.actions:
+        if a.base in NOT_DRIVEN and a.base != "PollAutoCommit":  # never enabled with librdkafka
+            return f"{a.base}: {NOT_DRIVEN[a.base]}"
+    return None
+
+
+def _shortest(system: System) -> list[tuple[str, Trace]]:
+    res = explore(system)
+    out = []
+    for p in res.properties:
+        if p.trace is not None and p.kind in ("always", "sometimes"):
+            what = "witness" if p.kind == "sometimes" else "counterexample"
+            out.append((f"{p.name} {what}, {len(p.trace.steps) - 1} steps", p.trace))
+    return out
+
+
+def walk(system: System, seed: str, length: int) -> Trace:
+    """A random run of at most `length` steps, each chosen uniformly among the enabled drivable actions.
+
+    Seeded with a string (random.Random hashes it with SHA-512, not Python's salted
+    hash), so the same seed gives the same walk in every process.
+    """
+    rng = random.Random(seed)
+    expand = compiled(system).expand
+    layout = system.layout
+    st = layout.pack(system.init)
+    steps = [Step(None, system.init)]
+    for _ in range(length):
+        options = [(a, t) for a, t in expand(st) if system.actions[a].base not in NOT_DRIVEN]
+        if not options:
+            break
+        a, st = options[rng.randrange(len(options))]
+        steps.append(Step(system.actions[a].name, layout.unpack(st)))
+    return Trace(system, steps)
+
+
+def plan(ids: list[str], walks: int, length: int, seed: int) -> tuple[list[Job], list[Skipped]]:
+    """The jobs for the chosen rows (the kafka model and every row when `ids` is empty).
+
+    Rows of models other than `group` are reported as not driven, like the rows whose
+    failure modes the harness cannot perform.
+    """
+    known = configs()
+    for i in ids:
+        if i != KAFKA:
+            get_config(i)  # unknown id: a one-line error (exit 2) before any client starts
+    chosen = ids or [KAFKA, *known]
+    jobs: list[Job] = []
+    skipped: list[Skipped] = []
+    for rid in dict.fromkeys(chosen):
+        if rid == KAFKA:
+            model = get_model("kafka")
+            for params in KAFKA_INSTANCES:
+                system = model.build(params)
+                label = f"commit={params['commit']}"
+                for title, trace in _shortest(system):
+                    jobs.append(Job(KAFKA, f"{label}: {title}", trace))
+                for w in range(walks):
+                    jobs.append(Job(KAFKA, f"{label}: walk, seed {seed + w}",
+                                    walk(system, f"{seed + w}:{KAFKA}:{label}", length)))
+            continue
+        cfg = known[rid]
+        if cfg.model != "group":
+            skipped.append(Skipped(rid, f"model {cfg.model}: the harness drives the consumer side only (the "
+                                        "kafka and group models); the mock cluster has one replica and no "
+                                        "broker faults"))
+            continue
+        system, note = row_system(cfg)
+        why = _blocked(system)
+        if why is not None:
+            skipped.append(Skipped(rid, why))
+            continue
+        for title, trace in _shortest(system):
+            jobs.append(Job(rid, title, trace, note))
+        for w in range(walks):
+            jobs.append(Job(rid, f"walk, seed {seed + w}", walk(system, f"{seed + w}:{rid}", length), note))
+    return jobs, skipped

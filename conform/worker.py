@@ -1,0 +1,101 @@
+"""One real consumer in its own process, driven over stdin/stdout (`python -m conform.worker`).
+
+Each consumer of a replayed trace runs here, not in the harness's process, so that the
+model's Crash can be what it says: kill -9 of the process. close() would not do: with
+enable.auto.commit=true librdkafka's close() commits the stored offsets first (measured on
+the mock cluster), which is the model's Close, not its Crash.
+
+Protocol: one JSON object per line each way. A request is {"op": ..., ...}; the reply is
+{"ok": true, ...} or {"error": "..."}. The consumer uses assign() (the harness plays the
+group coordinator, see conform/harness.py), so a killed consumer leaves no group member
+behind whose session must first time out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+
+def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    req = json.loads(line)
+    op = req["op"]
+    if op == "start":
+        quiet = logging.getLogger("conform.worker.librdkafka")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False  # librdkafka's log lines would interleave with the protocol
+        state["tp"] = TopicPartition(req["topic"], req["partition"])
+        state["consumer"] = Consumer({**req["conf"], "logger": quiet})
+        return {"ok": True}
+    c, tp = state["consumer"], state["tp"]
+    if op == "assign":
+        # No offset given: librdkafka starts at the group's committed offset, or at
+        # auto.offset.reset when there is none (as the Java consumer does on assignment).
+        c.assign([TopicPartition(tp.topic, tp.partition)])
+        return {"ok": True}
+    if op == "unassign":
+        c.unassign()
+        return {"ok": True}
+    if op == "poll":
+        # poll() hands out one message at a time; a batch (max.poll.records) is up to
+        # `max` of them. The first may take `first` seconds; after it, the batch is every
+        # record up to `max` that the log held when the step began (`end`, the log end
+        # offset): a fetch that brought only some of them yet is waited for, since the
+        # model's Poll takes min(batch, available) at once (a shorter poll is its Poll as
+        # if the rest were produced later; without the wait, 3 runs in 10 mismatched).
+        offsets: list[int] = []
+        m = c.poll(req["first"])
+        while m is not None:
+            if m.error():
+                return {"error": f"poll: {m.error()}"}
+            offsets.append(m.offset())
+            want = min(req["max"], req["end"] - offsets[0])
+            if len(offsets) >= want:
+                break
+            m = c.poll(req["first"])
+        return {"ok": True, "offsets": offsets}
+    if op == "commit":
+        try:
+            if req.get("offset") is None:
+                # No offsets: librdkafka commits the stored offsets, which with
+                # enable.auto.offset.store=true are the positions (Java's commitSync()).
+                c.commit(asynchronous=False)
+            else:
+                c.commit(offsets=[TopicPartition(tp.topic, tp.partition, req["offset"])], asynchronous=False)
+        except KafkaException as e:
+            if req.get("offset") is None and e.args[0].code() == KafkaError._NO_OFFSET:
+                # Nothing stored since the last commit (or since assign): librdkafka
+                # raises "No offset stored" where Java's commitSync() re-commits the same
+                # positions; either way the committed offset stays as it is.
+                return {"ok": True, "nothing": True}
+            return {"error": f"commit: {e.args[0]}"}
+        return {"ok": True}
+    if op == "position":
+        return {"ok": True, "position": c.position([tp])[0].offset}
+    if op == "close":
+        c.close()
+        state["closed"] = True
+        return {"ok": True}
+    return {"error": f"unknown op {op!r}"}
+
+
+def main() -> int:
+    state: dict[str, Any] = {}
+    for line in sys.stdin:
+        try:
+            reply = _serve(line, state)
+        except Exception as e:  # reported to the harness, which says which step failed
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+        if state.get("closed"):
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

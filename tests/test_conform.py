@@ -1,0 +1,279 @@
+"""Conformance: the model's traces replayed on confluent-kafka against librdkafka's mock cluster.
+
+The mock cluster runs inside the test process (no network, no broker to install). Every
+client call has a timeout (conform/cluster.py CALL_TIMEOUT), every test a time budget,
+and every consumer process is gone when a replay returns.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+# confluent-kafka is a dependency of the project (pyproject.toml), not optional: no skip.
+from checker.cli import main
+from checker.explicit import explore
+from checker.registry import get_config, get_model
+from checker.result import Step, Trace
+from conform import traces
+from conform.cluster import MockCluster, wait_for
+from conform.harness import replay_on_client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGET = 60.0  # seconds any one test here may take
+
+
+@pytest.fixture(autouse=True)
+def bounded():
+    start = time.monotonic()
+    yield
+    took = time.monotonic() - start
+    assert took < BUDGET, f"took {took:.1f} s, more than the {BUDGET:.0f} s budget"
+    assert _workers() == [], "a consumer process outlived its test"
+
+
+def _workers() -> list[int]:
+    """Child processes of this test process that run conform.worker (Linux /proc)."""
+    me, out = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        if ppid == me and b"conform.worker" in cmd:
+            out.append(int(pid))
+    return out
+
+
+def _jobs(row: str):
+    jobs, skipped = traces.plan([row], walks=0, length=1, seed=1)
+    assert not skipped
+    return jobs
+
+
+# The rows whose shortest traces are replayed, with those traces: what the checker finds
+# (pinned) must also be what the client does at every step.
+ROWS = {
+    "at-least-once": [["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"]],
+    "at-most-once": [["Produce", "Poll(0)", "Commit(0)", "Crash(0)"]],
+    "batch-commit": [["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"]],
+    "auto-commit-sync": [["Produce", "Poll(0)", "BackgroundAutoCommit(0)", "Crash(0)"],
+                         ["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"]],
+    "auto-commit-close": [["Produce", "Poll(0)", "Close(0)"]],
+    "commit-sync-mid-batch": [["Produce", "Produce", "Poll(0)", "Process(0)", "Commit(0)", "Crash(0)"],
+                              ["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"]],
+    "commit-off-by-one": [["Produce", "Poll(0)", "Process(0)", "Commit(0)", "Close(0)", "Restart(0)", "Poll(0)",
+                           "Process(0)"]],
+    "rebalance-uncommitted": [["Produce", "Poll(0)", "Process(0)", "SkipCommit(0)", "Rebalance(0)", "Poll(1)",
+                               "Process(1)"]],
+    "new-group-latest": [["Produce", "Produce", "Produce", "Restart(0)"]],
+}
+
+
+def test_kafka_duplicate_delivery_and_commit_before_loss_match_the_client():
+    jobs = _jobs("kafka")
+    assert [(j.title, j.trace.actions) for j in jobs] == [
+        ("commit=after: DuplicateDelivery witness, 6 steps", ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]),
+        ("commit=before: NoLoss counterexample, 4 steps", ["Produce", "Poll", "Commit", "Crash"]),
+    ]
+    for j in jobs:
+        out = replay_on_client(j.trace, record=True)
+        assert out.matched, (j.title, out.mismatch, out.error)
+        assert out.steps == len(j.trace.actions)
+    # The seed's duplicate, as the client showed it: record 0 processed twice, committed 0.
+    dup = replay_on_client(jobs[0].trace, record=True)
+    assert dup.matched
+    n, action, model, observed = dup.rows[6]
+    assert (n, action, observed["processed[0]"], observed["committed"]) == (6, "Process", 2, 0)
+
+
+@pytest.mark.parametrize("row", sorted(ROWS))
+def test_matrix_row_shortest_traces_match_the_client(row):
+    jobs = _jobs(row)
+    assert [j.trace.actions for j in jobs] == ROWS[row]
+    for j in jobs:
+        out = replay_on_client(j.trace)
+        assert out.matched, (row, j.title, out.mismatch and out.mismatch.line(), out.error)
+        assert out.steps == len(j.trace.actions) and out.compared > out.steps
+
+
+def test_auto_commit_rows_run_as_the_librdkafka_variant():
+    system, note = traces.row_system(get_config("auto-commit-sync"))
+    assert system.params["auto_commit_on"] == "librdkafka" and note == "as auto_commit_on=librdkafka"
+    system, note = traces.row_system(get_config("at-least-once"))
+    assert system.params["auto_commit_on"] == "poll" and note == ""
+
+
+def test_rows_the_mock_cluster_cannot_drive_are_named_with_the_reason():
+    jobs, skipped = traces.plan(["rebalance-zombie", "offset-expiry-latest", "retention-lag"], 1, 5, 1)
+    assert jobs == []
+    assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
+        ("rebalance-zombie", "Evict"), ("offset-expiry-latest", "ExpireOffsets"), ("retention-lag", "DeleteRecords")]
+
+
+def test_rows_of_other_models_are_not_driven(monkeypatch):
+    from checker.matrix import Config
+    other = Config("replica-row", "a row of a replication model", "pipeline")
+    monkeypatch.setattr(traces, "configs", lambda: {"replica-row": other})
+    monkeypatch.setattr(traces, "get_config", lambda name: other)
+    jobs, skipped = traces.plan(["replica-row"], 1, 5, 1)
+    assert jobs == [] and [s.row for s in skipped] == ["replica-row"]
+    assert skipped[0].reason.startswith("model pipeline: the harness drives the consumer side only")
+
+
+def test_random_walks_are_seeded_and_bounded():
+    system, _ = traces.row_system(get_config("at-least-once"))
+    w = traces.walk(system, "1:at-least-once", 10)
+    assert w.actions == ["Crash(0)", "Restart(0)", "Produce", "Poll(0)", "Process(0)", "Commit(0)", "Produce",
+                         "Produce", "Poll(0)", "Process(0)"]
+    assert traces.walk(system, "1:at-least-once", 10).actions == w.actions
+    assert len(traces.walk(system, "2:at-least-once", 4).actions) <= 4
+    out = replay_on_client(w)
+    assert out.matched, (out.mismatch, out.error)
+
+
+def _tampered(row: str, step: int, variable: str, value: int) -> Trace:
+    """The row's first shortest trace with one model value changed at one step: a wrong model."""
+    trace = _jobs(row)[0].trace
+    s = trace.system
+    i = [v.name for v in s.variables].index(variable)
+    steps = list(trace.steps)
+    state = list(steps[step].state)
+    state[i] = value
+    steps[step] = Step(steps[step].action, tuple(state))
+    return Trace(s, steps)
+
+
+def test_a_wrong_model_value_is_a_mismatch_with_step_model_and_observed():
+    out = replay_on_client(_tampered("at-least-once", 3, "committed", 1))
+    assert not out.matched and out.error == ""
+    m = out.mismatch
+    assert (m.step, m.action, m.variable, m.model, m.observed) == (3, "Process(0)", "committed", 1, 0)
+    assert m.line() == "step 3 (Process(0)): committed: model 1, observed 0"
+
+
+def test_cli_replays_and_exits_0_when_every_step_matches(capsys):
+    code = main(["conform", "at-most-once", "--walks", "0"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "  at-most-once: no-loss counterexample, 4 steps: match (4 steps," in out
+    assert out.rstrip().endswith("verdict: conforms")
+
+
+def test_cli_mismatch_prints_step_model_observed_and_exits_1(capsys, monkeypatch):
+    bad = _tampered("at-most-once", 4, "processed[0]", 1)  # the model claims record 0 was processed
+    job = traces.Job("at-most-once", "tampered", bad)
+    monkeypatch.setattr(traces, "plan", lambda *a, **k: ([job], []))
+    code = main(["conform", "at-most-once"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert ("  at-most-once: tampered: MISMATCH at step 4 (Crash(0)): processed[0]: model 1, observed 0\n"
+            "    replay: python -m checker replay group Produce 'Poll(0)' 'Commit(0)' 'Crash(0)'") in out
+    assert out.rstrip().endswith("verdict: MISMATCH")
+
+
+def test_cli_verbose_shows_each_steps_values(capsys):
+    assert main(["conform", "kafka", "--walks", "0", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "      4 Crash            sent 1, committed 0, processed[0] 1, processed[1] 0, processed[2] 0, " \
+           "in hand [], position 0 (client: none yet)" in out
+
+
+def test_a_client_that_does_not_answer_is_incomplete_not_a_mismatch(capsys, monkeypatch):
+    from conform import cluster
+    monkeypatch.setattr(cluster, "CALL_TIMEOUT", 0.001)  # no consumer process starts that fast
+    assert main(["conform", "at-most-once", "--walks", "0"]) == 3
+    out = capsys.readouterr().out
+    assert "  at-most-once: no-loss counterexample, 4 steps: CLIENT ERROR at setting up: the consumer did not " \
+           "answer start within 0.001 s" in out
+    assert out.rstrip().endswith("verdict: incomplete")
+
+
+def test_cli_not_driven_rows_only_is_incomplete(capsys):
+    assert main(["conform", "retention-lag"]) == 3
+    out = capsys.readouterr().out
+    assert "  retention-lag: not driven: DeleteRecords: " in out
+    assert out.rstrip().endswith("verdict: nothing replayed")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no-such-row"], "checker: error: unknown configuration 'no-such-row'"),
+    (["--walks", "-1"], "checker: error: argument --walks: expected a whole number, got '-1'"),
+    (["--length", "0"], "checker: error: --length must be at least 1 (or use --walks 0)"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = subprocess.run([sys.executable, "-m", "checker", "conform", *args], capture_output=True, text=True,
+                       cwd=ROOT, timeout=BUDGET)
+    assert r.returncode == 2
+    assert r.stdout == "" and r.stderr.count("\n") == 1 and r.stderr.startswith(message), r.stderr
+
+
+def test_the_checker_does_not_import_the_client():
+    code = ("import sys; from checker.cli import build_parser; p = build_parser(); "
+            "print('conform' in p._subparsers._group_actions[0].choices, 'confluent_kafka' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=BUDGET)
+    assert r.stdout.split() == ["True", "False"], r.stderr
+
+
+# ------------------------------------------------------------ the librdkafka variant
+
+def test_librdkafka_auto_commit_variant_verdicts_and_traces():
+    """auto_commit_on=librdkafka: loses a record even with processing on the polling thread."""
+    model = get_model("group")
+    res = explore(model.build({"commit": "auto", "auto_commit_on": "librdkafka"}))
+    assert res.states == 248
+    got = {p.name: (p.verdict, p.trace.actions if p.trace else None) for p in res.properties}
+    assert got == {
+        "no-loss": ("violated", ["Produce", "Poll(0)", "BackgroundAutoCommit(0)", "Crash(0)"]),
+        "no-duplicate-processing": ("violated", ["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)",
+                                                 "Poll(0)", "Process(0)"]),
+        "in-order": ("holds", None),
+    }
+    java = explore(model.build({"commit": "auto"}))  # the classic consumer: no loss here (C3 only)
+    assert java.prop("no-loss").verdict == "holds"
+
+
+def test_librdkafka_real_timer_commits_a_record_nobody_processed():
+    """The step the harness drives with commit(): the real 100 ms timer commits the stored offset too."""
+    cluster = MockCluster(0)
+    try:
+        cluster.produce()
+        conf = {"enable.auto.commit": True, "auto.commit.interval.ms": 100, "auto.offset.reset": "latest"}
+        c = cluster.consumer(conf)
+        c.call("assign")
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]  # handed over, not processed
+        assert wait_for(lambda: cluster.committed() == 1, 5.0), cluster.committed()
+        c.kill()  # the crash: record 0 was never processed
+        c = cluster.consumer(conf)
+        c.call("assign")
+        assert c.call("poll", max=1, first=1.0, end=1)["offsets"] == []  # and it never comes back
+    finally:
+        cluster.close()
+
+
+def test_close_without_auto_commit_commits_nothing():
+    """close() is not a commit unless enable.auto.commit is on (the harness's Close and Crash rely on it)."""
+    cluster = MockCluster(0)
+    try:
+        cluster.produce()
+        c = cluster.consumer({"enable.auto.commit": False, "auto.offset.reset": "latest"})
+        c.call("assign")
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]
+        c.close()
+        assert cluster.committed() == 0
+        c = cluster.consumer({"enable.auto.commit": True, "auto.commit.interval.ms": 86_400_000,
+                              "auto.offset.reset": "latest"})
+        c.call("assign")
+        assert c.call("poll", max=1, first=5, end=1)["offsets"] == [0]
+        c.close()
+        assert cluster.committed() == 1  # librdkafka's close() commits the stored offset, as Java's does
+    finally:
+        cluster.close()
+
