@@ -51,8 +51,9 @@ def _variables(p):
     return [
         Var("pst", Array(M, PST), """
             Each message on the producer side: unsent, on the wire, waiting for the
-            response, failed (retriable), acked, or dropped. Real Kafka: the state of the
-            batch and of the future send() returned. Left out: batching."""),
+            response, failed (retriable while retries last), acked, or dropped (acks=0:
+            lost unnoticed). Real Kafka: the state of the batch and of the future send()
+            returned. Left out: batching."""),
         Var("retried", Int(0, p.retries), """
             Retries used so far, against `retries`. Real Kafka: the retries setting (the
             default, 2147483647, leaves delivery.timeout.ms as the only bound)."""),

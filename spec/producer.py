@@ -3,9 +3,9 @@
 Each message m has one producer-side status `pst[m]`: unsent; on the wire (a
 produce request on its way to the leader); waiting (appended by the leader, the
 response not yet received); failed (the producer saw an error or a timeout and may
-retry); acked (the send succeeded, as far as the application knows); dropped (lost
-on the wire with acks=0, so the application never learns, or failed for good once
-the retries are used up).
+retry; once the retries are used up it stays failed: the application got the error);
+acked (the send succeeded, as far as the application knows); dropped (with acks=0,
+lost on the wire or with its leader, and the application never learns).
 
 Left out: batching (one message per request), the accumulator's linger and buffer,
 delivery.timeout.ms (a failed message is retried while `retries` lasts), keys and
