@@ -63,7 +63,9 @@ def render_svg(dot_source: str) -> bytes:
 # --------------------------------------------------------------------------- steps
 
 def _lanes(system: System, model: Model) -> list[str]:
-    """Every lane of the instance: declared templates expanded by action index, grouped by index."""
+    """The lanes some action of the instance uses: declared templates expanded by action
+    index, grouped by index, in declaration order (a lane no action of this instance
+    acts on, such as a second replica's with one replica, is left out)."""
     spec = model.picture_spec
     indices = sorted({a.index for a in system.actions if a.index is not None})
     out: list[str] = []
@@ -73,7 +75,8 @@ def _lanes(system: System, model: Model) -> list[str]:
             out.append(t)
         elif t == templated[0]:
             out += [u.format(i=i) for i in indices for u in templated]
-    return out
+    used = {lane for a in system.actions for lane in _actor(system, model, a.name)}
+    return [lane for lane in out if lane in used]
 
 
 def _actor(system: System, model: Model, action: str) -> tuple[str, ...]:
