@@ -27,7 +27,7 @@ from checker import And, Array, Bool, CheckerError, Enum, Int, Model, Not, Or, V
 from . import failures
 from .producer import PST, Ack, Append, Expire, Retry, Send, acked
 from .replication import (EMPTY, NO_LEADER, Elect, Fetch, RestartBroker, Truncate, at_leader, capacity,
-                          describe_log, in_leader_log, leader_entry, leader_leo)
+                          describe_log, in_leader_log, leader_entry)
 
 ACKS = ("0", "1", "all")
 # Where the consumer is in its loop: commit=after goes idle, fetched, processed;
@@ -180,12 +180,9 @@ def no_duplicate_in_log(s):
 
 def no_loss(s):
     """Every acknowledged message was processed, is in the consumer's hands, or is still to be read."""
-    def still_there(m):
-        return at_leader(s, lambda r: any_of(range(capacity(s.params)), lambda i: And(
-            i >= s.committed, i < s.leo[r], s.log[r][i] == m)))
     return all_of(range(s.params.messages), lambda m: Or(
         Not(acked(s, m)), s.pst[m] == PST.wire, s.processed[m] >= 1, And(s.pc != PC.idle, s.cur == m),
-        s.leader == NO_LEADER, still_there(m)))
+        s.leader == NO_LEADER, in_leader_log(s, m, since=s.committed)))
 
 
 def no_duplicate(s):
@@ -200,8 +197,9 @@ def in_order(s):
 
 # ------------------------------------------------ what the catalogue says each property does
 
-def _can(p, mode, budget, at_least=1):
-    return mode in p.failure_modes and getattr(p, budget) >= at_least
+def _can(p, mode, budget):
+    """The failure mode is on with a budget of at least one."""
+    return _budget(p, mode, budget) >= 1
 
 
 def expect_no_acked_loss(p):

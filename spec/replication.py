@@ -49,15 +49,15 @@ def leader_entry(s, i):
     return at_leader(s, lambda r: s.log[r][i])
 
 
-def holds(s, r, m, below=None):
-    """Replica r's log holds message m (at an offset below `below`, its log end if None)."""
+def holds(s, r, m, below=None, since=0):
+    """Replica r's log holds message m at an offset from `since` up to `below` (its log end if None)."""
     end = s.leo[r] if below is None else below
-    return any_of(range(capacity(s.params)), lambda i: And(i < end, s.log[r][i] == m))
+    return any_of(range(capacity(s.params)), lambda i: And(i >= since, i < end, s.log[r][i] == m))
 
 
-def in_leader_log(s, m, below=None):
-    """The leader's log holds message m (below `below`: e.g. the high watermark)."""
-    return And(s.leader != NO_LEADER, at_leader(s, lambda r: holds(s, r, m, below)))
+def in_leader_log(s, m, below=None, since=0):
+    """The leader's log holds message m (between `since` and `below`: e.g. under the high watermark)."""
+    return And(s.leader != NO_LEADER, at_leader(s, lambda r: holds(s, r, m, below, since)))
 
 
 def is_prefix(s, r, q):
@@ -98,15 +98,18 @@ def advance_hw(s):
         s.hw = ite(And(s.leader == lead, new > s.hw), new, s.hw)
 
 
+def _push(s, r, m, cond):
+    """Replica r writes message m at its log end, where `cond` holds."""
+    for i in range(capacity(s.params)):
+        s.log[r][i] = ite(And(cond, s.leo[r] == i), m, s.log[r][i])
+    s.leo[r] = ite(cond, s.leo[r] + 1, s.leo[r])
+
+
 def append(s, m, accepted=True):
     """The leader appends message m at its log end (where `accepted` holds); the high watermark may move."""
-    L = capacity(s.params)
-    when(Implies(accepted, leader_leo(s) < L))
+    when(Implies(accepted, leader_leo(s) < capacity(s.params)))
     for r in replicas(s):
-        mine = And(accepted, s.leader == r)
-        for i in range(L):
-            s.log[r][i] = ite(And(mine, s.leo[r] == i), m, s.log[r][i])
-        s.leo[r] = ite(mine, s.leo[r] + 1, s.leo[r])
+        _push(s, r, m, And(accepted, s.leader == r))
     advance_hw(s)
 
 
@@ -129,10 +132,7 @@ def Fetch(s, r):
     when(s.up[r], s.leader != NO_LEADER, s.leader != r)
     behind = s.leo[r] < leader_leo(s)
     when(at_leader(s, lambda q: is_prefix(s, r, q)), Or(behind, Not(s.isr[r])))
-    nxt = leader_entry(s, ite(behind, s.leo[r], 0))
-    for i in range(capacity(s.params)):
-        s.log[r][i] = ite(And(behind, s.leo[r] == i), nxt, s.log[r][i])
-    s.leo[r] = ite(behind, s.leo[r] + 1, s.leo[r])
+    _push(s, r, leader_entry(s, ite(behind, s.leo[r], 0)), behind)
     s.isr[r] = ite(s.leo[r] == leader_leo(s), True, s.isr[r])
     advance_hw(s)
 
