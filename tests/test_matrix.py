@@ -124,6 +124,14 @@ def test_catalogue_copy_is_the_shared_one():
     assert open(found[0], encoding="utf-8").read() == open(CATALOGUE, encoding="utf-8").read()
 
 
+def test_catalogue_has_c16_and_the_remedies():
+    # C16: librdkafka stores the offset before the hand-over (loss, and duplicates on a later crash).
+    assert catalogue_effects()["C16"] == {"L", "D"}
+    text = open(CATALOGUE, encoding="utf-8").read()
+    remedies = re.findall(r"^\| (R\d+) \|", text, flags=re.M)
+    assert remedies == ["R1", "R2", "R3", "R4", "R5"]
+
+
 @pytest.mark.parametrize("row_id", sorted(EXPECTED))
 def test_row_agrees_with_the_catalogue_effect_column(rows, row_id):
     effects = catalogue_effects()
