@@ -5,8 +5,8 @@ state; `bmc` asks Z3 for the same shortest traces. The checker knows nothing abo
 any particular protocol: models come from a registry (`registry.py`).
 """
 
-from .errors import CheckerError, SpecError
-from .lang import (UNBOUNDED, And, Array, Bool, Enum, FailureMode, Implies, Int, Model, Not, Or, Var,
+from checker.errors import CheckerError, SpecError
+from checker.lang.model import (UNBOUNDED, And, Array, Bool, Enum, FailureMode, Implies, Int, Model, Not, Or, Var,
                    all_of, any_of, indices, is_unbounded, ite, when)
 
 __all__ = [

@@ -1,5 +1,5 @@
 """Entry point: `python -m checker`."""
 
-from .cli import run
+from checker.cli.main import run
 
 run()

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from .errors import CheckerError
-from .explicit import explore
-from .replay import replay_command
-from .result import Result, Trace
-from .system import System
+from checker.errors import CheckerError
+from checker.engines.explicit import explore
+from checker.engines.replay import replay_command
+from checker.result import Result, Trace
+from checker.lang.system import System
 
 __all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "matrix_json",
            "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]

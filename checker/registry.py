@@ -17,8 +17,8 @@ import os
 from importlib.metadata import entry_points
 from typing import Any
 
-from .errors import CheckerError, SpecError
-from .lang import Model
+from checker.errors import CheckerError, SpecError
+from checker.lang.model import Model
 
 __all__ = ["models", "get_model", "configs", "get_config", "commands"]
 
@@ -79,7 +79,7 @@ def configs() -> dict[str, Any]:
     """Every named configuration (a `checker.matrix.Config`) of the model packages, by id."""
     global _configs
     if _configs is None:
-        from .matrix import Config  # the matrix module imports the engine; load it only when needed
+        from checker.matrix import Config  # the matrix module imports the engine; load it only when needed
 
         known = models()  # imports the packages, with their one-line errors
         out: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .system import System
+from checker.lang.system import System
 
 __all__ = ["Step", "Trace", "PropertyResult", "Result", "verdict_for"]
 

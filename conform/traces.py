@@ -3,7 +3,7 @@
 For the `kafka` model: the DuplicateDelivery witness (commit=after) and the NoLoss
 counterexample (commit=before). For each matrix row of the `group` model: the shortest
 trace of every violated property, found by the same explicit search as `python -m checker
-matrix` (checker.explicit.explore), plus random walks. A row whose failure modes need an
+matrix` (checker.engines.explicit.explore), plus random walks. A row whose failure modes need an
 action the harness cannot drive (conform/harness.py NOT_DRIVEN) is reported as not
 driven, with the reason. Rows with commit=auto describe Java consumers; they run as
 auto_commit_on=librdkafka, the model's variant for the client driven here.
@@ -14,12 +14,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from checker.compile import compiled
-from checker.explicit import explore
+from checker.lang.compile import compiled
+from checker.engines.explicit import explore
 from checker.matrix import Config, build_config
 from checker.registry import configs, get_config, get_model
 from checker.result import Step, Trace
-from checker.system import System
+from checker.lang.system import System
 
 from .harness import NOT_DRIVEN
 

@@ -8,9 +8,9 @@ as a transition formula. A drift between them would show up here as a different 
 import pytest
 
 from checker.errors import SpecError
-from checker.bmc import bmc
-from checker.explicit import explore
-from checker.fast import explore_fast
+from checker.engines.bmc import bmc
+from checker.engines.explicit import explore
+from checker.engines.fast import explore_fast
 from spec import kafka, partitions
 import toys
 
@@ -165,7 +165,7 @@ TINY = _small_instances(tiny=True)
 def _agree(model, params, on, unproved_depth):
     """Every engine gives the explicit engine's least shortest trace, or none where it has none
     (checked up to unproved_depth steps, or the explicit engine's depth when None)."""
-    from checker.symbolic import sym_bmc, symbolic_build
+    from checker.engines.symbolic import sym_bmc, symbolic_build
 
     off = [f for f in model.failure_modes if f not in on]
     system = model.build(params, enable=on, disable=off)

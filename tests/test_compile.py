@@ -2,8 +2,8 @@
 
 import z3
 
-from checker.compile import compiled
-from checker.explicit import explore
+from checker.lang.compile import compiled
+from checker.engines.explicit import explore
 from spec import kafka, partitions
 import toys
 
@@ -87,7 +87,7 @@ def test_compiled_code_matches_z3_on_the_group_model():
 
 def test_compiled_formulas_read_variables_whose_domain_does_not_start_at_0():
     # The vacuity check compiles premises with compile_formulas; committed runs from -1.
-    from checker.compile import compile_formulas
+    from checker.lang.compile import compile_formulas
     from checker.matrix import build_config
     from checker.registry import configs, get_model
     system = build_config(configs()["offset-expiry-latest"], get_model("group"), {"messages": 2})

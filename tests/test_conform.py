@@ -15,8 +15,8 @@ import time
 import pytest
 
 # confluent-kafka is a dependency of the project (pyproject.toml), not optional: no skip.
-from checker.cli import main
-from checker.explicit import explore
+from checker.cli.main import main
+from checker.engines.explicit import explore
 from checker.registry import get_config, get_model
 from checker.result import Step, Trace
 from conform import traces
@@ -216,7 +216,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
 
 
 def test_the_checker_does_not_import_the_client():
-    code = ("import sys; from checker.cli import build_parser; p = build_parser(); "
+    code = ("import sys; from checker.cli.main import build_parser; p = build_parser(); "
             "print('conform' in p._subparsers._group_actions[0].choices, 'confluent_kafka' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=BUDGET)
     assert r.stdout.split() == ["True", "False"], r.stderr

@@ -11,9 +11,9 @@ import pytest
 
 import toys
 from checker import Model
-from checker.diagrams import draw, sequence_svg, trace_markdown
+from checker.render.diagrams import draw, sequence_svg, trace_markdown
 from checker.errors import SpecError
-from checker.explicit import explore
+from checker.engines.explicit import explore
 from spec import kafka, partitions
 from test_cli import ROOT, run, toys_env
 
@@ -170,8 +170,8 @@ def test_json_lists_what_was_drawn(tmp_path):
 
 
 def test_named_instances_get_their_directory_and_heading(tmp_path):
-    from checker.diagrams import write_diagrams
-    from checker.htmlreport import render_report
+    from checker.render.diagrams import write_diagrams
+    from checker.render.html import render_report
     job = (kafka, kafka.build({"messages": 1}), "row-one", "row one: a single message")
     ((where, sm),) = write_diagrams(str(tmp_path), [job])
     assert where == os.path.join(str(tmp_path), "row-one") and sm["title"] == "row one: a single message"

@@ -1,7 +1,7 @@
 """The explicit-state engine on toy models: counts, shortest traces, limits, determinism."""
 
 
-from checker.explicit import explore
+from checker.engines.explicit import explore
 import toys
 
 

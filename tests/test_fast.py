@@ -14,11 +14,11 @@ import sys
 import pytest
 
 from checker import Array, Int, Model, SpecError, Var, when
-from checker.compile import compiled
+from checker.lang.compile import compiled
 from checker.errors import CheckerError
-from checker.explicit import explore
-from checker.fast import FastLayout, explore_fast
-from checker.replay import replay
+from checker.engines.explicit import explore
+from checker.engines.fast import FastLayout, explore_fast
+from checker.engines.replay import replay
 from spec import kafka, partitions
 import toys
 
@@ -273,8 +273,8 @@ def test_graph_states_convert_to_the_reference_packing():
     # The liveness graph takes states in System.layout's packing; at P=3,M=4,K=2 that is
     # 65 bits, so fields straddle two words. Random states of the domains, both ways.
     import numpy as np
-    from checker.fast import _layout_words, _Packed
-    from checker.vector import Words
+    from checker.engines.fast.layout import Packed as _Packed, layout_words as _layout_words
+    from checker.engines.vector import Words
     system = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
     assert system.layout.bits > 63
     lay = FastLayout.of(system)
@@ -288,7 +288,7 @@ def test_graph_states_convert_to_the_reference_packing():
 
 
 def test_bench_row_that_finished_inside_the_clock_resolution_has_no_rate():
-    from checker.bench import Row, table
+    from checker.cli.bench import Row, table
     row = Row(size=(1, 1, 0), states=5, transitions=4, search_seconds=0.0, process_seconds=0.4,
               peak_rss=2**20, bytes_per_state=None, complete=True)
     assert row.rate is None and row.json()["states_per_second"] is None

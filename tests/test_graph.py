@@ -4,17 +4,17 @@ import doctest
 
 import pytest
 
-import checker.graph
+import checker.render.graph
 import toys
 from checker.errors import CheckerError
-from checker.explicit import explore
-from checker.graph import (cannot_reach, every_path_passes, path_avoiding, quotient, shortest_trace,
+from checker.engines.explicit import explore
+from checker.render.graph import (cannot_reach, every_path_passes, path_avoiding, quotient, shortest_trace,
                            state_graph, states_where, view)
 from spec import kafka, partitions
 
 
 def test_the_documented_examples_run():
-    res = doctest.testmod(checker.graph)
+    res = doctest.testmod(checker.render.graph)
     assert res.attempted >= 10 and res.failed == 0
 
 

@@ -5,7 +5,7 @@ import z3
 
 from checker import Array, Bool, Int, Model, SpecError, Var, when
 from checker.errors import CheckerError
-from checker.explicit import explore
+from checker.engines.explicit import explore
 import toys
 
 

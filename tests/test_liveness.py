@@ -11,11 +11,11 @@ import networkx as nx
 import pytest
 
 from checker import CheckerError, SpecError
-from checker.compile import compiled
-from checker.explicit import explore as explore_explicit
-from checker.fast import explore_fast
-from checker.replay import replay
-from checker.vector import vector_predicate
+from checker.lang.compile import compiled
+from checker.engines.explicit import explore as explore_explicit
+from checker.engines.fast import explore_fast
+from checker.engines.replay import replay
+from checker.engines.vector import vector_predicate
 from liveness_toys import budget, detour, spin, trap
 from spec import kafka, partitions
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from checker.bmc import bmc
-from checker.explicit import explore
+from checker.engines.bmc import bmc
+from checker.engines.explicit import explore
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import failures

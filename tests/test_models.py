@@ -2,7 +2,7 @@
 
 import pytest
 
-from checker.explicit import explore
+from checker.engines.explicit import explore
 from spec import kafka, partitions
 
 SEED_DUPLICATE = ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]

@@ -3,8 +3,8 @@ model, and its producer and replication steps behave as Kafka documents them."""
 
 import pytest
 
-from checker.explicit import explore
-from checker.graph import state_graph, view
+from checker.engines.explicit import explore
+from checker.render.graph import state_graph, view
 from checker.registry import get_model
 
 REFERENCE = {1: 80, 2: 193}  # shared/reference-model.md, kafka with M=3
@@ -45,8 +45,8 @@ def _row(row_id, **params):
 
 
 def _last(system, actions):
-    from checker.graph import StateView
-    from checker.replay import replay
+    from checker.render.graph import StateView
+    from checker.engines.replay import replay
     trace = replay(system, actions.split())
     return StateView(system, trace.steps[-1].state)
 
@@ -61,7 +61,7 @@ def test_the_old_leader_truncates_what_only_it_had_on_its_return():
 
 
 def test_acks_all_with_too_small_an_isr_is_refused_not_lost():
-    from checker.graph import shortest_trace
+    from checker.render.graph import shortest_trace
     m = get_model("pipeline")
     system = m.build({"replicas": 2, "min_isr": 2}, ["isr-shrink"], ["crash"])
     trace = shortest_trace(state_graph(system), None, lambda v: v.pst[0] == "failed")
@@ -81,7 +81,7 @@ def test_the_idempotent_broker_answers_a_resent_batch_without_writing_it_again()
 
 
 def test_two_requests_in_flight_reach_the_leader_in_the_order_sent():
-    from checker.replay import NotEnabled
+    from checker.engines.replay import NotEnabled
     system = _row("in-flight-reorder")
     assert _last(system, "Send(0) Send(1) Append(0) Append(1)").log[0][:2] == (0, 1)
     with pytest.raises(NotEnabled, match="Append.1. is not enabled"):

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from checker.explicit import explore
-from checker.invariants import check_invariant
-from checker.prove import default_unbounded, prove
-from checker.symbolic import symbolic_build, sym_bmc
+from checker.engines.explicit import explore
+from checker.proofs.invariants import check_invariant
+from checker.proofs.prove import default_unbounded, prove
+from checker.engines.symbolic import symbolic_build, sym_bmc
 from spec import kafka, partitions
 import toys
 from test_cli import run, toys_env
@@ -35,7 +35,7 @@ def test_kafka_at_least_once_proved_for_every_size():
 def test_no_loss_alone_is_not_inductive():
     # Without the inferred strengthening, Z3 finds a counterexample to induction.
     ss = symbolic_build(kafka, {}, ["messages", "max_crashes"])
-    prop = [c for c in __import__("checker.invariants", fromlist=["candidates"]).candidates(ss)
+    prop = [c for c in __import__("checker.proofs.invariants", fromlist=["candidates"]).candidates(ss)
             if c.prop == "NoLoss"]
     failures = check_invariant(ss, prop)
     assert failures and all(f.candidate == "NoLoss" for f in failures)
@@ -90,7 +90,7 @@ def test_symbolic_index_over_unbounded_partitions():
 def test_toy_needs_a_strengthening_invariant():
     m = toys.handoff()
     ss = symbolic_build(m, {}, ["bound"])
-    alone = [c for c in __import__("checker.invariants", fromlist=["candidates"]).candidates(ss)
+    alone = [c for c in __import__("checker.proofs.invariants", fromlist=["candidates"]).candidates(ss)
              if c.prop == "BehindOrEqual"]
     (failure,) = check_invariant(ss, alone)
     assert failure.action == "IncB" and failure.line().startswith("IncB does not preserve BehindOrEqual")

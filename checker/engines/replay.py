@@ -6,9 +6,9 @@ engines return, so it prints with the same tables.
 
 from __future__ import annotations
 
-from .compile import compiled
-from .result import Step, Trace
-from .system import System
+from checker.lang.compile import compiled
+from checker.result import Step, Trace
+from checker.lang.system import System
 
 __all__ = ["replay", "replay_command", "NotEnabled"]
 

@@ -30,9 +30,9 @@ import math
 import z3
 from llvmlite import ir
 
-from .errors import CheckerError, SpecError
-from .result import Step, Trace
-from .system import System
+from checker.errors import CheckerError, SpecError
+from checker.result import Step, Trace
+from checker.lang.system import System
 
 __all__ = ["Canonical", "blocks", "check"]
 
@@ -166,7 +166,7 @@ class Canonical:
 
     def real_trace(self, chain: list[int]) -> Trace:
         """A real trace whose states have the canonical trace's states as canonical forms."""
-        from .fast import enabled, take
+        from checker.lang.system import enabled, take
         system = self.system
         real = system.init
         canon = self.canon_values(real)

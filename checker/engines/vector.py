@@ -16,12 +16,12 @@ from typing import Any, Callable
 import numpy as np
 import z3
 
-from .system import System
+from checker.lang.system import System
 
 __all__ = ["Words", "vector_predicate", "ever_true"]
 
 _BLOCK = 1 << 16  # states per block: keeps every intermediate array small
-_WORD = 63  # bits per int64 word (the sign bit stays clear)
+WORD_BITS = 63  # bits per int64 word (the sign bit stays clear)
 
 _OPS: dict[int, Callable[..., Any]] = {
     z3.Z3_OP_LE: np.less_equal, z3.Z3_OP_LT: np.less, z3.Z3_OP_GE: np.greater_equal,
@@ -34,12 +34,12 @@ class Words:
     """Packed states split into int64 words once, for several evaluations."""
 
     def __init__(self, system: System, states: list[int]):
-        n_words = max(1, -(-system.layout.bits // _WORD))
-        mask = (1 << _WORD) - 1
+        n_words = max(1, -(-system.layout.bits // WORD_BITS))
+        mask = (1 << WORD_BITS) - 1
         if n_words == 1:
             self.words = [np.fromiter(states, dtype=np.int64, count=len(states))]
         else:
-            self.words = [np.fromiter(((x >> (_WORD * k)) & mask for x in states), dtype=np.int64, count=len(states))
+            self.words = [np.fromiter(((x >> (WORD_BITS * k)) & mask for x in states), dtype=np.int64, count=len(states))
                           for k in range(n_words)]
 
     @classmethod
@@ -71,11 +71,11 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[A
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
 
     def field(words: list[np.ndarray], i: int) -> np.ndarray:
-        k, off = divmod(lay.shifts[i], _WORD)
+        k, off = divmod(lay.shifts[i], WORD_BITS)
         w = lay.widths[i]
-        v = (words[k] >> off) & ((1 << min(w, _WORD - off)) - 1)
-        if off + w > _WORD:  # the rest of the field is at the bottom of the next word
-            v = v | ((words[k + 1] & ((1 << (off + w - _WORD)) - 1)) << (_WORD - off))
+        v = (words[k] >> off) & ((1 << min(w, WORD_BITS - off)) - 1)
+        if off + w > WORD_BITS:  # the rest of the field is at the bottom of the next word
+            v = v | ((words[k + 1] & ((1 << (off + w - WORD_BITS)) - 1)) << (WORD_BITS - off))
         return v + lay.los[i]
 
     def evaluate(states: Any) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.table import Table
 
-from .errors import CheckerError
+from checker.errors import CheckerError
 
 __all__ = ["LADDER", "BIG", "Row", "measure", "parse_size", "run", "table"]
 

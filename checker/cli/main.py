@@ -13,14 +13,14 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from .bmc import bmc
-from .errors import CheckerError
-from .explicit import explore
-from .matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
-from .registry import commands, configs, get_config, get_model, models
-from .fast import explore_fast
-from .replay import NotEnabled, replay
-from .report import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
+from checker.engines.bmc import bmc
+from checker.errors import CheckerError
+from checker.engines.explicit import explore
+from checker.matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
+from checker.registry import commands, configs, get_config, get_model, models
+from checker.engines.fast import explore_fast
+from checker.engines.replay import NotEnabled, replay
+from checker.render.text import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_property_trace, print_result, print_trace, result_json)
 
 __all__ = ["main"]
@@ -357,7 +357,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench  # only this command needs it
+    from checker.cli import bench  # only this command needs it
     sizes = [bench.parse_size(s) for s in args.size] or bench.LADDER + (bench.BIG if args.big else [])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
@@ -437,7 +437,7 @@ def _matrix_jobs() -> list:
 
 
 def cmd_diagrams(args: argparse.Namespace) -> int:
-    from .diagrams import write_diagrams  # graphviz is needed only here
+    from checker.render.diagrams import write_diagrams  # graphviz is needed only here
     project = None
     if args.project is not None:
         project = tuple(v.strip() for v in args.project.split(",") if v.strip())
@@ -463,8 +463,8 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .diagrams import DEFAULT_MAX_NODES
-    from .htmlreport import render_report
+    from checker.render.diagrams import DEFAULT_MAX_NODES
+    from checker.render.html import render_report
     if args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
@@ -491,8 +491,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    from .prove import prove
-    from .prove_report import print_prove
+    from checker.proofs.prove import prove
+    from checker.render.prove_text import print_prove
 
     model = get_model(args.model)
     err = make_console(stderr=True)

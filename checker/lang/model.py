@@ -48,8 +48,8 @@ from typing import Any, Callable, Iterable
 
 import z3
 
-from .errors import CheckerError, SpecError
-from .system import ActionInst, FlatVar, PropInst, System, nested
+from checker.errors import CheckerError, SpecError
+from checker.lang.system import ActionInst, FlatVar, PropInst, System, nested
 
 __all__ = [
     "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
@@ -674,7 +674,7 @@ class Model:
         whole (`diagrams --project` overrides them). actors: action name -> the lane it
         happens on, or a (from, to) pair of lanes for an arrow; "{i}" in a lane name is
         the action's index; lanes appear in the order first named. columns: title -> a
-        function of a `checker.graph.StateView` giving the text of a trace table column.
+        function of a `checker.render.graph.StateView` giving the text of a trace table column.
         instances: the parameter sets `diagrams --all` draws (default: the defaults only).
         """
         declared = {a.name for a in self._actions}

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 import z3
 
-from .errors import CheckerError
+from checker.errors import CheckerError
 
 __all__ = ["FlatVar", "ActionInst", "PropInst", "System", "Layout"]
 
@@ -182,3 +182,25 @@ def nested(flat: Iterable[tuple[Any, Any]]) -> tuple[dict[str, Any], dict[str, A
         cells.append(term)
         ms.append(fv)
     return store, metas
+
+
+def _value(e: z3.ExprRef) -> int:
+    return (1 if z3.is_true(e) else 0) if z3.is_bool(e) else e.as_long()
+
+
+def enabled(system: System, values: tuple[int, ...], a: int) -> bool:
+    """Whether action a is enabled in the state, by Z3 evaluation (for the few states of a trace)."""
+    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
+           for c, v, x in zip(system.consts, system.variables, values)]
+    return z3.is_true(z3.simplify(z3.substitute(system.actions[a].guard, *sub)))
+
+
+def take(system: System, values: tuple[int, ...], a: int) -> tuple[int, ...]:
+    """The successor of a state by action a, by Z3 evaluation: traces need a few steps
+    only, and this keeps them independent of any compiled code."""
+    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
+           for c, v, x in zip(system.consts, system.variables, values)]
+    out = list(values)
+    for vi, term in system.actions[a].updates.items():
+        out[vi] = _value(z3.simplify(z3.substitute(term, *sub)))
+    return tuple(out)

@@ -14,9 +14,9 @@ import time
 
 import z3
 
-from .errors import CheckerError
-from .result import PropertyResult, Step, Trace
-from .system import System
+from checker.errors import CheckerError
+from checker.result import PropertyResult, Step, Trace
+from checker.lang.system import System
 
 __all__ = ["bmc", "Unrolling"]
 

@@ -36,9 +36,9 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from .result import PropertyResult, Step, Trace
-from .system import PropInst, System
-from .vector import Words, vector_predicate
+from checker.result import PropertyResult, Step, Trace
+from checker.lang.system import PropInst, System
+from checker.engines.vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
 

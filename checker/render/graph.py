@@ -54,10 +54,10 @@ from typing import AbstractSet, Any, Callable, Iterable, Union
 
 import networkx as nx
 
-from .compile import compiled
-from .errors import CheckerError
-from .result import Step, Trace
-from .system import System
+from checker.lang.compile import compiled
+from checker.errors import CheckerError
+from checker.result import Step, Trace
+from checker.lang.system import System
 
 __all__ = ["StateView", "state_graph", "view", "states_where", "shortest_trace", "cannot_reach",
            "path_avoiding", "every_path_passes", "quotient", "DEFAULT_MAX_STATES"]

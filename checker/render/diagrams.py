@@ -22,13 +22,13 @@ from xml.sax.saxutils import escape
 import graphviz
 import networkx as nx
 
-from .compile import compiled
-from .errors import CheckerError
-from .explicit import explore
-from .graph import StateView, quotient, state_graph
-from .lang import Model
-from .result import PropertyResult, Result, Trace
-from .system import System
+from checker.lang.compile import compiled
+from checker.errors import CheckerError
+from checker.engines.explicit import explore
+from checker.render.graph import StateView, quotient, state_graph
+from checker.lang.model import Model
+from checker.result import PropertyResult, Result, Trace
+from checker.lang.system import System
 
 __all__ = ["Drawing", "Job", "unpack_job", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_svg",
            "trace_markdown", "sequence_svg", "steps_info"]

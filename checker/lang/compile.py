@@ -20,8 +20,8 @@ from typing import Callable
 
 import z3
 
-from .errors import SpecError
-from .system import System
+from checker.errors import SpecError
+from checker.lang.system import System
 
 __all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError"]
 
@@ -33,7 +33,7 @@ _NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
          z3.Z3_OP_AND: " and ", z3.Z3_OP_OR: " or "}
 
 
-def _is_var(e: z3.ExprRef) -> bool:
+def is_var(e: z3.ExprRef) -> bool:
     return z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED
 
 
@@ -47,7 +47,7 @@ def used_vars(terms, index: dict[int, int]) -> set[int]:
         if e.get_id() in seen:
             continue
         seen.add(e.get_id())
-        if _is_var(e):
+        if is_var(e):
             used.add(index[e.get_id()])
         stack.extend(e.children())
     return used
@@ -130,7 +130,7 @@ class _Codegen:
             return "True"
         if z3.is_false(e):
             return "False"
-        if _is_var(e):
+        if is_var(e):
             return self.name_of(e)
         kind = e.decl().kind()
         if kind == z3.Z3_OP_ITE:
@@ -163,7 +163,7 @@ class _Codegen:
 
 
 @contextmanager
-def _naming(where: str):
+def naming(where: str):
     """Prefix a compile error with the action or property it comes from."""
     try:
         yield
@@ -241,11 +241,11 @@ def compile_system(system: System) -> Compiled:
            src, "    ")
     src.append("    out = []")
     for ai, a in enumerate(system.actions):
-        with _naming(f"action {a.name}"):
+        with naming(f"action {a.name}"):
             action_code(ai, a)
     src.append("    return out")
     for pi, p in enumerate(system.properties):
-        with _naming(f"property {p.name}"):
+        with naming(f"property {p.name}"):
             property_code(pi, p)
 
     def bad(ai: int, vi: int, value: int, st: int) -> None:
@@ -283,7 +283,7 @@ def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callabl
         src.extend(_unpack_lines(lay, used_vars([f], index), "    "))
         g = _Codegen(lambda e: f"v{index[e.get_id()]}", src, "    ", counter=counter)
         g.prepare([f])
-        with _naming(f"formula {f}"):
+        with naming(f"formula {f}"):
             src.append(f"    return {g.expr(f)}")
     namespace: dict = {}
     exec(compile("\n".join(src) + "\n", f"<formulas {system.model}>", "exec"), namespace)

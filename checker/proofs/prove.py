@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from .invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
+from checker.proofs.invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
                          sample_states)
-from .lang import Model
-from .result import Trace
-from .symbolic import Unsupported, sym_bmc, symbolic_build
+from checker.lang.model import Model
+from checker.result import Trace
+from checker.engines.symbolic import Unsupported, sym_bmc, symbolic_build
 
 __all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded"]
 

@@ -24,12 +24,12 @@ from typing import Any, Callable, Iterable
 
 import z3
 
-from . import lang
-from .errors import CheckerError, SpecError
-from .lang import Array, Bool, Enum, Int, Model, Var
-from .replay import NotEnabled, replay
-from .result import Trace
-from .system import nested
+from checker.lang import model as lang
+from checker.errors import CheckerError, SpecError
+from checker.lang.model import Array, Bool, Enum, Int, Model, Var
+from checker.engines.replay import NotEnabled, replay
+from checker.result import Trace
+from checker.lang.system import nested
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
            "SymUnrolling", "sym_bmc", "concrete_trace", "BmcOutcome"]
@@ -373,26 +373,26 @@ def _trace_property(variables: list[SymVar], p: Any, d: Any) -> SymProp:
 # A formula's foralls in positive position, replaced by instances (see invariants.py):
 # at given index terms (a weaker assumption), or at one fresh witness per nesting level
 # (exact when the formula is to be broken: not forall i: phi(i) is not phi(k)).
-_WITNESS = [z3.Int(f"k!{n}") for n in range(4)]
+WITNESS = [z3.Int(f"k!{n}") for n in range(4)]
 
 
-def _inst(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0) -> z3.ExprRef:
+def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0) -> z3.ExprRef:
     """f with every forall in positive position instantiated: at each of `terms`, or (terms
     None) at the witness of its nesting level. Other quantifiers are left to Z3."""
     if z3.is_quantifier(f):
-        if f.is_forall() and positive and f.num_vars() == 1 and level < len(_WITNESS):
+        if f.is_forall() and positive and f.num_vars() == 1 and level < len(WITNESS):
             body = f.body()
             if terms is None:
-                return _inst(z3.substitute_vars(body, _WITNESS[level]), None, positive, level + 1)
-            return z3.And([_inst(z3.substitute_vars(body, t), terms, positive, level + 1) for t in terms])
+                return instantiate(z3.substitute_vars(body, WITNESS[level]), None, positive, level + 1)
+            return z3.And([instantiate(z3.substitute_vars(body, t), terms, positive, level + 1) for t in terms])
         return f
     if z3.is_and(f) or z3.is_or(f):
-        kids = [_inst(c, terms, positive, level) for c in f.children()]
+        kids = [instantiate(c, terms, positive, level) for c in f.children()]
         return z3.And(kids) if z3.is_and(f) else z3.Or(kids)
     if z3.is_not(f):
-        return z3.Not(_inst(f.arg(0), terms, not positive, level))
+        return z3.Not(instantiate(f.arg(0), terms, not positive, level))
     if z3.is_implies(f):
-        return z3.Implies(_inst(f.arg(0), terms, not positive, level), _inst(f.arg(1), terms, positive, level))
+        return z3.Implies(instantiate(f.arg(0), terms, not positive, level), instantiate(f.arg(1), terms, positive, level))
     return f
 
 
@@ -496,7 +496,7 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
 
     prop = ss.prop(name)
     u = SymUnrolling(ss)
-    bad = z3.Not(_inst(prop.formula, None))  # quantifier-free: Z3 decides it
+    bad = z3.Not(instantiate(prop.formula, None))  # quantifier-free: Z3 decides it
     for k in range(max_depth + 1):
         if k:
             u.extend()

@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .compile import compiled
-from .lang import Model
-from .replay import replay_command
-from .result import PropertyResult, Result, Trace
-from .system import System
+from checker.lang.compile import compiled
+from checker.lang.model import Model
+from checker.engines.replay import replay_command
+from checker.result import PropertyResult, Result, Trace
+from checker.lang.system import System
 
 __all__ = ["make_console", "finish", "describe_models", "print_result", "print_trace", "print_models", "result_json",
            "params_line", "final_word", "trace_title", "print_matrix", "print_configs", "print_property_trace",
@@ -318,7 +318,7 @@ def _cell(v: Any) -> str:
 def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     """`matrix`: one line per configuration, one column per property, and agreement with the source
     (one table per model, each with the properties of its model)."""
-    from .matrix import by_model, cell_text  # matrix imports the engine; report stays light without it
+    from checker.matrix import by_model, cell_text  # matrix imports the engine; report stays light without it
 
     parts = by_model(rows, columns)
     for model, part, cols in parts:

@@ -27,8 +27,8 @@ from typing import Any, Callable
 
 import z3
 
-from .compile import compiled
-from .symbolic import _WITNESS, SymAction, SymbolicSystem, _inst
+from checker.lang.compile import compiled
+from checker.engines.symbolic import WITNESS, SymAction, SymbolicSystem, instantiate
 
 __all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini", "readable",
            "check_invariant"]
@@ -402,7 +402,7 @@ def _limit(s: z3.Solver, deadline: float | None) -> None:
 # for a fresh k, one per nesting level, shared by all candidates.
 def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.ArithRef]:  # type: ignore[assignment]
     ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
-    return _WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
+    return WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
 
 
 def _depth(ss: SymbolicSystem) -> int:
@@ -425,8 +425,8 @@ class _ActionCheck:
         self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
         terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], _inst(c.z, terms)))
-            self.s.add(z3.Implies(self.neg[j], z3.Not(_inst(after[j], None))))
+            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms)))
+            self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
 
 
 def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
@@ -449,13 +449,13 @@ def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None =
 def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None, post: list, alive: list[int],
              refuted: list[Refutation], out_of_time: Callable, progress: Callable | None) -> HoudiniResult:
     queries = 0
-    nice = _inst(_nice(ss), _instances(ss))
+    nice = instantiate(_nice(ss), _instances(ss))
     # Initiation: every candidate holds in the initial state, for every parameter value.
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
     neg0 = [z3.Bool(f"n0!{j}") for j in range(len(cands))]
     for j in alive:
-        s0.add(z3.Implies(neg0[j], z3.Not(_inst(cands[j].z, None))))
+        s0.add(z3.Implies(neg0[j], z3.Not(instantiate(cands[j].z, None))))
     alive, q = _drop_until_unsat(s0, [], neg0, alive, lambda m, j: refuted.append(
         Refutation(cands[j].text, None, _show(ss, m, ss.consts, True))), nice, deadline)
     queries += q
@@ -576,9 +576,9 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     out: list[Refutation] = []
     s0 = z3.Solver()
     s0.add(*ss.param_range, ss.init())
-    nice = _inst(_nice(ss), _instances(ss))
+    nice = instantiate(_nice(ss), _instances(ss))
     for c in cands:
-        broken = z3.Not(_inst(c.z, None))
+        broken = z3.Not(instantiate(c.z, None))
         r = s0.check(broken)
         if r == z3.sat:
             out.append(Refutation(c.text, None, _show(ss, _readable_model(s0, [broken], nice), ss.consts, True)))
@@ -587,10 +587,10 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     for a in ss.actions:
         s = z3.Solver()
         terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
-        s.add(*ss.param_range, a.index_range, a.guard, *[_inst(c.z, terms) for c in cands])
+        s.add(*ss.param_range, a.index_range, a.guard, *[instantiate(c.z, terms) for c in cands])
         s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
         for c in cands:
-            broken = z3.Not(_inst(z3.substitute(c.z, *sub), None))
+            broken = z3.Not(instantiate(z3.substitute(c.z, *sub), None))
             r = s.check(broken)
             if r == z3.unknown:
                 out.append(Refutation(c.text, a.name, f"(Z3 gave up: {s.reason_unknown()})", "?"))

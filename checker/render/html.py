@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from .diagrams import DEFAULT_MAX_NODES, Job, draw, steps_info, trace_title, unpack_job
+from checker.render.diagrams import DEFAULT_MAX_NODES, Job, draw, steps_info, trace_title, unpack_job
 
 __all__ = ["render_report"]
 
@@ -192,8 +192,8 @@ def render_report(jobs: list[Job], command: str, *,
 
 def _matrix_table(results: dict[str, Any]) -> str:
     """The matrix as an HTML table; each cell links to the drawn row, whose traces step below."""
-    from .matrix import Row, cell_text, columns_of
-    from .registry import configs
+    from checker.matrix import Row, cell_text, columns_of
+    from checker.registry import configs
     e = html.escape
     cfgs = [c for c in configs().values() if f"matrix-{c.id}" in results]
     if not cfgs:

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .prove import ProveProperty, ProveResult
-from .report import print_trace
+from checker.proofs.prove import ProveProperty, ProveResult
+from checker.render.text import print_trace
 
 __all__ = ["print_prove", "prove_header"]
 

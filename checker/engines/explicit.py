@@ -23,11 +23,11 @@ from typing import Callable
 
 import numpy as np
 
-from .compile import compiled
-from .postsearch import Explored, decide
-from .vector import Words
-from .result import PropertyResult, Result, Step, Trace, verdict_for
-from .system import System
+from checker.lang.compile import compiled
+from checker.engines.postsearch import Explored, decide
+from checker.engines.vector import Words
+from checker.result import PropertyResult, Result, Step, Trace, verdict_for
+from checker.lang.system import System
 
 __all__ = ["explore"]
 

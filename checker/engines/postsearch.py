@@ -16,11 +16,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .compile import compile_formulas, compiled
-from .liveness import Graph, check_eventually
-from .result import PropertyResult, Step, Trace
-from .system import System
-from .vector import Words, ever_true
+from checker.lang.compile import compile_formulas, compiled
+from checker.engines.liveness import Graph, check_eventually
+from checker.result import PropertyResult, Step, Trace
+from checker.lang.system import System
+from checker.engines.vector import Words, ever_true
 
 __all__ = ["Explored", "decide"]
 
