@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterable
 
 import z3
 
-from checker.lang import model as lang
+from checker.lang import declare, trace
 from checker.errors import CheckerError, SpecError
-from checker.lang.model import Array, Bool, Enum, Int, Model, Var
+from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
 from checker.result import Trace
 from checker.lang.system import nested
@@ -72,7 +72,7 @@ class SymVar:
         return str(value)
 
     def init_term(self) -> z3.ExprRef:
-        v: z3.ExprRef = z3.BoolVal(bool(self.init)) if self.kind == "bool" else lang._as_term(self.init)
+        v: z3.ExprRef = z3.BoolVal(bool(self.init)) if self.kind == "bool" else trace.as_term(self.init)
         for _ in self.dims:
             v = z3.K(z3.IntSort(), v)
         return v
@@ -137,7 +137,7 @@ def _index(i: Any, where: str, name: str) -> z3.ArithRef:
     raise SpecError(f"{where}: {name} must be indexed by an integer, got {i!r}")
 
 
-class _ZView(lang.ArrayView):
+class _ZView(trace.ArrayView):
     """An array of symbolic size: reads are Select, writes Store, on a Z3 array term."""
 
     def __init__(self, get: Callable[[], Any], put: Callable[[Any], None], dims: tuple, meta: SymVar,
@@ -154,10 +154,10 @@ class _ZView(lang.ArrayView):
         return (self[i] for i in range(len(self)))
 
     def _quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
-        lang._Indices._count += 1
-        i = z3.Int(f"i!{lang._Indices._count}")
+        trace.SymbolicRange._count += 1
+        i = z3.Int(f"i!{trace.SymbolicRange._count}")
         x = self[i]
-        body = lang._as_bool(pred(x) if pred else x, "all_of()" if forall else "any_of()")
+        body = trace.as_bool(pred(x) if pred else x, "all_of()" if forall else "any_of()")
         rng = z3.And(i >= 0, i < self._dims[0])
         return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
 
@@ -175,12 +175,12 @@ class _ZView(lang.ArrayView):
         if len(self._dims) > 1:
             raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[...], not a whole row")
         k = _index(i, self._rec.where, self._name)
-        v = lang._coerce(value, self._meta, self._rec.where)
+        v = trace.coerce(value, self._meta, self._rec.where)
         self._put(z3.Store(self._get(), k, v))
 
 
-class _ListView(lang.ArrayView):
-    """An array of concrete size (flattened): like lang.ArrayView, with Z3 arrays inside."""
+class _ListView(trace.ArrayView):
+    """An array of concrete size (flattened): like trace.ArrayView, with Z3 arrays inside."""
 
     def _cell_view(self, k: int) -> Any:
         cell, meta = self._cells[k], self._metas[k]
@@ -210,7 +210,7 @@ class _ListView(lang.ArrayView):
         super().__setitem__(i, value)
 
 
-class _SymState(lang.State):
+class _SymState(trace.State):
     """What an action or property sees in the symbolic system."""
 
     def __getattr__(self, name: str) -> Any:
@@ -294,7 +294,7 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
         if d.max is not None:
             prange.append(consts[n] <= d.max)
     p = SimpleNamespace(**pvals, failure_modes=tuple(failures))
-    lang._symbolic_params[0] = True
+    declare.symbolic_params[0] = True
     try:
         try:
             decl = model._declared_vars(p, failures)
@@ -309,7 +309,7 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
                     if "cannot be interpreted as an integer" in str(e) else "")
             raise Unsupported(f"{e}{hint}") from None
     finally:
-        lang._symbolic_params[0] = False
+        declare.symbolic_params[0] = False
     return SymbolicSystem(model, pvals, unbounded, failures, variables, actions, props, prange)
 
 
@@ -321,7 +321,7 @@ def _indices(model: Model, a: Any, p: Any) -> list[Any]:
         if isinstance(n, int):
             return list(range(n))
         return [z3.Int(f"{a.name}.index")]
-    with lang._user_code(f"action {a.name}: over"):
+    with trace.user_code(f"action {a.name}: over"):
         out = list(a.over(p))
     if not all(isinstance(i, int) for i in out):
         raise Unsupported(f"action {a.name}: over must give integer indices")
@@ -337,11 +337,11 @@ def _trace_action(model: Model, variables: list[SymVar], p: Any, a: Any, idx: An
                   prange: list[z3.BoolRef]) -> SymAction:
     symbolic_index = isinstance(idx, z3.ExprRef)
     label = a.name if idx is None else f"{a.name}(i)" if symbolic_index else f"{a.name}({idx})"
-    rec = lang._Recorder(f"action {label}", True)
+    rec = trace.Recorder(f"action {label}", True)
     s, store = _state(variables, p, rec, True)
-    with lang._user_code(rec.where, rec):
+    with trace.user_code(rec.where, rec):
         if a.failure is not None:
-            lang.when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
+            trace.when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
         if idx is None:
             a.fn(s)
         elif a.at:
@@ -352,7 +352,7 @@ def _trace_action(model: Model, variables: list[SymVar], p: Any, a: Any, idx: An
             setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
     guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
     updates = {}
-    for i, term in enumerate(lang._Tracer.cells(store)):
+    for i, term in enumerate(trace.Tracer.cells(store)):
         term = z3.simplify(term)
         if not term.eq(variables[i].const):
             updates[i] = term
@@ -361,11 +361,11 @@ def _trace_action(model: Model, variables: list[SymVar], p: Any, a: Any, idx: An
 
 
 def _trace_property(variables: list[SymVar], p: Any, d: Any) -> SymProp:
-    rec = lang._Recorder(f"property {d.name}", False)
+    rec = trace.Recorder(f"property {d.name}", False)
     s, _ = _state(variables, p, rec, False)
-    with lang._user_code(rec.where, rec):
-        formula = lang._as_bool(d.fn(s), f"property {d.name}")
-    return SymProp(d.name, d.kind, formula, lang._doc_lines(d.fn)[0])
+    with trace.user_code(rec.where, rec):
+        formula = trace.as_bool(d.fn(s), f"property {d.name}")
+    return SymProp(d.name, d.kind, formula, doc_lines(d.fn)[0])
 
 
 # --------------------------------------------------------------------------- quantifiers

@@ -1,0 +1,190 @@
+"""Declarations of the spec language: parameters, domains (Int, Bool, Enum, Array) and
+variables, and how a declared variable becomes the flat scalar variables of a System."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from checker.errors import CheckerError, SpecError
+from checker.lang.system import FlatVar
+
+And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# The value of a parameter declared with unbounded=True when the user gives `unbounded`;
+# a failure mode whose budget has this value fires without limit and keeps no counter.
+UNBOUNDED = "unbounded"
+
+
+def is_unbounded(value: Any) -> bool:
+    """Whether a parameter's value is the word `unbounded`. A type test first: under
+    `prove` a parameter may be a Z3 term, whose == would build a formula."""
+    return isinstance(value, str) and value == UNBOUNDED
+FAIRNESS = ("weak", "strong")
+KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachable"),
+          "eventually": ("holds", "violated")}
+
+
+# --------------------------------------------------------------------------- domains
+
+# Set by checker/symbolic.py while it traces a model with some parameters left as Z3
+# terms (for `prove`): domain bounds and array sizes may then be terms too.
+symbolic_params = [False]
+
+
+def symbolic_int(x: Any) -> bool:
+    return symbolic_params[0] and isinstance(x, z3.ArithRef) and x.is_int()
+
+
+class Int:
+    """Integers lo..hi, both included."""
+
+    def __init__(self, lo: int, hi: int):
+        if symbolic_int(lo) or symbolic_int(hi):
+            if not all(isinstance(b, int) or symbolic_int(b) for b in (lo, hi)):
+                raise SpecError(f"Int({lo!r}, {hi!r}): bounds must be integers")
+            self.lo, self.hi = lo, hi
+            return
+        if not (isinstance(lo, int) and isinstance(hi, int)) or lo > hi:
+            raise SpecError(f"Int({lo!r}, {hi!r}): bounds must be integers with lo <= hi")
+        self.lo, self.hi = lo, hi
+
+    def __repr__(self) -> str:
+        return f"{self.lo}..{self.hi}"
+
+
+class Bool:
+    """true or false (stored as 1 or 0)."""
+
+    def __repr__(self) -> str:
+        return "bool"
+
+
+class Enum:
+    """A finite set of named values; `E.name` is the value's number, for actions."""
+
+    def __init__(self, *names: str):
+        if not names or len(set(names)) != len(names):
+            raise SpecError(f"Enum{names!r}: give one or more distinct value names")
+        for n in names:
+            if not isinstance(n, str) or not n.isidentifier():
+                raise SpecError(f"Enum value {n!r} must be an identifier")
+        self.labels = tuple(names)
+
+    def __getattr__(self, name: str) -> int:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self.labels.index(name)
+        except ValueError:
+            raise SpecError(
+                f"{name!r} is not a value of Enum{self.labels}; use one of {', '.join(self.labels)}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(self.labels) + "}"
+
+
+class Array:
+    """A fixed-size array indexed 0..size-1; elements may be arrays themselves."""
+
+    def __init__(self, size: int, elem: Any):
+        if symbolic_int(size):
+            size = z3.simplify(size)  # a size left symbolic by `prove`; concrete ones stay ints
+            if z3.is_int_value(size):
+                size = size.as_long()
+        if not (isinstance(size, int) or symbolic_int(size)) or (isinstance(size, int) and size < 1):
+            raise SpecError(f"Array size must be a positive integer, got {size!r}")
+        if not isinstance(elem, (Int, Bool, Enum, Array)):
+            raise SpecError(f"Array element domain must be Int, Bool, Enum or Array, got {elem!r}")
+        self.size, self.elem = size, elem
+
+    def __repr__(self) -> str:
+        return f"array[0..{self.size - 1}] of {self.elem!r}"
+
+
+@dataclass
+class Var:
+    """A state variable: its name, finite domain and a note on what real Kafka does.
+
+    `init` defaults to the lowest value (0, false, the first enum value) everywhere.
+    """
+
+    name: str
+    domain: Any
+    doc: str = ""
+    init: Any = None
+
+
+def flatten(var: Var) -> list[tuple[FlatVar, int]]:
+    """Scalar variables (with initial values) of one declared variable, in index order."""
+    out: list[tuple[FlatVar, int]] = []
+
+    def walk(dom: Any, path: tuple[int, ...], init: Any) -> None:
+        name = var.name + "".join(f"[{i}]" for i in path)
+        if isinstance(dom, Array):
+            if init is not None and not (isinstance(init, (list, tuple)) and len(init) == dom.size):
+                raise SpecError(f"variable {var.name}: init must be a list of {dom.size} values")
+            for i in range(dom.size):
+                walk(dom.elem, path + (i,), None if init is None else init[i])
+            return
+        if isinstance(dom, Int):
+            fv = FlatVar(name, var.name, path, "int", dom.lo, dom.hi)
+        elif isinstance(dom, Bool):
+            fv = FlatVar(name, var.name, path, "bool", 0, 1)
+        elif isinstance(dom, Enum):
+            fv = FlatVar(name, var.name, path, "enum", 0, len(dom.labels) - 1, dom.labels)
+        else:
+            raise SpecError(f"variable {var.name}: domain must be Int, Bool, Enum or Array, got {dom!r}")
+        value = fv.lo if init is None else int(init)
+        if not fv.lo <= value <= fv.hi:
+            raise SpecError(f"variable {name}: initial value {init!r} is outside its domain")
+        out.append((fv, value))
+
+    walk(var.domain, (), var.init)
+    return out
+
+
+@dataclass
+class Param:
+    name: str
+    default: Any
+    doc: str
+    min: int | None = None
+    max: int | None = None
+    choices: tuple[str, ...] | None = None
+    unbounded: bool = False  # also accepts the value `unbounded` (UNBOUNDED)
+
+    def describe_range(self) -> str:
+        if self.choices:
+            return "|".join(self.choices)
+        if self.unbounded:
+            return Param(self.name, self.default, self.doc, self.min, self.max).describe_range() + " or unbounded"
+        if self.min is not None and self.max is not None:
+            return f"{self.min}..{self.max}"
+        if self.min is not None:
+            return f">= {self.min}"
+        return "any integer" if self.max is None else f"<= {self.max}"
+
+    def parse(self, raw: Any) -> Any:
+        if self.choices:
+            if raw not in self.choices:
+                raise CheckerError(f"{self.name}={raw}: must be one of {', '.join(self.choices)}")
+            return raw
+        if self.unbounded and raw == UNBOUNDED:
+            return UNBOUNDED
+        if isinstance(raw, str):
+            try:
+                raw = int(raw, 10)
+            except ValueError:
+                also = " or `unbounded`" if self.unbounded else ""
+                raise CheckerError(f"{self.name}={raw}: expected an integer{also}") from None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise CheckerError(f"{self.name}={raw!r}: expected an integer")
+        if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
+            raise CheckerError(f"{self.name}={raw} is out of range: it must be {self.describe_range()}")
+        return raw

@@ -1,0 +1,316 @@
+"""Tracing: an action or property body runs once on symbolic variables, and what it
+reads, guards and assigns is recorded as Z3 terms (`State`, `ArrayView`, `when`, `ite`,
+`any_of`, `all_of`, `indices`); `Tracer` holds the flat variables of one build."""
+
+from __future__ import annotations
+
+import inspect
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable
+
+import z3
+
+from checker.errors import CheckerError, SpecError
+from checker.lang.declare import Var, flatten
+from checker.lang.system import FlatVar, nested
+
+class Recorder:
+    def __init__(self, where: str, is_action: bool):
+        self.where, self.is_action = where, is_action
+        self.guards: list[z3.BoolRef] = []
+
+
+active: list[Recorder] = []
+_orig_bool = z3.AstRef.__bool__
+
+
+def _traced_bool(self: z3.AstRef) -> bool:
+    # Python `if`/`and`/`or`/`not` on a symbolic term would silently pick one branch
+    # while tracing; stop with a message that says what to write instead.
+    if active and not (z3.is_true(self) or z3.is_false(self)):
+        raise SpecError(
+            f"{active[-1].where}: Python `if`, `and`, `or`, `not` or a chained comparison "
+            f"was applied to the symbolic term `{self}`; use when(...) for a guard, ite(c, a, b) for a value, "
+            "and And/Or/Not to combine conditions"
+        )
+    return _orig_bool(self)
+
+
+z3.AstRef.__bool__ = _traced_bool  # type: ignore[method-assign]
+
+
+def when(*conditions: Any) -> None:
+    """The action is enabled only when every condition holds (call it in an action)."""
+    if not active or not active[-1].is_action:
+        raise SpecError("when() can only be called inside an action, while the model is built")
+    rec = active[-1]
+    for c in conditions:
+        rec.guards.append(as_bool(c, f"{rec.where}: when()"))
+
+
+def ite(cond: Any, then: Any, other: Any) -> z3.ExprRef:
+    """If-then-else on terms: the value is `then` where `cond` holds, else `other`."""
+    return z3.If(as_bool(cond, "ite()"), as_term(then), as_term(other))
+
+
+class SymbolicRange:
+    """0..n-1 with n a term (a parameter `prove` leaves symbolic): all_of/any_of quantify."""
+
+    _count = 0
+
+    def __init__(self, n: z3.ArithRef):
+        self.n = n
+
+    def __iter__(self):
+        raise SpecError(f"indices({self.n}) has a symbolic length: use it in all_of(...) or any_of(...)")
+
+    def _quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
+        SymbolicRange._count += 1
+        i = z3.Int(f"i!{SymbolicRange._count}")
+        body = as_bool(pred(i) if pred else i, "all_of()" if forall else "any_of()")
+        rng = z3.And(i >= 0, i < self.n)
+        return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
+
+
+def indices(n: Any) -> Any:
+    """The indices 0..n-1, to use in all_of/any_of: `all_of(indices(p.messages), lambda o: ...)`.
+
+    With a number this is range(n); when `prove` leaves n symbolic (every number of
+    messages at once) all_of/any_of become a quantifier over 0 <= i < n.
+    """
+    if isinstance(n, int) and not isinstance(n, bool):
+        return range(n)
+    if isinstance(n, z3.ArithRef) and n.is_int():
+        return SymbolicRange(n)
+    raise SpecError(f"indices({n!r}): expected a number of indices")
+
+
+def any_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
+    """Some item satisfies pred (or is true); false for no items."""
+    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
+        return items._quantify(pred, False)  # type: ignore[union-attr]
+    terms = [as_bool(pred(x) if pred else x, "any_of()") for x in items]
+    return z3.Or(terms) if terms else z3.BoolVal(False)
+
+
+def all_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
+    """Every item satisfies pred (or is true); true for no items."""
+    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
+        return items._quantify(pred, True)  # type: ignore[union-attr]
+    terms = [as_bool(pred(x) if pred else x, "all_of()") for x in items]
+    return z3.And(terms) if terms else z3.BoolVal(True)
+
+
+def as_bool(c: Any, where: str) -> z3.BoolRef:
+    if isinstance(c, bool):
+        return z3.BoolVal(c)
+    if isinstance(c, z3.BoolRef):
+        return c
+    raise SpecError(f"{where}: expected a condition (a comparison or And/Or/Not of them), got {c!r}")
+
+
+def as_term(x: Any) -> z3.ExprRef:
+    if isinstance(x, bool):
+        return z3.BoolVal(x)
+    if isinstance(x, int):
+        return z3.IntVal(x)
+    if isinstance(x, z3.ExprRef):
+        return x
+    raise SpecError(f"expected an integer, boolean or term, got {x!r}")
+
+
+def coerce(value: Any, fv: FlatVar, where: str) -> z3.ExprRef:
+    """Check that a value assigned to a variable has the variable's type."""
+    if fv.kind == "bool":
+        if isinstance(value, (bool, z3.BoolRef)):
+            return as_bool(value, where)
+        raise SpecError(f"{where}: {fv.name} is a boolean; cannot assign {value!r}")
+    if isinstance(value, bool) or isinstance(value, z3.BoolRef):
+        raise SpecError(f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}")
+    if isinstance(value, int):
+        return z3.IntVal(value)
+    if isinstance(value, z3.ArithRef) and value.is_int():
+        return value
+    raise SpecError(f"{where}: cannot assign {value!r} to {fv.name}")
+
+
+class ArrayView:
+    """An array variable inside an action or property: index it with ints or terms."""
+
+    def __init__(self, cells: list, metas: list, name: str, rec: Recorder, writable: bool):
+        self._cells, self._metas, self._name = cells, metas, name
+        self._rec, self._writable = rec, writable
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._cells)))
+
+    def _concrete(self, i: Any) -> int | None:
+        if isinstance(i, bool):
+            raise SpecError(f"{self._rec.where}: {self._name} indexed by a boolean")
+        if isinstance(i, int):
+            if not 0 <= i < len(self._cells):
+                raise SpecError(
+                    f"{self._rec.where}: index {i} is out of range for {self._name} "
+                    f"(0..{len(self._cells) - 1})"
+                )
+            return i
+        if isinstance(i, z3.ArithRef) and i.is_int():
+            return None
+        raise SpecError(f"{self._rec.where}: {self._name} must be indexed by an integer, got {i!r}")
+
+    def __getitem__(self, i: Any) -> Any:
+        k = self._concrete(i)
+        if k is not None:
+            if isinstance(self._cells[k], list):
+                return ArrayView(self._cells[k], self._metas[k], f"{self._name}[{k}]",
+                                 self._rec, self._writable)
+            return self._cells[k]
+        if isinstance(self._cells[0], list):
+            raise SpecError(
+                f"{self._rec.where}: {self._name} is an array of arrays; index its outer "
+                "dimension with a concrete number (an action index), not a term"
+            )
+        # A symbolic read is an if-then-else over every cell (the last one is the default).
+        out = self._cells[-1]
+        for j in range(len(self._cells) - 2, -1, -1):
+            out = z3.If(i == j, self._cells[j], out)
+        return out
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        if not self._writable:
+            raise SpecError(f"{self._rec.where}: properties cannot assign to {self._name}")
+        k = self._concrete(i)
+        if k is not None:
+            if isinstance(self._cells[k], list):
+                raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[{k}], not the whole row")
+            self._cells[k] = coerce(value, self._metas[k], self._rec.where)
+            return
+        if isinstance(self._cells[0], list):
+            raise SpecError(f"{self._rec.where}: {self._name} is an array of arrays; index it with a number first")
+        for j in range(len(self._cells)):
+            v = coerce(value, self._metas[j], self._rec.where)
+            self._cells[j] = z3.If(i == j, v, self._cells[j])
+
+
+class State:
+    """What an action or property sees: variables as Z3 terms, `params` as Python values."""
+
+    def __init__(self, store: dict[str, Any], metas: dict[str, Any], params: Any,
+                 rec: Recorder, writable: bool):
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_metas", metas)
+        object.__setattr__(self, "_rec", rec)
+        object.__setattr__(self, "_writable", writable)
+        object.__setattr__(self, "params", params)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)  # Python's own protocol probes (copy, pickle, ...)
+        store = object.__getattribute__(self, "_store")
+        if name not in store:
+            raise SpecError(
+                f"{self._rec.where}: no variable {name!r}; the variables are {', '.join(store)}"
+            )
+        cell = store[name]
+        if isinstance(cell, list):
+            return ArrayView(cell, self._metas[name], name, self._rec, self._writable)
+        return cell
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not self._writable:
+            raise SpecError(f"{self._rec.where}: properties cannot assign to {name}")
+        if name not in self._store:
+            raise SpecError(
+                f"{self._rec.where}: no variable {name!r} to assign; the variables are {', '.join(self._store)}"
+            )
+        if isinstance(self._store[name], list):
+            raise SpecError(f"{self._rec.where}: {name} is an array; assign its elements, e.g. s.{name}[i] = ...")
+        self._store[name] = coerce(value, self._metas[name], self._rec.where)
+
+    def at(self, i: int) -> "At":
+        """A view of component i: every array variable is indexed by i, scalars pass through."""
+        return At(self, i)
+
+
+class At:
+    """`s.at(i)`: lets one action body serve a model where each variable is an array."""
+
+    def __init__(self, s: State, i: int):
+        object.__setattr__(self, "_s", s)
+        object.__setattr__(self, "_i", i)
+        object.__setattr__(self, "params", s.params)
+
+    def __getattr__(self, name: str) -> Any:
+        v = getattr(self._s, name)
+        return v[self._i] if isinstance(v, ArrayView) else v
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        v = getattr(self._s, name)
+        if isinstance(v, ArrayView):
+            v[self._i] = value
+        else:
+            setattr(self._s, name, value)
+
+
+@contextmanager
+def user_code(where: str, rec: Recorder | None = None):
+    """Run a model's own code; any error in it becomes a one-line SpecError naming where."""
+    if rec is not None:
+        active.append(rec)
+    try:
+        yield
+    except CheckerError:
+        raise
+    except z3.Z3Exception as e:
+        raise SpecError(f"{where}: {e}") from None
+    except Exception as e:
+        raise SpecError(f"{where}: {type(e).__name__}: {e}") from None
+    finally:
+        if rec is not None:
+            active.pop()
+
+
+class Tracer:
+    """The flat variables of one build and fresh symbolic states over them."""
+
+    def __init__(self, decl: list[Any], p: Any):
+        self.p = p
+        self.flat: list[FlatVar] = []
+        self.init: list[int] = []
+        self.roots: list[tuple[str, str, str]] = []
+        for v in decl:
+            if not isinstance(v, Var):
+                raise SpecError(f"variables() must return Var(...) items, got {v!r}")
+            if not v.name.isidentifier() or v.name == "params" or v.name.startswith("_"):
+                raise SpecError(f"variable name {v.name!r} must be an identifier, not 'params' or '_...'")
+            if any(r[0] == v.name for r in self.roots):
+                raise SpecError(f"variable {v.name!r} is declared twice")
+            self.roots.append((v.name, repr(v.domain), inspect.cleandoc(v.doc)))
+            for fv, x in flatten(v):
+                self.flat.append(fv)
+                self.init.append(x)
+        self.consts = [z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name) for fv in self.flat]
+
+    def state(self, rec: Recorder, writable: bool) -> tuple[State, dict]:
+        """A state whose variables are the constants; arrays are nested lists of them."""
+        store, metas = nested(zip(self.flat, self.consts))
+        return State(store, metas, self.p, rec, writable), store
+
+    @staticmethod
+    def cells(store: dict) -> list:
+        """The store's terms in flat-variable order (arrays in index order)."""
+        out: list = []
+
+        def walk(c: Any) -> None:
+            if isinstance(c, list):
+                for x in c:
+                    walk(x)
+            else:
+                out.append(c)
+
+        for v in store.values():
+            walk(v)
+        return out
