@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets the project up on a fresh machine: graphviz's `dot` (installed with apt-get when
-# run as root, named otherwise), a virtual environment in .venv, and the project in it.
+# run as root, named otherwise), a virtual environment in .venv, and the project in it
+# (editable, with the `conform` extra: confluent-kafka).
 # `./setup.sh --test` also installs what the test suite needs.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,6 +32,7 @@ if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v chromedriver
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+# conform's real client (the `conform` extra) always; the test suite's needs with --test.
+extras="[conform]"
+[ "${1:-}" = "--test" ] && extras="[conform,test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"

@@ -46,8 +46,8 @@ def _import_client():
     try:
         import confluent_kafka
     except ImportError:
-        raise CheckerError("conform needs the confluent-kafka package; run ./setup.sh "
-                           "(or pip install confluent-kafka)") from None
+        raise CheckerError("conform needs the confluent-kafka client; install it with "
+                           "pip install 'kafka-semantics-checker[conform]' (./setup.sh does)") from None
     return confluent_kafka
 
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-# confluent-kafka is a dependency of the project (pyproject.toml), not optional: no skip.
+# confluent-kafka comes with the `test` extra (pyproject.toml, ./setup.sh --test): no skip.
 from checker.cli.main import main
 from checker.engines.explicit import explore
 from checker.registry import get_config, get_model

@@ -1,6 +1,6 @@
 """The command line: `main.py` builds the parser and runs each subcommand; `bench.py`
 is the `bench` command's ladder."""
 
-from checker.cli.main import build_parser, main, run
+from checker.cli.main import VERSION, build_parser, main, run
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["VERSION", "build_parser", "main", "run"]

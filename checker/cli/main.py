@@ -26,6 +26,15 @@ from checker.render.text import (describe_models, finish, make_console, params_l
 __all__ = ["main"]
 
 DEFAULT_MODEL = "kafka"
+VERSION = "0.1.0"  # pyproject.toml's version; `--version` says it when the package is not installed
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("kafka-semantics-checker")
+    except PackageNotFoundError:
+        return VERSION
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +104,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     top = _Parser(prog="python -m checker",
                   description="Model-check protocol specifications: every reachable state, shortest traces.")
+    top.add_argument("--version", action="version", version=f"checker {_version()}",
+                     help="print the version and exit")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     v = sub.add_parser("verify", help="check every property of a model",
