@@ -1,6 +1,8 @@
-"""Rewrite the README's two example-output blocks with what `python -m checker verify` prints now.
+"""Rewrite the example output the docs show with what the checker prints now.
 
-tests/test_docs.py fails when they differ; run `python scripts/update_readme.py` to fix.
+README.md: the two ```text blocks, `python -m checker verify`. docs/proofs.md: the
+```console block, `python -m checker prove`. tests/test_docs.py and tests/test_prove.py
+fail when they differ; run `python scripts/update_readme.py` to fix.
 """
 
 import os
@@ -9,6 +11,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "README.md")
+PROOFS = os.path.join(ROOT, "docs", "proofs.md")
 
 
 def main() -> None:
@@ -17,15 +21,14 @@ def main() -> None:
     out[1] = re.sub(r"\d+\.\d+ s \(", "0.02 s (", out[1])  # a typical figure, not this run's
     cut = next(i for i, line in enumerate(out) if line.startswith("DuplicateDelivery reached"))
     blocks = ["\n".join(out[:cut]).rstrip() + "\n", "\n".join(out[cut:]).rstrip() + "\n"]
-    path = os.path.join(ROOT, "README.md")
-    text = open(path, encoding="utf-8").read()
+    text = open(README, encoding="utf-8").read()
     parts = re.split(r"(```text\n.*?```)", text, flags=re.S)
     fenced = [i for i, p in enumerate(parts) if p.startswith("```text\n")]
     assert len(fenced) == 2, "the README should hold exactly two ```text blocks"
     for i, block in zip(fenced, blocks):
         parts[i] = "```text\n" + block + "```"
-    open(path, "w", encoding="utf-8").write("".join(parts))
-    update_prove_block(path)
+    open(README, "w", encoding="utf-8").write("".join(parts))
+    update_prove_block(PROOFS)
 
 
 def update_prove_block(path: str) -> None:
@@ -34,7 +37,8 @@ def update_prove_block(path: str) -> None:
                          capture_output=True, text=True).stdout
     text = open(path, encoding="utf-8").read()
     new = "```console\n$ python -m checker prove\n" + out.rstrip() + "\n```"
-    text = re.sub(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
+    text, n = re.subn(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
+    assert n == 1, f"{path} should hold the `python -m checker prove` example"
     open(path, "w", encoding="utf-8").write(text)
 
 

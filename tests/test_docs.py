@@ -1,11 +1,29 @@
-"""The README shows real output: it must be what `python -m checker verify` prints now."""
+"""The README and docs/: real output, a short README, links that lead somewhere, no history.
 
+The README shows what `python -m checker verify` prints now; the pages in docs/ say what
+is, in the present tense (scripts/update_readme.py and scripts/update_matrix.py rewrite
+the output they show).
+"""
+
+import glob
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README_MAX_BYTES = 10_240
+# Wording that tells how the project got here instead of what it is.
+HISTORY = ("measured again", "after everything was merged", "figures above predate", "before this change",
+           "the engine before", "until the prover lands", "was added to", "predate")
+
+
+def docs_pages() -> list[str]:
+    """README.md and every page of docs/ (the generated trace pages included)."""
+    return [os.path.join(ROOT, "README.md")] + sorted(
+        glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True))
 
 
 def test_readme_output_is_current():
@@ -17,7 +35,7 @@ def test_readme_output_is_current():
         return [re.sub(r"[\d,]+ MB", "N MB", re.sub(r"\d+\.\d+ s \(", "T s (", line))
                 for line in text.splitlines() if line.strip()]
     assert len(blocks) == 2
-    assert normal(blocks[0] + blocks[1]) == normal(out), "regenerate the README's example output"
+    assert normal(blocks[0] + blocks[1]) == normal(out), "run python scripts/update_readme.py"
 
 
 def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
@@ -27,3 +45,39 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     assert len(cmds) == 2 and "python -m checker verify" in cmds[0] and "pytest" in cmds[1]
     ci = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
     assert cmds[1] in ci
+
+
+def test_readme_is_short():
+    size = os.path.getsize(os.path.join(ROOT, "README.md"))
+    assert size <= README_MAX_BYTES, f"README.md is {size} bytes: move a topic into docs/"
+
+
+def links(text: str) -> list[str]:
+    """The targets of a markdown text's links, code (fenced or inline) left out."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.findall(r"\]\(([^()\s]+)\)", text)
+
+
+def test_links_lead_to_files_that_exist():
+    broken = []
+    for path in docs_pages():
+        for target in links(open(path, encoding="utf-8").read()):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # a web address, or an anchor on the same page
+            file = target.split("#")[0]
+            if not os.path.exists(os.path.normpath(os.path.join(os.path.dirname(path), file))):
+                broken.append(f"{os.path.relpath(path, ROOT)}: {target}")
+    assert not broken, broken
+
+
+def test_link_finder():
+    text = "[a](docs/x.md) `[b](no.md)` [c](x.md#y)\n```\n[d](no.md)\n```\n[e](https://e.org)"
+    assert links(text) == ["docs/x.md", "x.md#y", "https://e.org"]
+
+
+@pytest.mark.parametrize("phrase", HISTORY)
+def test_docs_say_what_is_not_how_it_came_to_be(phrase):
+    found = [os.path.relpath(p, ROOT) for p in docs_pages()
+             if phrase in open(p, encoding="utf-8").read().lower()]
+    assert not found, f"{phrase!r} in {found}"

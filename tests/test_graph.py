@@ -96,14 +96,15 @@ def test_errors_are_one_line_checker_errors():
         states_where(g, lambda s: s.z)
 
 
-def test_the_readme_examples_run():
+def test_the_docs_examples_run():
     import os
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    text = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    path = os.path.join("docs", "diagrams-and-report.md")
+    text = open(os.path.join(root, path), encoding="utf-8").read()
     blocks = text.split("```pycon\n")[1:]
-    assert blocks, "the README has no pycon example"
+    assert blocks, f"{path} has no pycon example"
     for block in blocks:
-        test = doctest.DocTestParser().get_doctest(block.split("```")[0], {}, "README", "README.md", 0)
+        test = doctest.DocTestParser().get_doctest(block.split("```")[0], {}, path, path, 0)
         runner = doctest.DocTestRunner()
         runner.run(test)
         assert runner.summarize(verbose=False).failed == 0 and test.examples

@@ -23,7 +23,7 @@ def test_kafka_at_least_once_proved_for_every_size():
     assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after", "fairness": "weak"}
     (p,) = r.properties
     assert (p.name, p.verdict, p.expected, p.as_expected) == ("NoLoss", "proved", "holds", True)
-    # The strengthening found is whatever Z3's unsat cores pick (the README shows it);
+    # The strengthening found is whatever Z3's unsat cores pick (docs/proofs.md shows it);
     # what must hold is that it starts with the property and is inductive on its own.
     assert p.invariant[0] == "NoLoss" and len(p.invariant) >= 2
     # The printed invariant is inductive: every (action, fact) pair checked on its own.
@@ -211,13 +211,13 @@ def test_cli_prove_unknown_and_not_as_expected():
     assert r.stderr.startswith("checker: error: action Inc sets n to 2")
 
 
-def test_readme_prove_example_is_current():
+def test_docs_prove_example_is_current():
     import os
     import re
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
-    block = re.search(r"```console\n\$ python -m checker prove\n(.*?)```", readme, re.S).group(1)
+    page = open(os.path.join(root, "docs", "proofs.md"), encoding="utf-8").read()
+    block = re.search(r"```console\n\$ python -m checker prove\n(.*?)```", page, re.S).group(1)
 
     def normal(text):  # the run time differs
         return [re.sub(r"\d+\.\d+ s$", "T s", line) for line in text.splitlines() if line.strip()]
