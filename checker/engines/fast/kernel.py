@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 import llvmlite.binding as llvm
@@ -309,80 +310,75 @@ class _Kernel:
         def row(i):
             return b.mul(i, _c64(W))
 
+        @contextmanager
+        def counted(slot, name, limit, done=None):
+            """`for slot in range(limit())` around the with-block's code, which ends where the
+            increment goes; yields the counter. The loop leaves to `done` (a new block by default)."""
+            put(slot, _c64(0))
+            head, body = f.append_basic_block(name), f.append_basic_block(f"{name}_body")
+            done = done or f.append_basic_block(f"{name}_done")
+            b.branch(head)
+            b.position_at_end(head)
+            i = get(slot)
+            b.cbranch(b.icmp_signed("<", i, limit()), body, done)
+            b.position_at_end(body)
+            yield i
+            put(slot, b.add(get(slot), _c64(1)))
+            b.branch(head)
+            b.position_at_end(done)
+
         def insert_pending() -> None:
             """Insert the pending successors (pcount of them at poff, parent pparent) in order."""
-            put("j", _c64(0))
-            ins = f.append_basic_block("insert")
-            ins_body = f.append_basic_block("insert_body")
-            ins_done = f.append_basic_block("insert_done")
-            b.branch(ins)
-            b.position_at_end(ins)
-            j = get("j")
-            b.cbranch(b.icmp_signed("<", j, get("pcount")), ins_body, ins_done)
-            b.position_at_end(ins_body)
-            idx = b.add(get("poff"), j)
-            par = get("pparent")
-            a = b.load(b.gep(bact, [idx]))
-            xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
-            fp = b.gep(fired, [a])
-            b.store(b.add(b.load(fp), _c64(1)), fp)
-            same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [idx])))
-            nextj = f.append_basic_block("insert_next")
-            b.position_at_end(same)
-            if self.graph:
-                put("tgt", b.zext(b.load(b.gep(tids, [slot])), _I64))
-            b.branch(nextj)
-            b.position_at_end(empty)
-            n = get("n")
-            if self.graph:
-                put("tgt", n)
-                b.store(b.trunc(n, _I32), b.gep(tids, [slot]))
-            if self.canon is not None:
-                put("full", b.add(get("full"), b.load(b.gep(obuf, [idx]))))
-            self._store(b, table, slot, xs)
-            self._store(b, S, b.sub(n, base), xs)
-            b.store(b.trunc(par, _I32), b.gep(parent, [n]))
-            b.store(b.trunc(a, _I16), b.gep(act, [n]))
-            # Properties this state decides: found[b] = n for each newly decided one.
-            openm = get("open")
-            chk = f.append_basic_block("props")
-            rec = f.append_basic_block("props_hit")
-            bump = f.append_basic_block("bump")
-            b.cbranch(b.icmp_signed("!=", openm, _c64(0)), chk, bump)
-            b.position_at_end(chk)
-            hit = b.and_(b.xor(b.call(self.props_fn, xs), must), openm)
-            b.cbranch(b.icmp_signed("!=", hit, _c64(0)), rec, bump)
-            b.position_at_end(rec)
-            put("open", b.and_(openm, b.not_(hit)))
-            put("b", _c64(0))
-            bl = f.append_basic_block("bits")
-            bb = f.append_basic_block("bits_body")
-            bset = f.append_basic_block("bits_set")
-            bn = f.append_basic_block("bits_next")
-            b.branch(bl)
-            b.position_at_end(bl)
-            bit = get("b")
-            b.cbranch(b.icmp_signed("<", bit, nprops), bb, bump)
-            b.position_at_end(bb)
-            on = b.icmp_signed("!=", b.and_(b.lshr(hit, bit), _c64(1)), _c64(0))
-            b.cbranch(on, bset, bn)
-            b.position_at_end(bset)
-            b.store(n, b.gep(found, [bit]))
-            b.branch(bn)
-            b.position_at_end(bn)
-            put("b", b.add(bit, _c64(1)))
-            b.branch(bl)
-            b.position_at_end(bump)
-            put("n", b.add(get("n"), _c64(1)))
-            b.branch(nextj)
-            b.position_at_end(nextj)
-            if self.graph:
-                e = b.add(b.sub(get("trans"), get("pcount")), get("j"))
-                b.store(b.trunc(get("tgt"), _I32), b.gep(etgt, [e]))
-                b.store(b.trunc(a, _I16), b.gep(eact, [e]))
-            put("j", b.add(get("j"), _c64(1)))
-            b.branch(ins)
-            b.position_at_end(ins_done)
+            with counted("j", "insert", lambda: get("pcount")) as j:
+                idx = b.add(get("poff"), j)
+                par = get("pparent")
+                a = b.load(b.gep(bact, [idx]))
+                xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
+                fp = b.gep(fired, [a])
+                b.store(b.add(b.load(fp), _c64(1)), fp)
+                same, empty, slot = self._probe(b, table, tmask, xs, f, b.load(b.gep(hbuf, [idx])))
+                nextj = f.append_basic_block("insert_next")
+                b.position_at_end(same)
+                if self.graph:
+                    put("tgt", b.zext(b.load(b.gep(tids, [slot])), _I64))
+                b.branch(nextj)
+                b.position_at_end(empty)
+                n = get("n")
+                if self.graph:
+                    put("tgt", n)
+                    b.store(b.trunc(n, _I32), b.gep(tids, [slot]))
+                if self.canon is not None:
+                    put("full", b.add(get("full"), b.load(b.gep(obuf, [idx]))))
+                self._store(b, table, slot, xs)
+                self._store(b, S, b.sub(n, base), xs)
+                b.store(b.trunc(par, _I32), b.gep(parent, [n]))
+                b.store(b.trunc(a, _I16), b.gep(act, [n]))
+                # Properties this state decides: found[b] = n for each newly decided one.
+                openm = get("open")
+                chk = f.append_basic_block("props")
+                rec = f.append_basic_block("props_hit")
+                bump = f.append_basic_block("bump")
+                b.cbranch(b.icmp_signed("!=", openm, _c64(0)), chk, bump)
+                b.position_at_end(chk)
+                hit = b.and_(b.xor(b.call(self.props_fn, xs), must), openm)
+                b.cbranch(b.icmp_signed("!=", hit, _c64(0)), rec, bump)
+                b.position_at_end(rec)
+                put("open", b.and_(openm, b.not_(hit)))
+                with counted("b", "bits", lambda: nprops, done=bump) as bit:
+                    bset, bn = f.append_basic_block("bits_set"), f.append_basic_block("bits_next")
+                    on = b.icmp_signed("!=", b.and_(b.lshr(hit, bit), _c64(1)), _c64(0))
+                    b.cbranch(on, bset, bn)
+                    b.position_at_end(bset)
+                    b.store(n, b.gep(found, [bit]))
+                    b.branch(bn)
+                    b.position_at_end(bn)
+                put("n", b.add(get("n"), _c64(1)))
+                b.branch(nextj)
+                b.position_at_end(nextj)
+                if self.graph:
+                    e = b.add(b.sub(get("trans"), get("pcount")), get("j"))
+                    b.store(b.trunc(get("tgt"), _I32), b.gep(etgt, [e]))
+                    b.store(b.trunc(a, _I16), b.gep(eact, [e]))
             put("pcount", _c64(0))
 
         # loop: while s < stop, the next level's rows and the table have room for two
@@ -448,32 +444,21 @@ class _Kernel:
                 b.position_at_end(after)
 
         # Canonicalise this state's successors, hash them and prefetch their table slots.
-        put("j", _c64(0))
-        pre = f.append_basic_block("prefetch")
-        pre_body = f.append_basic_block("prefetch_body")
-        pre_done = f.append_basic_block("prefetch_done")
-        b.branch(pre)
-        b.position_at_end(pre)
-        j = get("j")
-        b.cbranch(b.icmp_signed("<", j, get("k")), pre_body, pre_done)
-        b.position_at_end(pre_body)
-        idx = b.add(off, j)
-        xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
-        if self.canon is not None:
-            xs, orbit = self.canon.emit(self, b, xs)
-            for w in range(W):
-                b.store(xs[w], b.gep(buf, [b.add(row(idx), _c64(w))]))
-            b.store(orbit, b.gep(obuf, [idx]))
-        h = b.and_(b.call(self.hash_fn, xs), tmask)
-        b.store(h, b.gep(hbuf, [idx]))
-        b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
-                               ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
-        if self.graph:  # a known successor's id is read from there
-            b.call(self.prefetch, [b.bitcast(b.gep(tids, [h]), _I8.as_pointer()),
+        with counted("j", "prefetch", lambda: get("k")) as j:
+            idx = b.add(off, j)
+            xs = [b.load(b.gep(buf, [b.add(row(idx), _c64(w))])) for w in range(W)]
+            if self.canon is not None:
+                xs, orbit = self.canon.emit(self, b, xs)
+                for w in range(W):
+                    b.store(xs[w], b.gep(buf, [b.add(row(idx), _c64(w))]))
+                b.store(orbit, b.gep(obuf, [idx]))
+            h = b.and_(b.call(self.hash_fn, xs), tmask)
+            b.store(h, b.gep(hbuf, [idx]))
+            b.call(self.prefetch, [b.bitcast(b.gep(table, [b.mul(h, _c64(W))]), _I8.as_pointer()),
                                    ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
-        put("j", b.add(j, _c64(1)))
-        b.branch(pre)
-        b.position_at_end(pre_done)
+            if self.graph:  # a known successor's id is read from there
+                b.call(self.prefetch, [b.bitcast(b.gep(tids, [h]), _I8.as_pointer()),
+                                       ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
 
         # Insert the previous state's successors, then make this state's pending.
         insert_pending()
