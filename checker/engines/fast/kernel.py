@@ -71,12 +71,8 @@ class _Terms:
         args = [self(c) for c in e.children()]
         if kind == z3.Z3_OP_ITE:
             return b.select(*args)
-        if kind == z3.Z3_OP_ADD:
-            return functools.reduce(b.add, args)
-        if kind == z3.Z3_OP_MUL:
-            return functools.reduce(b.mul, args)
-        if kind == z3.Z3_OP_SUB:
-            return functools.reduce(b.sub, args)
+        if kind in _FOLD:  # n-ary: a left fold, as Z3 reads it
+            return functools.reduce(getattr(b, _FOLD[kind]), args)
         if kind == z3.Z3_OP_UMINUS:
             return b.neg(args[0])
         if kind in _CMP and len(args) == 2:
@@ -86,10 +82,6 @@ class _Terms:
         if kind == z3.Z3_OP_DISTINCT:
             return functools.reduce(b.and_, [b.icmp_signed("!=", x, y)
                                              for i, x in enumerate(args) for y in args[i + 1:]])
-        if kind == z3.Z3_OP_AND:
-            return functools.reduce(b.and_, args)
-        if kind == z3.Z3_OP_OR:
-            return functools.reduce(b.or_, args)
         if kind == z3.Z3_OP_NOT:
             return b.not_(args[0])
         if kind == z3.Z3_OP_IMPLIES:
@@ -113,6 +105,7 @@ class _Terms:
         return b.select(zero, _c64(0), out)
 
 
+_FOLD = {z3.Z3_OP_ADD: "add", z3.Z3_OP_MUL: "mul", z3.Z3_OP_SUB: "sub", z3.Z3_OP_AND: "and_", z3.Z3_OP_OR: "or_"}
 _CMP = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"}
 
 
