@@ -24,8 +24,12 @@ Example::
         s.n += 1
 
     @m.sometimes(expect="reachable")
-    def AtBound(s):
+    def at_bound(s):
+        "n reaches the bound."
         return s.n == s.params.bound
+
+A property's name is kebab-case, like `at-bound`: given with `name=`, or the function's
+name with `_` read as `-`.
 
 Semantics of an action body: it runs top to bottom like Python. An assignment takes
 effect at once, so a later read sees the new value; a `when` reads the values at the
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
@@ -86,6 +91,39 @@ class Pictures:
     actors: dict[str, tuple[str, ...]] | None = None
     columns: dict[str, Callable] | None = None
     instances: tuple[dict[str, Any], ...] = ({},)
+
+
+# Property names are kebab-case in every model, so that a name reads the same in a
+# verdict table, a matrix column, a file name and on the command line.
+PROPERTY_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
+
+
+def kebab(name: str) -> str:
+    """The kebab-case spelling of a name: `NoLoss`, `no_loss` and `ISRShrink` give
+    `no-loss`, `no-loss` and `isr-shrink`."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", s)
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+
+
+def property_name(model: str, fn: Callable, name: str | None) -> str:
+    """The name of a property declared with `name` on `fn`; a SpecError that says what to write
+    when it is not kebab-case."""
+    fname = getattr(fn, "__name__", "<lambda>")
+    if name is None and not fname.isidentifier():
+        raise SpecError(f"model {model}: a property written as a lambda needs a kebab-case name: "
+                        "pass name='...' (lowercase letters, digits and hyphens)")
+    n = fname.replace("_", "-") if name is None else name
+    if isinstance(n, str) and PROPERTY_NAME.match(n):
+        return n
+    rule = "must be kebab-case (lowercase letters, digits and single hyphens)"
+    fix = kebab(n) if isinstance(n, str) else ""
+    if not PROPERTY_NAME.match(fix):
+        raise SpecError(f"model {model}: property name {n!r} {rule}")
+    if name is None:
+        raise SpecError(f"model {model}: property name {n!r}, from the function {fname}, {rule}: "
+                        f"rename the function {fix.replace('-', '_')} or pass name={fix!r}")
+    raise SpecError(f"model {model}: property name {n!r} {rule}: write name={fix!r}")
 
 
 def doc_lines(fn: Callable) -> tuple[str, str]:
@@ -219,9 +257,7 @@ class Model:
             raise SpecError(f"a {kind} property expects one of {', '.join(KINDS[kind])}, not {expect!r}")
 
         def register(f: Callable) -> Callable:
-            n = name or f.__name__
-            if not NAME.match(n):
-                raise SpecError(f"property name {n!r} must be letters, digits, '_' or '-'")
+            n = property_name(self.name, f, name)
             if any(p.name == n for p in self._props):
                 raise SpecError(f"model {self.name}: property {n!r} is declared twice")
             self._props.append(_PropDecl(f, n, kind, expect, fair))
@@ -230,7 +266,10 @@ class Model:
         return register(fn) if fn is not None else register
 
     def always(self, fn: Callable | None = None, *, expect: Any = "holds", name: str | None = None):
-        """Decorator: an invariant, true in every reachable state."""
+        """Decorator: an invariant, true in every reachable state.
+
+        name: kebab-case (`no-loss`); without it, the function's name with `_` read as `-`.
+        """
         return self._prop("always", fn, expect, None, name)
 
     def sometimes(self, fn: Callable | None = None, *, expect: Any = "reachable", name: str | None = None):
