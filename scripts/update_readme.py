@@ -19,7 +19,7 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-m", "checker", "verify"], cwd=ROOT, check=False,
                          capture_output=True, text=True).stdout.splitlines()
     out[1] = re.sub(r"\d+\.\d+ s \(", "0.02 s (", out[1])  # a typical figure, not this run's
-    cut = next(i for i, line in enumerate(out) if line.startswith("DuplicateDelivery reached"))
+    cut = next(i for i, line in enumerate(out) if line.startswith("duplicate-delivery reached"))
     blocks = ["\n".join(out[:cut]).rstrip() + "\n", "\n".join(out[cut:]).rstrip() + "\n"]
     text = open(README, encoding="utf-8").read()
     parts = re.split(r"(```text\n.*?```)", text, flags=re.S)

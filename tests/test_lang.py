@@ -81,11 +81,11 @@ def test_properties_cannot_assign():
         when(s.x < 3)
         s.x += 1
 
-    def Bad(s):
+    def bad(s):
         s.x = 1
         return s.x == 1
     with pytest.raises(SpecError, match="properties cannot assign"):
-        tiny(Act, Bad).build()
+        tiny(Act, bad).build()
 
 
 def test_when_outside_an_action():
@@ -128,7 +128,7 @@ def test_bad_declarations():
 
 
 def test_parameters_are_parsed_and_checked():
-    m = toys.counter()
+    m = toys.counter
     assert m.resolve_params({"bound": "5"}) == {"bound": 5}
     with pytest.raises(CheckerError, match="bound=abc: expected an integer"):
         m.build({"bound": "abc"})
@@ -139,7 +139,7 @@ def test_parameters_are_parsed_and_checked():
 
 
 def test_failure_modes_are_opt_in_and_budgeted():
-    m = toys.flags()
+    m = toys.flags
     assert m.build().failure_modes == []
     s = m.build(enable=["glitch"])
     assert s.failure_modes == ["glitch"]
@@ -155,7 +155,7 @@ def test_failure_modes_are_opt_in_and_budgeted():
 
 def test_updates_outside_the_domain_are_a_spec_error():
     with pytest.raises(SpecError, match="action Inc sets n to 4, outside its domain 0..3, from the state n=3"):
-        explore(toys.counter(guarded=False).build())
+        explore(toys.overflow.build())
 
 
 def test_errors_inside_model_code_name_the_action():
