@@ -8,22 +8,25 @@ the resulting terms; engines only ever see those terms (see `system.py`). Becaus
 same terms feed the explicit engine (compiled to Python) and the Z3 engine, there is
 exactly one definition of every action.
 
-Example::
+Example, a module that declares one model (docs/writing-a-model.md)::
 
-    m = Model("counter", "A counter that counts to a bound.")
-    m.param("bound", 3, min=1, doc="how far to count")
+    "A counter that counts to a bound."
+    from checker import Int, Model, Var, when
 
-    @m.variables
-    def _(p):
+    model = Model("counter", __doc__)
+    model.param("bound", 3, min=1, doc="how far to count")
+
+    @model.variables
+    def variables(p):
         return [Var("n", Int(0, p.bound), "the count")]
 
-    @m.action
+    @model.action
     def Inc(s):
         "Add one."
         when(s.n < s.params.bound)
         s.n += 1
 
-    @m.sometimes(expect="reachable")
+    @model.sometimes(expect="reachable")
     def at_bound(s):
         "n reaches the bound."
         return s.n == s.params.bound
@@ -273,7 +276,10 @@ class Model:
         return self._prop("always", fn, expect, None, name)
 
     def sometimes(self, fn: Callable | None = None, *, expect: Any = "reachable", name: str | None = None):
-        """Decorator: a reachability question, answered by a shortest witness or a proof of none."""
+        """Decorator: a reachability question, answered by a shortest witness or a proof of none.
+
+        name: as for `always`.
+        """
         return self._prop("sometimes", fn, expect, None, name)
 
     def eventually(self, fn: Callable | None = None, *, expect: Any = "holds",
@@ -281,6 +287,7 @@ class Model:
         """Decorator: a liveness property: every fair run reaches a state where it is true.
 
         fair: the fairness assumed (see `fairness`); None takes the model's declaration.
+        name: as for `always`.
         """
         return self._prop("eventually", fn, expect, fair, name)
 
