@@ -1,6 +1,6 @@
 """Which traces conformance replays: shortest traces from the checker, and seeded random walks.
 
-For the `kafka` model: the DuplicateDelivery witness (commit=after) and the NoLoss
+For the `kafka` model: the duplicate-delivery witness (commit=after) and the no-loss
 counterexample (commit=before). For each matrix row of the `group` model: the shortest
 trace of every violated property, found by the same explicit search as `python -m checker
 matrix` (checker.engines.explicit.explore), plus random walks. A row whose failure modes need an

@@ -1,25 +1,31 @@
 """Rewrite the example output the docs show with what the checker prints now.
 
 README.md: the two ```text blocks, `python -m checker verify`. docs/proofs.md: the
-```console block, `python -m checker prove`. tests/test_docs.py and tests/test_prove.py
-fail when they differ; run `python scripts/update_readme.py` to fix.
+```console block, `python -m checker prove`. docs/writing-a-model.md: the output of its
+example model, run from the files its ```python blocks spell out. tests/test_docs.py and
+tests/test_prove.py fail when they differ; run `python scripts/update_readme.py` to fix.
 """
 
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 PROOFS = os.path.join(ROOT, "docs", "proofs.md")
+WRITING = os.path.join(ROOT, "docs", "writing-a-model.md")
+# A ```python block whose first line names its file, and the ```console block that runs them.
+EXAMPLE_FILE = re.compile(r"```python\n# (\S+\.py)\n(.*?)```", re.S)
+EXAMPLE_RUN = re.compile(r"(```console\n\$ CHECKER_MODELS=(\w+) checker ([^\n]*)\n)(.*?)```", re.S)
 
 
 def main() -> None:
     out = subprocess.run([sys.executable, "-m", "checker", "verify"], cwd=ROOT, check=False,
                          capture_output=True, text=True).stdout.splitlines()
     out[1] = re.sub(r"\d+\.\d+ s \(", "0.02 s (", out[1])  # a typical figure, not this run's
-    cut = next(i for i, line in enumerate(out) if line.startswith("DuplicateDelivery reached"))
+    cut = next(i for i, line in enumerate(out) if line.startswith("duplicate-delivery reached"))
     blocks = ["\n".join(out[:cut]).rstrip() + "\n", "\n".join(out[cut:]).rstrip() + "\n"]
     text = open(README, encoding="utf-8").read()
     parts = re.split(r"(```text\n.*?```)", text, flags=re.S)
@@ -29,6 +35,7 @@ def main() -> None:
         parts[i] = "```text\n" + block + "```"
     open(README, "w", encoding="utf-8").write("".join(parts))
     update_prove_block(PROOFS)
+    update_example_block(WRITING)
 
 
 def update_prove_block(path: str) -> None:
@@ -39,6 +46,31 @@ def update_prove_block(path: str) -> None:
     new = "```console\n$ python -m checker prove\n" + out.rstrip() + "\n```"
     text, n = re.subn(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
     assert n == 1, f"{path} should hold the `python -m checker prove` example"
+    open(path, "w", encoding="utf-8").write(text)
+
+
+def run_example(text: str) -> tuple[str, subprocess.CompletedProcess]:
+    """Write the page's example files into a fresh folder and run its console command there:
+    (the output the page shows, the run)."""
+    run = EXAMPLE_RUN.search(text)
+    assert run, "the page should hold a ```console block `$ CHECKER_MODELS=PACKAGE checker ...`"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, source in EXAMPLE_FILE.findall(text):
+            os.makedirs(os.path.join(tmp, os.path.dirname(name)), exist_ok=True)
+            with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+                f.write(source)
+        env = dict(os.environ, CHECKER_MODELS=run.group(2), PYTHONPATH=os.pathsep.join([tmp, ROOT]))
+        done = subprocess.run([sys.executable, "-m", "checker", *run.group(3).split()], cwd=tmp, env=env,
+                              check=False, capture_output=True, text=True, timeout=120)
+    return run.group(4), done
+
+
+def update_example_block(path: str) -> None:
+    """The output of the page's example model: what its console command prints now."""
+    text = open(path, encoding="utf-8").read()
+    _, done = run_example(text)
+    assert done.returncode == 0, done.stderr
+    text = EXAMPLE_RUN.sub(lambda m: m.group(1) + done.stdout.rstrip() + "\n```", text, count=1)
     open(path, "w", encoding="utf-8").write(text)
 
 

@@ -1,8 +1,11 @@
 """The poll-process-commit loop of one consumer on one partition, written once.
 
-`kafka` uses these definitions on its state directly; `partitions` runs one copy per
-partition through the view `s.at(p)`, which indexes every array variable by p. The
-semantics are exactly those of shared/reference-model.md.
+`kafka` declares these definitions on its state directly; `partitions` runs one copy
+per partition through the view `s.at(p)`, which indexes every array variable by p. Each
+model declares the parts it takes by direct calls (`model.action(loop.Poll)`). The
+semantics are exactly those of shared/reference-model.md; its NoLoss, DuplicateDelivery
+and AllProcessed are no_loss, duplicate_delivery and all_processed here, which the models
+declare as the properties no-loss, duplicate-delivery and all-processed.
 
 What the whole loop leaves out: a record is identified by its offset (message o sits
 at offset o, one record per produce request); the log never loses or reorders records
@@ -138,10 +141,10 @@ def Crash(c):
     c.position = c.committed
 
 
-ACTIONS = (Produce, Poll, Process, Commit)
-LOOP = tuple(fn.__name__ for fn in ACTIONS)
+# The loop's steps, the actions its fairness is about (Crash is not one of them).
+LOOP = tuple(fn.__name__ for fn in (Produce, Poll, Process, Commit))
 
-# The fairness AllProcessed assumes, by the `fairness` parameter (kafka). Fairness says
+# The fairness all-processed assumes, by the `fairness` parameter (kafka). Fairness says
 # the consumer keeps running its loop: a step that stays possible (weak) or keeps
 # becoming possible (strong) is eventually taken. Crash is never fair: it may happen or not.
 FAIRNESS = {
@@ -149,7 +152,7 @@ FAIRNESS = {
     "strong-commit": ("Commit",),
     "strong": ("Poll", "Process", "Commit"),
 }
-FAIRNESS_DOC = ("fairness AllProcessed assumes: weak (every loop step weakly fair), strong-commit "
+FAIRNESS_DOC = ("fairness all-processed assumes: weak (every loop step weakly fair), strong-commit "
                 "(Commit strongly fair), strong (Poll, Process, Commit strongly fair)")
 
 
@@ -174,7 +177,7 @@ def no_loss(c):
         o < c.committed, Or(c.processed[o] >= 1, And(c.pc != IDLE, c.cur == o))))
 
 
-def duplicate(c):
+def duplicate_delivery(c):
     """Some record was processed twice or more."""
     return any_of(c.processed, lambda n: n >= 2)
 

@@ -28,8 +28,11 @@ def _variables(p):
 # properties quantify over all of them. `verify --symmetry` explores one state per orbit.
 model.symmetric("partitions")
 
-for fn in loop.ACTIONS:
-    model.action(fn, over="partitions", at=True)
+# One instance of each loop step per partition, on the view `s.at(p)`.
+model.action(loop.Produce, over="partitions", at=True)
+model.action(loop.Poll, over="partitions", at=True)
+model.action(loop.Process, over="partitions", at=True)
+model.action(loop.Commit, over="partitions", at=True)
 
 crash = model.failure_mode("crash", budget="max_crashes", counter="crashes",
                            doc=loop.CRASH_DOC, default=True)
@@ -37,19 +40,22 @@ crash.action(loop.Crash, over="partitions", at=True)
 
 
 @model.always(expect=loop.expect_no_loss)
-def NoLoss(s):
+def no_loss(s):
     """On every partition, every offset below the committed offset was processed or is in hand."""
     return all_of(indices(s.params.partitions), lambda p: loop.no_loss(s.at(p)))
 
 
 @model.sometimes(expect=loop.expect_duplicate)
-def DuplicateDelivery(s):
+def duplicate_delivery(s):
     """On some partition, some record was processed twice or more."""
-    return any_of(indices(s.params.partitions), lambda p: loop.duplicate(s.at(p)))
+    return any_of(indices(s.params.partitions), lambda p: loop.duplicate_delivery(s.at(p)))
 
 
-@model.eventually(expect=loop.expect_all_processed, fair=("Produce", "Poll", "Process", "Commit"))
-def AllProcessed(s):
+@model.eventually(expect=loop.expect_all_processed, fair=loop.LOOP)
+def all_processed(s):
     """Every message of every partition has been processed at least once."""
     return all_of(indices(s.params.partitions), lambda p: loop.all_processed(s.at(p)))
-model.pictures(project=("pc", "committed"), actors=loop.ACTORS_AT, columns=loop.COLUMNS_AT, instances=({"messages": 1, "max_crashes": 1},))
+
+
+model.pictures(project=("pc", "committed"), actors=loop.ACTORS_AT, columns=loop.COLUMNS_AT,
+               instances=({"messages": 1, "max_crashes": 1},))

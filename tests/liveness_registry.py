@@ -1,5 +1,5 @@
 """A model package of liveness toys for CLI tests through `CHECKER_MODELS`."""
 
-from liveness_toys import spin, trap
+import toys
 
-MODELS = [spin(), trap()]
+MODELS = [toys.spin, toys.trap]

@@ -2,4 +2,4 @@
 
 import toys
 
-MODELS = [toys.flags(), toys.counter(guarded=False)]
+MODELS = [toys.flags, toys.overflow]

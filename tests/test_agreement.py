@@ -15,17 +15,17 @@ from spec import kafka, partitions
 import toys
 
 CASES = [
-    (kafka, {}, (), "DuplicateDelivery"),
-    (kafka, {"commit": "before"}, (), "NoLoss"),
-    (kafka, {"messages": 2, "max_crashes": 1}, (), "DuplicateDelivery"),
-    (partitions, {}, (), "DuplicateDelivery"),
-    (partitions, {"commit": "before"}, (), "NoLoss"),
-    (toys.grid(), {}, (), "Corner"),
-    (toys.grid(), {}, (), "SmallSum"),
-    (toys.flags(), {}, ("glitch",), "AllSet"),
-    (toys.flags(), {}, ("glitch",), "NeverOff"),
-    (toys.counter(), {"bound": 4}, (), "AtBound"),
-    (toys.bad_init(), {}, (), "Positive"),
+    (kafka, {}, (), "duplicate-delivery"),
+    (kafka, {"commit": "before"}, (), "no-loss"),
+    (kafka, {"messages": 2, "max_crashes": 1}, (), "duplicate-delivery"),
+    (partitions, {}, (), "duplicate-delivery"),
+    (partitions, {"commit": "before"}, (), "no-loss"),
+    (toys.grid, {}, (), "corner"),
+    (toys.grid, {}, (), "small-sum"),
+    (toys.flags, {}, ("glitch",), "all-set"),
+    (toys.flags, {}, ("glitch",), "never-off"),
+    (toys.counter, {"bound": 4}, (), "at-bound"),
+    (toys.badinit, {}, (), "positive"),
 ]
 
 
@@ -40,15 +40,15 @@ def test_same_shortest_trace(model, params, enable, prop):
 
 
 def test_bmc_never_claims_a_bounded_pass_holds():
-    r = bmc(kafka.build(), "NoLoss", max_depth=6)
+    r = bmc(kafka.build(), "no-loss", max_depth=6)
     assert r.verdict == "unknown" and "bounded search proves nothing" in r.reason
-    r = bmc(kafka.build(), "DuplicateDelivery", max_depth=5)  # the witness needs 6 steps
+    r = bmc(kafka.build(), "duplicate-delivery", max_depth=5)  # the witness needs 6 steps
     assert r.verdict == "unknown"
 
 
 @pytest.mark.parametrize("params, prop", [
-    ({"messages": 2, "max_crashes": 1}, "NoLoss"),
-    ({"messages": 2, "max_crashes": 1, "commit": "before"}, "DuplicateDelivery"),
+    ({"messages": 2, "max_crashes": 1}, "no-loss"),
+    ({"messages": 2, "max_crashes": 1, "commit": "before"}, "duplicate-delivery"),
 ])
 def test_no_trace_within_the_diameter_when_explicit_proves_none(params, prop):
     # Every reachable state is within `depth` steps, so a property the explicit engine
@@ -63,8 +63,8 @@ def test_no_trace_within_the_diameter_when_explicit_proves_none(params, prop):
 def test_no_trace_within_the_diameter_at_the_defaults():
     system = kafka.build()
     r = explore(system)
-    assert r.prop("NoLoss").verdict == "holds" and r.depth == 18
-    assert bmc(system, "NoLoss", max_depth=18).verdict == "unknown"
+    assert r.prop("no-loss").verdict == "holds" and r.depth == 18
+    assert bmc(system, "no-loss", max_depth=18).verdict == "unknown"
 
 
 # The fast engine against the reference engine: every shipped model and toy, whole results.
@@ -77,11 +77,11 @@ INSTANCES = [
     (partitions, {"commit": "before"}, (), False),
     (partitions, {"partitions": 1}, (), True),
     (partitions, {"partitions": 3, "messages": 2, "max_crashes": 1}, (), False),
-    (toys.grid(), {}, (), True),
-    (toys.flags(), {}, (), False),
-    (toys.flags(), {}, ("glitch",), True),
-    (toys.counter(), {"bound": 4}, (), True),
-    (toys.bad_init(), {}, (), False),
+    (toys.grid, {}, (), True),
+    (toys.flags, {}, (), False),
+    (toys.flags, {}, ("glitch",), True),
+    (toys.counter, {"bound": 4}, (), True),
+    (toys.badinit, {}, (), False),
 ]
 
 
@@ -114,7 +114,7 @@ def test_fast_engine_without_cover_gives_the_same_results():
     # (no graph) is used when nothing needs it.
     system = kafka.build({"messages": 2, "max_crashes": 1})
     assert comparable(explore_fast(system)) == comparable(explore(system))
-    safety = toys.flags().build({})
+    safety = toys.flags.build({})
     assert comparable(explore_fast(safety)) == comparable(explore(safety))
 
 

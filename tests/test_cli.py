@@ -32,12 +32,12 @@ def test_verify_tells_the_seed_story():
     assert "193 distinct states, 324 transitions, depth 18, complete" in out
     assert re.search(r"^liveness: 1 eventually property on that graph, \d+\.\d+ s \(peak memory [\d,]+ MB, "
                      r"[\d,]+ MB after the search\)$", out, re.M)
-    assert re.search(r"NoLoss\s+always\s+holds\s+holds\s+yes", out)
-    assert re.search(r"DuplicateDelivery\s+sometimes\s+reachable\s+reachable\s+yes\s+6 steps", out)
-    assert re.search(r"AllProcessed\s+eventually\s+holds\s+holds\s+yes\s+-", out)
+    assert re.search(r"no-loss\s+always\s+holds\s+holds\s+yes", out)
+    assert re.search(r"duplicate-delivery\s+sometimes\s+reachable\s+reachable\s+yes\s+6 steps", out)
+    assert re.search(r"all-processed\s+eventually\s+holds\s+holds\s+yes\s+-", out)
     assert "actions fired: Produce 85, Poll 53, Process 53, Commit 53, Crash 80\n" in out
     assert "no dead actions; no implication premise or fairness condition is vacuous\n" in out
-    assert "DuplicateDelivery reached in 6 steps (a shortest trace)" in out
+    assert "duplicate-delivery reached in 6 steps (a shortest trace)" in out
     actions = re.findall(r"^\s+\d+\s+(\w+)\s", out.split("a shortest trace")[1], re.M)
     assert actions[:6] == ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
     assert re.search(r"processed\[0\]\s+0\s+0\s+0\s+1\*\s+1\s+1\s+2\*", out)  # the tracker
@@ -60,14 +60,14 @@ def test_verify_json_schema():
     assert d["failure_modes"] == ["crash"]
     assert (d["states"], d["complete"]) == (109, True)
     props = {p["name"]: p for p in d["properties"]}
-    loss = props["NoLoss"]
+    loss = props["no-loss"]
     assert {k: loss[k] for k in ("kind", "expected", "verdict", "as_expected")} == {
         "kind": "always", "expected": "violated", "verdict": "violated", "as_expected": True}
     assert loss["trace"][0]["action"] is None
     assert [s["action"] for s in loss["trace"][1:]] == ["Produce", "Poll", "Commit", "Crash"]
     assert loss["trace"][-1]["state"]["committed"] == 1
-    assert props["DuplicateDelivery"]["trace"] is None
-    lasso = props["AllProcessed"]
+    assert props["duplicate-delivery"]["trace"] is None
+    lasso = props["all-processed"]
     assert (lasso["verdict"], lasso["as_expected"], lasso["loop"]) == ("violated", True, 12)
     assert [s["action"] for s in lasso["trace"][1:]] == [
         "Produce", "Produce", "Produce", "Poll", "Commit", "Process", "Poll", "Commit", "Process",
@@ -81,26 +81,26 @@ def test_verify_json_schema():
 
 
 def test_trace_command_and_engines_agree_on_the_printed_trace():
-    a = run("trace", "DuplicateDelivery")
-    b = run("trace", "kafka", "DuplicateDelivery", "--engine", "bmc")
+    a = run("trace", "duplicate-delivery")
+    b = run("trace", "kafka", "duplicate-delivery", "--engine", "bmc")
     assert a.returncode == b.returncode == 0
     assert a.stdout == b.stdout
-    assert "DuplicateDelivery reached in 6 steps" in a.stdout
-    j = json.loads(run("trace", "kafka", "NoLoss", "-p", "commit=before", "--json", "--engine", "bmc").stdout)
+    assert "duplicate-delivery reached in 6 steps" in a.stdout
+    j = json.loads(run("trace", "kafka", "no-loss", "-p", "commit=before", "--json", "--engine", "bmc").stdout)
     assert j["verdict"] == "violated" and len(j["trace"]) == 5
 
 
 def test_trace_of_a_property_that_holds():
-    r = run("trace", "kafka", "NoLoss")
+    r = run("trace", "kafka", "no-loss")
     assert r.returncode == 0
-    assert "NoLoss holds (expected holds); no trace to show" in r.stdout
+    assert "no-loss holds (expected holds); no trace to show" in r.stdout
 
 
 def test_list():
     r = run("list")
     assert r.returncode == 0
     for word in ("kafka", "partitions", "messages", "max_crashes", "commit", "after|before",
-                 ">= 1", ">= 0", "crash", "NoLoss", "DuplicateDelivery", "AllProcessed", "Poll(i)"):
+                 ">= 1", ">= 0", "crash", "no-loss", "duplicate-delivery", "all-processed", "Poll(i)"):
         assert word in r.stdout, word
 
 
@@ -131,19 +131,19 @@ def test_limits_exit_3():
     assert r.returncode == 3
     d = json.loads(r.stdout)
     assert d["complete"] is False and "state limit" in d["stopped"]
-    assert {p["name"]: p["verdict"] for p in d["properties"]}["NoLoss"] == "unknown"
+    assert {p["name"]: p["verdict"] for p in d["properties"]}["no-loss"] == "unknown"
 
 
 def test_not_as_expected_exits_1():
     r = run("verify", "flags", env=toys_env())
     assert r.returncode == 1
-    assert re.search(r"NeverOff\s+always\s+violated\s+holds\s+NO", r.stdout)
+    assert re.search(r"never-off\s+always\s+violated\s+holds\s+NO", r.stdout)
     assert "verdict: NOT AS EXPECTED" in r.stdout
     assert run("verify", "flags", "--with", "glitch", env=toys_env()).returncode == 0
 
 
 def test_malformed_user_model_is_one_line_and_exit_2():
-    r = run("verify", "counter", env=toys_env())
+    r = run("verify", "overflow", env=toys_env())
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == ("checker: error: action Inc sets n to 4, outside its domain 0..3, "
                                 "from the state n=3; widen the domain or strengthen the guard")
@@ -199,15 +199,15 @@ def test_list_json_and_one_model():
     assert [a["name"] for a in k["actions"]] == ["Produce", "Poll", "Process", "Commit", "Crash"]
     assert k["actions"][-1]["failure_mode"] == "crash"
     assert [(p["name"], p["kind"], p["expected"]) for p in k["properties"]] == [
-        ("NoLoss", "always", "holds"), ("DuplicateDelivery", "sometimes", "reachable"),
-        ("AllProcessed", "eventually", "holds")]
+        ("no-loss", "always", "holds"), ("duplicate-delivery", "sometimes", "reachable"),
+        ("all-processed", "eventually", "holds")]
 
 
 def test_verify_checks_only_the_named_properties():
-    r = run("verify", "--property", "NoLoss", "--json")
+    r = run("verify", "--property", "no-loss", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert [p["name"] for p in d["properties"]] == ["NoLoss"] and d["states"] == 193
+    assert [p["name"] for p in d["properties"]] == ["no-loss"] and d["states"] == 193
     assert d.get("liveness_seconds") is None  # no eventually property, no transition graph
     bad = run("verify", "--property", "Nope")
     assert bad.returncode == 2 and "unknown property 'Nope' for model kafka" in bad.stderr

@@ -39,7 +39,7 @@ def reachable(system):
 
 
 def test_compiled_code_matches_z3_on_every_reachable_state():
-    for system in (kafka.build(), kafka.build({"commit": "before"}), toys.flags().build(enable=["glitch"]),
+    for system in (kafka.build(), kafka.build({"commit": "before"}), toys.flags.build(enable=["glitch"]),
                    partitions.build({"messages": 1, "max_crashes": 1})):
         comp, lay = compiled(system), system.layout
         states = reachable(system)
@@ -56,7 +56,7 @@ def test_large_arrays_compile_linearly():
     comp = compiled(system)
     assert len(comp.source) < 200_000  # shared reads are bound once, not copied per cell
     r = explore(system, max_states=2000)
-    assert not r.complete and r.prop("NoLoss").verdict == "unknown"
+    assert not r.complete and r.prop("no-loss").verdict == "unknown"
 
 
 def test_domain_checks_only_where_an_update_can_leave_its_domain():

@@ -80,8 +80,8 @@ ROWS = {
 def test_kafka_duplicate_delivery_and_commit_before_loss_match_the_client():
     jobs = _jobs("kafka")
     assert [(j.title, j.trace.actions) for j in jobs] == [
-        ("commit=after: DuplicateDelivery witness, 6 steps", ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]),
-        ("commit=before: NoLoss counterexample, 4 steps", ["Produce", "Poll", "Commit", "Crash"]),
+        ("commit=after: duplicate-delivery witness, 6 steps", ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]),
+        ("commit=before: no-loss counterexample, 4 steps", ["Produce", "Poll", "Commit", "Crash"]),
     ]
     for j in jobs:
         out = replay_on_client(j.trace, record=True)

@@ -1,6 +1,7 @@
 """`diagrams`: the committed pictures are current, and what they show comes from the model."""
 
 import filecmp
+import html
 import os
 import re
 import shutil
@@ -71,7 +72,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 def test_seed_table_of_the_duplicate_delivery():
     result = explore(kafka.build())
-    md = trace_markdown(kafka, "t", result.prop("DuplicateDelivery").trace)
+    md = trace_markdown(kafka, "t", result.prop("duplicate-delivery").trace)
     rows = [line for line in md.splitlines() if re.match(r"\| \d", line)]
     assert rows[:7] == [
         "| 0 | (initial) | m0 unsent; m1 unsent; m2 unsent | committed 0, position 0 | - |",
@@ -81,7 +82,7 @@ def test_seed_table_of_the_duplicate_delivery():
         "| 4 | **Crash** (failure: crash) | m0 processed 1x; m1 unsent; m2 unsent | committed 0, position 0 | - |",
         "| 5 | Poll | m0 processed 1x, in hand; m1 unsent; m2 unsent | committed 0, position 1 | - |",
         "| 6 | Process | m0 processed 2x, in hand; m1 unsent; m2 unsent | committed 0, position 1 "
-        "| DuplicateDelivery reached |",
+        "| duplicate-delivery reached |",
     ]
     assert "| processed[0] | 0 | 0 | 0 | 1* | 1 | 1 | 2* |" in md  # the variable tracker
 
@@ -91,7 +92,7 @@ def _svg(text):
 
 
 def test_sequence_diagram_lanes_arrows_and_the_crash():
-    trace = explore(kafka.build({"commit": "before"})).prop("NoLoss").trace
+    trace = explore(kafka.build({"commit": "before"})).prop("no-loss").trace
     svg = sequence_svg(kafka, "t", trace)
     root = _svg(svg)
     ns = "{http://www.w3.org/2000/svg}"
@@ -102,23 +103,23 @@ def test_sequence_diagram_lanes_arrows_and_the_crash():
     arrows = [len([x for x in g.iter(ns + "line")]) for g in steps]
     assert arrows == [1, 1, 1, 0]  # Produce, Poll, Commit are arrows; Crash is a mark on the consumer
     assert len([r for r in root.iter(ns + "rect") if r.get("class") == "failure-bg"]) == 1
-    assert "=&gt; NoLoss violated" in svg
+    assert "=&gt; no-loss violated" in svg
 
 
 def test_partitions_lanes_come_from_the_indexed_declaration():
-    trace = explore(partitions.build({"messages": 1, "max_crashes": 1})).prop("DuplicateDelivery").trace
+    trace = explore(partitions.build({"messages": 1, "max_crashes": 1})).prop("duplicate-delivery").trace
     root = _svg(sequence_svg(partitions, "t", trace))
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[1:8] == ["producer 0", "log 0", "consumer 0", "producer 1", "log 1", "consumer 1", "coordinator"]
 
 
 def test_a_model_without_pictures_draws_generically(tmp_path):
-    m = toys.flags()
+    m = toys.flags
     d = draw(m, m.build(enable=["glitch"]))
     assert d.graph_kind == "full graph: 51 states, 99 edges"
-    md = d.files["AllSet.md"].decode()
+    md = d.files["all-set.md"].decode()
     assert "| step | action | what changed | result |" in md
-    texts = [t.text for t in _svg(d.files["AllSet.sequence.svg"]).iter("{http://www.w3.org/2000/svg}text")]
+    texts = [t.text for t in _svg(d.files["all-set.sequence.svg"]).iter("{http://www.w3.org/2000/svg}text")]
     assert "system" in texts  # undeclared actors share one generic lane
     for name, data in d.files.items():
         if name.endswith(".svg"):
@@ -130,20 +131,20 @@ def test_a_model_without_pictures_draws_generically(tmp_path):
 
 def test_state_graph_marks_and_highlights():
     d = draw(kafka, kafka.build({"messages": 1, "max_crashes": 1}))
-    dot = d.files["DuplicateDelivery.graph.svg"].decode()
+    dot = d.files["duplicate-delivery.graph.svg"].decode()
     assert d.graph_kind.startswith("full graph")
     src = d.files["statespace.dot"].decode()
     assert src.count("penwidth=3") == 1 + 6 + 6 + 1 - 1  # legend excluded: 7 trace nodes, 6 trace edges
     assert "start -> s0" in src and "shape=doublecircle" in src and "#ffe08a" in src
     assert 'label="4. Crash"' in src
-    assert "DuplicateDelivery reached in 6 steps" in dot
+    assert "duplicate-delivery reached in 6 steps" in html.unescape(dot)  # graphviz writes - as &#45;
 
 
 def test_pictures_declaration_errors():
     m = Model("m", "m")
     with pytest.raises(SpecError, match="not an action declared so far"):
         m.pictures(actors={"Nope": "x"})
-    m = toys.counter()
+    m = toys.counter
     with pytest.raises(SpecError, match="lane name or a"):
         m.pictures(actors={"Inc": ("a", "b", "c")})
     with pytest.raises(SpecError, match="may use only"):
@@ -163,9 +164,9 @@ def test_json_lists_what_was_drawn(tmp_path):
     assert d["states"] == 109 and d["graph"].startswith("projection over pc, committed")
     lasso = ["Produce"] * 3 + ["Poll", "Commit", "Process"] * 2 + ["Poll", "Commit", "Crash"]
     assert [p["trace"] for p in d["properties"]] == [["Produce", "Poll", "Commit", "Crash"], None, lasso]
-    assert sorted(os.listdir(d["directory"])) == ["AllProcessed.graph.svg", "AllProcessed.md",
-                                                  "AllProcessed.sequence.svg", "NoLoss.graph.svg", "NoLoss.md",
-                                                  "NoLoss.sequence.svg", "statespace.dot", "statespace.svg",
+    assert sorted(os.listdir(d["directory"])) == ["all-processed.graph.svg", "all-processed.md",
+                                                  "all-processed.sequence.svg", "no-loss.graph.svg", "no-loss.md",
+                                                  "no-loss.sequence.svg", "statespace.dot", "statespace.svg",
                                                   "summary.json"]
 
 

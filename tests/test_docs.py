@@ -81,3 +81,17 @@ def test_docs_say_what_is_not_how_it_came_to_be(phrase):
     found = [os.path.relpath(p, ROOT) for p in docs_pages()
              if phrase in open(p, encoding="utf-8").read().lower()]
     assert not found, f"{phrase!r} in {found}"
+
+
+def test_writing_a_model_example_runs_as_shown():
+    """The page's example model, written out as the files it names, prints what the page shows."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("update_readme", os.path.join(ROOT, "scripts", "update_readme.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    page = open(os.path.join(ROOT, "docs", "writing-a-model.md"), encoding="utf-8").read()
+    assert [name for name, _ in script.EXAMPLE_FILE.findall(page)] == ["counters/counter.py", "counters/__init__.py"]
+    shown, done = script.run_example(page)
+    assert done.returncode == 0, done.stderr
+    normal = lambda text: [re.sub(r"\d+\.\d+ s \(", "T s (", line) for line in text.splitlines() if line.strip()]
+    assert normal(shown) == normal(done.stdout), "run python scripts/update_readme.py"

@@ -10,47 +10,47 @@ def verdicts(result):
 
 
 def test_counter_counts_and_traces():
-    r = explore(toys.counter().build({"bound": 5}))
+    r = explore(toys.counter.build({"bound": 5}))
     assert (r.states, r.transitions, r.depth, r.complete) == (6, 5, 5, True)
-    assert verdicts(r) == {"InRange": ("holds", None), "AtBound": ("reachable", ["Inc"] * 5)}
+    assert verdicts(r) == {"in-range": ("holds", None), "at-bound": ("reachable", ["Inc"] * 5)}
     assert r.exit_code == 0
 
 
 def test_shortest_trace_is_the_least_in_action_order():
-    r = explore(toys.grid().build())
+    r = explore(toys.grid.build())
     assert (r.states, r.transitions) == (9, 12)
     # IncY, IncX, IncX also has 3 steps; IncX comes first in declaration order.
-    assert verdicts(r)["Corner"] == ("reachable", ["IncX", "IncX", "IncY"])
-    assert verdicts(r)["SmallSum"] == ("violated", ["IncX", "IncX", "IncY"])
-    trace = r.prop("Corner").trace
+    assert verdicts(r)["corner"] == ("reachable", ["IncX", "IncX", "IncY"])
+    assert verdicts(r)["small-sum"] == ("violated", ["IncX", "IncX", "IncY"])
+    trace = r.prop("corner").trace
     assert [s.state for s in trace.steps] == [(0, 0), (1, 0), (2, 0), (2, 1)]
 
 
 def test_arrays_enums_bools_and_failure_modes():
-    m = toys.flags()
+    m = toys.flags
     off = explore(m.build())
     assert off.states == 24
-    assert verdicts(off) == {"AllSet": ("reachable", ["Set", "Move", "Set", "Move", "Set"]),
-                             "NeverOff": ("holds", None)}
-    assert off.exit_code == 1  # NeverOff was expected violated: the glitch is off
+    assert verdicts(off) == {"all-set": ("reachable", ["Set", "Move", "Set", "Move", "Set"]),
+                             "never-off": ("holds", None)}
+    assert off.exit_code == 1  # never-off was expected violated: the glitch is off
     on = explore(m.build(enable=["glitch"]))
     assert on.states == 51  # 24 before the outage, 3 dark states, 24 after it
-    assert verdicts(on)["NeverOff"] == ("violated", ["Outage"])
+    assert verdicts(on)["never-off"] == ("violated", ["Outage"])
     assert on.exit_code == 0
     assert explore(m.build({"glitches": 0}, enable=["glitch"])).states == 24
 
 
 def test_invariant_checked_on_the_initial_state():
-    r = explore(toys.bad_init().build())
-    assert verdicts(r) == {"Positive": ("violated", [])}
-    assert r.prop("Positive").trace.steps[0].action is None
+    r = explore(toys.badinit.build())
+    assert verdicts(r) == {"positive": ("violated", [])}
+    assert r.prop("positive").trace.steps[0].action is None
 
 
 def test_terminal_states_are_normal_unless_deadlock_is_asked_for():
-    s = toys.counter().build()
-    assert [p.name for p in explore(s).properties] == ["InRange", "AtBound"]
+    s = toys.counter.build()
+    assert [p.name for p in explore(s).properties] == ["in-range", "at-bound"]
     r = explore(s, deadlock=True)
-    assert verdicts(r)["NoDeadlock"] == ("violated", ["Inc", "Inc", "Inc"])
+    assert verdicts(r)["no-deadlock"] == ("violated", ["Inc", "Inc", "Inc"])
     assert r.exit_code == 1
 
 
@@ -58,8 +58,8 @@ def test_state_limit_gives_incomplete_never_holds():
     from spec import kafka
     r = explore(kafka.build(), max_states=50)
     assert not r.complete and "state limit of 50" in r.stopped
-    assert r.prop("NoLoss").verdict == "unknown"
-    assert r.prop("DuplicateDelivery").verdict == "reachable"  # found before the limit: definite
+    assert r.prop("no-loss").verdict == "unknown"
+    assert r.prop("duplicate-delivery").verdict == "reachable"  # found before the limit: definite
     assert r.exit_code == 3
 
 
@@ -67,7 +67,7 @@ def test_time_limit_gives_incomplete():
     from spec import partitions
     r = explore(partitions.build({"partitions": 3, "messages": 4}), timeout=0.2)
     assert not r.complete and "time limit" in r.stopped
-    assert r.prop("NoLoss").verdict == "unknown"
+    assert r.prop("no-loss").verdict == "unknown"
     assert r.states < 1_617_000
     assert r.exit_code == 3
 
@@ -89,6 +89,6 @@ def test_same_results_every_run():
 def test_eventually_is_unknown_when_the_search_stops_early():
     from spec import kafka
     r = explore(kafka.build(), max_states=50)
-    p = r.prop("AllProcessed")
+    p = r.prop("all-processed")
     assert p.verdict == "unknown" and "stopped early at the state limit of 50" in p.reason
     assert p.as_expected is None and r.liveness_seconds is None and r.vacuous == []

@@ -49,7 +49,7 @@ def fired_by_hand(system):
 
 @pytest.mark.parametrize("system", [
     kafka.build(), kafka.build({"commit": "before"}), partitions.build(),
-    toys.flags().build(enable=["glitch"]), toys.grid().build(),
+    toys.flags.build(enable=["glitch"]), toys.grid.build(),
 ], ids=["kafka", "kafka-before", "partitions", "flags-glitch", "grid"])
 def test_fired_counts_every_transition_of_every_action(system):
     r = explore_fast(system)
@@ -72,8 +72,8 @@ def test_one_word_holds_what_the_bit_layout_cannot():
 def test_state_limit_and_time_limit_give_incomplete():
     r = explore_fast(kafka.build(), max_states=50)
     assert not r.complete and "state limit of 50" in r.stopped and r.exit_code == 3
-    assert r.prop("NoLoss").verdict == "unknown"
-    assert r.prop("DuplicateDelivery").verdict == "reachable"  # found before the limit: definite
+    assert r.prop("no-loss").verdict == "unknown"
+    assert r.prop("duplicate-delivery").verdict == "reachable"  # found before the limit: definite
     r = explore_fast(partitions.build({"partitions": 3, "messages": 4}), timeout=0.05)
     assert not r.complete and "time limit" in r.stopped and r.states < 1_617_000
 
@@ -82,7 +82,7 @@ def test_memory_limit_says_how_far_it_got():
     r = explore_fast(partitions.build({"partitions": 3, "messages": 3}), max_memory=2 * 2**20)
     assert not r.complete and r.exit_code == 3
     assert "memory limit of 2 MB" in r.stopped and f"after {r.states:,} states to depth {r.depth}" in r.stopped
-    assert r.prop("NoLoss").verdict == "unknown" and "memory limit" in r.prop("NoLoss").reason
+    assert r.prop("no-loss").verdict == "unknown" and "memory limit" in r.prop("no-loss").reason
     assert 0 < r.states < 119_000  # the complete run has more
 
 
@@ -98,7 +98,7 @@ def test_bytes_per_state_is_reported():
 
 
 def test_domain_errors_read_as_in_the_reference_engine():
-    system = toys.counter(guarded=False).build()
+    system = toys.overflow.build()
     with pytest.raises(SpecError) as a:
         explore(system)
     with pytest.raises(SpecError) as b:
@@ -198,16 +198,16 @@ def test_engines_print_the_same_report():
     assert f[2].startswith("liveness: 1 eventually property on that graph, ")
     assert f[2].split(", ")[0] == e[2].split(", ")[0]
     assert f[0] == e[0] and f[3:] == e[3:]
-    assert "AllProcessed        eventually   holds       holds" in fast.stdout
+    assert "all-processed        eventually   holds       holds" in fast.stdout
 
 
 def test_verify_and_trace_default_to_the_fast_engine_with_liveness():
     r = run("verify", "--json", "--cover")
     d = json.loads(r.stdout)
     assert r.returncode == 0 and d["engine"] == "fast"
-    assert next(p for p in d["properties"] if p["name"] == "AllProcessed")["verdict"] == "holds"
+    assert next(p for p in d["properties"] if p["name"] == "all-processed")["verdict"] == "holds"
     assert [s["action"] for s in d["cover"]["Poll"]] == [None, "Produce", "Poll"]
-    t = json.loads(run("trace", "AllProcessed", "-p", "max_crashes=unbounded", "--json").stdout)
+    t = json.loads(run("trace", "all-processed", "-p", "max_crashes=unbounded", "--json").stdout)
     assert t["engine"] == "fast" and t["verdict"] == "violated" and t["loop"] == 3
 
 
@@ -233,7 +233,7 @@ def test_cli_symmetry():
     (("verify", "--symmetry"), "model kafka declares no symmetry"),
     (("verify", "partitions", "--symmetry", "--engine", "explicit"), "need the fast engine"),
     (("verify", "--max-memory", "0"), "expected a positive number of megabytes"),
-    (("trace", "NoLoss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
+    (("trace", "no-loss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
     (("verify", "partitions", "--symmetry", "--cover"), "--cover does not combine with --symmetry"),
 ])
 def test_cli_bad_combinations_are_one_line_errors(args, message):
@@ -259,7 +259,7 @@ def test_bench_measures_each_size_in_its_own_process():
         assert "liveness_seconds" not in x  # by default the safety properties only
     live = json.loads(run("bench", "--size", "2,2,1", "--liveness", "--json").stdout)[0]
     assert live["states"] == ref.states
-    assert live["process_seconds"] >= live["search_seconds"] + live["liveness_seconds"]  # AllProcessed decided
+    assert live["process_seconds"] >= live["search_seconds"] + live["liveness_seconds"]  # all-processed decided
     text = run("bench", "--size", "2,2,1")
     assert text.returncode == 0 and "states/s" in text.stdout and "(safety properties, fast engine" in text.stdout
 

@@ -20,7 +20,7 @@ def test_the_documented_examples_run():
 
 @pytest.mark.parametrize("system", [
     kafka.build(), kafka.build({"commit": "before"}), kafka.build({"messages": 2, "max_crashes": 0}),
-    partitions.build({"messages": 1, "max_crashes": 1}), toys.grid().build(), toys.flags().build(enable=["glitch"]),
+    partitions.build({"messages": 1, "max_crashes": 1}), toys.grid.build(), toys.flags.build(enable=["glitch"]),
 ], ids=["kafka", "kafka-before", "kafka-nocrash", "partitions-small", "grid", "flags-glitch"])
 def test_graph_has_the_engines_states_and_transitions_and_traces(system):
     g = state_graph(system)
@@ -41,8 +41,8 @@ def _holds(g, name, node):
 
 
 def test_grid_queries_known_by_hand():
-    g = state_graph(toys.grid().build())
-    assert shortest_trace(g, None, "Corner").actions == ["IncX", "IncX", "IncY"]
+    g = state_graph(toys.grid.build())
+    assert shortest_trace(g, None, "corner").actions == ["IncX", "IncX", "IncY"]
     # From (x=2, y=*) x can never come back to 1: those three states cannot reach (1, 2).
     stuck = cannot_reach(g, lambda s: (s.x, s.y) == (1, 2))
     assert sorted((view(g, n).x, view(g, n).y) for n in stuck) == [(2, 0), (2, 1), (2, 2)]
@@ -59,9 +59,9 @@ def test_grid_queries_known_by_hand():
 
 def test_at_most_once_strands_records_and_at_least_once_does_not():
     after = state_graph(kafka.build())
-    assert cannot_reach(after, "AllProcessed") == set()
+    assert cannot_reach(after, "all-processed") == set()
     before = state_graph(kafka.build({"commit": "before"}))
-    stuck = cannot_reach(before, "AllProcessed")
+    stuck = cannot_reach(before, "all-processed")
     assert len(stuck) == 43
     # Every stuck state has lost a record: committed past an offset nobody processed.
     assert all(not view(before, n).processed[0] or min(view(before, n).processed) == 0 for n in stuck)
@@ -83,7 +83,7 @@ def test_quotient_merges_states_and_counts_them():
 
 
 def test_errors_are_one_line_checker_errors():
-    g = state_graph(toys.grid().build())
+    g = state_graph(toys.grid.build())
     with pytest.raises(CheckerError, match="unknown property 'Nope'"):
         shortest_trace(g, None, "Nope")
     with pytest.raises(CheckerError, match="no variable of that name"):

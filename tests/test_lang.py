@@ -81,11 +81,11 @@ def test_properties_cannot_assign():
         when(s.x < 3)
         s.x += 1
 
-    def Bad(s):
+    def bad(s):
         s.x = 1
         return s.x == 1
     with pytest.raises(SpecError, match="properties cannot assign"):
-        tiny(Act, Bad).build()
+        tiny(Act, bad).build()
 
 
 def test_when_outside_an_action():
@@ -128,7 +128,7 @@ def test_bad_declarations():
 
 
 def test_parameters_are_parsed_and_checked():
-    m = toys.counter()
+    m = toys.counter
     assert m.resolve_params({"bound": "5"}) == {"bound": 5}
     with pytest.raises(CheckerError, match="bound=abc: expected an integer"):
         m.build({"bound": "abc"})
@@ -139,7 +139,7 @@ def test_parameters_are_parsed_and_checked():
 
 
 def test_failure_modes_are_opt_in_and_budgeted():
-    m = toys.flags()
+    m = toys.flags
     assert m.build().failure_modes == []
     s = m.build(enable=["glitch"])
     assert s.failure_modes == ["glitch"]
@@ -155,7 +155,7 @@ def test_failure_modes_are_opt_in_and_budgeted():
 
 def test_updates_outside_the_domain_are_a_spec_error():
     with pytest.raises(SpecError, match="action Inc sets n to 4, outside its domain 0..3, from the state n=3"):
-        explore(toys.counter(guarded=False).build())
+        explore(toys.overflow.build())
 
 
 def test_errors_inside_model_code_name_the_action():
@@ -179,3 +179,58 @@ def test_terms_the_engine_cannot_compile_are_refused_in_one_line():
         s.x = s.x ** s.x
     with pytest.raises(SpecError, match=r"^action Act: the term `x\*\*x` uses \*\*, which the explicit engine cannot compile$"):
         explore(tiny(Act).build())
+
+
+def test_property_names_are_kebab_case_from_the_function_name():
+    def Act(s):
+        """Act."""
+        s.x = 0
+
+    def no_loss(s):
+        return s.x >= 0
+    m = tiny(Act, no_loss)
+    m.sometimes(lambda s: s.x == 1, name="x-is-1")
+    assert [p.name for p in m.build().properties] == ["no-loss", "x-is-1"]
+
+
+RULE = "must be kebab-case (lowercase letters, digits and single hyphens)"
+
+
+@pytest.mark.parametrize("name, function, message", [
+    ("NoLoss", "f", f"property name 'NoLoss' {RULE}: write name='no-loss'"),
+    ("ISRShrink", "f", f"property name 'ISRShrink' {RULE}: write name='isr-shrink'"),
+    ("no_loss", "f", f"property name 'no_loss' {RULE}: write name='no-loss'"),
+    ("no--loss", "f", f"property name 'no--loss' {RULE}: write name='no-loss'"),
+    ("-x", "f", f"property name '-x' {RULE}: write name='x'"),
+    ("--", "f", f"property name '--' {RULE}"),
+    (None, "NoLoss", f"property name 'NoLoss', from the function NoLoss, {RULE}: "
+                     "rename the function no_loss or pass name='no-loss'"),
+    (None, "_hidden", f"property name '-hidden', from the function _hidden, {RULE}: "
+                      "rename the function hidden or pass name='hidden'"),
+    (None, "<lambda>", "a property written as a lambda needs a kebab-case name: pass name='...' "
+                       "(lowercase letters, digits and hyphens)"),
+])
+def test_a_property_name_that_is_not_kebab_case_is_refused_where_declared(name, function, message):
+    def prop(s):
+        """A property."""
+        return True
+    prop.__name__ = function
+    m = Model("m", "")
+    for declare in (m.always, m.sometimes, m.eventually):
+        with pytest.raises(SpecError) as e:
+            declare(prop, name=name)
+        assert str(e.value) == "model m: " + message
+
+
+def test_a_malformed_property_name_in_a_user_package_is_one_line(tmp_path):
+    from test_cli import run
+    (tmp_path / "camel_models.py").write_text(
+        "from checker import Int, Model, Var\n"
+        "model = Model('camel', 'A model whose property is named in CamelCase.')\n"
+        "model.variables(lambda p: [Var('x', Int(0, 1), 'x')])\n"
+        "model.always(lambda s: s.x >= 0, name='NoLoss')\n"
+        "MODELS = [model]\n")
+    r = run("list", env={"CHECKER_MODELS": "camel_models", "PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr == ("checker: error: model camel: property name 'NoLoss' must be kebab-case (lowercase "
+                        "letters, digits and single hyphens): write name='no-loss'\n")

@@ -104,7 +104,10 @@ def test_architecture_lists_every_file():
         if first:
             listed |= {first.group(1) + f for f in re.findall(r"`([\w.-]+\.py)`", line)}
     files = {os.path.relpath(p, ROOT).replace(os.sep, "/") for p in MODULES.values()}
-    files |= {f"tests/{f}" for f in os.listdir(os.path.join(ROOT, "tests")) if f.endswith(".py")}
-    files |= {f"scripts/{f}" for f in os.listdir(os.path.join(ROOT, "scripts")) if f.endswith(".py")}
+    for folder in ("tests", "scripts"):
+        for dirpath, dirnames, names in os.walk(os.path.join(ROOT, folder)):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            files |= {os.path.relpath(os.path.join(dirpath, f), ROOT).replace(os.sep, "/")
+                      for f in names if f.endswith(".py")}
     missing = sorted(files - listed)
     assert not missing, f"ARCHITECTURE.md does not list: {missing}"

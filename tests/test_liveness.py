@@ -1,4 +1,4 @@
-"""Liveness under fairness: the five AllProcessed results with their lassos, toys with
+"""Liveness under fairness: the five all-processed results with their lassos, toys with
 hand-known answers, an independent networkx reference, coverage, vacuity, `unbounded`."""
 
 import json
@@ -10,13 +10,14 @@ import sys
 import networkx as nx
 import pytest
 
-from checker import CheckerError, SpecError
+from checker import CheckerError, Model, SpecError
 from checker.lang.compile import compiled
 from checker.engines.explicit import explore as explore_explicit
 from checker.engines.fast import explore_fast
 from checker.engines.replay import replay
 from checker.engines.vector import vector_predicate
-from liveness_toys import budget, detour, spin, trap
+from toys import budget, detour, modulo, passing, spin, trap
+from toys.spin import Exit, Spin, exits, variables as spin_variables
 from spec import kafka, partitions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +33,7 @@ def explore(request):
 
 def verdict(explore, params):
     r = explore(kafka.build(params))
-    p = r.prop("AllProcessed")
+    p = r.prop("all-processed")
     assert p.as_expected is True, (params, p.verdict, p.expected)
     return r, p
 
@@ -41,7 +42,7 @@ def verdict(explore, params):
 
 def test_1_at_least_once_holds_under_weak_fairness(explore):
     r, p = verdict(explore, {})
-    assert r.system.prop("AllProcessed").fairness == LOOP
+    assert r.system.prop("all-processed").fairness == LOOP
     assert (p.verdict, p.trace, p.loop) == ("holds", None, None)
     assert p.notes == ["each run that never gets there breaks the fairness of Produce (weak), Poll (weak), "
                        "Process (weak) or Commit (weak)"]
@@ -83,7 +84,7 @@ def test_3_unbounded_crashes_violate_it_under_weak_fairness(explore):
 
 def test_4_strong_fairness_of_commit_alone_does_not_help(explore):
     r, p = verdict(explore, UNBOUNDED | {"fairness": "strong-commit"})
-    assert r.system.prop("AllProcessed").fairness == LOOP[:3] + (("Commit", "strong"),)
+    assert r.system.prop("all-processed").fairness == LOOP[:3] + (("Commit", "strong"),)
     assert p.verdict == "violated" and p.trace.actions == WEAK_LASSO and p.loop == 3
     assert p.notes[-1] == "Commit (strong fairness): met, never enabled on the cycle"
     assert p.notes[3] == "Process (weak fairness): met, never taken but disabled at step 3"
@@ -102,7 +103,7 @@ def test_a_crash_after_every_process_is_weakly_fair_but_not_strongly_fair_to_com
 
 def test_5_strong_fairness_of_poll_process_commit_makes_it_hold(explore):
     r, p = verdict(explore, UNBOUNDED | {"fairness": "strong"})
-    assert r.system.prop("AllProcessed").fairness == (
+    assert r.system.prop("all-processed").fairness == (
         ("Produce", "weak"), ("Poll", "strong"), ("Process", "strong"), ("Commit", "strong"))
     assert p.verdict == "holds" and p.trace is None
     assert p.notes == ["each run that never gets there breaks the fairness of Produce (weak), Poll (strong), "
@@ -126,61 +127,61 @@ def test_other_instances_are_as_expected(explore):
                    {"messages": 1} | UNBOUNDED, {"commit": "before"} | UNBOUNDED | {"fairness": "strong"}):
         assert verdict(explore, params)[1].as_expected
     r = explore(partitions.build({"commit": "before"}))
-    p = r.prop("AllProcessed")
+    p = r.prop("all-processed")
     assert p.verdict == "violated" and p.loop == 24 and p.trace.actions[-1] == "Crash(1)"
-    assert explore(partitions.build()).prop("AllProcessed").verdict == "holds"
+    assert explore(partitions.build()).prop("all-processed").verdict == "holds"
 
 
 # ---------------------------------------------------------------- toys, known by hand
 
 def test_weak_fairness_allows_spinning_past_an_exit_strong_does_not(explore):
-    p = explore(spin().build()).prop("Exits")
+    p = explore(spin.build()).prop("exits")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Spin", "Spin"], 0)
     assert p.notes == ["steps 1-2 repeat forever (step 2 is the state of step 0; both marked @)",
                        "Spin (weak fairness): met, taken at step 1, 2",
                        "Exit (weak fairness): met, never taken but disabled at step 1"]
-    strong = explore(spin({"Spin": "weak", "Exit": "strong"}).build()).prop("Exits")
+    strong = explore(spin.build({"fairness": "strong-exit"})).prop("exits")
     assert strong.verdict == "holds" and strong.as_expected is False
     assert strong.notes == ["each run that never gets there breaks the fairness of Spin (weak) or Exit (strong)"]
-    extra = explore(spin({"Spin": "weak", "Exit": "strong", "Never": "weak"}).build()).prop("Exits")
+    extra = explore(spin.build({"fairness": "strong-exit-dead"})).prop("exits")
     assert extra.notes[1:] == ["the fairness of Never rules out none of them"]
-    alone = explore(spin({"Exit": "strong"}).build()).prop("Exits")  # stops at 1: Spin is not fair
+    alone = explore(spin.build({"fairness": "exit-alone"})).prop("exits")  # stops at 1: Spin is not fair
     assert (alone.verdict, alone.trace.actions, alone.loop) == ("violated", ["Spin"], 1)
 
 
 def test_without_fairness_a_run_may_stop_at_once(explore):
-    p = explore(spin(()).build()).prop("Exits")
+    p = explore(spin.build({"fairness": "none"})).prop("exits")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", [], 0)
     assert p.notes == ["the run stops at step 0: no fair action is enabled there "
                        "(only Spin, Exit, which no fairness obliges to happen)"]
 
 
 def test_a_terminal_state_short_of_the_goal_is_a_violation(explore):
-    p = explore(trap().build()).prop("Arrives")
+    p = explore(trap.build()).prop("arrives")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Fall"], 1)
     assert p.notes[0] == "the run stops at step 1: no action is enabled there (a terminal state)"
 
 
 def test_formulas_numpy_cannot_evaluate_fall_back_to_the_compiled_predicates(explore):
-    system = trap(mod=True).build()
-    assert vector_predicate(system, system.prop("Arrives").formula) is None
+    system = modulo.build()
+    assert vector_predicate(system, system.prop("arrives").formula) is None
     r = explore(system)
-    p = r.prop("Arrives")
+    p = r.prop("arrives")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Fall"], 1)
-    assert r.vacuous == ["Odd: the premise `x%5 == 4` of an implication never holds"]
+    assert r.vacuous == ["odd: the premise `x%5 == 4` of an implication never holds"]
 
 
 def test_a_goal_that_does_not_last_still_counts_once_reached(explore):
-    assert explore(detour(side=False).build()).prop("Reaches").verdict == "holds"
-    p = explore(detour().build()).prop("Reaches")
+    assert explore(passing.build()).prop("reaches").verdict == "holds"
+    p = explore(detour.build()).prop("reaches")
     assert (p.verdict, p.trace.actions, p.loop) == ("violated", ["Side", "Turn", "Turn"], 1)
 
 
 def test_dead_actions_and_vacuity_are_reported(explore):
-    r = explore(spin(["Spin", "Never"]).build())
+    r = explore(spin.build({"fairness": "spin-dead"}))
     assert r.fired == {"Spin": 2, "Exit": 1, "Never": 0} and r.dead == ["Never"]
-    assert r.vacuous == ["Small: the premise `x > 2` of an implication never holds",
-                         "Exits: the fairness of Never is vacuous: Never is never enabled"]
+    assert r.vacuous == ["small: the premise `x > 2` of an implication never holds",
+                         "exits: the fairness of Never is vacuous: Never is never enabled"]
 
 
 def test_cover_gives_the_shortest_trace_of_every_action(explore):
@@ -188,7 +189,7 @@ def test_cover_gives_the_shortest_trace_of_every_action(explore):
     assert {a: t.actions for a, t in r.cover.items()} == {
         "Produce": ["Produce"], "Poll": ["Produce", "Poll"], "Process": ["Produce", "Poll", "Process"],
         "Commit": ["Produce", "Poll", "Process", "Commit"], "Crash": ["Crash"]}
-    assert explore(spin().build(), cover=True).cover["Never"] is None
+    assert explore(spin.build(), cover=True).cover["Never"] is None
 
 
 def test_fired_counts_every_transition(explore):
@@ -200,20 +201,31 @@ def test_fired_counts_every_transition(explore):
 
 # ---------------------------------------------------------------- the language
 
+def spin_assuming(fair):
+    """The spin toy's steps and goal under a fairness declaration given here (malformed on purpose)."""
+    m = Model("spin", "Spin, under the fairness given.")
+    m.variables(spin_variables)
+    m.action(Spin)
+    m.action(Exit)
+    m.fairness(fair)
+    m.eventually(exits)
+    return m
+
+
 def test_fairness_declarations_are_checked():
     with pytest.raises(SpecError, match="'Exit' must be fair 'weak' or 'strong', not 'very'"):
-        spin({"Exit": "very"}).build()
+        spin_assuming({"Exit": "very"}).build()
     with pytest.raises(SpecError, match="fair action 'Jump' is not an action of spin"):
-        spin(["Jump"]).build()
+        spin_assuming(["Jump"]).build()
     with pytest.raises(SpecError, match="its fairness: KeyError"):
-        spin(lambda p: {}["x"]).build()
+        spin_assuming(lambda p: {}["x"]).build()
 
 
 def test_unbounded_is_a_value_only_where_declared():
-    assert budget().build({"max_glitches": "unbounded"}).params["max_glitches"] == "unbounded"
-    assert [v.name for v in budget().build({"max_glitches": "unbounded"}).variables] == ["on"]
+    assert budget.build({"max_glitches": "unbounded"}).params["max_glitches"] == "unbounded"
+    assert [v.name for v in budget.build({"max_glitches": "unbounded"}).variables] == ["on"]
     with pytest.raises(CheckerError, match="max_glitches=lots: expected an integer or `unbounded`"):
-        budget().build({"max_glitches": "lots"})
+        budget.build({"max_glitches": "lots"})
     with pytest.raises(CheckerError, match="messages=unbounded: expected an integer$"):
         kafka.build({"messages": "unbounded"})
 
@@ -267,13 +279,13 @@ def reference_verdict(system, name):
 
 
 @pytest.mark.parametrize("make, params, name", [
-    (kafka, {}, "AllProcessed"), (kafka, {"commit": "before"}, "AllProcessed"),
-    (kafka, UNBOUNDED, "AllProcessed"), (kafka, UNBOUNDED | {"fairness": "strong-commit"}, "AllProcessed"),
-    (kafka, UNBOUNDED | {"fairness": "strong"}, "AllProcessed"), (kafka, {"max_crashes": 1}, "AllProcessed"),
-    (kafka, {"messages": 2} | UNBOUNDED | {"commit": "before", "fairness": "strong"}, "AllProcessed"),
-    (partitions, {"commit": "before", "max_crashes": 1}, "AllProcessed"),
-    (spin(), {}, "Exits"), (spin({"Spin": "weak", "Exit": "strong"}), {}, "Exits"), (spin(()), {}, "Exits"),
-    (trap(), {}, "Arrives"), (detour(), {}, "Reaches"), (detour(side=False), {}, "Reaches"),
+    (kafka, {}, "all-processed"), (kafka, {"commit": "before"}, "all-processed"),
+    (kafka, UNBOUNDED, "all-processed"), (kafka, UNBOUNDED | {"fairness": "strong-commit"}, "all-processed"),
+    (kafka, UNBOUNDED | {"fairness": "strong"}, "all-processed"), (kafka, {"max_crashes": 1}, "all-processed"),
+    (kafka, {"messages": 2} | UNBOUNDED | {"commit": "before", "fairness": "strong"}, "all-processed"),
+    (partitions, {"commit": "before", "max_crashes": 1}, "all-processed"),
+    (spin, {}, "exits"), (spin, {"fairness": "strong-exit"}, "exits"), (spin, {"fairness": "none"}, "exits"),
+    (trap, {}, "arrives"), (detour, {}, "reaches"), (passing, {}, "reaches"),
 ])
 def test_agrees_with_a_networkx_reference(make, params, name, explore):
     system = make.build(params)
@@ -284,7 +296,7 @@ def test_agrees_with_a_networkx_reference(make, params, name, explore):
 
 @pytest.mark.parametrize("make, params", [
     (kafka, {}), (kafka, {"commit": "before"}), (kafka, UNBOUNDED), (partitions, {}),
-    (partitions, {"partitions": 3, "messages": 2, "max_crashes": 1}), (spin(), {}),
+    (partitions, {"partitions": 3, "messages": 2, "max_crashes": 1}), (spin, {}),
 ])
 def test_numpy_evaluation_agrees_with_the_compiled_predicates(make, params):
     system = make.build(params)
@@ -328,8 +340,8 @@ def test_cli_prints_the_lasso_with_its_fairness():
     r = run("verify", "-p", "max_crashes=unbounded")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert re.search(r"AllProcessed\s+eventually\s+violated\s+violated\s+yes\s+3 \+ 2-step cycle", out)
-    assert "AllProcessed violated: 3 steps, then a 2-step cycle forever (a shortest lasso)" in out
+    assert re.search(r"all-processed\s+eventually\s+violated\s+violated\s+yes\s+3 \+ 2-step cycle", out)
+    assert "all-processed violated: 3 steps, then a 2-step cycle forever (a shortest lasso)" in out
     assert re.search(r"^\s+3 @\s+Produce", out, re.M) and re.search(r"^\s+5 @\s+Crash", out, re.M)
     assert "Commit (weak fairness): met, never enabled on the cycle\n" in out
     assert ("replay: python -m checker replay kafka Produce Produce Produce Poll Crash -p messages=3 "
@@ -344,7 +356,7 @@ def test_cli_warns_of_dead_actions_and_vacuity_and_covers():
     assert r.returncode == 0, r.stderr
     assert "actions fired: Spin 2, Exit 1, Never 0\n" in r.stdout
     assert "warning: Never is never enabled in a reachable state (a dead action)\n" in r.stdout
-    assert "warning: vacuous: Small: the premise `x > 2` of an implication never holds\n" in r.stdout
+    assert "warning: vacuous: small: the premise `x > 2` of an implication never holds\n" in r.stdout
     assert "Exit first taken in 1 step (a shortest trace)" in r.stdout
     assert "Never is never enabled: no trace takes it" in r.stdout
     j = json.loads(run("verify", "trap", "--json", "--cover", env=env).stdout)

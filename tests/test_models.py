@@ -23,14 +23,14 @@ def test_published_state_counts(model, params, states):
 def test_benchmark_size_count():
     r = explore(partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2}))
     assert r.states == 1_617_000
-    assert r.prop("AllProcessed").verdict == "holds"  # liveness on the million-state graph
+    assert r.prop("all-processed").verdict == "holds"  # liveness on the million-state graph
     assert sum(r.fired.values()) == r.transitions == 7_965_300
 
 
 def test_at_least_once_story():
     r = explore(kafka.build())
-    assert r.prop("NoLoss").verdict == "holds"
-    dup = r.prop("DuplicateDelivery")
+    assert r.prop("no-loss").verdict == "holds"
+    dup = r.prop("duplicate-delivery")
     assert dup.verdict == "reachable" and dup.trace.actions == SEED_DUPLICATE
     assert r.exit_code == 0
     # The trace itself: the crash undoes the uncommitted position, the record comes back.
@@ -46,32 +46,32 @@ def kafka_state(result, step):
 
 def test_at_most_once_loses_a_record():
     r = explore(kafka.build({"commit": "before"}))
-    loss = r.prop("NoLoss")
+    loss = r.prop("no-loss")
     assert loss.verdict == "violated" and loss.expected == "violated"
     assert loss.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
     last = r.system.as_json_state(loss.trace.steps[-1].state)
     assert last == {"sent": 1, "position": 1, "committed": 1, "pc": "idle", "cur": 0,
                     "processed": [0, 0, 0], "crashes": 1}
-    assert r.prop("DuplicateDelivery").verdict == "unreachable"
+    assert r.prop("duplicate-delivery").verdict == "unreachable"
     assert r.exit_code == 0
 
 
 def test_no_crashes_no_duplicates():
     for params in ({"max_crashes": 0}, {"max_crashes": 0, "commit": "before"}):
         r = explore(kafka.build(params))
-        assert r.prop("DuplicateDelivery").verdict == "unreachable"
-        assert r.prop("NoLoss").verdict == "holds"
+        assert r.prop("duplicate-delivery").verdict == "unreachable"
+        assert r.prop("no-loss").verdict == "holds"
         assert r.exit_code == 0
     r = explore(kafka.build(disable=["crash"]))
     assert r.system.failure_modes == [] and "crashes" not in [v.name for v in r.system.variables]
-    assert r.prop("DuplicateDelivery").expected == "unreachable" and r.exit_code == 0
+    assert r.prop("duplicate-delivery").expected == "unreachable" and r.exit_code == 0
 
 
 def test_partitions_traces_name_the_partition():
     r = explore(partitions.build())
-    assert r.prop("DuplicateDelivery").trace.actions == [a + "(0)" for a in SEED_DUPLICATE]
+    assert r.prop("duplicate-delivery").trace.actions == [a + "(0)" for a in SEED_DUPLICATE]
     r = explore(partitions.build({"commit": "before"}))
-    assert r.prop("NoLoss").trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
+    assert r.prop("no-loss").trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
 
 
 def test_every_variable_and_action_carries_a_note():

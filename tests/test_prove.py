@@ -22,10 +22,10 @@ def test_kafka_at_least_once_proved_for_every_size():
     r = prove(kafka)
     assert r.unbounded == ["messages", "max_crashes"] and r.params == {"commit": "after", "fairness": "weak"}
     (p,) = r.properties
-    assert (p.name, p.verdict, p.expected, p.as_expected) == ("NoLoss", "proved", "holds", True)
+    assert (p.name, p.verdict, p.expected, p.as_expected) == ("no-loss", "proved", "holds", True)
     # The strengthening found is whatever Z3's unsat cores pick (docs/proofs.md shows it);
     # what must hold is that it starts with the property and is inductive on its own.
-    assert p.invariant[0] == "NoLoss" and len(p.invariant) >= 2
+    assert p.invariant[0] == "no-loss" and len(p.invariant) >= 2
     # The printed invariant is inductive: every (action, fact) pair checked on its own.
     ss = symbolic_build(kafka, {}, r.unbounded)
     assert check_invariant(ss, p.support) == []
@@ -36,11 +36,11 @@ def test_no_loss_alone_is_not_inductive():
     # Without the inferred strengthening, Z3 finds a counterexample to induction.
     ss = symbolic_build(kafka, {}, ["messages", "max_crashes"])
     prop = [c for c in __import__("checker.proofs.invariants", fromlist=["candidates"]).candidates(ss)
-            if c.prop == "NoLoss"]
+            if c.prop == "no-loss"]
     failures = check_invariant(ss, prop)
-    assert failures and all(f.candidate == "NoLoss" for f in failures)
+    assert failures and all(f.candidate == "no-loss" for f in failures)
     assert {f.action for f in failures} >= {"Commit"}
-    assert failures[0].line().startswith(f"{failures[0].action} does not preserve NoLoss: from messages=")
+    assert failures[0].line().startswith(f"{failures[0].action} does not preserve no-loss: from messages=")
 
 
 def test_kafka_at_most_once_refuted_with_the_shortest_trace():
@@ -50,7 +50,7 @@ def test_kafka_at_most_once_refuted_with_the_shortest_trace():
     assert p.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
     assert p.trace.system.params == {"messages": 1, "max_crashes": 1, "commit": "before", "fairness": "weak"}
     # The same trace the explicit engine finds in that instance, state by state.
-    explicit = explore(kafka.build(p.trace.system.params)).prop("NoLoss")
+    explicit = explore(kafka.build(p.trace.system.params)).prop("no-loss")
     assert p.trace.steps == explicit.trace.steps
     assert r.exit_code == 0
 
@@ -82,32 +82,32 @@ def test_symbolic_index_over_unbounded_partitions():
     # bounded model checking still finds the least trace, at one partition.
     ss = symbolic_build(partitions, {"commit": "before"}, ["partitions", "messages", "max_crashes"])
     assert [a.name for a in ss.actions] == ["Produce(i)", "Poll(i)", "Process(i)", "Commit(i)", "Crash(i)"]
-    out = sym_bmc(ss, "NoLoss", 6)
+    out = sym_bmc(ss, "no-loss", 6)
     assert out.trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
     assert out.trace.system.params["partitions"] == 1
 
 
 def test_toy_needs_a_strengthening_invariant():
-    m = toys.handoff()
+    m = toys.handoff
     ss = symbolic_build(m, {}, ["bound"])
     alone = [c for c in __import__("checker.proofs.invariants", fromlist=["candidates"]).candidates(ss)
-             if c.prop == "BehindOrEqual"]
+             if c.prop == "behind-or-equal"]
     (failure,) = check_invariant(ss, alone)
-    assert failure.action == "IncB" and failure.line().startswith("IncB does not preserve BehindOrEqual")
+    assert failure.action == "IncB" and failure.line().startswith("IncB does not preserve behind-or-equal")
     r = prove(m)
     props = {p.name: p for p in r.properties}
-    assert props["BehindOrEqual"].verdict == "proved"
-    assert props["BehindOrEqual"].invariant == ["BehindOrEqual", "turn = b_turn -> b < a"]
-    assert props["BBelowBound"].verdict == "refuted"
-    assert props["BBelowBound"].trace.actions == ["IncA", "IncB"]
-    assert props["BBelowBound"].trace.system.params == {"bound": 1}
+    assert props["behind-or-equal"].verdict == "proved"
+    assert props["behind-or-equal"].invariant == ["behind-or-equal", "turn = b_turn -> b < a"]
+    assert props["b-below-bound"].verdict == "refuted"
+    assert props["b-below-bound"].trace.actions == ["IncA", "IncB"]
+    assert props["b-below-bound"].trace.system.params == {"bound": 1}
     assert r.exit_code == 0
 
 
 @pytest.mark.parametrize("model, enable, prop, actions", [
-    (toys.grid(), (), "SmallSum", ["IncX", "IncX", "IncY"]),
-    (toys.flags(), ("glitch",), "NeverOff", ["Outage"]),
-    (toys.bad_init(), (), "Positive", []),
+    (toys.grid, (), "small-sum", ["IncX", "IncX", "IncY"]),
+    (toys.flags, ("glitch",), "never-off", ["Outage"]),
+    (toys.badinit, (), "positive", []),
 ])
 def test_toys_refuted_like_the_explicit_engine(model, enable, prop, actions):
     r = prove(model, enable=enable)
@@ -118,26 +118,26 @@ def test_toys_refuted_like_the_explicit_engine(model, enable, prop, actions):
 
 
 def test_refuted_against_expectation_exits_1():
-    r = prove(toys.bad_init())
+    r = prove(toys.badinit)
     assert r.properties[0].verdict == "refuted" and r.properties[0].as_expected is False
     assert r.exit_code == 1
 
 
 def test_counter_proved_and_houdini_keeps_only_inductive_candidates():
-    r = prove(toys.counter())
-    assert [(p.name, p.verdict, p.invariant) for p in r.properties] == [("InRange", "proved", ["InRange"])]
-    ss = symbolic_build(toys.counter(), {}, ["bound"])
+    r = prove(toys.counter)
+    assert [(p.name, p.verdict, p.invariant) for p in r.properties] == [("in-range", "proved", ["in-range"])]
+    ss = symbolic_build(toys.counter, {}, ["bound"])
     assert check_invariant(ss, r.houdini.kept) == []
 
 
 def test_a_construct_that_cannot_be_symbolic_is_unknown():
-    r = prove(toys.ranged())
+    r = prove(toys.ranged)
     (p,) = r.properties
     assert p.verdict == "unknown" and r.exit_code == 3
-    assert p.reason.startswith("cannot be made symbolic: property Small: TypeError")
+    assert p.reason.startswith("cannot be made symbolic: property small: TypeError")
     assert "all_of(indices(n), ...)" in p.reason
     # With the parameter fixed, nothing needs to be symbolic.
-    assert prove(toys.ranged(), {"bound": 2}).properties[0].verdict == "proved"
+    assert prove(toys.ranged, {"bound": 2}).properties[0].verdict == "proved"
 
 
 # --------------------------------------------------------------------------- CLI
@@ -148,16 +148,16 @@ def test_cli_prove_prints_the_invariant():
     out = r.stdout
     assert out.startswith("model kafka  commit=after fairness=weak  unbounded: messages (>= 1), "
                           "max_crashes (>= 0 or unbounded)  failure modes:")
-    assert ("NoLoss is proved for every messages >= 1 and max_crashes >= 0 or unbounded, by this inductive "
+    assert ("no-loss is proved for every messages >= 1 and max_crashes >= 0 or unbounded, by this inductive "
             "invariant:") in out
-    assert "\n  NoLoss\n" in out and "NoLoss alone is not inductive: not preserved by Commit" in out
+    assert "\n  no-loss\n" in out and "no-loss alone is not inductive: not preserved by Commit" in out
     assert out.rstrip().endswith("verdict: as expected")
 
 
 def test_cli_prove_refutes_at_most_once():
     r = run("prove", "-p", "commit=before")
     assert r.returncode == 0, r.stderr
-    assert "NoLoss violated in 4 steps (a shortest trace over every value; shown at messages=1 max_crashes=1)" \
+    assert "no-loss violated in 4 steps (a shortest trace over every value; shown at messages=1 max_crashes=1)" \
         in r.stdout
     assert "replay: python -m checker replay kafka Produce Poll Commit Crash -p messages=1 -p max_crashes=1 " \
            "-p commit=before -p fairness=weak\n" in r.stdout
@@ -170,13 +170,13 @@ def test_cli_prove_json():
     assert set(d) == {"model", "params", "unbounded", "failure_modes", "seconds", "properties"}
     assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before", "fairness": "weak"}, ["messages", "max_crashes"])
     (p,) = d["properties"]
-    assert (p["name"], p["verdict"], p["invariant"]) == ("NoLoss", "refuted", [])
+    assert (p["name"], p["verdict"], p["invariant"]) == ("no-loss", "refuted", [])
     assert [s["action"] for s in p["trace"]] == [None, "Produce", "Poll", "Commit", "Crash"]
     assert p["trace"][-1]["state"] == {"sent": 1, "position": 1, "committed": 1, "pc": "idle", "cur": 0,
                                        "processed": [0], "crashes": 1}
     d = json.loads(run("prove", "--json").stdout)
     (p,) = d["properties"]
-    assert p["verdict"] == "proved" and p["trace"] is None and p["invariant"][0] == "NoLoss"
+    assert p["verdict"] == "proved" and p["trace"] is None and p["invariant"][0] == "no-loss"
 
 
 def test_cli_prove_verbose_shows_refuted_candidates():
@@ -205,8 +205,8 @@ def test_cli_prove_bad_input(args, message):
 def test_cli_prove_unknown_and_not_as_expected():
     r = run("prove", "--timeout", "0.001")
     assert r.returncode == 3
-    assert "NoLoss is unknown: " in r.stdout and "verdict: unknown" in r.stdout
-    r = run("prove", "counter", "-p", "bound=1", env=toys_env())
+    assert "no-loss is unknown: " in r.stdout and "verdict: unknown" in r.stdout
+    r = run("prove", "overflow", "-p", "bound=1", env=toys_env())
     assert r.returncode == 2  # the unguarded counter leaves its domain: a malformed model
     assert r.stderr.startswith("checker: error: action Inc sets n to 2")
 

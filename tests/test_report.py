@@ -29,7 +29,7 @@ def test_report_is_self_contained_and_deterministic(report, tmp_path):
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
     # One viewer per trace: kafka, partitions, group and pipeline have one each, kafka
-    # commit=before two (NoLoss and the AllProcessed lasso), the group rows 19 and the
+    # commit=before two (no-loss and the all-processed lasso), the group rows 19 and the
     # pipeline rows 11 (their violated cells), so 36; the matrix table has a row per config.
     assert page.count('class="viewer"') == 36
     assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 27
@@ -44,7 +44,7 @@ def test_report_of_one_instance_and_bad_input(tmp_path):
     assert r.returncode == 0 and "(1 instance," in r.stdout, r.stderr
     page = open(out, encoding="utf-8").read()
     assert "python -m checker report kafka -p messages=3 -p max_crashes=2 -p commit=before" in page
-    assert "NoLoss violated in 4 steps" in page
+    assert "no-loss violated in 4 steps" in page
     r = run("report", "kafka", "--json", "-o", out)
     assert json.loads(r.stdout) == {"output": out, "instances": 1, "bytes": os.path.getsize(out)}
     r = run("report", "-p", "commit=before", "-o", out)
@@ -83,7 +83,7 @@ def test_step_through_a_trace_in_headless_chromium(report):
     drv, profile = _browser()
     try:
         drv.get("file://" + report)
-        v = drv.find_element(By.CSS_SELECTOR, '.viewer[data-property="DuplicateDelivery"]')
+        v = drv.find_element(By.CSS_SELECTOR, '.viewer[data-property="duplicate-delivery"]')
         counter = v.find_element(By.CSS_SELECTOR, ".counter")
         now = v.find_element(By.CSS_SELECTOR, ".now")
         prev, nxt = (v.find_element(By.CSS_SELECTOR, f"button.{c}") for c in ("prev", "next"))
@@ -105,7 +105,7 @@ def test_step_through_a_trace_in_headless_chromium(report):
         assert row.text.startswith("4 Crash m0 processed 1x;")
         os.makedirs(ARTIFACTS, exist_ok=True)
         drv.execute_script("arguments[0].scrollIntoView()", v)
-        shot = os.path.join(ARTIFACTS, "report-DuplicateDelivery-step4.png")
+        shot = os.path.join(ARTIFACTS, "report-duplicate-delivery-step4.png")
         assert drv.save_screenshot(shot)
         assert open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         prev.click()
@@ -113,15 +113,15 @@ def test_step_through_a_trace_in_headless_chromium(report):
         assert current() == ["tr", "v1-q2", "v1-qe1_2", "v1-seq-step-3"]
         v.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
         assert counter.text == "step 6 of 6" and not nxt.is_enabled()
-        assert now.text.endswith("=> DuplicateDelivery reached")
+        assert now.text.endswith("=> duplicate-delivery reached")
 
-        lost = drv.find_element(By.CSS_SELECTOR, '.viewer[data-property="NoLoss"]')
+        lost = drv.find_element(By.CSS_SELECTOR, '.viewer[data-property="no-loss"]')
         for _ in range(4):
             lost.find_element(By.CSS_SELECTOR, "button.next").click()
         assert lost.find_element(By.CSS_SELECTOR, ".counter").text == "step 4 of 4"
-        assert lost.find_element(By.CSS_SELECTOR, ".now").text.endswith("=> NoLoss violated")
+        assert lost.find_element(By.CSS_SELECTOR, ".now").text.endswith("=> no-loss violated")
         drv.execute_script("arguments[0].scrollIntoView()", lost)
-        assert drv.save_screenshot(os.path.join(ARTIFACTS, "report-NoLoss-step4.png"))
+        assert drv.save_screenshot(os.path.join(ARTIFACTS, "report-no-loss-step4.png"))
     finally:
         drv.quit()
         shutil.rmtree(profile, ignore_errors=True)

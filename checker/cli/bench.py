@@ -70,13 +70,13 @@ def parse_size(text: str) -> tuple[int, int, int]:
 
 
 # The safety properties of `partitions`: what TLC and SPIN check in the reference figures.
-SAFETY = ["NoLoss", "DuplicateDelivery"]
+SAFETY = ["no-loss", "duplicate-delivery"]
 
 
 def measure(size: tuple[int, int, int], engine: str, symmetry: bool = False,
             extra: list[str] | None = None, liveness: bool = False) -> Row:
     """Run one size in a fresh process and measure it: the safety properties only, or with
-    liveness every property (AllProcessed too, which needs the transition graph)."""
+    liveness every property (all-processed too, which needs the transition graph)."""
     p, m, k = size
     only = [] if liveness else [a for name in SAFETY for a in ("--property", name)]
     cmd = [sys.executable, "-m", "checker", "verify", "partitions", "-p", f"partitions={p}",

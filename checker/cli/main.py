@@ -90,7 +90,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
                    help="stop after S seconds; the run is then incomplete (exit 3)")
     p.add_argument("--deadlock", action="store_true",
-                   help="report a state with no enabled action as a violation of NoDeadlock")
+                   help="report a state with no enabled action as a violation of no-deadlock")
     p.add_argument("--progress", action="store_true",
                    help="print progress to stderr even when it is not a terminal")
     p.add_argument("--max-memory", type=_positive(float, "a positive number of megabytes"), metavar="MB",
@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--engine", choices=("fast", "explicit"), default="fast", help="engine to measure")
     bn.add_argument("--symmetry", action="store_true", help="measure with symmetry reduction")
     bn.add_argument("--liveness", action="store_true",
-                    help="check every property, AllProcessed too (the search then records the transition "
-                         "graph); by default only the safety properties NoLoss and DuplicateDelivery")
+                    help="check every property, all-processed too (the search then records the transition "
+                         "graph); by default only the safety properties no-loss and duplicate-delivery")
     bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -305,11 +305,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise CheckerError("trace takes [MODEL] PROPERTY: at most two names")
     model_name, prop = (None, args.names[0]) if len(args.names) == 1 else args.names
     system = _build(args, model_name)
-    if args.deadlock and prop != "NoDeadlock":
-        raise CheckerError("--deadlock goes with the property NoDeadlock")
-    if prop == "NoDeadlock" and not args.deadlock:
+    if args.deadlock and prop != "no-deadlock":
+        raise CheckerError("--deadlock goes with the property no-deadlock")
+    if prop == "no-deadlock" and not args.deadlock:
         args.deadlock = True
-    if prop != "NoDeadlock":
+    if prop != "no-deadlock":
         system.prop(prop)  # unknown property: a one-line error before any search
     if args.engine is None:
         args.engine = "fast"
@@ -317,8 +317,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.engine == "bmc":
         if args.max_memory or args.symmetry:
             raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
-        if prop == "NoDeadlock":
-            raise CheckerError("the bmc engine does not check NoDeadlock; use --engine explicit")
+        if prop == "no-deadlock":
+            raise CheckerError("the bmc engine does not check no-deadlock; use --engine explicit")
         res = bmc(system, prop, max_depth=args.max_depth, timeout=args.timeout)
         complete = res.verdict != "unknown"
     else:

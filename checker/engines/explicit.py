@@ -41,7 +41,7 @@ def explore(system: System, *, max_states: int | None = None, timeout: float | N
 
     max_states: stop once this many distinct states are known (the run is incomplete).
     timeout: stop after this many seconds (the run is incomplete).
-    deadlock: report a terminal state (no action enabled) as a violation of NoDeadlock.
+    deadlock: report a terminal state (no action enabled) as a violation of no-deadlock.
     cover: also find, for each action, the shortest trace that takes it.
     """
     # The search makes no reference cycles, only millions of live tuples and ints that
@@ -198,7 +198,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
                                       "" if hit or complete else f"stopped early at the {stopped}"))
     if deadlock:
         results.append(PropertyResult(
-            "NoDeadlock", "always", "holds",
+            "no-deadlock", "always", "holds",
             verdict_for("always", dead_state is not None, complete),
             trace_to(dead_state) if dead_state is not None else None))
     live_seconds = decided.liveness_seconds

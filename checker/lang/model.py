@@ -8,24 +8,31 @@ the resulting terms; engines only ever see those terms (see `system.py`). Becaus
 same terms feed the explicit engine (compiled to Python) and the Z3 engine, there is
 exactly one definition of every action.
 
-Example::
+Example, a module that declares one model (docs/writing-a-model.md)::
 
-    m = Model("counter", "A counter that counts to a bound.")
-    m.param("bound", 3, min=1, doc="how far to count")
+    "A counter that counts to a bound."
+    from checker import Int, Model, Var, when
 
-    @m.variables
-    def _(p):
+    model = Model("counter", __doc__)
+    model.param("bound", 3, min=1, doc="how far to count")
+
+    @model.variables
+    def variables(p):
         return [Var("n", Int(0, p.bound), "the count")]
 
-    @m.action
+    @model.action
     def Inc(s):
         "Add one."
         when(s.n < s.params.bound)
         s.n += 1
 
-    @m.sometimes(expect="reachable")
-    def AtBound(s):
+    @model.sometimes(expect="reachable")
+    def at_bound(s):
+        "n reaches the bound."
         return s.n == s.params.bound
+
+A property's name is kebab-case, like `at-bound`: given with `name=`, or the function's
+name with `_` read as `-`.
 
 Semantics of an action body: it runs top to bottom like Python. An assignment takes
 effect at once, so a later read sees the new value; a `when` reads the values at the
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
@@ -86,6 +94,39 @@ class Pictures:
     actors: dict[str, tuple[str, ...]] | None = None
     columns: dict[str, Callable] | None = None
     instances: tuple[dict[str, Any], ...] = ({},)
+
+
+# Property names are kebab-case in every model, so that a name reads the same in a
+# verdict table, a matrix column, a file name and on the command line.
+PROPERTY_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
+
+
+def kebab(name: str) -> str:
+    """The kebab-case spelling of a name: `NoLoss`, `no_loss` and `ISRShrink` give
+    `no-loss`, `no-loss` and `isr-shrink`."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", s)
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+
+
+def property_name(model: str, fn: Callable, name: str | None) -> str:
+    """The name of a property declared with `name` on `fn`; a SpecError that says what to write
+    when it is not kebab-case."""
+    fname = getattr(fn, "__name__", "<lambda>")
+    if name is None and not fname.isidentifier():
+        raise SpecError(f"model {model}: a property written as a lambda needs a kebab-case name: "
+                        "pass name='...' (lowercase letters, digits and hyphens)")
+    n = fname.replace("_", "-") if name is None else name
+    if isinstance(n, str) and PROPERTY_NAME.match(n):
+        return n
+    rule = "must be kebab-case (lowercase letters, digits and single hyphens)"
+    fix = kebab(n) if isinstance(n, str) else ""
+    if not PROPERTY_NAME.match(fix):
+        raise SpecError(f"model {model}: property name {n!r} {rule}")
+    if name is None:
+        raise SpecError(f"model {model}: property name {n!r}, from the function {fname}, {rule}: "
+                        f"rename the function {fix.replace('-', '_')} or pass name={fix!r}")
+    raise SpecError(f"model {model}: property name {n!r} {rule}: write name={fix!r}")
 
 
 def doc_lines(fn: Callable) -> tuple[str, str]:
@@ -219,9 +260,7 @@ class Model:
             raise SpecError(f"a {kind} property expects one of {', '.join(KINDS[kind])}, not {expect!r}")
 
         def register(f: Callable) -> Callable:
-            n = name or f.__name__
-            if not NAME.match(n):
-                raise SpecError(f"property name {n!r} must be letters, digits, '_' or '-'")
+            n = property_name(self.name, f, name)
             if any(p.name == n for p in self._props):
                 raise SpecError(f"model {self.name}: property {n!r} is declared twice")
             self._props.append(_PropDecl(f, n, kind, expect, fair))
@@ -230,11 +269,17 @@ class Model:
         return register(fn) if fn is not None else register
 
     def always(self, fn: Callable | None = None, *, expect: Any = "holds", name: str | None = None):
-        """Decorator: an invariant, true in every reachable state."""
+        """Decorator: an invariant, true in every reachable state.
+
+        name: kebab-case (`no-loss`); without it, the function's name with `_` read as `-`.
+        """
         return self._prop("always", fn, expect, None, name)
 
     def sometimes(self, fn: Callable | None = None, *, expect: Any = "reachable", name: str | None = None):
-        """Decorator: a reachability question, answered by a shortest witness or a proof of none."""
+        """Decorator: a reachability question, answered by a shortest witness or a proof of none.
+
+        name: as for `always`.
+        """
         return self._prop("sometimes", fn, expect, None, name)
 
     def eventually(self, fn: Callable | None = None, *, expect: Any = "holds",
@@ -242,6 +287,7 @@ class Model:
         """Decorator: a liveness property: every fair run reaches a state where it is true.
 
         fair: the fairness assumed (see `fairness`); None takes the model's declaration.
+        name: as for `always`.
         """
         return self._prop("eventually", fn, expect, fair, name)
 

@@ -15,7 +15,7 @@
    inductive set that its proof uses (from Z3's unsat cores).
 
 Every check is one Z3 query per (action, candidate) pair, so a failure names both
-("Commit does not preserve NoLoss") with the counterexample-to-induction.
+("Commit does not preserve no-loss") with the counterexample-to-induction.
 """
 
 from __future__ import annotations

@@ -21,29 +21,29 @@ Examples
 
 The shortest way from the initial state to a record processed twice:
 
->>> shortest_trace(g, None, "DuplicateDelivery").actions
+>>> shortest_trace(g, None, "duplicate-delivery").actions
 ['Produce', 'Poll', 'Process', 'Crash', 'Poll', 'Process']
 
 From which states can the consumer no longer get every message processed?
 With at-least-once, from none:
 
->>> len(cannot_reach(g, "AllProcessed"))
+>>> len(cannot_reach(g, "all-processed"))
 0
 
 With at-most-once, a commit followed by a crash strands a record for good:
 
 >>> before = state_graph(kafka.build({"commit": "before"}))
->>> stuck = cannot_reach(before, "AllProcessed")
+>>> stuck = cannot_reach(before, "all-processed")
 >>> len(stuck), shortest_trace(before, None, lambda s: s.node in stuck).actions
 (43, ['Produce', 'Poll', 'Commit', 'Crash'])
 
 Does every path to a duplicate pass through a crash?
 
->>> every_path_passes(g, "DuplicateDelivery", lambda s: s.crashes >= 1)
+>>> every_path_passes(g, "duplicate-delivery", lambda s: s.crashes >= 1)
 True
->>> every_path_passes(g, "DuplicateDelivery", lambda s: s.committed >= 1)
+>>> every_path_passes(g, "duplicate-delivery", lambda s: s.committed >= 1)
 False
->>> path_avoiding(g, "DuplicateDelivery", lambda s: s.committed >= 1).actions
+>>> path_avoiding(g, "duplicate-delivery", lambda s: s.committed >= 1).actions
 ['Produce', 'Poll', 'Process', 'Crash', 'Poll', 'Process']
 """
 

@@ -271,7 +271,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                                       "" if at >= 0 or complete else f"stopped early at the {stopped}"))
     if deadlock:
         dead = int(io[3])
-        results.append(PropertyResult("NoDeadlock", "always", "holds",
+        results.append(PropertyResult("no-deadlock", "always", "holds",
                                       verdict_for("always", dead >= 0, complete),
                                       trace_to(dead) if dead >= 0 else None))
     if progress is not None:
