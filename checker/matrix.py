@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 from checker.errors import CheckerError
 from checker.engines.explicit import explore
 from checker.engines.replay import replay_command
+from checker.explain import explain
 from checker.result import Result, Trace
 from checker.lang.system import System
 
@@ -178,20 +179,12 @@ def trace_page(row: Row) -> str:
 
 
 def _trace_table(trace: Trace) -> list[str]:
-    s = trace.system
-    by_name = {a.name: a for a in s.actions}
     lines = ["| step | action | description | what changed |", "|---|---|---|---|"]
-    prev = None
-    for n, step in enumerate(trace.steps):
-        if prev is None:
-            state = ", ".join(f"{v.name}={v.show(x)}" for v, x in zip(s.variables, step.state))
-            lines.append(f"| 0 | (initial) | the initial state | {state} |")
+    for st in explain(trace):
+        if st.action is None:
+            lines.append(f"| 0 | (initial) | {st.description} | {trace.system.show_state(st.state)} |")
         else:
-            a = by_name[step.action]  # type: ignore[index]
-            changed = ", ".join(f"{v.name} {v.show(x)}->{v.show(y)}"
-                                for v, x, y in zip(s.variables, prev, step.state) if x != y) or "nothing"
-            lines.append(f"| {n} | `{a.name}` | {a.description} | {changed} |")
-        prev = step.state
+            lines.append(f"| {st.step} | `{st.name}` | {st.description} | {', '.join(st.changed) or 'nothing'} |")
     return lines
 
 

@@ -1,12 +1,13 @@
 """A model as a transition system with chosen parameters left symbolic, for `prove`.
 
 `Model.build` fixes every parameter and flattens every array into scalars. Here the
-same action functions are traced once more, with the parameters named "unbounded" as
-Z3 integer constants: an array whose size is such a parameter becomes a Z3 array
-(Int -> element), an action indexed over it gets one symbolic index, and a failure
-mode whose budget is unbounded allows any number of failures (its guard compares with
-a constant that may take any value). Arrays of concrete size are flattened as in
-`Model.build`, so a parameter that stays fixed changes nothing.
+same tracer (`lang/trace.py`) traces the model once more in the `Symbolic` mode, with
+the parameters named "unbounded" as Z3 integer constants: an array whose size is such
+a parameter becomes a Z3 array (Int -> element), an action indexed over it gets one
+symbolic index, and a failure mode whose budget is such a parameter allows any number
+of failures (its guard compares with a constant that may take any value). Arrays of
+concrete size are flattened as in `Model.build`, so a parameter that stays fixed
+changes nothing.
 
 Domains are not assumed here: the transition relation allows any integer in every
 variable. Every run of a built instance (which stops with an error as soon as a value
@@ -29,7 +30,6 @@ from checker.errors import CheckerError, SpecError
 from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
 from checker.result import Trace
-from checker.lang.system import nested
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
            "SymUnrolling", "sym_bmc", "concrete_trace", "BmcOutcome"]
@@ -127,112 +127,6 @@ class SymbolicSystem:
 
 # --------------------------------------------------------------------------- tracing
 
-def _index(i: Any, where: str, name: str) -> z3.ArithRef:
-    if isinstance(i, bool):
-        raise SpecError(f"{where}: {name} indexed by a boolean")
-    if isinstance(i, int):
-        return z3.IntVal(i)
-    if isinstance(i, z3.ArithRef) and i.is_int():
-        return i
-    raise SpecError(f"{where}: {name} must be indexed by an integer, got {i!r}")
-
-
-class _ZView(trace.ArrayView):
-    """An array of symbolic size: reads are Select, writes Store, on a Z3 array term."""
-
-    def __init__(self, get: Callable[[], Any], put: Callable[[Any], None], dims: tuple, meta: SymVar,
-                 name: str, rec: Any, writable: bool):
-        self._get, self._put, self._dims, self._meta = get, put, dims, meta
-        self._name, self._rec, self._writable = name, rec, writable
-
-    def __len__(self) -> int:
-        if isinstance(self._dims[0], int):
-            return self._dims[0]
-        raise Unsupported(f"{self._rec.where}: len({self._name}) is symbolic; use all_of/any_of over it")
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def _quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
-        trace.SymbolicRange._count += 1
-        i = z3.Int(f"i!{trace.SymbolicRange._count}")
-        x = self[i]
-        body = trace.as_bool(pred(x) if pred else x, "all_of()" if forall else "any_of()")
-        rng = z3.And(i >= 0, i < self._dims[0])
-        return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
-
-    def __getitem__(self, i: Any) -> Any:
-        k = _index(i, self._rec.where, self._name)
-        get, put = self._get, self._put
-        if len(self._dims) > 1:
-            return _ZView(lambda: z3.Select(get(), k), lambda v: put(z3.Store(get(), k, v)),
-                          self._dims[1:], self._meta, f"{self._name}[{i}]", self._rec, self._writable)
-        return z3.Select(get(), k)
-
-    def __setitem__(self, i: Any, value: Any) -> None:
-        if not self._writable:
-            raise SpecError(f"{self._rec.where}: properties cannot assign to {self._name}")
-        if len(self._dims) > 1:
-            raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[...], not a whole row")
-        k = _index(i, self._rec.where, self._name)
-        v = trace.coerce(value, self._meta, self._rec.where)
-        self._put(z3.Store(self._get(), k, v))
-
-
-class _ListView(trace.ArrayView):
-    """An array of concrete size (flattened): like trace.ArrayView, with Z3 arrays inside."""
-
-    def _cell_view(self, k: int) -> Any:
-        cell, meta = self._cells[k], self._metas[k]
-        if isinstance(cell, list):
-            return _ListView(cell, meta, f"{self._name}[{k}]", self._rec, self._writable)
-        if meta.dims:
-            cells = self._cells
-            return _ZView(lambda: cells[k], lambda v: cells.__setitem__(k, v), meta.dims, meta,
-                          f"{self._name}[{k}]", self._rec, self._writable)
-        return cell
-
-    def __getitem__(self, i: Any) -> Any:
-        k = self._concrete(i)
-        if k is not None:
-            return self._cell_view(k)
-        if isinstance(self._cells[0], list) or self._metas[0].dims:
-            raise Unsupported(f"{self._rec.where}: {self._name} is an array of arrays indexed by a term; "
-                              "prove needs a number there (leave that size fixed)")
-        return super().__getitem__(i)
-
-    def __setitem__(self, i: Any, value: Any) -> None:
-        k = self._concrete(i)
-        if k is not None and not isinstance(self._cells[k], list) and self._metas[k].dims:
-            raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[{k}], not the whole row")
-        if k is None and (isinstance(self._cells[0], list) or self._metas[0].dims):
-            raise Unsupported(f"{self._rec.where}: {self._name} is an array of arrays indexed by a term")
-        super().__setitem__(i, value)
-
-
-class _SymState(trace.State):
-    """What an action or property sees in the symbolic system."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        store = object.__getattribute__(self, "_store")
-        if name not in store:
-            raise SpecError(f"{self._rec.where}: no variable {name!r}; the variables are {', '.join(store)}")
-        cell, meta = store[name], self._metas[name]
-        if isinstance(cell, list):
-            return _ListView(cell, meta, name, self._rec, self._writable)
-        if meta.dims:
-            return _ZView(lambda: store[name], lambda v: store.__setitem__(name, v), meta.dims, meta,
-                          name, self._rec, self._writable)
-        return cell
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._store and not isinstance(self._store[name], list) and self._metas[name].dims:
-            raise SpecError(f"{self._rec.where}: {name} is an array; assign its elements, e.g. s.{name}[i] = ...")
-        super().__setattr__(name, value)
-
-
 def _sym_vars(v: Var) -> list[SymVar]:
     out: list[SymVar] = []
 
@@ -267,6 +161,27 @@ def _sym_vars(v: Var) -> list[SymVar]:
     return out
 
 
+class Symbolic:
+    """The tracer's mode here: arrays of symbolic size stay whole (see `SymVar`)."""
+
+    symbolic = True
+
+    @staticmethod
+    def variables(v: Var) -> list[tuple[SymVar, Any]]:
+        return [(sv, sv.init) for sv in _sym_vars(v)]
+
+    @staticmethod
+    def const(sv: SymVar) -> z3.ExprRef:
+        return sv.const
+
+
+def _sym_action(tracer: trace.Tracer, a: Any, idx: Any) -> SymAction:
+    t = tracer.action(a, idx)
+    symbolic_index = isinstance(idx, z3.ExprRef)
+    rng = z3.And(idx >= 0, idx < getattr(tracer.p, a.over)) if symbolic_index else z3.BoolVal(True)
+    return SymAction(t.label, a.name, idx, rng, t.guard, t.updates, a.failure.name if a.failure else None)
+
+
 def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded: Iterable[str] = (),
                    enable: Iterable[str] = (), disable: Iterable[str] = ()) -> SymbolicSystem:
     """Trace the model with the named integer parameters left symbolic, the rest fixed."""
@@ -297,75 +212,19 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
     declare.symbolic_params[0] = True
     try:
         try:
-            decl = model._declared_vars(p, failures)
-            variables = [sv for v in decl for sv in _sym_vars(v)]
-            actions = [_trace_action(model, variables, p, a, idx, prange)
-                       for a in model._actions
-                       if a.failure is None or a.failure.name in failures
-                       for idx in _indices(model, a, p)]
-            props = [_trace_property(variables, p, d) for d in model._props if d.kind == "always"]
+            tracer = trace.Tracer(model.declared_variables(p, failures), p, Symbolic())
+            actions = [_sym_action(tracer, a, idx)
+                       for a in model.actions_with(failures)
+                       for idx in tracer.indices(a)]
+            props = [SymProp(d.name, d.kind, tracer.property(d), doc_lines(d.fn)[0])
+                     for d in model.property_decls if d.kind == "always"]
         except (Unsupported, SpecError) as e:
             hint = ("; loop with all_of(indices(n), ...) instead of range(n)"
                     if "cannot be interpreted as an integer" in str(e) else "")
             raise Unsupported(f"{e}{hint}") from None
     finally:
         declare.symbolic_params[0] = False
-    return SymbolicSystem(model, pvals, unbounded, failures, variables, actions, props, prange)
-
-
-def _indices(model: Model, a: Any, p: Any) -> list[Any]:
-    if a.over is None:
-        return [None]
-    if isinstance(a.over, str):
-        n = getattr(p, a.over)
-        if isinstance(n, int):
-            return list(range(n))
-        return [z3.Int(f"{a.name}.index")]
-    with trace.user_code(f"action {a.name}: over"):
-        out = list(a.over(p))
-    if not all(isinstance(i, int) for i in out):
-        raise Unsupported(f"action {a.name}: over must give integer indices")
-    return out
-
-
-def _state(variables: list[SymVar], p: Any, rec: Any, writable: bool) -> tuple[_SymState, dict]:
-    store, metas = nested((sv, sv.const) for sv in variables)
-    return _SymState(store, metas, p, rec, writable), store
-
-
-def _trace_action(model: Model, variables: list[SymVar], p: Any, a: Any, idx: Any,
-                  prange: list[z3.BoolRef]) -> SymAction:
-    symbolic_index = isinstance(idx, z3.ExprRef)
-    label = a.name if idx is None else f"{a.name}(i)" if symbolic_index else f"{a.name}({idx})"
-    rec = trace.Recorder(f"action {label}", True)
-    s, store = _state(variables, p, rec, True)
-    with trace.user_code(rec.where, rec):
-        if a.failure is not None:
-            trace.when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
-        if idx is None:
-            a.fn(s)
-        elif a.at:
-            a.fn(s.at(idx))
-        else:
-            a.fn(s, idx)
-        if a.failure is not None:
-            setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
-    guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
-    updates = {}
-    for i, term in enumerate(trace.Tracer.cells(store)):
-        term = z3.simplify(term)
-        if not term.eq(variables[i].const):
-            updates[i] = term
-    rng = z3.And(idx >= 0, idx < getattr(p, a.over)) if symbolic_index else z3.BoolVal(True)
-    return SymAction(label, a.name, idx, rng, guard, updates, a.failure.name if a.failure else None)
-
-
-def _trace_property(variables: list[SymVar], p: Any, d: Any) -> SymProp:
-    rec = trace.Recorder(f"property {d.name}", False)
-    s, _ = _state(variables, p, rec, False)
-    with trace.user_code(rec.where, rec):
-        formula = trace.as_bool(d.fn(s), f"property {d.name}")
-    return SymProp(d.name, d.kind, formula, doc_lines(d.fn)[0])
+    return SymbolicSystem(model, pvals, unbounded, failures, tracer.variables, actions, props, prange)
 
 
 # --------------------------------------------------------------------------- quantifiers

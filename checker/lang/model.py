@@ -58,8 +58,7 @@ from checker.errors import CheckerError, SpecError
 from checker.lang.declare import (FAIRNESS, KINDS, NAME, UNBOUNDED, And, Array, Bool, Enum, Implies, Int, Not, Or,
                                   Param, Var, is_unbounded)
 from checker.lang.system import ActionInst, PropInst, System
-from checker.lang.trace import (Recorder, Tracer, all_of, any_of, as_bool, indices, ite, user_code,
-                                when)
+from checker.lang.trace import Tracer, all_of, any_of, indices, ite, user_code, when
 
 __all__ = [
     "Model", "Var", "Int", "Bool", "Enum", "Array", "FailureMode",
@@ -361,15 +360,36 @@ class Model:
         values = self.resolve_params(params)
         failures = self.resolve_failures(enable, disable)
         p = SimpleNamespace(**values, failure_modes=tuple(failures))
-        tracer = Tracer(self._declared_vars(p, failures), p)
+        tracer = Tracer(self.declared_variables(p, failures), p)
         actions = [self._trace_action(tracer, a, idx)
-                   for a in self._actions
-                   if a.failure is None or a.failure.name in failures
-                   for idx in self._indices(a, p)]
+                   for a in self.actions_with(failures)
+                   for idx in tracer.indices(a)]
         props = [self._trace_property(tracer, d, p, actions) for d in self._props]
         defaults = [n for n, f in self.failure_modes.items() if f.default]
-        return System(self.name, values, failures, tracer.flat, tracer.consts, tuple(tracer.init),
+        return System(self.name, values, failures, tracer.variables, tracer.consts, tuple(tracer.init),
                       actions, props, tracer.roots, defaults, symmetric=list(self.symmetries))
+
+    # -- what the tracers read (this build and the symbolic one of `prove`) --------
+
+    def declared_variables(self, p: Any, failures: list[str]) -> list[Var]:
+        """The variables of a build with parameters p and these failure modes on."""
+        return self._declared_vars(p, failures)
+
+    @property
+    def action_decls(self) -> tuple[_ActionDecl, ...]:
+        """Every declared action (fn, name, over, at, failure), in declaration order."""
+        return tuple(self._actions)
+
+    @property
+    def property_decls(self) -> tuple[_PropDecl, ...]:
+        """Every declared property (fn, name, kind, expect, fair), in declaration order."""
+        return tuple(self._props)
+
+    def actions_with(self, failures: Iterable[str]) -> list[_ActionDecl]:
+        """The declared actions of a build with these failure modes on: the model's own and
+        those of the modes that are on, in declaration order."""
+        on = set(failures)
+        return [a for a in self._actions if a.failure is None or a.failure.name in on]
 
     def _declared_vars(self, p: Any, failures: list[str]) -> list[Var]:
         if self._variables is None:
@@ -385,38 +405,15 @@ class Model:
                                 f"{fm.name} failures so far (budget {fm.budget})"))
         return decl
 
-    def _trace_action(self, tracer: "Tracer", a: _ActionDecl, idx: int | None) -> ActionInst:
-        label = a.name if idx is None else f"{a.name}({idx})"
-        rec = Recorder(f"action {label}", True)
-        s, store = tracer.state(rec, True)
-        fm = a.failure if a.failure is not None and not is_unbounded(getattr(tracer.p, a.failure.budget)) else None
-        with user_code(rec.where, rec):
-            if fm is not None:  # the budget: counter < budget, then counter += 1
-                when(getattr(s, fm.counter) < getattr(s.params, fm.budget))
-            if idx is None:
-                a.fn(s)
-            elif a.at:
-                a.fn(s.at(idx))
-            else:
-                a.fn(s, idx)
-            if fm is not None:
-                setattr(s, fm.counter, getattr(s, fm.counter) + 1)
-        guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
-        updates = {}
-        for i, term in enumerate(tracer.cells(store)):
-            term = z3.simplify(term)
-            if not term.eq(tracer.consts[i]):
-                updates[i] = term
+    def _trace_action(self, tracer: Tracer, a: _ActionDecl, idx: int | None) -> ActionInst:
+        t = tracer.action(a, idx)
         desc, note = doc_lines(a.fn)
-        return ActionInst(label, a.name, idx, desc, note, guard, updates,
+        return ActionInst(t.label, a.name, idx, desc, note, t.guard, t.updates,
                           a.failure.name if a.failure else None)
 
-    def _trace_property(self, tracer: "Tracer", d: _PropDecl, p: Any,
+    def _trace_property(self, tracer: Tracer, d: _PropDecl, p: Any,
                         actions: list[ActionInst]) -> PropInst:
-        rec = Recorder(f"property {d.name}", False)
-        s, _ = tracer.state(rec, False)
-        with user_code(rec.where, rec):
-            formula = as_bool(d.fn(s), f"property {d.name}")
+        formula = tracer.property(d)
         premises = _premises(formula)
         with user_code(f"property {d.name}: its expectation"):
             expected = d.expect(p) if callable(d.expect) else d.expect
@@ -452,15 +449,6 @@ class Model:
             out.append((n, kind))
         order = [a.base for a in actions]
         return tuple(sorted(out, key=lambda nk: order.index(nk[0])))
-
-    def _indices(self, a: _ActionDecl, p: Any) -> list[int | None]:
-        if a.over is None:
-            return [None]
-        with user_code(f"action {a.name}: over"):
-            out = list(range(getattr(p, a.over)) if isinstance(a.over, str) else a.over(p))
-        if not all(isinstance(i, int) for i in out):
-            raise SpecError(f"action {a.name}: over must give integer indices")
-        return out
 
 
 def _premises(formula: z3.BoolRef) -> tuple[z3.BoolRef, ...]:

@@ -1,22 +1,37 @@
 """Tracing: an action or property body runs once on symbolic variables, and what it
 reads, guards and assigns is recorded as Z3 terms (`State`, `ArrayView`, `when`, `ite`,
-`any_of`, `all_of`, `indices`); `Tracer` holds the flat variables of one build."""
+`any_of`, `all_of`, `indices`).
+
+`Tracer` is the one tracer of a build, used by `Model.build` and by the symbolic build
+of `prove` (`engines/symbolic.py`); the two differ only in the mode passed in
+(`CONCRETE`, or the symbolic build's), which says what a declared variable becomes.
+An array of symbolic size stays one Z3 array term (read with Select, written with
+Store, seen through `ZView`); everything else is a nest of scalar terms.
+"""
 
 from __future__ import annotations
 
 import inspect
+import itertools
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import z3
 
 from checker.errors import CheckerError, SpecError
-from checker.lang.declare import Var, flatten
+from checker.lang.declare import Var, flatten, is_unbounded
 from checker.lang.system import FlatVar, nested
 
+
 class Recorder:
-    def __init__(self, where: str, is_action: bool):
-        self.where, self.is_action = where, is_action
+    """What tracing one body records (its guards) and where it runs, for messages.
+
+    symbolic: the body is traced by the symbolic build, whose refusals advise for `prove`.
+    """
+
+    def __init__(self, where: str, is_action: bool, symbolic: bool = False):
+        self.where, self.is_action, self.symbolic = where, is_action, symbolic
         self.guards: list[z3.BoolRef] = []
 
 
@@ -53,10 +68,22 @@ def ite(cond: Any, then: Any, other: Any) -> z3.ExprRef:
     return z3.If(as_bool(cond, "ite()"), as_term(then), as_term(other))
 
 
+# One counter for every bound variable of a traced quantifier, so no two share a name.
+_bound = itertools.count(1)
+
+
+def _quantified(n: Any, item: Callable[[z3.ArithRef], Any], pred: Callable[[Any], Any] | None,
+                forall: bool) -> z3.BoolRef:
+    """all_of/any_of over 0..n-1 with n a term: a quantifier over a fresh index i."""
+    i = z3.Int(f"i!{next(_bound)}")
+    x = item(i)
+    body = as_bool(pred(x) if pred else x, "all_of()" if forall else "any_of()")
+    rng = z3.And(i >= 0, i < n)
+    return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
+
+
 class SymbolicRange:
     """0..n-1 with n a term (a parameter `prove` leaves symbolic): all_of/any_of quantify."""
-
-    _count = 0
 
     def __init__(self, n: z3.ArithRef):
         self.n = n
@@ -64,12 +91,8 @@ class SymbolicRange:
     def __iter__(self):
         raise SpecError(f"indices({self.n}) has a symbolic length: use it in all_of(...) or any_of(...)")
 
-    def _quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
-        SymbolicRange._count += 1
-        i = z3.Int(f"i!{SymbolicRange._count}")
-        body = as_bool(pred(i) if pred else i, "all_of()" if forall else "any_of()")
-        rng = z3.And(i >= 0, i < self.n)
-        return z3.ForAll([i], z3.Implies(rng, body)) if forall else z3.Exists([i], z3.And(rng, body))
+    def quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
+        return _quantified(self.n, lambda i: i, pred, forall)
 
 
 def indices(n: Any) -> Any:
@@ -87,16 +110,16 @@ def indices(n: Any) -> Any:
 
 def any_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
     """Some item satisfies pred (or is true); false for no items."""
-    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
-        return items._quantify(pred, False)  # type: ignore[union-attr]
+    if isinstance(items, (SymbolicRange, ZView)):  # of symbolic length: a quantifier
+        return items.quantify(pred, False)
     terms = [as_bool(pred(x) if pred else x, "any_of()") for x in items]
     return z3.Or(terms) if terms else z3.BoolVal(False)
 
 
 def all_of(items: Iterable[Any], pred: Callable[[Any], Any] | None = None) -> z3.BoolRef:
     """Every item satisfies pred (or is true); true for no items."""
-    if hasattr(items, "_quantify"):  # a symbolic range or array (see indices(), symbolic.py)
-        return items._quantify(pred, True)  # type: ignore[union-attr]
+    if isinstance(items, (SymbolicRange, ZView)):  # of symbolic length: a quantifier
+        return items.quantify(pred, True)
     terms = [as_bool(pred(x) if pred else x, "all_of()") for x in items]
     return z3.And(terms) if terms else z3.BoolVal(True)
 
@@ -135,7 +158,11 @@ def coerce(value: Any, fv: FlatVar, where: str) -> z3.ExprRef:
 
 
 class ArrayView:
-    """An array variable inside an action or property: index it with ints or terms."""
+    """An array variable inside an action or property: index it with ints or terms.
+
+    Its cells are terms, nested lists of them (an array of arrays), or, in the symbolic
+    build, Z3 array terms (an inner array of symbolic size, seen through `ZView`).
+    """
 
     def __init__(self, cells: list, metas: list, name: str, rec: Recorder, writable: bool):
         self._cells, self._metas, self._name = cells, metas, name
@@ -161,14 +188,25 @@ class ArrayView:
             return None
         raise SpecError(f"{self._rec.where}: {self._name} must be indexed by an integer, got {i!r}")
 
+    def _nested(self) -> bool:
+        """Whether the cells are arrays themselves (then a term cannot index this one)."""
+        return isinstance(self._cells[0], (list, z3.ArrayRef))
+
     def __getitem__(self, i: Any) -> Any:
         k = self._concrete(i)
         if k is not None:
-            if isinstance(self._cells[k], list):
-                return ArrayView(self._cells[k], self._metas[k], f"{self._name}[{k}]",
-                                 self._rec, self._writable)
-            return self._cells[k]
-        if isinstance(self._cells[0], list):
+            cell, name = self._cells[k], f"{self._name}[{k}]"
+            if isinstance(cell, list):
+                return ArrayView(cell, self._metas[k], name, self._rec, self._writable)
+            if isinstance(cell, z3.ArrayRef):
+                cells = self._cells
+                return ZView(lambda: cells[k], lambda v: cells.__setitem__(k, v), self._metas[k].dims,
+                             self._metas[k], name, self._rec, self._writable)
+            return cell
+        if self._nested():
+            if self._rec.symbolic:
+                raise SpecError(f"{self._rec.where}: {self._name} is an array of arrays indexed by a term; "
+                                "prove needs a number there (leave that size fixed)")
             raise SpecError(
                 f"{self._rec.where}: {self._name} is an array of arrays; index its outer "
                 "dimension with a concrete number (an action index), not a term"
@@ -184,15 +222,65 @@ class ArrayView:
             raise SpecError(f"{self._rec.where}: properties cannot assign to {self._name}")
         k = self._concrete(i)
         if k is not None:
-            if isinstance(self._cells[k], list):
+            if isinstance(self._cells[k], (list, z3.ArrayRef)):
                 raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[{k}], not the whole row")
             self._cells[k] = coerce(value, self._metas[k], self._rec.where)
             return
-        if isinstance(self._cells[0], list):
+        if self._nested():
+            if self._rec.symbolic:
+                raise SpecError(f"{self._rec.where}: {self._name} is an array of arrays indexed by a term")
             raise SpecError(f"{self._rec.where}: {self._name} is an array of arrays; index it with a number first")
         for j in range(len(self._cells)):
             v = coerce(value, self._metas[j], self._rec.where)
             self._cells[j] = z3.If(i == j, v, self._cells[j])
+
+
+def _index(i: Any, where: str, name: str) -> z3.ArithRef:
+    if isinstance(i, bool):
+        raise SpecError(f"{where}: {name} indexed by a boolean")
+    if isinstance(i, int):
+        return z3.IntVal(i)
+    if isinstance(i, z3.ArithRef) and i.is_int():
+        return i
+    raise SpecError(f"{where}: {name} must be indexed by an integer, got {i!r}")
+
+
+class ZView(ArrayView):
+    """An array of symbolic size (symbolic build only): reads are Select, writes Store, on
+    the one Z3 array term that `get` returns and `put` replaces."""
+
+    def __init__(self, get: Callable[[], Any], put: Callable[[Any], None], dims: tuple, meta: Any,
+                 name: str, rec: Recorder, writable: bool):
+        self._get, self._put, self._dims, self._meta = get, put, dims, meta
+        self._name, self._rec, self._writable = name, rec, writable
+
+    def __len__(self) -> int:
+        if isinstance(self._dims[0], int):
+            return self._dims[0]
+        raise SpecError(f"{self._rec.where}: len({self._name}) is symbolic; use all_of/any_of over it")
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def quantify(self, pred: Callable[[Any], Any] | None, forall: bool) -> z3.BoolRef:
+        return _quantified(self._dims[0], lambda i: self[i], pred, forall)
+
+    def __getitem__(self, i: Any) -> Any:
+        k = _index(i, self._rec.where, self._name)
+        get, put = self._get, self._put
+        if len(self._dims) > 1:
+            return ZView(lambda: z3.Select(get(), k), lambda v: put(z3.Store(get(), k, v)),
+                         self._dims[1:], self._meta, f"{self._name}[{i}]", self._rec, self._writable)
+        return z3.Select(get(), k)
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        if not self._writable:
+            raise SpecError(f"{self._rec.where}: properties cannot assign to {self._name}")
+        if len(self._dims) > 1:
+            raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[...], not a whole row")
+        k = _index(i, self._rec.where, self._name)
+        v = coerce(value, self._meta, self._rec.where)
+        self._put(z3.Store(self._get(), k, v))
 
 
 class State:
@@ -217,6 +305,9 @@ class State:
         cell = store[name]
         if isinstance(cell, list):
             return ArrayView(cell, self._metas[name], name, self._rec, self._writable)
+        if isinstance(cell, z3.ArrayRef):
+            return ZView(lambda: store[name], lambda v: store.__setitem__(name, v), self._metas[name].dims,
+                         self._metas[name], name, self._rec, self._writable)
         return cell
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -226,7 +317,7 @@ class State:
             raise SpecError(
                 f"{self._rec.where}: no variable {name!r} to assign; the variables are {', '.join(self._store)}"
             )
-        if isinstance(self._store[name], list):
+        if isinstance(self._store[name], (list, z3.ArrayRef)):
             raise SpecError(f"{self._rec.where}: {name} is an array; assign its elements, e.g. s.{name}[i] = ...")
         self._store[name] = coerce(value, self._metas[name], self._rec.where)
 
@@ -273,13 +364,47 @@ def user_code(where: str, rec: Recorder | None = None):
             active.pop()
 
 
-class Tracer:
-    """The flat variables of one build and fresh symbolic states over them."""
+class Concrete:
+    """The mode of `Model.build`: every array flattened into scalar variables (FlatVar)."""
 
-    def __init__(self, decl: list[Any], p: Any):
-        self.p = p
-        self.flat: list[FlatVar] = []
-        self.init: list[int] = []
+    symbolic = False
+
+    @staticmethod
+    def variables(v: Var) -> list[tuple[Any, Any]]:
+        """The flat variables of one declared variable, with their initial values."""
+        return flatten(v)
+
+    @staticmethod
+    def const(fv: FlatVar) -> z3.ExprRef:
+        """The Z3 constant that stands for a flat variable in every term."""
+        return z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name)
+
+
+CONCRETE = Concrete()
+
+
+@dataclass
+class TracedAction:
+    """One action instance traced: its label, guard and updated variables."""
+
+    label: str  # "Poll", "Poll(1)", or "Poll(i)" for a symbolic index
+    guard: z3.BoolRef
+    updates: dict[int, z3.ExprRef]  # variable index -> new value, for the variables it changes
+
+
+class Tracer:
+    """The one tracer of a build: its variables, and action and property bodies traced on them.
+
+    decl: the declared variables; p: the parameters (Python values, or Z3 terms for those
+    the symbolic build leaves symbolic); mode: what a declared variable becomes
+    (`variables(v)` gives (variable, initial value) pairs, each variable with a root and a
+    path, `const(variable)` its Z3 constant) and whether the build is symbolic.
+    """
+
+    def __init__(self, decl: list[Any], p: Any, mode: Any = CONCRETE):
+        self.p, self.mode = p, mode
+        self.variables: list[Any] = []
+        self.init: list[Any] = []
         self.roots: list[tuple[str, str, str]] = []
         for v in decl:
             if not isinstance(v, Var):
@@ -289,19 +414,69 @@ class Tracer:
             if any(r[0] == v.name for r in self.roots):
                 raise SpecError(f"variable {v.name!r} is declared twice")
             self.roots.append((v.name, repr(v.domain), inspect.cleandoc(v.doc)))
-            for fv, x in flatten(v):
-                self.flat.append(fv)
+            for var, x in mode.variables(v):
+                self.variables.append(var)
                 self.init.append(x)
-        self.consts = [z3.Bool(fv.name) if fv.kind == "bool" else z3.Int(fv.name) for fv in self.flat]
+        self.consts = [mode.const(var) for var in self.variables]
 
     def state(self, rec: Recorder, writable: bool) -> tuple[State, dict]:
         """A state whose variables are the constants; arrays are nested lists of them."""
-        store, metas = nested(zip(self.flat, self.consts))
+        store, metas = nested(zip(self.variables, self.consts))
         return State(store, metas, self.p, rec, writable), store
+
+    def indices(self, a: Any) -> list[Any]:
+        """The indices action declaration `a` is traced at: [None] when it has none, each
+        of `over`, or one symbolic index when `over` names a parameter left symbolic."""
+        if a.over is None:
+            return [None]
+        with user_code(f"action {a.name}: over"):
+            n = getattr(self.p, a.over) if isinstance(a.over, str) else None
+            if isinstance(n, z3.ArithRef):
+                return [z3.Int(f"{a.name}.index")]
+            out = list(range(n) if isinstance(a.over, str) else a.over(self.p))
+        if not all(isinstance(i, int) for i in out):
+            raise SpecError(f"action {a.name}: over must give integer indices")
+        return out
+
+    def action(self, a: Any, idx: Any) -> TracedAction:
+        """Trace action declaration `a` (fn, name, at, failure) at index idx.
+
+        An action of a failure mode with a bounded budget spends it: `counter < budget`
+        joins its guard and `counter += 1` its effect, so the body says only what fails.
+        """
+        label = a.name if idx is None else f"{a.name}(i)" if isinstance(idx, z3.ExprRef) else f"{a.name}({idx})"
+        rec = Recorder(f"action {label}", True, self.mode.symbolic)
+        s, store = self.state(rec, True)
+        fm = a.failure if a.failure is not None and not is_unbounded(getattr(self.p, a.failure.budget)) else None
+        with user_code(rec.where, rec):
+            if fm is not None:
+                when(getattr(s, fm.counter) < getattr(s.params, fm.budget))
+            if idx is None:
+                a.fn(s)
+            elif a.at:
+                a.fn(s.at(idx))
+            else:
+                a.fn(s, idx)
+            if fm is not None:
+                setattr(s, fm.counter, getattr(s, fm.counter) + 1)
+        guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
+        updates = {}
+        for i, term in enumerate(self.cells(store)):
+            term = z3.simplify(term)
+            if not term.eq(self.consts[i]):
+                updates[i] = term
+        return TracedAction(label, guard, updates)
+
+    def property(self, d: Any) -> z3.BoolRef:
+        """Trace property declaration `d` (fn, name): its formula, unsimplified."""
+        rec = Recorder(f"property {d.name}", False, self.mode.symbolic)
+        s, _ = self.state(rec, False)
+        with user_code(rec.where, rec):
+            return as_bool(d.fn(s), f"property {d.name}")
 
     @staticmethod
     def cells(store: dict) -> list:
-        """The store's terms in flat-variable order (arrays in index order)."""
+        """The store's terms in variable order (arrays in index order)."""
         out: list = []
 
         def walk(c: Any) -> None:

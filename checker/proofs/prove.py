@@ -79,7 +79,7 @@ class ProveResult:
 
 def default_unbounded(model: Model, given: Iterable[str]) -> list[str]:
     """Every integer parameter not set with -p and not indexing actions (over=...)."""
-    indexing = {a.over for a in model._actions if isinstance(a.over, str)}
+    indexing = {a.over for a in model.action_decls if isinstance(a.over, str)}
     return [n for n, p in model.params.items() if not p.choices and n not in given and n not in indexing]
 
 
@@ -118,7 +118,7 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
     model.resolve_params(params)  # bad names and values: one-line errors first
     failures = model.resolve_failures(enable, disable)
     fixed = {k: v for k, v in model.resolve_params(params).items() if k not in unb}
-    always = [d.name for d in model._props if d.kind == "always"]
+    always = [d.name for d in model.property_decls if d.kind == "always"]
     ranges = {n: model.params[n].describe_range() for n in unb if n in model.params}
     try:
         ss = symbolic_build(model, params, unb, enable, disable)

@@ -22,13 +22,13 @@ from xml.sax.saxutils import escape
 import graphviz
 import networkx as nx
 
-from checker.lang.compile import compiled
 from checker.errors import CheckerError
 from checker.engines.explicit import explore
+from checker.explain import explain, notable, property_values
 from checker.render.graph import StateView, quotient, state_graph
 from checker.lang.model import Model
 from checker.result import PropertyResult, Result, Trace
-from checker.lang.system import System
+from checker.lang.system import ActionInst, System
 
 __all__ = ["Drawing", "Job", "unpack_job", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_svg",
            "trace_markdown", "sequence_svg", "steps_info"]
@@ -75,12 +75,11 @@ def _lanes(system: System, model: Model) -> list[str]:
             out.append(t)
         elif t == templated[0]:
             out += [u.format(i=i) for i in indices for u in templated]
-    used = {lane for a in system.actions for lane in _actor(system, model, a.name)}
+    used = {lane for a in system.actions for lane in _actor(model, a)}
     return [lane for lane in out if lane in used]
 
 
-def _actor(system: System, model: Model, action: str) -> tuple[str, ...]:
-    a = system.actions[system.action_index(action)]
+def _actor(model: Model, a: ActionInst) -> tuple[str, ...]:
     where = (model.picture_spec.actors or {}).get(a.base)
     if where is None:  # undeclared: a lane named after its failure mode, or a generic one
         return (a.failure or "system",)
@@ -88,23 +87,13 @@ def _actor(system: System, model: Model, action: str) -> tuple[str, ...]:
 
 
 def steps_info(model: Model, trace: Trace) -> list[dict[str, Any]]:
-    """Per step of a trace: action, lanes, description, changes, table columns, property results."""
+    """Per step of a trace: its explanation (`checker/explain.py`) with the model's
+    drawing hints added: the lanes its action happens on and the trace table's columns."""
     s = trace.system
-    comp = compiled(s)
-    props = [(i, p) for i, p in enumerate(s.properties) if p.kind != "eventually"]
     columns = model.picture_spec.columns or {}
     out = []
-    prev = None
-    for n, step in enumerate(trace.steps):
-        packed = s.layout.pack(step.state)
-        results = []
-        for i, p in props:
-            value = bool(comp.predicates[i](packed))
-            if p.kind == "always" and not value:
-                results.append(f"{p.name} violated")
-            elif p.kind == "sometimes" and value:
-                results.append(f"{p.name} reached")
-        sv = StateView(s, step.state)
+    for st in explain(trace):
+        sv = StateView(s, st.state)
         cols = {}
         for title, fn in columns.items():
             try:
@@ -112,19 +101,10 @@ def steps_info(model: Model, trace: Trace) -> list[dict[str, Any]]:
             except Exception as e:  # a model's own drawing code: name it, one line
                 raise CheckerError(f"model {s.model}: pictures column {title!r} failed: "
                                    f"{type(e).__name__}: {e}") from None
-        info: dict[str, Any]
-        if prev is None:
-            info = {"step": 0, "action": None, "lanes": [], "description": "the initial state",
-                    "failure": None, "changed": []}
-        else:
-            a = s.actions[s.action_index(step.action)]  # type: ignore[arg-type]
-            info = {"step": n, "action": a.name, "lanes": list(_actor(s, model, a.name)),
-                    "description": a.description, "failure": a.failure,
-                    "changed": [f"{v.name} {v.show(x)}->{v.show(y)}"
-                                for v, x, y in zip(s.variables, prev, step.state) if x != y]}
-        info.update(columns=cols, results=results, state=s.layout.pack(step.state))
-        out.append(info)
-        prev = step.state
+        out.append({"step": st.step, "action": st.name,
+                    "lanes": [] if st.action is None else list(_actor(model, st.action)),
+                    "description": st.description, "failure": st.failure, "changed": st.changed,
+                    "columns": cols, "results": list(st.results), "state": st.packed})
     return out
 
 
@@ -155,12 +135,9 @@ def trace_markdown(model: Model, title: str, trace: Trace) -> str:
     lines += ["", "Variable tracker (`*` marks a value that just changed):", "",
               "| variable | " + " | ".join(str(n) for n in range(len(trace.steps))) + " |",
               "|---|" + "---:|" * len(trace.steps)]
+    steps = explain(trace)
     for i, v in enumerate(s.variables):
-        cells = []
-        for n, step in enumerate(trace.steps):
-            x = step.state[i]
-            changed = n and trace.steps[n - 1].state[i] != x
-            cells.append(v.show(x) + ("*" if changed else ""))
+        cells = [v.show(st.state[i]) + ("*" if st.changes_variable(i) else "") for st in steps]
         lines.append(f"| {v.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -242,14 +219,12 @@ def sequence_svg(model: Model, title: str, trace: Trace) -> str:
 
 def _node_flags(g: nx.DiGraph) -> dict[int, dict[str, Any]]:
     s: System = g.graph["system"]
-    comp = compiled(s)
-    props = [(i, p) for i, p in enumerate(s.properties) if p.kind != "eventually"]
     out = {}
     for n in g:
-        bad = [p.name for i, p in props if p.kind == "always" and not comp.predicates[i](n)]
-        goal = [p.name for i, p in props if p.kind == "sometimes" and comp.predicates[i](n)]
+        marks = notable(s, property_values(s, n))
         out[n] = {"initial": g.nodes[n]["initial"], "terminal": g.out_degree(n) == 0,
-                  "violates": bad, "reaches": goal}
+                  "violates": [p for p, what in marks if what == "violated"],
+                  "reaches": [p for p, what in marks if what == "reached"]}
     return out
 
 

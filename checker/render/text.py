@@ -2,7 +2,8 @@
 
 A trace reads like a textbook table: step, action and its description, what changed,
 and the value of every property at that step; then a variable tracker with the
-variables down and the steps across. Everything is derived from `Result` objects.
+variables down and the steps across. Everything is derived from `Result` objects and,
+for a trace, from its explanation (`checker/explain.py`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from checker.lang.compile import compiled
 from checker.lang.model import Model
 from checker.engines.replay import replay_command
+from checker.explain import explain
 from checker.result import PropertyResult, Result, Trace
 from checker.lang.system import System
 
@@ -191,10 +192,8 @@ def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True
 
 def execution_table(trace: Trace, loop: int | None = None, show: str | None = None) -> Table:
     s = trace.system
-    by_name = {a.name: a for a in s.actions}
     idx = [i for i, p in enumerate(s.properties) if p.kind != "eventually" or p.name == show]
     props = [s.properties[i] for i in idx]
-    preds = [compiled(s).predicates[i] for i in idx]
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     t.add_column("step", justify="right")
     t.add_column("action")
@@ -202,39 +201,29 @@ def execution_table(trace: Trace, loop: int | None = None, show: str | None = No
     t.add_column("what changed", overflow="fold")
     for p in props:
         t.add_column(p.name)
-    prev = None
-    for n, step in enumerate(trace.steps):
-        if prev is None:
-            action, desc, changed = "(initial)", "the initial state", ""
-        else:
-            a = by_name[step.action]  # type: ignore[index]
-            action, desc = a.name, a.description
-            changed = ", ".join(f"{v.name} {v.show(x)}->{v.show(y)}"
-                                for v, x, y in zip(s.variables, prev, step.state) if x != y) or "nothing"
-        packed = s.layout.pack(step.state)
-        cells = [Text(str(b).lower(), "" if b == (p.kind == "always") else "bold")
-                 for p, b in zip(props, (bool(f(packed)) for f in preds))]
-        mark = " @" if loop is not None and (n == loop or n == len(trace.steps) - 1) else ""
-        t.add_row(f"{n}{mark}", action, desc, changed, *cells)
-        prev = step.state
+    for st in explain(trace):
+        changed = "" if st.action is None else ", ".join(st.changed) or "nothing"
+        # bold: an always property false, any other true (what the step is shown for)
+        cells = [Text(str(st.values[i]).lower(), "" if st.values[i] == (p.kind == "always") else "bold")
+                 for i, p in zip(idx, props)]
+        mark = " @" if loop is not None and (st.step == loop or st.step == len(trace.steps) - 1) else ""
+        t.add_row(f"{st.step}{mark}", st.name or "(initial)", st.description, changed, *cells)
     return t
 
 
 def variable_tracker(trace: Trace) -> Table:
     """Variables down, steps across; a value that just changed is marked with '*'."""
     s = trace.system
+    steps = explain(trace)
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("variable")
-    for n in range(len(trace.steps)):
+    for n in range(len(steps)):
         t.add_column(str(n), justify="right")
     for i, v in enumerate(s.variables):
         row: list[Any] = [v.name]
-        for n, step in enumerate(trace.steps):
-            x = step.state[i]
-            if n and trace.steps[n - 1].state[i] != x:
-                row.append(Text(v.show(x) + "*", "bold yellow"))
-            else:
-                row.append(v.show(x))
+        for st in steps:
+            shown = v.show(st.state[i])
+            row.append(Text(shown + "*", "bold yellow") if st.changes_variable(i) else shown)
         t.add_row(*row)
     return t
 
