@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 import z3
 
 from checker.lang import declare, trace
 from checker.errors import CheckerError, SpecError
+from checker.lang.declare import Params
 from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
 from checker.result import Trace
@@ -293,7 +293,7 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
             prange.append(consts[n] >= d.min)
         if d.max is not None:
             prange.append(consts[n] <= d.max)
-    p = SimpleNamespace(**pvals, failure_modes=tuple(failures))
+    p = Params(model.name, pvals, tuple(failures))
     declare.symbolic_params[0] = True
     try:
         try:
@@ -340,16 +340,16 @@ def _trace_action(model: Model, variables: list[SymVar], p: Any, a: Any, idx: An
     rec = trace.Recorder(f"action {label}", True)
     s, store = _state(variables, p, rec, True)
     with trace.user_code(rec.where, rec):
-        if a.failure is not None:
-            trace.when(getattr(s, a.failure.counter) < getattr(s.params, a.failure.budget))
+        if a.spends is not None:  # the budget of its failure mode (an action declared budget=False spends none)
+            trace.when(getattr(s, a.spends.counter) < getattr(s.params, a.spends.budget))
         if idx is None:
             a.fn(s)
         elif a.at:
             a.fn(s.at(idx))
         else:
             a.fn(s, idx)
-        if a.failure is not None:
-            setattr(s, a.failure.counter, getattr(s, a.failure.counter) + 1)
+        if a.spends is not None:
+            setattr(s, a.spends.counter, getattr(s, a.spends.counter) + 1)
     guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
     updates = {}
     for i, term in enumerate(trace.Tracer.cells(store)):
