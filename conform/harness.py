@@ -31,7 +31,9 @@ cluster (conform/cluster.py):
 Not driven (the mock cluster is not a broker, or the harness cannot make it happen on
 cue): Evict (a zombie needs group generations and max.poll.interval.ms), ExpireOffsets,
 DeleteRecords, and PollAutoCommit (the Java classic consumer's auto-commit in poll();
-librdkafka has none: rows with commit=auto run as auto_commit_on=librdkafka).
+librdkafka has none: rows with commit=auto run as auto_commit_on=librdkafka); and any
+action the harness has no operation for, such as the action of a new failure mode
+(`not_driven` says so, with the reason; a `_op_<Action>` method of `_Driver` drives it).
 
 After every step the harness compares, variable by variable: `sent` (the log end offset),
 `committed` (the group's committed offset; -1 when there is none), `processed[o]` (how
@@ -54,7 +56,7 @@ from checker.result import Trace
 
 from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
-__all__ = ["NOT_DRIVEN", "Mismatch", "Outcome", "replay_on_client", "show_value"]
+__all__ = ["NOT_DRIVEN", "DRIVEN", "not_driven", "Mismatch", "Outcome", "replay_on_client", "show_value"]
 
 # Actions the harness cannot perform on the mock cluster, with the reason it prints.
 NOT_DRIVEN = {
@@ -95,11 +97,12 @@ class Outcome:
     compared: int = 0  # values compared (over all steps)
     mismatch: Mismatch | None = None
     error: str = ""  # the client failed or timed out: neither a match nor a mismatch
+    not_driven: str = ""  # an action of the trace the harness cannot perform, and why (nothing was run)
     rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # step, action, model, observed
 
     @property
     def matched(self) -> bool:
-        return self.mismatch is None and not self.error
+        return self.mismatch is None and not self.error and not self.not_driven
 
 
 def show_value(v: Any) -> str:
@@ -118,10 +121,9 @@ class _Driver:
         self.system = s
         self.kafka = s.model == "kafka"
         self.p = s.params
-        if not self.kafka and s.model != "group":
-            raise ValueError(f"model {s.model} has no conformance driver")
-        if not self.kafka and self.p["commit"] == "auto" and self.p["auto_commit_on"] != "librdkafka":
-            raise ValueError("commit=auto is driven only as auto_commit_on=librdkafka")
+        why = _instance_not_driven(s)
+        if why is not None:
+            raise ValueError(why)  # replay_on_client checks first: a bug if reached
         self.by_name = {a.name: a for a in s.actions}
         init = s.as_json_state(s.init)
         self.cap = None if self.kafka else 2  # the group model counts "twice or more" as 2
@@ -181,54 +183,65 @@ class _Driver:
         return self._worker(c).call("poll", max=most, first=first, end=end)["offsets"]
 
     def do(self, name: str) -> None:
+        """Perform the model action `name` (e.g. "Poll(1)") on the client."""
         a = self.by_name[name]
-        base, c = a.base, (a.index if a.index is not None else 0)
-        if base in NOT_DRIVEN:
-            raise ValueError(f"{name} is not driven: {NOT_DRIVEN[base]}")
-        if base == "Produce":
-            self.cluster.produce()
-        elif base == "Poll":
-            got = self._poll(c, 1 if self.kafka else self.p["batch"])
-            worker_thread = not self.kafka and self.p["processing"] == "worker"
-            self.hands[c] = (self.hands[c] + got) if worker_thread else got
-        elif base == "Process":
-            if not self.hands[c]:
-                raise ClientFailure(f"{name}: consumer {c} has no record in hand to process")
-            o = self.hands[c].pop(0)
-            self.processed[o] = self.processed.get(o, 0) + 1
-            self.last[c] = o
-        elif base == "Commit":
-            offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
-            self._worker(c).call("commit", offset=offset)
-        elif base == "BackgroundAutoCommit":
-            self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
-        elif base == "SkipCommit":
-            pass
-        elif base == "Crash":
-            self._worker(c).kill()
-            self.workers[c] = None
-            self.hands[c] = []
-            if self.kafka:  # the kafka model's crash is a restart too
-                self._start(c)
-        elif base == "Restart":
+        why = not_driven(a.base)
+        if why is not None:
+            raise ValueError(f"{name} is not driven: {why}")  # replay_on_client checks first: a bug if reached
+        getattr(self, f"_op_{a.base}")(name, a.index if a.index is not None else 0)
+
+    # One method per model action the harness drives, named _op_<action>: DRIVEN is read off them.
+    def _op_Produce(self, name: str, c: int) -> None:
+        self.cluster.produce()
+
+    def _op_Poll(self, name: str, c: int) -> None:
+        got = self._poll(c, 1 if self.kafka else self.p["batch"])
+        worker_thread = not self.kafka and self.p["processing"] == "worker"
+        self.hands[c] = (self.hands[c] + got) if worker_thread else got
+
+    def _op_Process(self, name: str, c: int) -> None:
+        if not self.hands[c]:
+            raise ClientFailure(f"{name}: consumer {c} has no record in hand to process")
+        o = self.hands[c].pop(0)
+        self.processed[o] = self.processed.get(o, 0) + 1
+        self.last[c] = o
+
+    def _op_Commit(self, name: str, c: int) -> None:
+        offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
+        self._worker(c).call("commit", offset=offset)
+
+    def _op_BackgroundAutoCommit(self, name: str, c: int) -> None:
+        self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
+
+    def _op_SkipCommit(self, name: str, c: int) -> None:
+        pass  # the application's commit timer did not fire: nothing reaches the client
+
+    def _op_Crash(self, name: str, c: int) -> None:
+        self._worker(c).kill()
+        self.workers[c] = None
+        self.hands[c] = []
+        if self.kafka:  # the kafka model's crash is a restart too
             self._start(c)
-        elif base == "Close":
-            self._worker(c).close()
-            self.workers[c] = None
-            self.hands[c] = []
-        elif base == "Rebalance":
-            w = self._worker(c)
-            if self.p["commit_on_revoke"] == "yes" and self.p["commit"] != "auto":
-                # onPartitionsRevoked commits what was processed: the first record still in
-                # hand, or (nothing in hand) the position, which commit() with no offsets commits.
-                w.call("commit", offset=self.hands[c][0] if self.hands[c] else None)
-            w.call("unassign")  # with enable.auto.commit librdkafka commits the stored offsets here (measured)
-            self.hands[c] = []
-            self.owner = (c + 1) % self.p["consumers"]
-            self._assign(self.owner)
-            self.hands[self.owner] = []
-        else:
-            raise ValueError(f"no client operation for action {name}")
+
+    def _op_Restart(self, name: str, c: int) -> None:
+        self._start(c)
+
+    def _op_Close(self, name: str, c: int) -> None:
+        self._worker(c).close()
+        self.workers[c] = None
+        self.hands[c] = []
+
+    def _op_Rebalance(self, name: str, c: int) -> None:
+        w = self._worker(c)
+        if self.p["commit_on_revoke"] == "yes" and self.p["commit"] != "auto":
+            # onPartitionsRevoked commits what was processed: the first record still in
+            # hand, or (nothing in hand) the position, which commit() with no offsets commits.
+            w.call("commit", offset=self.hands[c][0] if self.hands[c] else None)
+        w.call("unassign")  # with enable.auto.commit librdkafka commits the stored offsets here (measured)
+        self.hands[c] = []
+        self.owner = (c + 1) % self.p["consumers"]
+        self._assign(self.owner)
+        self.hands[self.owner] = []
 
     # --------------------------------------------------------------- observations
     def model_view(self, state: tuple[int, ...]) -> dict[str, Any]:
@@ -300,12 +313,44 @@ def _compare(model: dict[str, Any], observed: dict[str, Any]) -> tuple[int, tupl
     return n, None
 
 
+DRIVEN = frozenset(n[len("_op_"):] for n in vars(_Driver) if n.startswith("_op_"))
+
+
+def _instance_not_driven(s: Any) -> str | None:
+    """Why the harness cannot drive any trace of the built system `s`, or None."""
+    if s.model not in ("kafka", "group"):
+        return f"model {s.model}: the harness drives the kafka and group models only"
+    if s.model == "group" and s.params["commit"] == "auto" and s.params["auto_commit_on"] != "librdkafka":
+        return "commit=auto is driven only as auto_commit_on=librdkafka"
+    return None
+
+
+def not_driven(action: str) -> str | None:
+    """Why the harness cannot perform the model action `action` (a base name, e.g. "Evict"), or None."""
+    if action in NOT_DRIVEN:
+        return NOT_DRIVEN[action]
+    if action not in DRIVEN:
+        return (f"the harness has no client operation for {action} (conform/harness.py drives "
+                f"{', '.join(sorted(DRIVEN))})")
+    return None
+
+
 def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
     """Perform `trace` on a fresh mock cluster; stop at the first mismatch.
 
-    `record` keeps every step's model and observed values (for --verbose).
+    A trace with an action the harness cannot perform is not run at all: the outcome
+    says which action and why (`not_driven`). `record` keeps every step's model and
+    observed values (for --verbose).
     """
     out = Outcome()
+    out.not_driven = _instance_not_driven(trace.system) or ""
+    if out.not_driven:
+        return out
+    for step in trace.steps[1:]:
+        why = not_driven(trace.system.actions[trace.system.action_index(step.action)].base)
+        if why is not None:
+            out.not_driven = f"{step.action}: {why}"
+            return out
     try:
         driver = _Driver(trace)
     except ClientFailure as e:

@@ -31,6 +31,8 @@ def print_outcome(job: Any, out: Outcome, verbose: bool = False) -> None:
     if out.mismatch is not None:
         print(f"  {_label(job)}: MISMATCH at {out.mismatch.line()}")
         print(f"    replay: {replay_command(job.trace)}")
+    elif out.not_driven:
+        print(f"  {_label(job)}: not driven: {out.not_driven}")
     elif out.error:
         print(f"  {_label(job)}: CLIENT ERROR at {out.error}")
     else:
@@ -43,7 +45,7 @@ def _n(k: int, noun: str) -> str:
 
 def print_summary(outcomes: list[tuple[Any, Outcome]], skipped: list[Any], seconds: float) -> None:
     bad = sum(1 for _, o in outcomes if o.mismatch)
-    errors = sum(1 for _, o in outcomes if o.error)
+    errors = sum(1 for _, o in outcomes if o.error or o.not_driven)
     steps = sum(o.steps for _, o in outcomes)
     values = sum(o.compared for _, o in outcomes)
     rows = len({j.row for j, _ in outcomes})

@@ -4,8 +4,9 @@ For the `kafka` model: the duplicate-delivery witness (commit=after) and the no-
 counterexample (commit=before). For each matrix row of the `group` model: the shortest
 trace of every violated property, found by the same explicit search as `python -m checker
 matrix` (checker.engines.explicit.explore), plus random walks. A row whose failure modes need an
-action the harness cannot drive (conform/harness.py NOT_DRIVEN) is reported as not
-driven, with the reason. Rows with commit=auto describe Java consumers; they run as
+action the harness cannot drive (conform/harness.py `not_driven`: the actions it knows it
+cannot perform, and any it has no operation for, such as a new failure mode's) is
+reported as not driven, with the reason. Rows with commit=auto describe Java consumers; they run as
 auto_commit_on=librdkafka, the model's variant for the client driven here.
 """
 
@@ -21,7 +22,9 @@ from checker.registry import configs, get_config, get_model
 from checker.result import Step, Trace
 from checker.lang.system import System
 
-from .harness import NOT_DRIVEN
+import z3
+
+from .harness import not_driven
 
 __all__ = ["Job", "Skipped", "KAFKA", "plan", "row_system", "walk"]
 
@@ -54,10 +57,14 @@ def row_system(cfg: Config) -> tuple[System, str]:
 
 
 def _blocked(system: System) -> str | None:
-    """Why the row cannot be driven: an action of its failure modes the harness cannot perform."""
+    """Why the row cannot be driven: an action of the instance the harness cannot perform.
+
+    An action whose guard is false whatever the state (PollAutoCommit when auto-commit
+    runs as librdkafka's) never occurs in a trace, so it needs no driving."""
     for a in system.actions:
-        if a.base in NOT_DRIVEN and a.base != "PollAutoCommit":  # never enabled with librdkafka
-            return f"{a.base}: {NOT_DRIVEN[a.base]}"
+        why = not_driven(a.base)
+        if why is not None and not z3.is_false(a.guard):
+            return f"{a.base}: {why}"
     return None
 
 
@@ -83,7 +90,7 @@ def walk(system: System, seed: str, length: int) -> Trace:
     st = layout.pack(system.init)
     steps = [Step(None, system.init)]
     for _ in range(length):
-        options = [(a, t) for a, t in expand(st) if system.actions[a].base not in NOT_DRIVEN]
+        options = [(a, t) for a, t in expand(st) if not_driven(system.actions[a].base) is None]
         if not options:
             break
         a, st = options[rng.randrange(len(options))]

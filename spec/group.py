@@ -31,74 +31,33 @@ COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSy
               "record-offset: commitSync(record.offset) instead of offset+1; periodic: commitSync() "
               "after processing, only when the app's commit timer fired; auto: enable.auto.commit")
 
-
-# How `diagrams` and `report` draw the group (presentation only: no verdict depends on
-# it): the producer appends to the log, poll() carries records to a consumer, commits go
-# to the group coordinator, which also evicts members and rebalances the partition.
-ACTORS = {"Produce": ("producer", "log"), "Poll": ("log", "consumer {i}"),
-          "PollAutoCommit": ("consumer {i}", "coordinator"),
-          "BackgroundAutoCommit": ("consumer {i}", "coordinator"), "Process": "consumer {i}",
-          "Commit": ("consumer {i}", "coordinator"), "SkipCommit": "consumer {i}",
-          "Restart": "consumer {i}", "Crash": "consumer {i}", "Evict": ("coordinator", "consumer {i}"),
-          "ExpireOffsets": "coordinator", "Rebalance": ("coordinator", "consumer {i}"),
-          "DeleteRecords": "log", "Close": ("consumer {i}", "coordinator")}
-
-
-def _message_state(s):
-    """Each record: deleted, unsent, in the log, in a consumer's hands, processed n times."""
-    out = []
-    for o, n in enumerate(s.processed):
-        what = "unsent" if o >= s.sent else f"processed {n}x" if n else "in log"
-        if o < s.log_start and not n:
-            what = "deleted"
-        hands = [f"c{c}" for c in range(len(s.pos)) if s.nxt[c] <= o < s.pos[c]]
-        if hands:
-            what += ", in hand of " + " and ".join(hands)
-        out.append(f"m{o} {what}")
-    return "; ".join(out)
-
-
-def _offset_commit(s):
-    committed = "none" if s.committed == NO_OFFSET else str(s.committed)
-    positions = ", ".join(f"c{c} position {s.pos[c]} ({s.st[c]})" for c in range(len(s.pos)))
-    return f"committed {committed}; {positions}"
-
-
-COLUMNS = {"message state": _message_state, "offset commit": _offset_commit}
-
-
-def make_model() -> Model:
-    """A fresh `group` model with every failure module of spec/failures installed."""
-    m = Model("group", __doc__)
-    m.param("messages", 3, min=1, doc="messages the producer sends")
-    m.param("consumers", 1, min=1, max=3, doc="consumers in the group (the partition has one owner)")
-    m.param("batch", 1, min=1, doc="max.poll.records: records one poll() returns at most")
-    m.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
-    m.param("processing", "sync", choices=("sync", "worker"),
+model = Model("group", __doc__)
+model.param("messages", 3, min=1, doc="messages the producer sends")
+model.param("consumers", 1, min=1, max=3, doc="consumers in the group (the partition has one owner)")
+model.param("batch", 1, min=1, doc="max.poll.records: records one poll() returns at most")
+model.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
+model.param("processing", "sync", choices=("sync", "worker"),
             doc="process on the polling thread, or hand records to a worker and poll again (auto only)")
-    m.param("auto_commit_on", "poll", choices=("poll", "background", "librdkafka"),
+model.param("auto_commit_on", "poll", choices=("poll", "background", "librdkafka"),
             doc="commit=auto: inside poll() (Java classic consumer), on a background thread at any time "
                 "(AsyncKafkaConsumer before KAFKA-18641), or librdkafka's timer committing the offsets "
                 "stored when messages were handed to the application (confluent-kafka and other "
                 "librdkafka clients, enable.auto.offset.store=true)")
-    m.param("reset", "latest", choices=("latest", "earliest"),
+model.param("reset", "latest", choices=("latest", "earliest"),
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
-    m.param("commit_on_revoke", "no", choices=("no", "yes"),
+model.param("commit_on_revoke", "no", choices=("no", "yes"),
             doc="commit the processed offsets in onPartitionsRevoked")
-    m.param("new_group", "no", choices=("no", "yes"),
+model.param("new_group", "no", choices=("no", "yes"),
             doc="the group starts with no committed offset and its consumers not yet started")
-    m.variables(_variables)
-    m.action(Produce)
-    for fn in (Poll, PollAutoCommit, BackgroundAutoCommit, Process, Commit, SkipCommit, Restart):
-        m.action(fn, over="consumers")
-    failures.install_all(m)
-    m.pictures(project=("committed", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))
-    m.always(no_loss, name="no-loss")
-    m.always(no_duplicate, name="no-duplicate-processing")
-    m.always(in_order, name="in-order")
-    return m
+
+# Moments in a consumer's life where a failure mode may run code (FailureMode.on), e.g. to
+# reset a variable of its own: the model's actions fire them, the modes hook them.
+model.event("restart", "Restart(c): consumer c starts a new process, with nothing in memory")
+model.event("crash", "Crash(c) (failure mode crash): consumer c's process dies")
+model.event("close", "Close(c) (failure mode shutdown): consumer c calls close() and stops")
 
 
+@model.variables
 def _variables(p):
     M, C = p.messages, p.consumers
     new = p.new_group == "yes"  # C13: nobody has started yet, there is no committed offset
@@ -143,6 +102,7 @@ def _variables(p):
     ]
 
 
+@model.action
 def Produce(s):
     """The producer appends the next message to the partition.
 
@@ -173,6 +133,7 @@ def _may_poll(s, c):
         when(s.pc[c] == PC.idle)
 
 
+@model.action(over="consumers")
 def Poll(s, c):
     """poll() returns the next records (up to max.poll.records) and moves the position past them.
 
@@ -186,6 +147,7 @@ def Poll(s, c):
     _fetch(s, c)
 
 
+@model.action(over="consumers")
 def PollAutoCommit(s, c):
     """poll() with the auto-commit timer expired: it commits the current position, then fetches.
 
@@ -201,6 +163,7 @@ def PollAutoCommit(s, c):
     _fetch(s, c, empty_ok=True)
 
 
+@model.action(over="consumers")
 def BackgroundAutoCommit(s, c):
     """A background thread (auto_commit_on=background or librdkafka) commits the position at any moment.
 
@@ -224,6 +187,7 @@ def BackgroundAutoCommit(s, c):
     s.committed = s.pos[c]
 
 
+@model.action(over="consumers")
 def Process(s, c):
     """The application (or its worker) processes the next record in hand; its side effect runs.
 
@@ -251,6 +215,7 @@ def Process(s, c):
         s.pc[c] = ite(last, PC.processed, PC.fetched)
 
 
+@model.action(over="consumers")
 def Commit(s, c):
     """The application calls commitSync(); it fails with CommitFailedException for a zombie.
 
@@ -277,6 +242,7 @@ def Commit(s, c):
     s.nxt[c] = ite(ok, s.nxt[c], s.pos[c])
 
 
+@model.action(over="consumers")
 def SkipCommit(s, c):
     """commit=periodic: the batch is processed but the commit timer has not fired; poll again.
 
@@ -288,6 +254,7 @@ def SkipCommit(s, c):
     s.pc[c] = PC.idle
 
 
+@model.action(over="consumers")
 def Restart(s, c):
     """A stopped (or not yet started) consumer starts at the committed offset (or auto.offset.reset).
 
@@ -301,6 +268,47 @@ def Restart(s, c):
     s.st[c] = STATUS.member
     s.pos[c] = start_position(s)
     s.nxt[c] = s.pos[c]
+    model.fire("restart", s, c)
+
+
+# The failure modes: every module of spec/failures/ whose MODEL is "group", in ORDER.
+failures.install_all(model)
+
+
+# How `diagrams` and `report` draw the group (presentation only: no verdict depends on
+# it): the producer appends to the log, poll() carries records to a consumer, commits go
+# to the group coordinator. Each failure mode gives its own actions' lanes (`actor=`).
+ACTORS = {"Produce": ("producer", "log"), "Poll": ("log", "consumer {i}"),
+          "PollAutoCommit": ("consumer {i}", "coordinator"),
+          "BackgroundAutoCommit": ("consumer {i}", "coordinator"), "Process": "consumer {i}",
+          "Commit": ("consumer {i}", "coordinator"), "SkipCommit": "consumer {i}",
+          "Restart": "consumer {i}"}
+
+
+def _message_state(s):
+    """Each record: deleted, unsent, in the log, in a consumer's hands, processed n times."""
+    out = []
+    for o, n in enumerate(s.processed):
+        what = "unsent" if o >= s.sent else f"processed {n}x" if n else "in log"
+        if o < s.log_start and not n:
+            what = "deleted"
+        hands = [f"c{c}" for c in range(len(s.pos)) if s.nxt[c] <= o < s.pos[c]]
+        if hands:
+            what += ", in hand of " + " and ".join(hands)
+        out.append(f"m{o} {what}")
+    return "; ".join(out)
+
+
+def _offset_commit(s):
+    committed = "none" if s.committed == NO_OFFSET else str(s.committed)
+    positions = ", ".join(f"c{c} position {s.pos[c]} ({s.st[c]})" for c in range(len(s.pos)))
+    return f"committed {committed}; {positions}"
+
+
+COLUMNS = {"message state": _message_state, "offset commit": _offset_commit}
+
+
+model.pictures(project=("committed", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))
 
 
 # --------------------------------------------------------------------------- properties
@@ -332,4 +340,6 @@ def in_order(s):
     return Not(s.reordered)
 
 
-model = make_model()
+model.always(no_loss, name="no-loss")
+model.always(no_duplicate, name="no-duplicate-processing")
+model.always(in_order, name="in-order")

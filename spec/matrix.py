@@ -1,6 +1,6 @@
 """The delivery-guarantee matrix: named configurations of the `group` and `pipeline` models.
 
-Each row names the failure ids of ../shared/kafka-failure-modes.md it reproduces and
+Each row names the failure ids of the catalogue (spec/catalogue.py) it reproduces and
 the effect the catalogue gives them there (L loss, D duplicate, R reorder; "-" for a
 row that shows the catalogue's prevention). The expected verdicts follow from those
 effects; `python -m checker matrix` computes the actual ones by search and says where
@@ -8,6 +8,8 @@ they disagree.
 """
 
 from checker.matrix import Config
+
+from .catalogue import check
 
 # The property each effect letter of the catalogue breaks.
 EFFECT_PROPERTY = {"L": "no-loss", "D": "no-duplicate-processing", "R": "in-order"}
@@ -22,7 +24,11 @@ PIPELINE_PROPERTY = {"L": ("no-acked-loss", "no-loss"), "D": ("no-duplicate-in-l
 
 def row(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], *,
         model: str = "group", **params) -> Config:
-    """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented)."""
+    """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented).
+
+    An id the failure catalogue does not have is refused when the row is declared.
+    """
+    check(catalogue, f"matrix row {id!r} (spec/matrix.py)")
     effects = {e for v in catalogue.values() for e in v if e != "-"}
     props = PIPELINE_PROPERTY if model == "pipeline" else {e: (p,) for e, p in EFFECT_PROPERTY.items()}
     expect = {prop: "violated" if e in effects else "holds" for e, names in props.items() for prop in names}

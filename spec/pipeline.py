@@ -40,6 +40,25 @@ def most(p):
     return (1 + p.retries) * (1 + p.max_crashes)
 
 
+model = Model("pipeline", __doc__)
+model.param("messages", 2, min=1, max=3, doc="messages the producer sends")
+model.param("replicas", 1, min=1, max=3, doc="replication factor: brokers holding the partition")
+model.param("acks", "all", choices=ACKS,
+            doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")
+model.param("min_isr", 1, min=1, max=3,
+            doc="min.insync.replicas: ISR members an acks=all write needs (Kafka's default: 1)")
+model.param("unclean", "no", choices=("no", "yes"),
+            doc="unclean.leader.election.enable: elect a replica outside the ISR when no ISR member is alive")
+model.param("retries", 0, min=0, max=2, doc="retries: how often, in all, the producer resends a failed request")
+model.param("idempotence", "no", choices=("no", "yes"),
+            doc="enable.idempotence: the broker drops a resent duplicate (needs acks=all, retries >= 1)")
+model.param("in_flight", 1, min=1, max=2, doc="max.in.flight.requests.per.connection")
+model.param("commit", "after", choices=("after", "before"),
+            doc="the consumer commits after processing (at-least-once) or before (at-most-once)")
+model.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
+
+
+@model.variables
 def _variables(p):
     M, R, L = p.messages, p.replicas, capacity(p)
     if p.min_isr > R:
@@ -101,6 +120,29 @@ def _variables(p):
     ]
 
 
+def _leaders_change(p):
+    return "broker-failure" in p.failure_modes
+
+
+def _isr_shrinks(p):
+    return "isr-shrink" in p.failure_modes or (_leaders_change(p) and p.replicas > 1)
+
+
+# An action that cannot happen in a configuration is not instantiated there (no
+# followers, no retries, no failure to heal from), so coverage reports stay about
+# the configuration's real dead ends.
+model.action(Send, over="messages")
+model.action(Append, over="messages")
+model.action(Ack, over=lambda p: range(p.messages) if p.acks != "0" else [])
+model.action(Retry, over=lambda p: range(p.messages) if p.retries and p.acks != "0" else [])
+model.action(Expire, over=lambda p: range(p.messages) if _leaders_change(p) or _isr_shrinks(p) else [])
+model.action(Fetch, over=lambda p: range(p.replicas) if p.replicas > 1 else [])
+model.action(Truncate, over=lambda p: range(p.replicas) if p.replicas > 1 and _leaders_change(p) else [])
+for fn in (Elect, RestartBroker):
+    model.action(fn, over=lambda p: range(p.replicas) if _leaders_change(p) else [])
+
+
+@model.action
 def Poll(s):
     """The consumer's poll() returns the record at its position below the high watermark.
 
@@ -113,6 +155,7 @@ def Poll(s):
     s.pc = PC.fetched
 
 
+@model.action
 def Process(s):
     """The application processes the message in hand (its side effect runs).
 
@@ -131,6 +174,7 @@ def Process(s):
         s.cur = 0
 
 
+@model.action
 def Commit(s):
     """The consumer commits its position (commitSync): after processing, or before it.
 
@@ -148,6 +192,12 @@ def Commit(s):
         s.pc = PC.committed
 
 
+crash = model.failure_mode("crash", budget="max_crashes", counter="crashes", default=True,
+                           doc="The consumer crashes at any point of its loop and restarts from the "
+                               "committed offset (as in the reference model).")
+
+
+@crash.action
 def Crash(s):
     """The consumer process dies and restarts from the committed offset (as in the reference model).
 
@@ -158,6 +208,10 @@ def Crash(s):
     s.pc = PC.idle
     s.cur = 0
     s.position = s.committed
+
+
+# The failure modes of spec/failures/ whose MODEL is "pipeline", in ORDER.
+failures.install_all(model)
 
 
 # --------------------------------------------------------------------------- properties
@@ -278,12 +332,18 @@ def expect_in_order(p):
     return "violated" if r else "holds"
 
 
+model.always(no_acked_loss, name="no-acked-loss", expect=expect_no_acked_loss)
+model.always(no_duplicate_in_log, name="no-duplicate-in-log", expect=expect_no_duplicate_in_log)
+model.always(no_loss, name="no-loss", expect=expect_no_loss)
+model.always(no_duplicate, name="no-duplicate-processing", expect=expect_no_duplicate)
+model.always(in_order, name="in-order", expect=expect_in_order)
+
+
 ACTORS = {"Send": ("producer", "leader"), "Append": "leader", "Ack": ("leader", "producer"),
           "Retry": ("producer", "leader"), "Expire": "producer", "Fetch": ("leader", "replica {i}"),
           "Truncate": "replica {i}", "Elect": ("controller", "replica {i}"), "RestartBroker": "replica {i}",
           "Poll": ("leader", "consumer"), "Process": "consumer", "Commit": ("consumer", "coordinator"),
-          "Crash": "consumer", "LoseRequest": "producer", "LoseResponse": ("leader", "producer"),
-          "BrokerFails": "replica {i}", "ShrinkIsr": ("leader", "replica {i}")}
+          "Crash": "consumer"}  # the failure modes of spec/failures/ give their actions' lanes (`actor=`)
 
 
 def _producer_column(s):
@@ -303,59 +363,4 @@ def _consumer_column(s):
 COLUMNS = {"producer": _producer_column, "replicas": _logs_column, "consumer": _consumer_column}
 
 
-def _leaders_change(p):
-    return "broker-failure" in p.failure_modes
-
-
-def _isr_shrinks(p):
-    return "isr-shrink" in p.failure_modes or (_leaders_change(p) and p.replicas > 1)
-
-
-def make_model() -> Model:
-    """A fresh `pipeline` model with its failure modes (spec/failures, MODEL = "pipeline")."""
-    m = Model("pipeline", __doc__)
-    m.param("messages", 2, min=1, max=3, doc="messages the producer sends")
-    m.param("replicas", 1, min=1, max=3, doc="replication factor: brokers holding the partition")
-    m.param("acks", "all", choices=ACKS,
-            doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")
-    m.param("min_isr", 1, min=1, max=3,
-            doc="min.insync.replicas: ISR members an acks=all write needs (Kafka's default: 1)")
-    m.param("unclean", "no", choices=("no", "yes"),
-            doc="unclean.leader.election.enable: elect a replica outside the ISR when no ISR member is alive")
-    m.param("retries", 0, min=0, max=2, doc="retries: how often, in all, the producer resends a failed request")
-    m.param("idempotence", "no", choices=("no", "yes"),
-            doc="enable.idempotence: the broker drops a resent duplicate (needs acks=all, retries >= 1)")
-    m.param("in_flight", 1, min=1, max=2, doc="max.in.flight.requests.per.connection")
-    m.param("commit", "after", choices=("after", "before"),
-            doc="the consumer commits after processing (at-least-once) or before (at-most-once)")
-    m.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
-    m.variables(_variables)
-    # An action that cannot happen in a configuration is not instantiated there (no
-    # followers, no retries, no failure to heal from), so coverage reports stay about
-    # the configuration's real dead ends.
-    m.action(Send, over="messages")
-    m.action(Append, over="messages")
-    m.action(Ack, over=lambda p: range(p.messages) if p.acks != "0" else [])
-    m.action(Retry, over=lambda p: range(p.messages) if p.retries and p.acks != "0" else [])
-    m.action(Expire, over=lambda p: range(p.messages) if _leaders_change(p) or _isr_shrinks(p) else [])
-    m.action(Fetch, over=lambda p: range(p.replicas) if p.replicas > 1 else [])
-    m.action(Truncate, over=lambda p: range(p.replicas) if p.replicas > 1 and _leaders_change(p) else [])
-    for fn in (Elect, RestartBroker):
-        m.action(fn, over=lambda p: range(p.replicas) if _leaders_change(p) else [])
-    for fn in (Poll, Process, Commit):
-        m.action(fn)
-    crash = m.failure_mode("crash", budget="max_crashes", counter="crashes", default=True,
-                           doc="The consumer crashes at any point of its loop and restarts from the "
-                               "committed offset (as in the reference model).")
-    crash.action(Crash)
-    failures.install_all(m)
-    m.always(no_acked_loss, name="no-acked-loss", expect=expect_no_acked_loss)
-    m.always(no_duplicate_in_log, name="no-duplicate-in-log", expect=expect_no_duplicate_in_log)
-    m.always(no_loss, name="no-loss", expect=expect_no_loss)
-    m.always(no_duplicate, name="no-duplicate-processing", expect=expect_no_duplicate)
-    m.always(in_order, name="in-order", expect=expect_in_order)
-    m.pictures(project=("leader", "hw", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))
-    return m
-
-
-model = make_model()
+model.pictures(project=("leader", "hw", "pc"), actors=ACTORS, columns=COLUMNS, instances=({},))

@@ -13,9 +13,9 @@ from checker.engines.bmc import bmc
 from checker.engines.explicit import explore
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
-from spec import failures
-from spec.group import make_model
+from spec import catalogue, failures
 from spec.matrix import EFFECT_PROPERTY, PIPELINE_PROPERTY
+from spec_copy import copy_spec, run_checker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOGUE = os.path.join(ROOT, "docs", "kafka-failure-modes.md")
@@ -107,14 +107,15 @@ def test_row_verdicts_and_shortest_traces(rows, row_id):
 
 
 def catalogue_effects():
-    """Catalogue id -> the effect letters of its Eff. column (L, D, R)."""
-    text = open(CATALOGUE, encoding="utf-8").read()
-    out = {}
-    for line in text.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 4 and re.fullmatch(r"[PBCT]\d+", cells[0]):
-            out[cells[0]] = set(re.findall(r"\b([LDR])\b", cells[3]))
-    return out
+    """Catalogue id -> the effect letters of its Eff. column (L, D, R), as the spec package reads them."""
+    return {i: set(e.effects) for i, e in catalogue.entries().items()}
+
+
+def test_the_package_reads_the_docs_copy_of_the_catalogue():
+    packaged = os.path.join(ROOT, "spec", catalogue.FILE)
+    assert open(packaged, encoding="utf-8").read() == open(CATALOGUE, encoding="utf-8").read(), \
+        "copy docs/kafka-failure-modes.md to spec/ (the package reads that copy at run time)"
+    assert len(catalogue.entries()) == 43 and catalogue.summary() == "P1-P9, B1-B11, C1-C16, T1-T7"
 
 
 def test_catalogue_copy_is_the_shared_one():
@@ -300,15 +301,15 @@ def test_list_shows_configurations_and_failure_modes_one_line_each():
 
 def test_every_failure_module_is_documented_and_installed():
     mods = failures.modules()
-    assert [m.__name__.rsplit(".", 1)[1] for m in failures.modules("group")] == [
-        "crash", "max_poll_exceeded", "offset_expiry", "rebalance", "retention", "shutdown"]
-    assert [m.__name__.rsplit(".", 1)[1] for m in failures.modules("pipeline")] == [
-        "broker_failure", "isr_shrink", "request_timeout"]
-    assert len(mods) == 9
-    assert list(get_model("pipeline").failure_modes) == ["crash", "broker-failure", "isr-shrink", "request-timeout"]
-    m = get_model("group")
-    assert list(m.failure_modes) == ["crash", "max-poll-exceeded", "offset-expiry", "rebalance", "retention",
-                                     "shutdown"]
+    installed = []
+    for name in ("group", "pipeline"):
+        m = get_model(name)
+        # Each model's modes from modules are those modules' modes, in ORDER.
+        origins = [f.origin for f in m.failure_modes.values() if f.origin.startswith("failure module ")]
+        assert origins == [f"failure module {mod.__name__}" for mod in failures.modules(name)], name
+        assert [mod.ORDER for mod in failures.modules(name)] == sorted({mod.ORDER for mod in failures.modules(name)})
+        installed += origins
+    assert sorted(installed) == sorted(f"failure module {mod.__name__}" for mod in mods)
     for mod in mods:
         doc = mod.__doc__
         for word in ("Real Kafka", "Prevented", "Documented"):
@@ -324,6 +325,7 @@ records. Documented: AdminClient.deleteRecords javadoc.
 from checker import when
 
 CATALOGUE = ()
+ORDER = 99
 
 
 def install(model):
@@ -338,30 +340,23 @@ def install(model):
 '''
 
 
-def test_a_module_dropped_into_the_package_is_picked_up(tmp_path, monkeypatch):
-    (tmp_path / "zz_purge.py").write_text(NEW_MODULE)
-    monkeypatch.setattr(failures, "__path__", [*failures.__path__, str(tmp_path)])
-    try:
-        m = make_model()
-        assert list(m.failure_modes)[-1] == "purge" and "max_purges" in m.params
-        s = m.build({"messages": 1}, ["purge"], ["crash"])
-        assert s.failure_modes == ["purge"] and s.actions[-1].name == "Purge"
-        r = explore(s)
-        assert r.prop("no-loss").trace.actions == ["Produce", "Purge"]
-    finally:
-        sys.modules.pop("spec.failures.zz_purge", None)
-        monkeypatch.undo()
-    assert "purge" not in make_model().failure_modes  # gone with the directory
+def test_a_module_dropped_into_the_package_is_picked_up(tmp_path):
+    where = copy_spec(tmp_path)
+    (where / "spec" / "failures" / "zz_purge.py").write_text(NEW_MODULE)
+    r = run_checker(where, "verify", "group", "-f", "purge", "--without", "crash", "-p", "messages=1", "--json")
+    d = json.loads(r.stdout)
+    assert d["failure_modes"] == ["purge"] and d["params"]["max_purges"] == 1
+    (no_loss,) = [p for p in d["properties"] if p["name"] == "no-loss"]
+    assert [step["action"] for step in no_loss["trace"]] == [None, "Produce", "Purge"]
+    assert "purge" not in get_model("group").failure_modes  # the package itself is untouched
 
 
-def test_a_failure_module_without_install_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "zz_broken.py").write_text('"""broken."""\n')
-    monkeypatch.setattr(failures, "__path__", [*failures.__path__, str(tmp_path)])
-    try:
-        with pytest.raises(Exception, match="needs a docstring and an install"):
-            make_model()
-    finally:
-        sys.modules.pop("spec.failures.zz_broken", None)
+def test_a_failure_module_without_install_is_refused(tmp_path):
+    where = copy_spec(tmp_path)
+    (where / "spec" / "failures" / "zz_broken.py").write_text('"""broken."""\n')
+    r = run_checker(where, "list", "group")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert "failure module spec.failures.zz_broken needs a docstring and an install(model) function" in r.stderr
 
 
 def test_matrix_is_deterministic():

@@ -67,6 +67,7 @@ def test_the_wheel_holds_every_package_its_entry_points_and_extras(tmp_path):
     modules = {os.path.relpath(os.path.join(d, f), ROOT).replace(os.sep, "/")
                for p in packages for d in [os.path.join(ROOT, p)] for f in os.listdir(d) if f.endswith(".py")}
     assert modules <= names, f"modules left out of the wheel: {sorted(modules - names)}"
+    assert "spec/kafka-failure-modes.md" in names, "the catalogue spec/catalogue.py reads at run time"
     (info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
     assert {n.split("/")[0] for n in names} == {*PACKAGES, info}, "only the three packages are installed"
 

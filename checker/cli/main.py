@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List every model (or one) with its parameters, failure modes, "
                                     "variables, actions and properties.")
     ls.add_argument("model", nargs="?", help="only this model")
+    ls.add_argument("-f", "--with", dest="enable", action="append", default=[], metavar="FAILURE",
+                    help="list MODEL with this failure mode on: its actions, variables and counter (repeatable)")
     ls.add_argument("--json", action="store_true", help="print a JSON list instead of tables")
 
     mx = sub.add_parser("matrix", help="the delivery-guarantee matrix: configurations x properties",
@@ -390,12 +392,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.enable and not args.model:
+        raise CheckerError(f"list -f {args.enable[0]} needs a model: list MODEL -f {args.enable[0]}")
     chosen = {args.model: get_model(args.model)} if args.model else models()
     if args.json:
-        print(json.dumps(describe_models(chosen), indent=2))
+        print(json.dumps(describe_models(chosen, args.enable), indent=2))
         return 0
     con = make_console()
-    print_models(con, chosen)
+    print_models(con, chosen, args.enable)
     if not args.model:
         print_configs(con, list(configs().values()))
     finish(con)

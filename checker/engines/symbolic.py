@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 import z3
 
 from checker.lang import declare, trace
 from checker.errors import CheckerError, SpecError
+from checker.lang.declare import Params
 from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
 from checker.result import Trace
@@ -208,7 +208,7 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
             prange.append(consts[n] >= d.min)
         if d.max is not None:
             prange.append(consts[n] <= d.max)
-    p = SimpleNamespace(**pvals, failure_modes=tuple(failures))
+    p = Params(model.name, pvals, tuple(failures))
     declare.symbolic_params[0] = True
     try:
         try:

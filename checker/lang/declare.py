@@ -4,6 +4,7 @@ variables, and how a declared variable becomes the flat scalar variables of a Sy
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,3 +189,37 @@ class Param:
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
             raise CheckerError(f"{self.name}={raw} is out of range: it must be {self.describe_range()}")
         return raw
+
+
+class UnknownParameter(SpecError, AttributeError):
+    """A model reads a parameter it does not have (`p.max_crashs`).
+
+    Also an AttributeError, so that `getattr(p, name, default)` keeps working."""
+
+
+class Params:
+    """The parameters of one build as attributes (`p.messages`), and `failure_modes`, the modes on.
+
+    Reading a name that is not a parameter is an UnknownParameter error that lists the
+    parameters, instead of Python's bare AttributeError."""
+
+    def __init__(self, model: str, values: dict[str, Any], failure_modes: tuple[str, ...]):
+        self.__dict__.update(values)
+        self.__dict__["failure_modes"] = tuple(failure_modes)
+        self.__dict__["_model"] = model
+
+    def __getattr__(self, name: str) -> Any:  # only called when `name` is not an attribute
+        if name.startswith("__"):
+            raise AttributeError(name)  # Python's own protocol probes (copy, pickle, ...)
+        known = [k for k in self.__dict__ if not k.startswith("_") and k != "failure_modes"]
+        raise UnknownParameter(f"model {self.__dict__['_model']} has no parameter {name!r}{_caller()}; "
+                               f"its parameters: {', '.join(known)}")
+
+    def __repr__(self) -> str:
+        return "Params(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if not k.startswith("_")) + ")"
+
+
+def _caller() -> str:
+    """` (file, line N)` of the model code that made the read, for the message."""
+    frame = sys._getframe(2)  # _caller <- __getattr__ <- the reading code
+    return f" ({frame.f_code.co_filename}, line {frame.f_lineno})" if frame else ""

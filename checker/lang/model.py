@@ -48,15 +48,15 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
-from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
 from checker.errors import CheckerError, SpecError
 from checker.lang.declare import (FAIRNESS, KINDS, NAME, UNBOUNDED, And, Array, Bool, Enum, Implies, Int, Not, Or,
-                                  Param, Var, is_unbounded)
+                                  Param, Params, Var, is_unbounded)
 from checker.lang.system import ActionInst, PropInst, System
 from checker.lang.trace import Tracer, all_of, any_of, indices, ite, user_code, when
 
@@ -72,7 +72,8 @@ class _ActionDecl:
     name: str
     over: Any  # None, a parameter name, or a callable params -> iterable of ints
     at: bool
-    failure: "FailureMode | None"
+    failure: "FailureMode | None"  # the mode the action belongs to: it exists only while that mode is on
+    spends: "FailureMode | None" = None  # the mode whose budget each firing spends (None: free)
 
 
 @dataclass
@@ -135,26 +136,81 @@ def doc_lines(fn: Callable) -> tuple[str, str]:
 
 
 class FailureMode:
-    """A named, opt-in, budgeted perturbation: its actions fire at most `budget` times.
+    """A named, opt-in, budgeted perturbation: its actions fire at most `budget` times in all.
 
     The mode owns a counter variable (0..budget) and adds `counter < budget` to the
     guard and `counter += 1` to the effect of each of its actions, so the actions
-    themselves only say what the failure does.
+    themselves only say what the failure does. Everything a mode declares exists only
+    while the mode is on: its actions, its variables (`variables`), its counter, the
+    code it runs on the model's events (`on`); so a mode that is off costs no state.
     """
 
-    def __init__(self, model: "Model", name: str, budget: str, counter: str, doc: str, default: bool):
+    def __init__(self, model: "Model", name: str, budget: str, counter: str, doc: str, default: bool,
+                 origin: str):
         self.model, self.name, self.budget, self.counter = model, name, budget, counter
-        self.doc, self.default = doc, default
+        self.doc, self.default, self.origin = doc, default, origin
+        self.actors: dict[str, tuple[str, ...]] = {}  # action -> its lane(s) in the pictures
+        self.handlers: dict[str, list[Callable]] = {}  # event -> code run when an action fires it
+        self.variable_fns: list[Callable] = []  # fn(params) -> the mode's own Vars
 
-    def action(self, fn: Callable | None = None, *, over: Any = None, at: bool = False, name: str | None = None):
-        """Declare an action of this failure mode (same options as `Model.action`)."""
-        return self.model.action(fn, over=over, at=at, name=name, _failure=self)
+    def action(self, fn: Callable | None = None, *, over: Any = None, at: bool = False, name: str | None = None,
+               budget: bool = True, actor: Any = None):
+        """Declare an action of this failure mode (`over`, `at`, `name` as for `Model.action`).
+
+        budget=True (the default): each firing spends one unit of the mode's budget; that
+        is what every failure action is. budget=False: the action is free, for a step that
+        follows from the failure rather than being one (a callback, a retry, a recovery);
+        it still exists only while the mode is on. actor: where `diagrams` and `report`
+        draw it, a lane or a (from, to) pair of lanes as in `Model.pictures(actors=...)`.
+        """
+        def register(f: Callable) -> Callable:
+            n = name or f.__name__
+            where = self.model.lanes_of(where=f"failure mode {self.name}: the actor of {n}", actor=actor) \
+                if actor is not None else None
+            self.model.action(f, over=over, at=at, name=n, _failure=self, _spends=self if budget else None)
+            if where is not None:
+                self.actors[n] = where
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def variables(self, fn: Callable) -> Callable:
+        """Decorator: fn(params) returns the mode's own `Var`s, added to the model's while the mode is on.
+
+        Off, they do not exist: the model's own actions never name them; what they must
+        do to them (reset on a restart, ...) goes into handlers of the model's events (`on`).
+        """
+        self.variable_fns.append(fn)
+        return fn
+
+    def on(self, *events: str) -> Callable:
+        """Decorator: fn(s, *args) runs inside every action that fires one of `events`, while the mode is on.
+
+        The model declares its events (`Model.event`) and fires them from its actions
+        (`model.fire("restart", s, c)`); a mode hooks the reset of its own variables
+        there instead of editing the model's actions. The handler's code is part of
+        the firing action's step, run where the action fires the event.
+        """
+        for e in events:
+            if e not in self.model.events:
+                known = ", ".join(self.model.events) or "none (declare them with model.event)"
+                raise SpecError(f"failure mode {self.name} ({self.origin}): on({e!r}) names no event of model "
+                                f"{self.model.name}; its events: {known}")
+
+        def register(fn: Callable) -> Callable:
+            for e in events:
+                self.handlers.setdefault(e, []).append(fn)
+            return fn
+
+        return register
+
+    def actions(self) -> list[tuple[str, str, bool]]:
+        """The mode's declared actions as (name, first docstring line, indexed), in declaration order."""
+        return [(a.name, doc_lines(a.fn)[0], a.over is not None) for a in self.model.action_decls if a.failure is self]
 
 
 class Model:
     """A named model: parameters, variables, actions, failure modes and properties."""
-
-    picture_spec: Pictures = Pictures()  # replaced by `pictures(...)`
 
     def __init__(self, name: str, doc: str = ""):
         if not NAME.match(name):
@@ -167,6 +223,29 @@ class Model:
         self._props: list[_PropDecl] = []
         self.symmetries: list[str] = []  # parameters whose indices are interchangeable
         self._fairness: Any = ()  # what `eventually` properties assume unless they say otherwise
+        self.events: dict[str, str] = {}  # event name -> what happens (see `event`)
+        self._pictures = Pictures()
+        # Who declares what: errors about a name declared twice name both declarers
+        # (a failure module installs itself inside `declared_by`).
+        self._origin = f"model {name}"
+        self._origins: dict[tuple[str, str], str] = {}
+
+    @contextmanager
+    def declared_by(self, origin: str) -> Iterator[None]:
+        """Declarations made inside are attributed to `origin` (e.g. "failure module spec.failures.crash")."""
+        before, self._origin = self._origin, origin
+        try:
+            yield
+        finally:
+            self._origin = before
+
+    def _declare(self, kind: str, name: str) -> None:
+        """Record who declares `kind` `name`; a second declaration is a SpecError naming both."""
+        first = self._origins.get((kind, name))
+        if first is not None:
+            who = f"in {first}" if first == self._origin else f"by {first} and by {self._origin}"
+            raise SpecError(f"model {self.name}: {kind} {name!r} is declared twice ({who}); rename one")
+        self._origins[(kind, name)] = self._origin
 
     # -- declaration ---------------------------------------------------------------
 
@@ -192,13 +271,12 @@ class Model:
         """
         if not name.isidentifier() or keyword.iskeyword(name):
             raise SpecError(f"parameter name {name!r} must be a Python identifier")
-        if name in self.params:
-            raise SpecError(f"model {self.name}: parameter {name!r} is declared twice")
         p = Param(name, default, doc, min, max, tuple(choices) if choices else None, unbounded)
         try:
             p.parse(default)
         except CheckerError as e:
             raise SpecError(f"model {self.name}: the default of {e}") from None
+        self._declare("parameter", name)
         self.params[name] = p
 
     def variables(self, fn: Callable) -> Callable:
@@ -209,7 +287,7 @@ class Model:
         return fn
 
     def action(self, fn: Callable | None = None, *, over: Any = None, at: bool = False,
-               name: str | None = None, _failure: FailureMode | None = None):
+               name: str | None = None, _failure: FailureMode | None = None, _spends: FailureMode | None = None):
         """Decorator: declare an action; its docstring's first line describes it in tables.
 
         over: a parameter name (indices 0..value-1) or a callable params -> indices;
@@ -219,29 +297,61 @@ class Model:
             n = name or f.__name__
             if not NAME.match(n):
                 raise SpecError(f"action name {n!r} must be letters, digits, '_' or '-'")
-            if any(a.name == n for a in self._actions):
-                raise SpecError(f"model {self.name}: action {n!r} is declared twice")
             if isinstance(over, str) and over not in self.params:
                 raise SpecError(f"action {n}: over={over!r} is not a parameter of model {self.name}")
             if not doc_lines(f)[0]:
                 raise SpecError(f"action {n}: give it a docstring whose first line describes it")
-            self._actions.append(_ActionDecl(f, n, over, at, _failure))
+            self._declare("action", n)
+            self._actions.append(_ActionDecl(f, n, over, at, _failure, _spends))
             return f
 
         return register(fn) if fn is not None else register
 
     def failure_mode(self, name: str, *, budget: str, counter: str, doc: str,
                      default: bool = False) -> FailureMode:
-        """Declare a failure mode whose actions fire at most `params[budget]` times in all."""
+        """Declare a failure mode whose actions fire at most `params[budget]` times in all.
+
+        `counter` names the variable that counts the firings. Modes that share a budget
+        parameter may share its counter (then the budget bounds their failures together);
+        a counter already counting another budget is refused.
+        """
         if not NAME.match(name):
             raise SpecError(f"failure mode name {name!r} must be letters, digits, '_' or '-'")
-        if name in self.failure_modes:
-            raise SpecError(f"model {self.name}: failure mode {name!r} is declared twice")
         if budget not in self.params or self.params[budget].choices:
             raise SpecError(f"failure mode {name}: budget {budget!r} must be an integer parameter declared first")
-        fm = FailureMode(self, name, budget, counter, inspect.cleandoc(doc), default)
+        if not counter.isidentifier() or counter.startswith("_") or counter == "params":
+            raise SpecError(f"failure mode {name}: counter {counter!r} must be an identifier (not 'params' or '_...')")
+        for other in self.failure_modes.values():
+            if other.counter == counter and other.budget != budget:
+                raise SpecError(f"failure mode {name} ({self._origin}): counter {counter!r} already counts "
+                                f"failure mode {other.name} ({other.origin}) against budget {other.budget}; "
+                                f"give {name} a counter of its own, or budget={other.budget!r} to share it")
+        self._declare("failure mode", name)
+        fm = FailureMode(self, name, budget, counter, inspect.cleandoc(doc), default, self._origin)
         self.failure_modes[name] = fm
         return fm
+
+    def event(self, name: str, doc: str) -> None:
+        """Declare an event: a moment some actions mark with `fire`, where failure modes run code (`FailureMode.on`).
+
+        E.g. the group model's `restart` (a consumer starts a new process): a mode that
+        keeps per-process state resets it there, without editing the Restart action.
+        """
+        if not NAME.match(name):
+            raise SpecError(f"event name {name!r} must be letters, digits, '_' or '-'")
+        self._declare("event", name)
+        self.events[name] = inspect.cleandoc(doc)
+
+    def fire(self, event: str, s: Any, *args: Any) -> None:
+        """Inside an action: run the handlers of `event` of every failure mode that is on, in mode order."""
+        if event not in self.events:
+            known = ", ".join(self.events) or "none"
+            raise SpecError(f"model {self.name}: fire({event!r}) names no declared event; its events: {known}")
+        for fm in self.failure_modes.values():
+            if fm.name in s.params.failure_modes:
+                for fn in fm.handlers.get(event, ()):
+                    with user_code(f"failure mode {fm.name}: its {event!r} handler"):
+                        fn(s, *args)
 
     def fairness(self, spec: Any) -> Any:
         """Declare the fairness every `eventually` property of the model assumes.
@@ -303,23 +413,13 @@ class Model:
         instances: the parameter sets `diagrams --all` draws (default: the defaults only).
         """
         declared = {a.name for a in self._actions}
-        lanes: list[str] = []
+        pairs: dict[str, tuple[str, ...]] = {}
         for act, where in (actors or {}).items():
             if act not in declared:
                 raise SpecError(f"model {self.name}: pictures(actors=...) names {act!r}, which is not an "
                                 "action declared so far; declare pictures after the actions")
-            pair = (where,) if isinstance(where, str) else tuple(where)
-            if not 1 <= len(pair) <= 2 or not all(isinstance(x, str) and x for x in pair):
-                raise SpecError(f"model {self.name}: the actor of {act} must be a lane name or a "
-                                f"(from, to) pair of lane names, not {where!r}")
-            for lane in pair:
-                try:
-                    lane.format(i=0)
-                except (KeyError, IndexError, ValueError):
-                    raise SpecError(f"model {self.name}: lane {lane!r} may use only {{i}} "
-                                    "(the action's index)") from None
-                if lane not in lanes:
-                    lanes.append(lane)
+            pairs[act] = self.lanes_of(f"model {self.name}: the actor of {act}", where)
+        lanes = list(dict.fromkeys(lane for pair in pairs.values() for lane in pair))
         for title, fn in (columns or {}).items():
             if not callable(fn):
                 raise SpecError(f"model {self.name}: pictures column {title!r} must be a function of the state")
@@ -329,9 +429,35 @@ class Model:
                 self.resolve_params(i)
             except CheckerError as e:
                 raise SpecError(f"model {self.name}: pictures(instances=...): {e}") from None
-        self.picture_spec = Pictures(tuple(project), tuple(lanes),
-                                     {k: (v,) if isinstance(v, str) else tuple(v) for k, v in (actors or {}).items()},
-                                     dict(columns or {}), inst)
+        self._pictures = Pictures(tuple(project), tuple(lanes), pairs, dict(columns or {}), inst)
+
+    def lanes_of(self, where: str, actor: Any) -> tuple[str, ...]:
+        """An action's actor as a tuple of one lane or a (from, to) pair; a malformed one is a SpecError."""
+        pair = (actor,) if isinstance(actor, str) else tuple(actor) if isinstance(actor, (tuple, list)) else ()
+        if not 1 <= len(pair) <= 2 or not all(isinstance(x, str) and x for x in pair):
+            raise SpecError(f"{where} must be a lane name or a (from, to) pair of lane names, not {actor!r}")
+        for lane in pair:
+            try:
+                lane.format(i=0)
+            except (KeyError, IndexError, ValueError):
+                raise SpecError(f"{where}: lane {lane!r} may use only {{i}} (the action's index)") from None
+        return pair
+
+    @property
+    def picture_spec(self) -> Pictures:
+        """The drawing hints: the model's `pictures(...)`, then the actors its failure modes declare.
+
+        A mode's lanes come after the model's, so installing a mode never reorders the
+        lanes the model draws already."""
+        spec = self._pictures
+        extra = {n: w for fm in self.failure_modes.values() for n, w in fm.actors.items()}
+        if not extra:
+            return spec
+        actors = dict(spec.actors or {})
+        for n, w in extra.items():
+            actors.setdefault(n, w)  # the model's own word wins
+        lanes = tuple(dict.fromkeys([*spec.lanes, *(lane for w in extra.values() for lane in w)]))
+        return replace(spec, lanes=lanes, actors=actors)
 
     # -- building ------------------------------------------------------------------
 
@@ -359,7 +485,7 @@ class Model:
         """Fix the parameters and failure modes, trace every action and property once."""
         values = self.resolve_params(params)
         failures = self.resolve_failures(enable, disable)
-        p = SimpleNamespace(**values, failure_modes=tuple(failures))
+        p = Params(self.name, values, tuple(failures))
         tracer = Tracer(self.declared_variables(p, failures), p)
         actions = [self._trace_action(tracer, a, idx)
                    for a in self.actions_with(failures)
@@ -396,13 +522,30 @@ class Model:
             raise SpecError(f"model {self.name}: declare its variables with @model.variables")
         with user_code(f"model {self.name}: variables()"):
             decl = list(self._variables(p))
-        for n in failures:
+        owner = {v.name: f"model {self.name}" for v in decl if isinstance(v, Var)}
+        counted: dict[str, str] = {}  # counter -> its budget, for modes that share one
+        for n in failures:  # each mode's own variables, then its counter, in mode order
             fm = self.failure_modes[n]
+            for fn in fm.variable_fns:
+                with user_code(f"failure mode {fm.name}: variables()"):
+                    mine = list(fn(p))
+                for v in mine:
+                    if isinstance(v, Var) and v.name in owner:
+                        raise SpecError(f"variable {v.name!r} is declared twice: by failure mode {fm.name} "
+                                        f"({fm.origin}) and by {owner[v.name]}; rename one")
+                    if isinstance(v, Var):
+                        owner[v.name] = f"failure mode {fm.name} ({fm.origin})"
+                decl += mine
             if is_unbounded(getattr(p, fm.budget)):
                 continue  # no limit, so no counter to keep: the state space stays finite
-            if not any(isinstance(v, Var) and v.name == fm.counter for v in decl):  # modes may share one
-                decl.append(Var(fm.counter, Int(0, getattr(p, fm.budget)),
-                                f"{fm.name} failures so far (budget {fm.budget})"))
+            if counted.get(fm.counter) == fm.budget:
+                continue  # shared with an earlier mode of the same budget (see failure_mode)
+            if fm.counter in owner:
+                raise SpecError(f"failure mode {fm.name} ({fm.origin}): its counter {fm.counter!r} is also a "
+                                f"variable of {owner[fm.counter]}; give the counter another name")
+            owner[fm.counter], counted[fm.counter] = f"failure mode {fm.name} (its counter)", fm.budget
+            decl.append(Var(fm.counter, Int(0, getattr(p, fm.budget)),
+                            f"{fm.name} failures so far (budget {fm.budget})"))
         return decl
 
     def _trace_action(self, tracer: Tracer, a: _ActionDecl, idx: int | None) -> ActionInst:

@@ -441,13 +441,14 @@ class Tracer:
     def action(self, a: Any, idx: Any) -> TracedAction:
         """Trace action declaration `a` (fn, name, at, failure) at index idx.
 
-        An action of a failure mode with a bounded budget spends it: `counter < budget`
-        joins its guard and `counter += 1` its effect, so the body says only what fails.
+        An action that spends a failure mode's bounded budget (every action of a mode but
+        those declared `budget=False`) gets `counter < budget` in its guard and `counter += 1`
+        in its effect, so the body says only what fails.
         """
         label = a.name if idx is None else f"{a.name}(i)" if isinstance(idx, z3.ExprRef) else f"{a.name}({idx})"
         rec = Recorder(f"action {label}", True, self.mode.symbolic)
         s, store = self.state(rec, True)
-        fm = a.failure if a.failure is not None and not is_unbounded(getattr(self.p, a.failure.budget)) else None
+        fm = a.spends if a.spends is not None and not is_unbounded(getattr(self.p, a.spends.budget)) else None
         with user_code(rec.where, rec):
             if fm is not None:
                 when(getattr(s, fm.counter) < getattr(s.params, fm.budget))

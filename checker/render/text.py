@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 from rich import box
 from rich.console import Console
@@ -232,22 +232,29 @@ def result_json(result: Result) -> str:
     return json.dumps(result.json(), indent=2)
 
 
-def describe_models(models: dict[str, Model]) -> list[dict[str, Any]]:
-    """What `list` shows, as data: each model at its default parameters."""
+def describe_models(models: dict[str, Model], enable: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """What `list` shows, as data: each model at its default parameters, with the failure modes
+    `enable` turns on; the actions of the modes that stay off are listed too, marked off."""
     out = []
     for m in models.values():
-        s = m.build()  # the defaults: actual domains, expectations and action instances
+        s = m.build({}, enable)  # the defaults: actual domains, expectations and action instances
         bases: dict[str, Any] = {}
         for a in s.actions:
             bases.setdefault(a.base, {"name": a.base, "indexed": a.index is not None,
-                                      "description": a.description, "failure_mode": a.failure})
+                                      "description": a.description, "failure_mode": a.failure, "on": True})
+        for f in m.failure_modes.values():
+            if f.name not in s.failure_modes:
+                for name, description, indexed in f.actions():
+                    bases.setdefault(name, {"name": name, "indexed": indexed, "description": description,
+                                            "failure_mode": f.name, "on": False})
         out.append({
             "name": m.name,
             "description": m.doc.splitlines()[0] if m.doc else "",
             "params": [{"name": p.name, "default": p.default, "range": p.describe_range(), "doc": p.doc}
                        for p in m.params.values()],
-            "failure_modes": [{"name": f.name, "default": f.default, "budget": f.budget,
-                               "doc": _first_sentence(f.doc)} for f in m.failure_modes.values()],
+            "failure_modes": [{"name": f.name, "default": f.default, "on": f.name in s.failure_modes,
+                               "budget": f.budget, "doc": _first_sentence(f.doc)}
+                              for f in m.failure_modes.values()],
             "variables": [{"name": n, "domain": d, "doc": _first_sentence(doc)} for n, d, doc in s.roots],
             "actions": list(bases.values()),
             "properties": [{"name": p.name, "kind": p.kind, "expected": p.expected,
@@ -257,7 +264,7 @@ def describe_models(models: dict[str, Model]) -> list[dict[str, Any]]:
     return out
 
 
-def print_models(con: Console, models: dict[str, Model]) -> None:
+def print_models(con: Console, models: dict[str, Model], enable: Iterable[str] = ()) -> None:
     """`list`: every model with its parameters, failure modes, variables, actions, properties."""
     def table(title: str, rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Table:
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
@@ -267,17 +274,18 @@ def print_models(con: Console, models: dict[str, Model]) -> None:
             t.add_row(*(_cell(r[key]) for _, key in cols))
         return t
 
-    for d in describe_models(models):
+    for d in describe_models(models, enable):
         con.print(Text(d["name"], "bold"), "-", d["description"])
         con.print(table("parameters", d["params"],
                         [("name", "name"), ("default", "default"), ("range", "range"), ("meaning", "doc")]))
-        con.print(table("failure modes", d["failure_modes"],
-                        [("name", "name"), ("on by default", "default"), ("budget", "budget"),
-                         ("what it is", "doc")]))
+        con.print(table("failure modes (on: at the defaults, or turned on with -f MODE)",
+                        d["failure_modes"], [("name", "name"), ("on", "on"), ("budget", "budget"),
+                                             ("what it is", "doc")]))
         con.print(table("variables (domains at the defaults)", d["variables"],
                         [("name", "name"), ("domain", "domain"), ("meaning", "doc")]))
         actions = [dict(a, name=a["name"] + ("(i)" if a["indexed"] else ""),
-                        failure_mode=a["failure_mode"] or "") for a in d["actions"]]
+                        failure_mode=(a["failure_mode"] or "") + ("" if a["on"] else " (off)"))
+                   for a in d["actions"]]
         con.print(table("actions", actions, [("name", "name"), ("failure mode", "failure_mode"),
                                              ("description", "description")]))
         con.print(table("properties (expectations at the defaults)", d["properties"],

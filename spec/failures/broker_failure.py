@@ -21,6 +21,7 @@ from checker import And, ite, when
 
 CATALOGUE = ("P1", "P2", "B1", "B2")
 MODEL = "pipeline"
+ORDER = 10
 
 
 def install(model):
@@ -28,7 +29,7 @@ def install(model):
     mode = model.failure_mode("broker-failure", budget="max_broker_failures", counter="broker_failures",
                               doc=__doc__)
 
-    @mode.action(over="replicas")
+    @mode.action(over="replicas", actor="replica {i}")
     def BrokerFails(s, r):
         """Broker r dies; it leaves the ISR (unless it is the last member) and, if leader, its leadership.
 

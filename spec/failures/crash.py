@@ -17,13 +17,14 @@ from spec.group_ops import PC, STATUS
 from checker import when
 
 CATALOGUE = ("C1", "C2", "C3", "C4", "C7", "C8")
+ORDER = 10
 
 
 def install(model):
     model.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
     mode = model.failure_mode("crash", budget="max_crashes", counter="crashes", doc=__doc__, default=True)
 
-    @mode.action(over="consumers")
+    @mode.action(over="consumers", actor="consumer {i}")
     def Crash(s, c):
         """The consumer process dies; what it had fetched is gone with it.
 
@@ -35,3 +36,4 @@ def install(model):
         s.st[c] = STATUS.down
         s.pc[c] = PC.idle
         s.nxt[c] = s.pos[c]
+        model.fire("crash", s, c)

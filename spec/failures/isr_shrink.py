@@ -18,13 +18,14 @@ from checker import when
 
 CATALOGUE = ("B1", "B2")
 MODEL = "pipeline"
+ORDER = 20
 
 
 def install(model):
     model.param("max_isr_shrinks", 1, min=0, doc="followers dropped from the ISR in one run")
     mode = model.failure_mode("isr-shrink", budget="max_isr_shrinks", counter="isr_shrinks", doc=__doc__)
 
-    @mode.action(over="replicas")
+    @mode.action(over="replicas", actor=("leader", "replica {i}"))
     def ShrinkIsr(s, r):
         """The leader drops follower r from the ISR; the high watermark may move up.
 

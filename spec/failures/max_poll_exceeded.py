@@ -19,6 +19,7 @@ from spec.group_ops import PC, STATUS, hand_over
 from checker import when
 
 CATALOGUE = ("C9",)
+ORDER = 20
 
 
 def install(model):
@@ -27,7 +28,7 @@ def install(model):
     mode = model.failure_mode("max-poll-exceeded", budget="max_rebalances", counter="rebalances",
                               doc=__doc__)
 
-    @mode.action(over="consumers")
+    @mode.action(over="consumers", actor=("coordinator", "consumer {i}"))
     def Evict(s, c):
         """The owner exceeds max.poll.interval.ms mid-batch; its partition moves, it becomes a zombie.
 

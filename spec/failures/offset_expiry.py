@@ -15,13 +15,14 @@ from spec.group_ops import NO_OFFSET, STATUS
 from checker import all_of, when
 
 CATALOGUE = ("C12",)
+ORDER = 30
 
 
 def install(model):
     model.param("max_expiries", 1, min=0, doc="offset expiries in one run")
     mode = model.failure_mode("offset-expiry", budget="max_expiries", counter="expiries", doc=__doc__)
 
-    @mode.action
+    @mode.action(actor="coordinator")
     def ExpireOffsets(s):
         """Every consumer is down; the coordinator deletes the group's committed offset.
 

@@ -17,6 +17,7 @@ from spec.group_ops import PC, STATUS, hand_over
 from checker import when
 
 CATALOGUE = ("C10",)
+ORDER = 40
 
 
 def install(model):
@@ -24,7 +25,7 @@ def install(model):
         model.param("max_rebalances", 1, min=0, doc="rebalances (evictions or member changes) in one run")
     mode = model.failure_mode("rebalance", budget="max_rebalances", counter="rebalances", doc=__doc__)
 
-    @mode.action(over="consumers")
+    @mode.action(over="consumers", actor=("coordinator", "consumer {i}"))
     def Rebalance(s, c):
         """At its next poll() the owner takes part in a rebalance and its partition moves.
 

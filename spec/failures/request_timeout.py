@@ -21,13 +21,14 @@ from checker import when
 
 CATALOGUE = ("P1", "P3", "P4")
 MODEL = "pipeline"
+ORDER = 30
 
 
 def install(model):
     model.param("max_timeouts", 1, min=0, doc="produce requests or responses lost in one run")
     mode = model.failure_mode("request-timeout", budget="max_timeouts", counter="timeouts", doc=__doc__)
 
-    @mode.action(over="messages")
+    @mode.action(over="messages", actor="producer")
     def LoseRequest(s, m):
         """The request carrying m is lost before the leader writes it.
 
@@ -38,7 +39,7 @@ def install(model):
         when(s.pst[m] == PST.wire)
         s.pst[m] = PST.dropped if s.params.acks == "0" else PST.failed
 
-    @mode.action(over="messages")
+    @mode.action(over="messages", actor=("leader", "producer"))
     def LoseResponse(s, m):
         """The leader wrote m, but its response is lost; the producer sees a timeout.
 

@@ -15,13 +15,14 @@ Left out: segments (one record is deleted at a time); compaction (B10).
 from checker import when
 
 CATALOGUE = ("B9",)
+ORDER = 50
 
 
 def install(model):
     model.param("max_deletions", 1, min=0, doc="records retention may delete in one run")
     mode = model.failure_mode("retention", budget="max_deletions", counter="deletions", doc=__doc__)
 
-    @mode.action
+    @mode.action(actor="log")
     def DeleteRecords(s):
         """Retention deletes the oldest record still in the log (the log start moves up).
 

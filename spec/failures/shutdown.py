@@ -17,13 +17,14 @@ from spec.group_ops import PC, STATUS
 from checker import when
 
 CATALOGUE = ("C5", "C12")
+ORDER = 60
 
 
 def install(model):
     model.param("max_shutdowns", 1, min=0, doc="clean consumer shutdowns in one run")
     mode = model.failure_mode("shutdown", budget="max_shutdowns", counter="shutdowns", doc=__doc__)
 
-    @mode.action(over="consumers")
+    @mode.action(over="consumers", actor=("consumer {i}", "coordinator"))
     def Close(s, c):
         """The consumer calls close() between polls; with auto-commit, close() commits its position.
 
@@ -37,3 +38,4 @@ def install(model):
             s.committed = s.pos[c]
         s.st[c] = STATUS.down
         s.nxt[c] = s.pos[c]
+        model.fire("close", s, c)
