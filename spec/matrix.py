@@ -7,7 +7,7 @@ effects; `python -m checker matrix` computes the actual ones by search and says 
 they disagree.
 """
 
-from checker.matrix import Config
+from checker import Config
 
 # The property each effect letter of the catalogue breaks.
 EFFECT_PROPERTY = {"L": "no-loss", "D": "no-duplicate-processing", "R": "in-order"}
