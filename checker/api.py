@@ -61,8 +61,8 @@ class Options:
             object.__setattr__(self, "properties", tuple(self.properties))  # frozen: a list given becomes a tuple
         for name in ("max_states", "max_memory", "max_depth"):
             _positive(name, getattr(self, name), integer=True)
-        for name in ("timeout", "progress_every"):
-            _positive(name, getattr(self, name), integer=False)
+        _positive("timeout", self.timeout, integer=False)
+        _positive("progress_every", self.progress_every, integer=False, zero=True)
         for name in ("deadlock", "cover", "symmetry"):
             if not isinstance(getattr(self, name), bool):
                 raise CheckerError(f"{name} is true or false, not {getattr(self, name)!r}")
@@ -86,13 +86,14 @@ class Options:
             raise CheckerError("--cover does not combine with --symmetry: the covering traces are of real states")
 
 
-def _positive(name: str, value: Any, integer: bool) -> None:
-    if value is None:
+def _positive(name: str, value: Any, integer: bool, zero: bool = False) -> None:
+    """None or a number above 0 (at least 0 with `zero`); a bool is not a number here."""
+    if value is None and not zero:
         return
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        what = "a positive integer" if integer else "a positive number"
-        raise CheckerError(f"{name} must be {what} or None, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (value >= 0 if zero else value > 0):
+        what = ("a non-negative " if zero else "a positive ") + ("integer" if integer else "number")
+        raise CheckerError(f"{name} must be {what}{'' if zero else ' or None'}, not {value!r}")
 
 
 def check(system: System, options: Options | None = None) -> Result:
