@@ -60,6 +60,8 @@ def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
                progress: Callable[[Config], None] | None = None, options: Options | None = None) -> list[Row]:
     """Check every configuration once (options: the engine and limits; default the explicit engine)."""
     options = Options(engine="explicit") if options is None else options
+    if options.engine == "bmc":  # a cell that holds says how many states were explored
+        raise CheckerError("the matrix needs an explicit-state engine (fast or explicit): its cells count states")
     rows = []
     for cfg in configs:
         if progress is not None:

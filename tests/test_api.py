@@ -149,3 +149,10 @@ def test_the_documented_example_prints_what_it_says(capsys):
     exec(compile(code, "docs/engines.md", "exec"), {})
     said = [line.split("  # ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
     assert capsys.readouterr().out.splitlines() == said
+
+
+def test_the_matrix_refuses_an_engine_that_counts_no_states():
+    from checker.matrix import run_matrix
+    from checker.registry import configs, get_model
+    with pytest.raises(CheckerError, match="the matrix needs an explicit-state engine"):
+        run_matrix(list(configs().values())[:1], get_model, options=Options(engine="bmc"))
