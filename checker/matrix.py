@@ -1,66 +1,30 @@
 """The matrix: named configurations down, properties across, every cell decided by search.
 
-A model package may publish `CONFIGS`, a list of `Config`: a model, parameters and
-failure modes, plus the verdict its source (a catalogue, a paper) expects for some
-properties. `run_matrix` explores each configuration once with the explicit engine;
-a cell is "holds" (with the states explored) or "violated" (with the shortest trace),
-and the row says whether the search agrees with the source. Nothing here knows what
-the properties mean.
+A model package may publish `CONFIGS`, a list of `Config` (`config.py`): a model,
+parameters and failure modes, plus the verdict its source (a catalogue, a paper)
+expects for some properties. `run_matrix` checks each configuration once (the
+explicit engine unless told otherwise); a cell is "holds" (with the states explored)
+or "violated" (with the shortest trace), and the row says whether the search agrees
+with the source. Nothing here knows what the properties mean.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from checker.api import Options, check
+from checker.config import Config, build_config
 from checker.errors import CheckerError
-from checker.engines.explicit import explore
 from checker.engines.replay import replay_command
 from checker.explain import explain
-from checker.result import Result, Trace
-from checker.lang.system import System
+from checker.result import Result, Trace, Verdict
 
 __all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "matrix_json",
            "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]
 
 TRACE_DIR = "docs/traces"  # where `matrix --markdown` links point (relative to the README)
-
-
-@dataclass(frozen=True)
-class Config:
-    """One named configuration: a model instance and what its source says it does."""
-
-    id: str
-    description: str
-    model: str
-    params: dict[str, Any] = field(default_factory=dict)
-    failures: tuple[str, ...] = ()
-    expect: dict[str, str] = field(default_factory=dict)  # property -> expected verdict
-    source: str = ""  # where the expectation comes from, one line
-
-    def settings(self) -> dict[str, Any]:
-        return {"model": self.model, "params": dict(self.params), "failure_modes": list(self.failures)}
-
-    def settings_line(self) -> str:
-        ps = [f"{k}={v}" for k, v in self.params.items()]
-        return " ".join(ps + [f"-f {f}" for f in self.failures]) or "defaults"
-
-
-def build_config(cfg: Config, model: Any, params: dict[str, Any] | None = None,
-                 enable: Iterable[str] = (), disable: Iterable[str] = ()) -> System:
-    """The system of a configuration: exactly its failure modes, its expectations.
-
-    `params`, `enable` and `disable` (from the command line) apply on top of it.
-    """
-    enable, disable = list(enable), list(disable)
-    on = [f for f in cfg.failures if f not in disable] + [f for f in enable if f not in cfg.failures]
-    off = [f for f in model.failure_modes if f not in on]
-    system = model.build({**cfg.params, **(params or {})}, on, off)
-    for p in system.properties:  # the source's word replaces the model's default expectation
-        if p.name in cfg.expect:
-            p.expected = cfg.expect[p.name]
-    return system
 
 
 def columns_of(configs: Iterable[Config]) -> list[str]:
@@ -94,13 +58,16 @@ class Row:
 
 
 def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
-               progress: Callable[[Config], None] | None = None, **limits: Any) -> list[Row]:
-    """Explore every configuration once (limits as for `explore`)."""
+               progress: Callable[[Config], None] | None = None, options: Options | None = None) -> list[Row]:
+    """Check every configuration once (options: the engine and limits; default the explicit engine)."""
+    options = Options(engine="explicit") if options is None else options
+    if options.engine == "bmc":  # a cell that holds says how many states were explored
+        raise CheckerError("the matrix needs an explicit-state engine (fast or explicit): its cells count states")
     rows = []
     for cfg in configs:
         if progress is not None:
             progress(cfg)
-        rows.append(Row(cfg, explore(build_config(cfg, get_model(cfg.model)), **limits)))
+        rows.append(Row(cfg, check(build_config(cfg, get_model(cfg.model)), options)))
     return rows
 
 
@@ -128,7 +95,7 @@ def trace_link(config_id: str, column: str, trace_dir: str = TRACE_DIR) -> str:
 def cell_text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return "-"
-    if cell["verdict"] == "holds":
+    if cell["verdict"] == Verdict.HOLDS:
         return f"holds ({cell['states']:,} states)" + (", for all sizes" if cell["proved"] else "")
     if cell["trace_length"] is not None:
         return f"{cell['verdict']}, {cell['trace_length']} steps"

@@ -17,6 +17,7 @@ import os
 from importlib.metadata import entry_points
 from typing import Any
 
+from checker.config import Config
 from checker.errors import CheckerError, SpecError
 from checker.lang.model import Model
 
@@ -75,18 +76,16 @@ def get_model(name: str) -> Model:
     return ms[name]
 
 
-def configs() -> dict[str, Any]:
-    """Every named configuration (a `checker.matrix.Config`) of the model packages, by id."""
+def configs() -> dict[str, Config]:
+    """Every named configuration (a `checker.Config`) of the model packages, by id."""
     global _configs
     if _configs is None:
-        from checker.matrix import Config  # the matrix module imports the engine; load it only when needed
-
         known = models()  # imports the packages, with their one-line errors
         out: dict[str, Any] = {}
         for name in _providers():
             for c in getattr(importlib.import_module(name), "CONFIGS", []):
                 if not isinstance(c, Config):
-                    raise SpecError(f"{name}.CONFIGS must hold checker.matrix.Config objects, found {c!r}")
+                    raise SpecError(f"{name}.CONFIGS must hold checker.Config objects, found {c!r}")
                 if c.id in out:
                     raise SpecError(f"two configurations are named {c.id!r}; their ids must be unique")
                 if c.model not in known:
@@ -96,7 +95,7 @@ def configs() -> dict[str, Any]:
     return _configs
 
 
-def get_config(name: str) -> Any:
+def get_config(name: str) -> Config:
     cs = configs()
     if name not in cs:
         raise CheckerError(f"unknown configuration {name!r}; known: {', '.join(cs) or 'none'} "

@@ -1,6 +1,7 @@
 """What every engine returns: verdicts, traces and the figures of a run.
 
-The renderers (`report.py`) and the CLI read only these objects, never an engine.
+`checker.check` returns a `Result` for every engine; the renderers and the CLI read
+only these objects, never an engine.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.lang.system import System
+from checker.verdict import Verdict
 
-__all__ = ["Step", "Trace", "PropertyResult", "Result", "verdict_for"]
+__all__ = ["Step", "Trace", "PropertyResult", "Result", "Verdict", "verdict_for", "DEADLOCK"]
+
+DEADLOCK = "no-deadlock"  # the pseudo-property a run with `deadlock` adds: some action is always enabled
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,19 @@ class PropertyResult:
     name: str
     kind: str
     expected: str
-    verdict: str  # holds, violated, reachable, unreachable or unknown
+    verdict: Verdict  # holds, violated, reachable, unreachable or unknown (prove: proved, refuted, unknown)
     trace: Trace | None = None
     reason: str = ""  # why the verdict is unknown, when it is
     loop: int | None = None  # a lasso (eventually): steps after this one repeat forever
     notes: list[str] = field(default_factory=list)  # eventually: how a lasso is fair, or what fairness ruled out
 
+    def __post_init__(self) -> None:
+        self.verdict = Verdict(self.verdict)  # a word given by hand becomes the enum member; a bad one is refused
+
     @property
     def as_expected(self) -> bool | None:
         """None when the verdict is unknown: nothing was decided either way."""
-        return None if self.verdict == "unknown" else self.verdict == self.expected
+        return None if self.verdict == Verdict.UNKNOWN else self.verdict == self.expected
 
     def json(self) -> dict[str, Any]:
         return {
@@ -63,10 +70,17 @@ class PropertyResult:
 
 @dataclass
 class Result:
+    """One run of one engine on one system (`checker.check`).
+
+    states, transitions: None for the bmc engine, which counts neither (it unrolls the
+    transition relation instead of enumerating states); depth is then the deepest
+    unrolling it searched.
+    """
+
     system: System
-    engine: str
-    states: int
-    transitions: int
+    engine: str  # fast, explicit or bmc
+    states: int | None
+    transitions: int | None
     depth: int
     seconds: float
     complete: bool
@@ -121,8 +135,8 @@ class Result:
         }
 
 
-def verdict_for(kind: str, found: bool, complete: bool) -> str:
+def verdict_for(kind: str, found: bool, complete: bool) -> Verdict:
     """The verdict of a safety property from whether a bad/goal state was found."""
     if kind == "always":
-        return "violated" if found else ("holds" if complete else "unknown")
-    return "reachable" if found else ("unreachable" if complete else "unknown")
+        return Verdict.VIOLATED if found else (Verdict.HOLDS if complete else Verdict.UNKNOWN)
+    return Verdict.REACHABLE if found else (Verdict.UNREACHABLE if complete else Verdict.UNKNOWN)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.engines.replay import replay_command
+from checker import replay_command
 
 from .harness import Outcome, show_value
 

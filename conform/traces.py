@@ -2,11 +2,11 @@
 
 For the `kafka` model: the duplicate-delivery witness (commit=after) and the no-loss
 counterexample (commit=before). For each matrix row of the `group` model: the shortest
-trace of every violated property, found by the same explicit search as `python -m checker
-matrix` (checker.engines.explicit.explore), plus random walks. A row whose failure modes need an
-action the harness cannot drive (conform/harness.py `not_driven`: the actions it knows it
-cannot perform, and any it has no operation for, such as a new failure mode's) is
-reported as not driven, with the reason. Rows with commit=auto describe Java consumers; they run as
+trace of every violated property, found by the same explicit search as `python -m
+checker matrix` (`checker.check` with the explicit engine), plus random walks. A row
+whose failure modes need an action the harness cannot drive (conform/harness.py
+`not_driven`: the actions it knows it cannot perform, and any it has no operation for,
+such as a new failure mode's) is reported as not driven, with the reason. Rows with commit=auto describe Java consumers; they run as
 auto_commit_on=librdkafka, the model's variant for the client driven here.
 """
 
@@ -15,12 +15,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from checker import Config, Options, Step, System, Trace, build_config, check
 from checker.lang.compile import compiled
-from checker.engines.explicit import explore
-from checker.matrix import Config, build_config
 from checker.registry import configs, get_config, get_model
-from checker.result import Step, Trace
-from checker.lang.system import System
 
 import z3
 
@@ -69,7 +66,7 @@ def _blocked(system: System) -> str | None:
 
 
 def _shortest(system: System) -> list[tuple[str, Trace]]:
-    res = explore(system)
+    res = check(system, Options(engine="explicit"))
     out = []
     for p in res.properties:
         if p.trace is not None and p.kind in ("always", "sometimes"):

@@ -7,7 +7,7 @@ effects; `python -m checker matrix` computes the actual ones by search and says 
 they disagree.
 """
 
-from checker.matrix import Config
+from checker import Config
 
 from .catalogue import check
 

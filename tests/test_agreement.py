@@ -7,12 +7,16 @@ as a transition formula. A drift between them would show up here as a different 
 
 import pytest
 
-from checker.errors import SpecError
-from checker.engines.bmc import bmc
-from checker.engines.explicit import explore
-from checker.engines.fast import explore_fast
+from checker import ENGINES, Options, Result, SpecError, Verdict, check
 from spec import kafka, partitions
 import toys
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
+
+
+def bmc(system, prop, max_depth):
+    """Z3 bounded model checking of one property, through the same entry point as the others."""
+    return check(system, Options(engine="bmc", properties=[prop], max_depth=max_depth)).prop(prop)
 
 CASES = [
     (kafka, {}, (), "duplicate-delivery"),
@@ -33,7 +37,7 @@ CASES = [
                          ids=[f"{c[0].name}-{c[3]}-{i}" for i, c in enumerate(CASES)])
 def test_same_shortest_trace(model, params, enable, prop):
     system = model.build(params, enable=enable)
-    explicit = explore(system).prop(prop)
+    explicit = check(system, EXPLICIT).prop(prop)
     symbolic = bmc(system, prop, max_depth=12)
     assert symbolic.verdict == explicit.verdict
     assert symbolic.trace.steps == explicit.trace.steps
@@ -54,7 +58,7 @@ def test_no_trace_within_the_diameter_when_explicit_proves_none(params, prop):
     # Every reachable state is within `depth` steps, so a property the explicit engine
     # proves must have no bounded trace up to that depth either.
     system = kafka.build(params)
-    r = explore(system)
+    r = check(system, EXPLICIT)
     assert r.prop(prop).verdict in ("holds", "unreachable")
     assert bmc(system, prop, max_depth=r.depth).verdict == "unknown"
 
@@ -62,9 +66,46 @@ def test_no_trace_within_the_diameter_when_explicit_proves_none(params, prop):
 @pytest.mark.slow
 def test_no_trace_within_the_diameter_at_the_defaults():
     system = kafka.build()
-    r = explore(system)
+    r = check(system, EXPLICIT)
     assert r.prop("no-loss").verdict == "holds" and r.depth == 18
     assert bmc(system, "no-loss", max_depth=18).verdict == "unknown"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_check_returns_one_result_type_for_every_engine(engine):
+    # check() is the one entry point: every engine answers with a Result holding one
+    # PropertyResult per property; what bmc decides is the reference's verdict and trace.
+    system = kafka.build({"commit": "before", "messages": 2, "max_crashes": 1})
+    ref = check(system, EXPLICIT)
+    r = check(system, Options(engine=engine))
+    assert isinstance(r, Result) and r.engine == engine and r.system is system
+    assert [p.name for p in r.properties] == [p.name for p in ref.properties]
+    assert all(isinstance(p.verdict, Verdict) for p in r.properties)
+    if engine != "bmc":
+        assert comparable(r) == comparable(ref)
+        return
+    assert (r.states, r.transitions, r.depth, r.complete, r.exit_code) == (None, None, 30, False, 3)
+    assert r.json()["states"] is None and r.json()["engine"] == "bmc"
+    for p in r.properties:
+        want = ref.prop(p.name)
+        if p.kind == "eventually":  # bmc decides no eventually property, and says so
+            assert p.verdict == Verdict.UNKNOWN and "always and sometimes properties only" in p.reason
+        elif want.trace is not None:
+            assert (p.verdict, p.trace.steps) == (want.verdict, want.trace.steps)
+        else:  # the explicit engine's holds is, bounded, unknown: no trace of up to 30 steps
+            assert p.verdict == Verdict.UNKNOWN and "no trace of up to 30 steps" in p.reason
+    assert r.stopped == r.properties[1].reason  # duplicate-delivery: the first undecided
+
+
+def test_bmc_checks_the_properties_named():
+    system = kafka.build({"commit": "before"})
+    r = check(system, Options(engine="bmc", properties=["no-loss"], max_depth=8))
+    assert [p.name for p in r.properties] == ["no-loss"] and r.complete and r.exit_code == 0
+    assert r.depth == 4 and len(r.prop("no-loss").trace.steps) == 5
+    # Traces are of the whole system: every property is a column of their tables.
+    assert r.prop("no-loss").trace.system is system
+    with pytest.raises(KeyError, match="not checked in this run"):
+        r.prop("duplicate-delivery")
 
 
 # The fast engine against the reference engine: every shipped model and toy, whole results.
@@ -98,8 +139,8 @@ def test_fast_engine_gives_the_reference_results(model, params, enable, deadlock
     # Every property, eventually included (verdicts, lassos, fairness lines), fired
     # counts, vacuity and the cover traces.
     system = model.build(params, enable=enable)
-    ref = explore(system, deadlock=deadlock, cover=True)
-    fast = explore_fast(system, deadlock=deadlock, cover=True)
+    ref = check(system, Options(engine="explicit", deadlock=deadlock, cover=True))
+    fast = check(system, Options(deadlock=deadlock, cover=True))
     assert comparable(fast) == comparable(ref)  # counts, verdicts, every state of every trace
     assert fast.engine == "fast" and sum(fast.fired.values()) == fast.transitions
     assert fast.fired == ref.fired and fast.vacuous == ref.vacuous
@@ -113,17 +154,17 @@ def test_fast_engine_without_cover_gives_the_same_results():
     # The graph is recorded for the eventually property alone too, and the plain kernel
     # (no graph) is used when nothing needs it.
     system = kafka.build({"messages": 2, "max_crashes": 1})
-    assert comparable(explore_fast(system)) == comparable(explore(system))
+    assert comparable(check(system)) == comparable(check(system, EXPLICIT))
     safety = toys.flags.build({})
-    assert comparable(explore_fast(safety)) == comparable(explore(safety))
+    assert comparable(check(safety)) == comparable(check(safety, EXPLICIT))
 
 
 @pytest.mark.slow
 def test_fast_engine_at_the_benchmark_size():
     system = partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2})
-    fast = explore_fast(system)
+    fast = check(system)
     assert (fast.states, fast.transitions, fast.depth) == (1_617_000, 7_965_300, 54)
-    assert comparable(fast) == comparable(explore(system))
+    assert comparable(fast) == comparable(check(system, EXPLICIT))
 
 
 # --------------------------------------------------------------------------- every shipped model
@@ -169,7 +210,7 @@ def _agree(model, params, on, unproved_depth):
 
     off = [f for f in model.failure_modes if f not in on]
     system = model.build(params, enable=on, disable=off)
-    result = explore(system)
+    result = check(system, EXPLICIT)
     assert result.complete
     try:  # the symbolic system with nothing left symbolic: a third engine, where the model allows it
         ss = symbolic_build(model, params, [], enable=on, disable=off)

@@ -3,9 +3,11 @@
 import z3
 
 from checker.lang.compile import compiled
-from checker.engines.explicit import explore
+from checker import Options, check
 from spec import kafka, partitions
 import toys
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 
 def z3_successors(system, values):
@@ -43,7 +45,7 @@ def test_compiled_code_matches_z3_on_every_reachable_state():
                    partitions.build({"messages": 1, "max_crashes": 1})):
         comp, lay = compiled(system), system.layout
         states = reachable(system)
-        assert len(states) == explore(system).states
+        assert len(states) == check(system, EXPLICIT).states
         for st in states:
             values = lay.unpack(st)
             succ, props = z3_successors(system, values)
@@ -55,7 +57,7 @@ def test_large_arrays_compile_linearly():
     system = kafka.build({"messages": 250})
     comp = compiled(system)
     assert len(comp.source) < 200_000  # shared reads are bound once, not copied per cell
-    r = explore(system, max_states=2000)
+    r = check(system, Options(engine="explicit", max_states=2000))
     assert not r.complete and r.prop("no-loss").verdict == "unknown"
 
 
@@ -72,7 +74,7 @@ def test_domain_checks_only_where_an_update_can_leave_its_domain():
 
 def test_compiled_code_matches_z3_on_the_group_model():
     # offset-expiry reaches committed = -1: a variable whose domain does not start at 0.
-    from checker.matrix import build_config
+    from checker import build_config
     from checker.registry import configs, get_model
     for cid in ("offset-expiry-latest", "rebalance-zombie", "auto-commit-async"):
         system = build_config(configs()[cid], get_model("group"), {"messages": 2})
@@ -88,7 +90,7 @@ def test_compiled_code_matches_z3_on_the_group_model():
 def test_compiled_formulas_read_variables_whose_domain_does_not_start_at_0():
     # The vacuity check compiles premises with compile_formulas; committed runs from -1.
     from checker.lang.compile import compile_formulas
-    from checker.matrix import build_config
+    from checker import build_config
     from checker.registry import configs, get_model
     system = build_config(configs()["offset-expiry-latest"], get_model("group"), {"messages": 2})
     committed = system.consts[[v.name for v in system.variables].index("committed")]

@@ -15,13 +15,14 @@ import time
 import pytest
 
 # confluent-kafka comes with the `test` extra (pyproject.toml, ./setup.sh --test): no skip.
+from checker import Options, Step, Trace, check
 from checker.cli.main import main
-from checker.engines.explicit import explore
 from checker.registry import get_config, get_model
-from checker.result import Step, Trace
 from conform import traces
 from conform.cluster import MockCluster, wait_for
 from conform.harness import replay_on_client
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGET = 60.0  # seconds any one test here may take
@@ -119,7 +120,7 @@ def test_rows_the_mock_cluster_cannot_drive_are_named_with_the_reason():
 
 
 def test_rows_of_other_models_are_not_driven(monkeypatch):
-    from checker.matrix import Config
+    from checker import Config
     other = Config("replica-row", "a row of a replication model", "pipeline")
     monkeypatch.setattr(traces, "configs", lambda: {"replica-row": other})
     monkeypatch.setattr(traces, "get_config", lambda name: other)
@@ -227,7 +228,7 @@ def test_the_checker_does_not_import_the_client():
 def test_librdkafka_auto_commit_variant_verdicts_and_traces():
     """auto_commit_on=librdkafka: loses a record even with processing on the polling thread."""
     model = get_model("group")
-    res = explore(model.build({"commit": "auto", "auto_commit_on": "librdkafka"}))
+    res = check(model.build({"commit": "auto", "auto_commit_on": "librdkafka"}), EXPLICIT)
     assert res.states == 248
     got = {p.name: (p.verdict, p.trace.actions if p.trace else None) for p in res.properties}
     assert got == {
@@ -236,7 +237,7 @@ def test_librdkafka_auto_commit_variant_verdicts_and_traces():
                                                  "Poll(0)", "Process(0)"]),
         "in-order": ("holds", None),
     }
-    java = explore(model.build({"commit": "auto"}))  # the classic consumer: no loss here (C3 only)
+    java = check(model.build({"commit": "auto"}), EXPLICIT)  # the classic consumer: no loss here (C3 only)
     assert java.prop("no-loss").verdict == "holds"
 
 

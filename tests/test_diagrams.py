@@ -11,12 +11,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import toys
-from checker import Model
+from checker import Model, Options, SpecError, check
 from checker.render.diagrams import draw, sequence_svg, trace_markdown
-from checker.errors import SpecError
-from checker.engines.explicit import explore
 from spec import kafka, partitions
 from test_cli import ROOT, run, toys_env
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 DIAGRAMS = os.path.join(ROOT, "diagrams")
 
@@ -71,7 +71,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 
 def test_seed_table_of_the_duplicate_delivery():
-    result = explore(kafka.build())
+    result = check(kafka.build(), EXPLICIT)
     md = trace_markdown(kafka, "t", result.prop("duplicate-delivery").trace)
     rows = [line for line in md.splitlines() if re.match(r"\| \d", line)]
     assert rows[:7] == [
@@ -92,7 +92,7 @@ def _svg(text):
 
 
 def test_sequence_diagram_lanes_arrows_and_the_crash():
-    trace = explore(kafka.build({"commit": "before"})).prop("no-loss").trace
+    trace = check(kafka.build({"commit": "before"}), EXPLICIT).prop("no-loss").trace
     svg = sequence_svg(kafka, "t", trace)
     root = _svg(svg)
     ns = "{http://www.w3.org/2000/svg}"
@@ -107,7 +107,7 @@ def test_sequence_diagram_lanes_arrows_and_the_crash():
 
 
 def test_partitions_lanes_come_from_the_indexed_declaration():
-    trace = explore(partitions.build({"messages": 1, "max_crashes": 1})).prop("duplicate-delivery").trace
+    trace = check(partitions.build({"messages": 1, "max_crashes": 1}), EXPLICIT).prop("duplicate-delivery").trace
     root = _svg(sequence_svg(partitions, "t", trace))
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[1:8] == ["producer 0", "log 0", "consumer 0", "producer 1", "log 1", "consumer 1", "coordinator"]

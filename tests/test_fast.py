@@ -13,14 +13,13 @@ import sys
 
 import pytest
 
-from checker import Array, Int, Model, SpecError, Var, when
+from checker import Array, CheckerError, Int, Model, Options, SpecError, Var, check, replay, when
 from checker.lang.compile import compiled
-from checker.errors import CheckerError
-from checker.engines.explicit import explore
-from checker.engines.fast import FastLayout, explore_fast
-from checker.engines.replay import replay
+from checker.engines.fast import FastLayout  # the layout test is of the fast engine's own internals
 from spec import kafka, partitions
 import toys
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,7 +51,7 @@ def fired_by_hand(system):
     toys.flags.build(enable=["glitch"]), toys.grid.build(),
 ], ids=["kafka", "kafka-before", "partitions", "flags-glitch", "grid"])
 def test_fired_counts_every_transition_of_every_action(system):
-    r = explore_fast(system)
+    r = check(system)
     assert r.fired == fired_by_hand(system)
     assert sum(r.fired.values()) == r.transitions
 
@@ -70,16 +69,16 @@ def test_one_word_holds_what_the_bit_layout_cannot():
 
 
 def test_state_limit_and_time_limit_give_incomplete():
-    r = explore_fast(kafka.build(), max_states=50)
+    r = check(kafka.build(), Options(max_states=50))
     assert not r.complete and "state limit of 50" in r.stopped and r.exit_code == 3
     assert r.prop("no-loss").verdict == "unknown"
     assert r.prop("duplicate-delivery").verdict == "reachable"  # found before the limit: definite
-    r = explore_fast(partitions.build({"partitions": 3, "messages": 4}), timeout=0.05)
+    r = check(partitions.build({"partitions": 3, "messages": 4}), Options(timeout=0.05))
     assert not r.complete and "time limit" in r.stopped and r.states < 1_617_000
 
 
 def test_memory_limit_says_how_far_it_got():
-    r = explore_fast(partitions.build({"partitions": 3, "messages": 3}), max_memory=2 * 2**20)
+    r = check(partitions.build({"partitions": 3, "messages": 3}), Options(max_memory=2 * 2**20))
     assert not r.complete and r.exit_code == 3
     assert "memory limit of 2 MB" in r.stopped and f"after {r.states:,} states to depth {r.depth}" in r.stopped
     assert r.prop("no-loss").verdict == "unknown" and "memory limit" in r.prop("no-loss").reason
@@ -89,26 +88,26 @@ def test_memory_limit_says_how_far_it_got():
 def test_bytes_per_state_is_reported():
     system = partitions.build({"partitions": 3, "messages": 3})
     # The eventually property needs the graph: every state and every transition are kept.
-    r = explore_fast(system)
+    r = check(system)
     assert 64 < r.bytes_per_state < 160
     assert json.loads(json.dumps(r.json()))["bytes_per_state"] == round(r.bytes_per_state, 1)
     # Without it the search keeps the states only (for the premises), no transitions.
     safety = dataclasses.replace(system, properties=[p for p in system.properties if p.kind != "eventually"])
-    assert 8 < explore_fast(safety).bytes_per_state < 64
+    assert 8 < check(safety).bytes_per_state < 64
 
 
 def test_domain_errors_read_as_in_the_reference_engine():
     system = toys.overflow.build()
     with pytest.raises(SpecError) as a:
-        explore(system)
+        check(system, EXPLICIT)
     with pytest.raises(SpecError) as b:
-        explore_fast(system)
+        check(system)
     assert str(a.value) == str(b.value) and "outside its domain" in str(b.value)
 
 
 def test_progress_reports_memory():
     seen = []
-    explore_fast(partitions.build(), progress=lambda *a: seen.append(a), progress_every=0.0)
+    check(partitions.build(), Options(progress=lambda *a: seen.append(a), progress_every=0.0))
     assert seen[-1][0] == 8336 and seen[-1][4] > 0
 
 
@@ -118,8 +117,8 @@ def test_progress_reports_memory():
                                     {"partitions": 3, "messages": 2, "max_crashes": 1, "commit": "before"}])
 def test_symmetry_orbits_add_up_to_the_full_state_count(params):
     system = partitions.build(params)
-    full = explore_fast(system)
-    red = explore_fast(system, symmetry=True)
+    full = check(system)
+    red = check(system, Options(symmetry=True))
     assert red.symmetry == "partitions" and red.full_states == full.states  # honest: summed orbit sizes
     assert red.states < full.states and red.depth == full.depth
     for a, b in zip(full.properties, red.properties):
@@ -134,13 +133,13 @@ def test_symmetry_orbits_add_up_to_the_full_state_count(params):
 
 
 def test_symmetry_counts_are_pinned():
-    r = explore_fast(partitions.build(), symmetry=True)
+    r = check(partitions.build(), Options(symmetry=True))
     assert (r.states, r.full_states, r.transitions) == (4219, 8336, 13529)
 
 
 def test_symmetry_needs_a_declaration():
     with pytest.raises(CheckerError, match="declares no symmetry"):
-        explore_fast(kafka.build(), symmetry=True)
+        check(kafka.build(), Options(symmetry=True))
 
 
 def test_a_model_that_is_not_symmetric_is_refused():
@@ -158,7 +157,7 @@ def test_a_model_that_is_not_symmetric_is_refused():
         when(s.x[i] < (3 if i == 0 else 2))
         s.x[i] += 1
     with pytest.raises(SpecError, match=r"action Inc\(0\) does not map onto Inc\(1\)"):
-        explore_fast(m.build(), symmetry=True)
+        check(m.build(), Options(symmetry=True))
 
 
 def test_an_asymmetric_initial_state_is_refused():
@@ -176,7 +175,7 @@ def test_an_asymmetric_initial_state_is_refused():
         when(c.x < 3)
         c.x += 1
     with pytest.raises(SpecError, match="initial state changes"):
-        explore_fast(m.build(), symmetry=True)
+        check(m.build(), Options(symmetry=True))
 
 
 def test_symmetric_declaration_names_a_parameter():
@@ -251,7 +250,7 @@ def test_bench_measures_each_size_in_its_own_process():
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert [(x["partitions"], x["messages"], x["max_crashes"]) for x in rows] == [(2, 2, 1), (1, 2, 1)]
-    ref = explore(partitions.build({"partitions": 2, "messages": 2, "max_crashes": 1}))
+    ref = check(partitions.build({"partitions": 2, "messages": 2, "max_crashes": 1}), EXPLICIT)
     assert rows[0]["states"] == ref.states and rows[0]["transitions"] == ref.transitions
     for x in rows:  # figures are measured, so only their presence and sense are pinned
         assert x["complete"] and x["process_seconds"] >= x["search_seconds"] >= 0

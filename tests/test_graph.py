@@ -7,10 +7,12 @@ import pytest
 import checker.render.graph
 import toys
 from checker.errors import CheckerError
-from checker.engines.explicit import explore
+from checker import Options, check
 from checker.render.graph import (cannot_reach, every_path_passes, path_avoiding, quotient, shortest_trace,
                            state_graph, states_where, view)
 from spec import kafka, partitions
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 
 def test_the_documented_examples_run():
@@ -24,7 +26,7 @@ def test_the_documented_examples_run():
 ], ids=["kafka", "kafka-before", "kafka-nocrash", "partitions-small", "grid", "flags-glitch"])
 def test_graph_has_the_engines_states_and_transitions_and_traces(system):
     g = state_graph(system)
-    r = explore(system)
+    r = check(system, EXPLICIT)
     assert g.number_of_nodes() == r.states
     assert g.graph["transitions"] == r.transitions == sum(len(d["actions"]) for _, _, d in g.edges(data=True))
     assert max(d for _, d in g.nodes(data="depth")) == r.depth

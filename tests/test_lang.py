@@ -5,8 +5,10 @@ import z3
 
 from checker import Array, Bool, Int, Model, SpecError, Var, when
 from checker.errors import CheckerError
-from checker.engines.explicit import explore
+from checker import Options, check
 import toys
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 
 def tiny(body, prop=None):
@@ -155,7 +157,7 @@ def test_failure_modes_are_opt_in_and_budgeted():
 
 def test_updates_outside_the_domain_are_a_spec_error():
     with pytest.raises(SpecError, match="action Inc sets n to 4, outside its domain 0..3, from the state n=3"):
-        explore(toys.overflow.build())
+        check(toys.overflow.build(), EXPLICIT)
 
 
 def test_errors_inside_model_code_name_the_action():
@@ -178,7 +180,7 @@ def test_terms_the_engine_cannot_compile_are_refused_in_one_line():
         when(s.x < 2)
         s.x = s.x ** s.x
     with pytest.raises(SpecError, match=r"^action Act: the term `x\*\*x` uses \*\*, which the explicit engine cannot compile$"):
-        explore(tiny(Act).build())
+        check(tiny(Act).build(), EXPLICIT)
 
 
 def test_property_names_are_kebab_case_from_the_function_name():

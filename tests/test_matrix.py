@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
-from checker.engines.bmc import bmc
-from checker.engines.explicit import explore
+from checker import Options, check
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import catalogue, failures
 from spec.matrix import EFFECT_PROPERTY, PIPELINE_PROPERTY
 from spec_copy import copy_spec, run_checker
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOGUE = os.path.join(ROOT, "docs", "kafka-failure-modes.md")
@@ -159,30 +160,31 @@ def test_violations_agree_with_bounded_model_checking(rows):
     for row_id in ("at-most-once", "auto-commit-async", "rebalance-zombie", "offset-expiry-latest"):
         r = rows[row_id]
         for prop, trace in EXPECTED[row_id][1].items():
-            res = bmc(r.result.system, prop, max_depth=len(trace.split()))
+            bmc = Options(engine="bmc", properties=[prop], max_depth=len(trace.split()))
+            res = check(r.result.system, bmc).prop(prop)
             assert res.verdict == "violated" and " ".join(res.trace.actions) == trace
 
 
 def test_commit_on_revoke_and_commit_per_batch_prevent_c10_not_c9():
     m = get_model("group")
     no_crash = [f for f in m.failure_modes if f != "rebalance"]
-    r = explore(m.build({"consumers": 2, "commit": "after"}, ["rebalance"], no_crash))
+    r = check(m.build({"consumers": 2, "commit": "after"}, ["rebalance"], no_crash), EXPLICIT)
     assert r.prop("no-duplicate-processing").verdict == "holds"  # committed before every poll
-    r = explore(m.build({"consumers": 2, "commit": "after", "commit_on_revoke": "yes", "batch": 2},
-                        ["max-poll-exceeded"], [f for f in m.failure_modes if f != "max-poll-exceeded"]))
+    r = check(m.build({"consumers": 2, "commit": "after", "commit_on_revoke": "yes", "batch": 2},
+                        ["max-poll-exceeded"], [f for f in m.failure_modes if f != "max-poll-exceeded"]), EXPLICIT)
     assert r.prop("no-duplicate-processing").verdict == "violated"  # the zombie's commit fails
 
 
 def test_in_order_is_not_vacuous_a_zombie_and_commit_before_reorder():
     m = get_model("group")
-    r = explore(m.build({"consumers": 2, "commit": "before"}, ["max-poll-exceeded"], ["crash"]))
+    r = check(m.build({"consumers": 2, "commit": "before"}, ["max-poll-exceeded"], ["crash"]), EXPLICIT)
     assert r.prop("in-order").trace.actions == [
         "Produce", "Produce", "Poll(0)", "Commit(0)", "Evict(0)", "Poll(1)", "Commit(1)", "Process(1)", "Process(0)"]
 
 
 def test_shutdown_alone_keeps_at_least_once_exact():
     m = get_model("group")
-    r = explore(m.build({}, ["shutdown"], ["crash"]))
+    r = check(m.build({}, ["shutdown"], ["crash"]), EXPLICIT)
     assert [p.verdict for p in r.properties] == ["holds", "holds", "holds"]
 
 

@@ -2,8 +2,10 @@
 
 import pytest
 
-from checker.engines.explicit import explore
+from checker import Options, check
 from spec import kafka, partitions
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 SEED_DUPLICATE = ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
 
@@ -15,20 +17,20 @@ SEED_DUPLICATE = ["Produce", "Poll", "Process", "Crash", "Poll", "Process"]
     (partitions, {"partitions": 1, "messages": 3, "max_crashes": 2}, 193),  # P=1 is kafka
 ])
 def test_published_state_counts(model, params, states):
-    r = explore(model.build(params))
+    r = check(model.build(params), EXPLICIT)
     assert r.complete and r.states == states
 
 
 @pytest.mark.slow
 def test_benchmark_size_count():
-    r = explore(partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2}))
+    r = check(partitions.build({"partitions": 3, "messages": 4, "max_crashes": 2}), EXPLICIT)
     assert r.states == 1_617_000
     assert r.prop("all-processed").verdict == "holds"  # liveness on the million-state graph
     assert sum(r.fired.values()) == r.transitions == 7_965_300
 
 
 def test_at_least_once_story():
-    r = explore(kafka.build())
+    r = check(kafka.build(), EXPLICIT)
     assert r.prop("no-loss").verdict == "holds"
     dup = r.prop("duplicate-delivery")
     assert dup.verdict == "reachable" and dup.trace.actions == SEED_DUPLICATE
@@ -45,7 +47,7 @@ def kafka_state(result, step):
 
 
 def test_at_most_once_loses_a_record():
-    r = explore(kafka.build({"commit": "before"}))
+    r = check(kafka.build({"commit": "before"}), EXPLICIT)
     loss = r.prop("no-loss")
     assert loss.verdict == "violated" and loss.expected == "violated"
     assert loss.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
@@ -58,19 +60,19 @@ def test_at_most_once_loses_a_record():
 
 def test_no_crashes_no_duplicates():
     for params in ({"max_crashes": 0}, {"max_crashes": 0, "commit": "before"}):
-        r = explore(kafka.build(params))
+        r = check(kafka.build(params), EXPLICIT)
         assert r.prop("duplicate-delivery").verdict == "unreachable"
         assert r.prop("no-loss").verdict == "holds"
         assert r.exit_code == 0
-    r = explore(kafka.build(disable=["crash"]))
+    r = check(kafka.build(disable=["crash"]), EXPLICIT)
     assert r.system.failure_modes == [] and "crashes" not in [v.name for v in r.system.variables]
     assert r.prop("duplicate-delivery").expected == "unreachable" and r.exit_code == 0
 
 
 def test_partitions_traces_name_the_partition():
-    r = explore(partitions.build())
+    r = check(partitions.build(), EXPLICIT)
     assert r.prop("duplicate-delivery").trace.actions == [a + "(0)" for a in SEED_DUPLICATE]
-    r = explore(partitions.build({"commit": "before"}))
+    r = check(partitions.build({"commit": "before"}), EXPLICIT)
     assert r.prop("no-loss").trace.actions == ["Produce(0)", "Poll(0)", "Commit(0)", "Crash(0)"]
 
 

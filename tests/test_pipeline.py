@@ -3,9 +3,11 @@ model, and its producer and replication steps behave as Kafka documents them."""
 
 import pytest
 
-from checker.engines.explicit import explore
+from checker import Options, check
 from checker.render.graph import state_graph, view
 from checker.registry import get_model
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 REFERENCE = {1: 80, 2: 193}  # shared/reference-model.md, kafka with M=3
 
@@ -32,28 +34,28 @@ def test_all_features_off_is_exactly_the_reference_model(crashes, commit):
     params = {"messages": 3, "max_crashes": crashes, "commit": commit}
     ref = kafka.build(params, ["crash"], [])
     if commit == "after":  # the published counts, unchanged
-        assert explore(ref).states == REFERENCE[crashes]
+        assert check(ref, EXPLICIT).states == REFERENCE[crashes]
     pipe = pipeline.build(params, ["crash"], _off(pipeline))
     assert pipe.params["replicas"] == 1 and pipe.params["retries"] == 0 and pipe.params["acks"] == "all"
     assert _projected_states(pipe) == _reference_states(ref)
 
 
 def _row(row_id, **params):
-    from checker.matrix import build_config
+    from checker import build_config
     from checker.registry import get_config
     return build_config(get_config(row_id), get_model("pipeline"), params)
 
 
 def _last(system, actions):
     from checker.render.graph import StateView
-    from checker.engines.replay import replay
+    from checker import replay
     trace = replay(system, actions.split())
     return StateView(system, trace.steps[-1].state)
 
 
 def test_the_old_leader_truncates_what_only_it_had_on_its_return():
     # P2's last step: the acks=1 write survives only on the failed leader, which drops it.
-    r = explore(_row("acks-1-failover"), cover=True)
+    r = check(_row("acks-1-failover"), Options(engine="explicit", cover=True))
     assert " ".join(r.cover["Truncate(0)"].actions) == (
         "Send(0) Append(0) BrokerFails(0) Elect(1) RestartBroker(0) Truncate(0)")
     s = _last(r.system, "Send(0) Append(0) Ack(0) BrokerFails(0) Elect(1) RestartBroker(0) Truncate(0) Fetch(0)")
@@ -81,7 +83,7 @@ def test_the_idempotent_broker_answers_a_resent_batch_without_writing_it_again()
 
 
 def test_two_requests_in_flight_reach_the_leader_in_the_order_sent():
-    from checker.engines.replay import NotEnabled
+    from checker import NotEnabled
     system = _row("in-flight-reorder")
     assert _last(system, "Send(0) Send(1) Append(0) Append(1)").log[0][:2] == (0, 1)
     with pytest.raises(NotEnabled, match="Append.1. is not enabled"):
@@ -130,7 +132,7 @@ def _grid():
 def _disagreements(k):
     """The properties of the k-th grid configuration whose expectation the search contradicts."""
     m, params, on = list(_grid())[k]
-    result = explore(m.build(params, list(on), [f for f in m.failure_modes if f not in on]))
+    result = check(m.build(params, list(on), [f for f in m.failure_modes if f not in on]), EXPLICIT)
     return [(params, on, p.name, p.expected, p.verdict) for p in result.properties if p.as_expected is False]
 
 

@@ -9,13 +9,15 @@ import re
 
 import pytest
 
-from checker.engines.explicit import explore
+from checker import Options, check, prove
 from checker.proofs.invariants import check_invariant
-from checker.proofs.prove import default_unbounded, prove
-from checker.engines.symbolic import symbolic_build, sym_bmc
+from checker.proofs.prove import default_unbounded
+from checker.engines.symbolic import symbolic_build, sym_bmc  # prove's own internals: the symbolic system
 from spec import kafka, partitions
 import toys
 from test_cli import run, toys_env
+
+EXPLICIT = Options(engine="explicit")  # the reference engine
 
 
 def test_kafka_at_least_once_proved_for_every_size():
@@ -50,7 +52,7 @@ def test_kafka_at_most_once_refuted_with_the_shortest_trace():
     assert p.trace.actions == ["Produce", "Poll", "Commit", "Crash"]
     assert p.trace.system.params == {"messages": 1, "max_crashes": 1, "commit": "before", "fairness": "weak"}
     # The same trace the explicit engine finds in that instance, state by state.
-    explicit = explore(kafka.build(p.trace.system.params)).prop("no-loss")
+    explicit = check(kafka.build(p.trace.system.params), EXPLICIT).prop("no-loss")
     assert p.trace.steps == explicit.trace.steps
     assert r.exit_code == 0
 
@@ -113,7 +115,7 @@ def test_toys_refuted_like_the_explicit_engine(model, enable, prop, actions):
     r = prove(model, enable=enable)
     p = next(p for p in r.properties if p.name == prop)
     assert p.verdict == "refuted" and p.trace.actions == actions
-    explicit = explore(model.build(p.trace.system.params, enable=enable)).prop(prop)
+    explicit = check(model.build(p.trace.system.params, enable=enable), EXPLICIT).prop(prop)
     assert p.trace.steps == explicit.trace.steps
 
 

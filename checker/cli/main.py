@@ -13,12 +13,11 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from checker.engines.bmc import bmc
+from checker.api import Options, check
+from checker.config import build_config
 from checker.errors import CheckerError
-from checker.engines.explicit import explore
-from checker.matrix import TRACE_DIR, build_config, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
+from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
 from checker.registry import commands, configs, get_config, get_model, models
-from checker.engines.fast import explore_fast
 from checker.engines.replay import NotEnabled, replay
 from checker.render.text import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_property_trace, print_result, print_trace, result_json)
@@ -269,30 +268,23 @@ def _build(args: argparse.Namespace, model_name: str | None):
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
-def _explore(args: argparse.Namespace, system):
-    # The fast engine unless told otherwise: it records the transition graph itself when
-    # the run needs it (eventually properties, --cover).
-    engine = getattr(args, "engine", None) or "fast"
-    if engine == "explicit" and (args.max_memory or args.symmetry):
-        raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
-    show, done = _progress_printer(args.progress)
+def _search(args: argparse.Namespace, system, engine: str, **more: Any):
+    """verify's and trace's run: one Options from the search options they share, plus `more`."""
+    show, done = _progress_printer(args.progress) if engine != "bmc" else (None, lambda: None)
     try:
-        if engine == "explicit":
-            return explore(system, max_states=args.max_states, timeout=args.timeout,
-                           deadlock=args.deadlock, progress=show, cover=getattr(args, "cover", False))
-        return explore_fast(system, max_states=args.max_states, timeout=args.timeout,
-                            deadlock=args.deadlock, progress=show,
-                            max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
-                            symmetry=args.symmetry, cover=getattr(args, "cover", False))
+        return check(system, Options(
+            engine=engine, max_states=args.max_states, timeout=args.timeout, deadlock=args.deadlock,
+            max_memory=int(args.max_memory * 2**20) if args.max_memory else None, symmetry=args.symmetry,
+            progress=show, **more))
     finally:
         done()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     system = _build(args, args.model)
-    if args.only:
-        system = system.only(args.only)
-    result = _explore(args, system)
+    # The fast engine unless told otherwise: it records the transition graph itself when
+    # the run needs it (eventually properties, --cover).
+    result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.only or None)
     if args.json:
         print(result_json(result))
     else:
@@ -313,23 +305,18 @@ def cmd_trace(args: argparse.Namespace) -> int:
         args.deadlock = True
     if prop != "no-deadlock":
         system.prop(prop)  # unknown property: a one-line error before any search
-    if args.engine is None:
-        args.engine = "fast"
+    engine = args.engine or "fast"
     start = time.perf_counter()
-    if args.engine == "bmc":
-        if args.max_memory or args.symmetry:
-            raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
-        if prop == "no-deadlock":
-            raise CheckerError("the bmc engine does not check no-deadlock; use --engine explicit")
-        res = bmc(system, prop, max_depth=args.max_depth, timeout=args.timeout)
-        complete = res.verdict != "unknown"
+    # bmc looks for this property only; the explicit-state engines decide every property in one search.
+    if engine == "bmc":
+        result = _search(args, system, engine, properties=[prop], max_depth=args.max_depth)
     else:
-        result = _explore(args, system)
-        res, complete = result.prop(prop), result.complete
+        result = _search(args, system, engine)
+    res, complete = result.prop(prop), result.complete
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps({"model": system.model, "params": system.params,
-                          "failure_modes": system.failure_modes, "engine": args.engine,
+                          "failure_modes": system.failure_modes, "engine": engine,
                           "seconds": round(seconds, 3), "complete": complete, **res.json()}, indent=2))
     else:
         con = make_console()
@@ -421,7 +408,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     try:
         rows = run_matrix(chosen, get_model, progress=show if live else None,
-                          max_states=args.max_states, timeout=args.timeout)
+                          options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
     finally:
         if live:
             sys.stderr.write("\r\033[K")

@@ -11,12 +11,13 @@ it satisfiable gives the least such trace in action order, the one BFS finds too
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 import z3
 
 from checker.errors import CheckerError
-from checker.result import PropertyResult, Step, Trace
-from checker.lang.system import System
+from checker.result import PropertyResult, Result, Step, Trace, Verdict
+from checker.lang.system import PropInst, System
 
 __all__ = ["bmc", "Unrolling"]
 
@@ -83,38 +84,65 @@ class Unrolling:
         return Trace(self.system, steps)
 
 
-def bmc(system: System, name: str, max_depth: int = 30, timeout: float | None = None) -> PropertyResult:
-    """Shortest trace to a violation of an `always` or a witness of a `sometimes` property.
+def bmc(system: System, properties: Sequence[str] | None = None, max_depth: int = 30,
+        timeout: float | None = None) -> Result:
+    """The shortest trace to a violation of each `always` and a witness of each `sometimes` property.
 
-    Up to max_depth steps; past that (or the timeout) the verdict is `unknown`, because a
-    bounded search proves nothing about longer runs.
+    properties: the names to check (default every property; an `eventually` one is then
+    unknown, and naming one is refused). Up to max_depth steps; past that (or the
+    timeout, for the whole run) a verdict is `unknown`, because a bounded search proves
+    nothing about longer runs. The Result counts no states or transitions (None); its
+    depth is the deepest unrolling searched.
     """
-    prop = system.prop(name)
-    if prop.kind == "eventually":
-        raise CheckerError(f"{name} is an eventually property; bounded model checking here decides "
-                           "always and sometimes properties only")
+    # Traces are of the whole system, so that they show every property at every step.
+    chosen = system.only(list(properties)).properties if properties is not None else system.properties
+    if properties is not None:
+        for p in chosen:
+            if p.kind == "eventually":
+                raise CheckerError(f"{p.name} is an eventually property; bounded model checking here decides "
+                                   "always and sometimes properties only")
     start = time.perf_counter()
+    deadline = None if timeout is None else start + timeout
+    results: list[PropertyResult] = []
+    depth = 0
+    for p in chosen:
+        if p.kind == "eventually":
+            results.append(PropertyResult(p.name, p.kind, p.expected, Verdict.UNKNOWN,
+                                          reason="bounded model checking decides always and sometimes "
+                                                 "properties only"))
+            continue
+        res, searched = _one(system, p, max_depth, timeout, deadline)
+        results.append(res)
+        depth = max(depth, searched)
+    undecided = [r.reason for r in results if r.verdict == Verdict.UNKNOWN]
+    return Result(system, "bmc", None, None, depth, time.perf_counter() - start, not undecided,
+                  undecided[0] if undecided else "", results)
+
+
+def _one(system: System, prop: PropInst, max_depth: int, timeout: float | None,
+         deadline: float | None) -> tuple[PropertyResult, int]:
+    """One property's result, and the deepest unrolling searched for it."""
     u = Unrolling(system)
     bad = z3.Not(prop.formula) if prop.kind == "always" else prop.formula
     for k in range(max_depth + 1):
         if k:
             u.extend()
-        if timeout is not None:
-            left = timeout - (time.perf_counter() - start)
+        if deadline is not None:
+            left = deadline - time.perf_counter()
             if left <= 0:
-                return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
-                                      reason=f"time limit of {timeout:g} s at depth {k}")
+                return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
+                                      reason=f"time limit of {timeout:g} s at depth {k}"), max(0, k - 1)
             u.solver.set("timeout", max(1, int(left * 1000)))
         u.solver.push()
         u.solver.add(u.at(bad, k))
         r = u.solver.check()
         if r == z3.sat:
-            verdict = "violated" if prop.kind == "always" else "reachable"
-            return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace())
+            verdict = Verdict.VIOLATED if prop.kind == "always" else Verdict.REACHABLE
+            return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace()), k
         u.solver.pop()
         if r == z3.unknown:
-            return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
-                                  reason=f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
-    return PropertyResult(prop.name, prop.kind, prop.expected, "unknown",
+            return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
+                                  reason=f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}"), max(0, k - 1)
+    return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
                           reason=f"no trace of up to {max_depth} steps; a bounded search proves "
-                                 "nothing about longer runs")
+                                 "nothing about longer runs"), max_depth

@@ -24,9 +24,9 @@ from typing import Callable
 import numpy as np
 
 from checker.lang.compile import compiled
-from checker.engines.postsearch import Explored, decide
+from checker.engines.postsearch import Explored, decide, property_results
 from checker.engines.vector import Words
-from checker.result import PropertyResult, Result, Step, Trace, verdict_for
+from checker.result import Result, Step, Trace
 from checker.lang.system import System
 
 __all__ = ["explore"]
@@ -187,20 +187,8 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     decided = decide(system, graph, cover, lambda: peaks.append(peak_memory()))
     del graph, src, tgt, act
 
-    results = []
-    for i, p in enumerate(system.properties):
-        if p.kind == "eventually":
-            results.append(decided.eventually[i])
-            continue
-        hit = i in found
-        results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, hit, complete),
-                                      trace_to(found[i]) if hit else None,
-                                      "" if hit or complete else f"stopped early at the {stopped}"))
-    if deadlock:
-        results.append(PropertyResult(
-            "no-deadlock", "always", "holds",
-            verdict_for("always", dead_state is not None, complete),
-            trace_to(dead_state) if dead_state is not None else None))
+    results = property_results(system, found, dead_state, deadlock, trace_to, complete, stopped,
+                               decided.eventually)
     live_seconds = decided.liveness_seconds
     seconds = time.perf_counter() - start - (live_seconds or 0.0)
     if progress is not None:

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from checker.result import PropertyResult, Step, Trace
+from checker.result import PropertyResult, Step, Trace, Verdict
 from checker.lang.system import PropInst, System
 from checker.engines.vector import Words, vector_predicate
 
@@ -68,7 +68,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
             else np.fromiter(map(pred, g.states), dtype=bool, count=n))
     res = lambda verdict, **kw: PropertyResult(prop.name, prop.kind, prop.expected, verdict, **kw)
     if goal[0]:
-        return res("holds")
+        return res(Verdict.HOLDS)
 
     # The fair actions, one entry per instance: (action index, base name, weak/strong).
     kinds = dict(prop.fairness)
@@ -149,7 +149,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         notes = ["each run that never gets there breaks the fairness of " + listed]
         if unused:
             notes.append("the fairness of " + ", ".join(unused) + " rules out none of them")
-        return res("holds", notes=notes)
+        return res(Verdict.HOLDS, notes=notes)
 
     # The fair component nearest to the initial state (ties: the first discovered).
     ids = np.flatnonzero(alive)
@@ -174,7 +174,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     for ai, v in cycle:
         steps.append(Step(system.actions[ai].name, system.layout.unpack(g.states[v])))
     notes = _obligations(system, entry, cycle, enabled, fair, loop, src, act)
-    return res("violated", trace=Trace(system, steps), loop=loop, notes=notes)
+    return res(Verdict.VIOLATED, trace=Trace(system, steps), loop=loop, notes=notes)
 
 
 def _matrix(n: int, src: np.ndarray, tgt: np.ndarray, mask: np.ndarray | None = None) -> csr_matrix:

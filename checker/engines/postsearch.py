@@ -1,28 +1,31 @@
-"""What both explicit-state engines decide from the explored graph once the search is over.
+"""What both explicit-state engines decide once the search is over.
 
-`explicit.py` and `fast.py` each record the same graph (state ids in discovery order,
-edges grouped by source in id order and actions in declaration order); this module
-turns it into the parts of a `Result` that need more than the search itself: how often
+`explicit.py` and `fast/` each record the same graph (state ids in discovery order,
+edges grouped by source in id order and actions in declaration order); `decide` turns
+it into the parts of a `Result` that need more than the search itself: how often
 each action fired, vacuous premises and fairness, the shortest trace taking each action
-(`cover`) and the verdicts of `eventually` properties (`liveness.py`). One function,
-so the two engines cannot drift apart here.
+(`cover`) and the verdicts of `eventually` properties (`liveness.py`). `property_results`
+then gives every property (and the no-deadlock pseudo-property) its `PropertyResult`
+from what the search found. One place each, so the two engines cannot drift apart here.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
 from checker.lang.compile import compile_formulas, compiled
 from checker.engines.liveness import Graph, check_eventually
-from checker.result import PropertyResult, Step, Trace
+from checker.result import DEADLOCK, PropertyResult, Step, Trace, Verdict, verdict_for
 from checker.lang.system import System
 from checker.engines.vector import Words, ever_true
 
-__all__ = ["Explored", "decide"]
+__all__ = ["Explored", "decide", "property_results"]
+
+At = TypeVar("At")  # how an engine names a state: a packed state (explicit) or a state id (fast)
 
 
 @dataclass
@@ -96,7 +99,7 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
     if not g.complete:
         for i in live:
             p = system.properties[i]
-            out.eventually[i] = PropertyResult(p.name, p.kind, p.expected, "unknown",
+            out.eventually[i] = PropertyResult(p.name, p.kind, p.expected, Verdict.UNKNOWN,
                                                reason=f"stopped early at the {g.stopped}")
         return out
     start = time.perf_counter()
@@ -108,3 +111,30 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
         out.eventually[i] = check_eventually(system, graph, system.properties[i], pred)
     out.liveness_seconds = time.perf_counter() - start
     return out
+
+
+def property_results(system: System, found: dict[int, At], dead: At | None, deadlock: bool,
+                     trace_to: Callable[[At], Trace], complete: bool, stopped: str,
+                     eventually: dict[int, PropertyResult], undecided: str = "") -> list[PropertyResult]:
+    """Every property's result, in declaration order, then no-deadlock when `deadlock` was asked.
+
+    found: safety property index -> the first state that decided it; dead: the first
+    state with no action enabled (None: none found); eventually: property index ->
+    the result `decide` gave; an eventually property missing there is unknown, because
+    `undecided`.
+    """
+    results = []
+    for i, p in enumerate(system.properties):
+        if p.kind == "eventually":
+            results.append(eventually[i] if i in eventually
+                           else PropertyResult(p.name, p.kind, p.expected, Verdict.UNKNOWN, reason=undecided))
+            continue
+        hit = i in found
+        results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, hit, complete),
+                                      trace_to(found[i]) if hit else None,
+                                      "" if hit or complete else f"stopped early at the {stopped}"))
+    if deadlock:
+        results.append(PropertyResult(DEADLOCK, "always", Verdict.HOLDS,
+                                      verdict_for("always", dead is not None, complete),
+                                      trace_to(dead) if dead is not None else None))
+    return results

@@ -29,7 +29,7 @@ from checker.errors import CheckerError, SpecError
 from checker.lang.declare import Params
 from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
-from checker.result import Trace
+from checker.result import Trace, Verdict
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
            "SymUnrolling", "sym_bmc", "concrete_trace", "BmcOutcome"]
@@ -344,6 +344,10 @@ def concrete_trace(ss: SymbolicSystem, names: list[str], values: dict[str, int])
 
 @dataclass
 class BmcOutcome:
+    """What `sym_bmc` found for one always property. It carries no expectation: over
+    every parameter value that is `prove`'s to say, so this is not a PropertyResult."""
+
+    verdict: Verdict  # violated (with the trace) or unknown (with the reason)
     trace: Trace | None
     depth: int  # deepest depth searched
     reason: str = ""
@@ -362,7 +366,8 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
-                return BmcOutcome(None, k - 1, f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
+                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
             u.solver.set("timeout", max(1, int(left * 1000)))
         if progress is not None:
             progress(f"bounded model checking: depth {k}")
@@ -371,10 +376,11 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         r = u.solver.check()
         if r == z3.sat:
             names, values = u.least_run()
-            return BmcOutcome(concrete_trace(ss, names, values), k)
+            return BmcOutcome(Verdict.VIOLATED, concrete_trace(ss, names, values), k)
         u.solver.pop()
         if r == z3.unknown:
             if deadline is not None and time.perf_counter() >= deadline - 0.01:
-                return BmcOutcome(None, k - 1, f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
-            return BmcOutcome(None, k - 1, f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
-    return BmcOutcome(None, max_depth, f"no violation of up to {max_depth} steps")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
+                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+            return BmcOutcome(Verdict.UNKNOWN, None, k - 1, f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
+    return BmcOutcome(Verdict.UNKNOWN, None, max_depth, f"no violation of up to {max_depth} steps")

@@ -12,6 +12,7 @@ import z3
 
 from checker.errors import CheckerError, SpecError
 from checker.lang.system import FlatVar
+from checker.verdict import Verdict
 
 And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
 
@@ -26,8 +27,8 @@ def is_unbounded(value: Any) -> bool:
     `prove` a parameter may be a Z3 term, whose == would build a formula."""
     return isinstance(value, str) and value == UNBOUNDED
 FAIRNESS = ("weak", "strong")
-KINDS = {"always": ("holds", "violated"), "sometimes": ("reachable", "unreachable"),
-          "eventually": ("holds", "violated")}
+KINDS = {"always": (Verdict.HOLDS, Verdict.VIOLATED), "sometimes": (Verdict.REACHABLE, Verdict.UNREACHABLE),
+         "eventually": (Verdict.HOLDS, Verdict.VIOLATED)}  # the verdicts a property of each kind may expect
 
 
 # --------------------------------------------------------------------------- domains

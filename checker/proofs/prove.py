@@ -18,29 +18,30 @@ from typing import Any, Callable, Iterable
 from checker.proofs.invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
                          sample_states)
 from checker.lang.model import Model
-from checker.result import Trace
+from checker.result import PropertyResult, Verdict
 from checker.engines.symbolic import Unsupported, sym_bmc, symbolic_build
 
 __all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded"]
 
 
 @dataclass
-class ProveProperty:
-    name: str
-    expected: str  # holds or violated (over every value of the unbounded parameters)
-    verdict: str  # proved, refuted or unknown
+class ProveProperty(PropertyResult):
+    """An always property's result over every value of the unbounded parameters.
+
+    verdict: proved, refuted or unknown; expected: holds or violated. The trace of a
+    refutation is of the built instance with the smallest parameter values that allow it.
+    """
+
     invariant: list[str] = field(default_factory=list)
-    trace: Trace | None = None
-    reason: str = ""
     refutation: Refutation | None = None  # why Houdini dropped the property (its CTI)
     support: list[Candidate] = field(default_factory=list)  # the invariant, as candidates
     alone: list[Refutation] = field(default_factory=list)  # why the property alone is not inductive
 
     @property
     def as_expected(self) -> bool | None:
-        if self.verdict == "unknown":
+        if self.verdict == Verdict.UNKNOWN:
             return None
-        return (self.verdict == "proved") == (self.expected == "holds")
+        return (self.verdict == Verdict.PROVED) == (self.expected == Verdict.HOLDS)
 
     def json(self) -> dict[str, Any]:
         return {"name": self.name, "expected": self.expected, "verdict": self.verdict,
@@ -124,7 +125,7 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
         ss = symbolic_build(model, params, unb, enable, disable)
     except Unsupported as e:
         expected = _expectations(model, params, enable, disable, None)
-        props = [ProveProperty(n, expected[n], "unknown", reason=f"cannot be made symbolic: {e}")
+        props = [ProveProperty(n, "always", expected[n], Verdict.UNKNOWN, reason=f"cannot be made symbolic: {e}")
                  for n in always]
         return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, ranges=ranges)
 
@@ -147,14 +148,15 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
         support = h.support.get(name) if h is not None else None
         if support is not None:
             alone = check_invariant(ss, [c for c in support if c.prop == name])
-            props.append(ProveProperty(name, expected[name], "proved", readable(support), support=support,
-                                       alone=alone))
+            props.append(ProveProperty(name, "always", expected[name], Verdict.PROVED, invariant=readable(support),
+                                       support=support, alone=alone))
             continue
         why = next((r for r in h.refuted if r.candidate == name), None) if h is not None else None
         say(f"{name} is not proved; bounded model checking up to {max_depth} steps")
         out = sym_bmc(ss, name, max_depth, deadline, progress)
-        if out.trace is not None:
-            props.append(ProveProperty(name, expected[name], "refuted", trace=out.trace, refutation=why))
+        if out.verdict == Verdict.VIOLATED:
+            props.append(ProveProperty(name, "always", expected[name], Verdict.REFUTED, trace=out.trace,
+                                       refutation=why))
             continue
         if h is None or name in violated:
             tried = ["violated in a small instance, but no trace was found in time"]
@@ -164,7 +166,8 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
         if why is not None:
             tried.append(why.line())
         tried.append(f"bounded model checking: {out.reason}")
-        props.append(ProveProperty(name, expected[name], "unknown", reason="; ".join(tried), refutation=why))
+        props.append(ProveProperty(name, "always", expected[name], Verdict.UNKNOWN, reason="; ".join(tried),
+                                   refutation=why))
     return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, h,
                        len(cands), len(kept), len(envs), len(samples), ranges)
 
@@ -177,7 +180,7 @@ def _expectations(model: Model, params: dict, enable: Iterable[str], disable: It
     out: dict[str, str] = {}
     for s in systems:
         for p in s.properties:
-            if p.kind == "always" and out.get(p.name) != "violated":
+            if p.kind == "always" and out.get(p.name) != Verdict.VIOLATED:
                 out[p.name] = p.expected
     return out
 

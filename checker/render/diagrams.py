@@ -23,7 +23,7 @@ import graphviz
 import networkx as nx
 
 from checker.errors import CheckerError
-from checker.engines.explicit import explore
+from checker.api import Options, check
 from checker.explain import explain, notable, property_values
 from checker.render.graph import StateView, quotient, state_graph
 from checker.lang.model import Model
@@ -393,7 +393,7 @@ def draw(model: Model, system: System, *, project: tuple[str, ...] | None = None
     name: its directory name (default: the model and the parameters that differ from the
     defaults); title: its heading in indexes and reports (default: model and parameters).
     """
-    result = explore(system, max_states=MAX_GRAPH_STATES)
+    result = check(system, Options(engine="explicit", max_states=MAX_GRAPH_STATES))
     if not result.complete:
         raise CheckerError(
             f"{system.model} ({', '.join(f'{k}={v}' for k, v in system.params.items())}) has more than "

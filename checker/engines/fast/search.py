@@ -38,12 +38,12 @@ import numpy as np
 from checker.engines.explicit import peak_memory
 from checker.engines.fast.kernel import compiled_fast
 from checker.engines.fast.layout import Packed, layout_words
-from checker.engines.postsearch import Explored, decide
+from checker.engines.postsearch import Explored, decide, property_results
 from checker.engines.vector import Words
 from checker.errors import CheckerError
 from checker.lang.compile import DomainError
 from checker.lang.system import System, take
-from checker.result import PropertyResult, Result, Step, Trace, verdict_for
+from checker.result import Result, Step, Trace
 
 __all__ = ["explore_fast", "LIVENESS_NOT_UNDER_SYMMETRY"]
 
@@ -69,14 +69,13 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     Same contract and limits as `explicit.explore` (cover included); also:
     max_memory: bytes the search may use for its tables; past it the run stops, incomplete.
     symmetry: explore one canonical state per orbit of the model's symmetric indices
-    (eventually properties are then left unknown, and cover is refused).
+    (eventually properties are then left unknown; `Options` refuses cover with it).
 
     Eventually properties and cover need the transition graph: the search then runs a
     kernel that records every transition and keeps every state; implications' premises
     (the vacuity check) need every state only.
     """
-    if symmetry and cover:
-        raise CheckerError("--cover does not combine with --symmetry: the covering traces are of real states")
+    assert not (symmetry and cover), "checker.Options refuses cover with symmetry"
     live = any(p.kind == "eventually" for p in system.properties)
     graph = (cover or live) and not symmetry
     keep = graph or (any(p.premises for p in system.properties) and not symmetry)
@@ -256,24 +255,10 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()))
         del explored
 
-    results = []
-    for i, p in enumerate(props):
-        if p.kind == "eventually":
-            if decided is not None and i in decided.eventually:
-                results.append(decided.eventually[i])
-            else:
-                results.append(PropertyResult(p.name, p.kind, p.expected, "unknown",
-                                              reason=LIVENESS_NOT_UNDER_SYMMETRY))
-            continue
-        at = int(found[i])
-        results.append(PropertyResult(p.name, p.kind, p.expected, verdict_for(p.kind, at >= 0, complete),
-                                      trace_to(at) if at >= 0 else None,
-                                      "" if at >= 0 or complete else f"stopped early at the {stopped}"))
-    if deadlock:
-        dead = int(io[3])
-        results.append(PropertyResult("no-deadlock", "always", "holds",
-                                      verdict_for("always", dead >= 0, complete),
-                                      trace_to(dead) if dead >= 0 else None))
+    dead = int(io[3])
+    results = property_results(system, {i: int(at) for i, at in enumerate(found[:len(props)]) if at >= 0},
+                               dead if dead >= 0 else None, deadlock, trace_to, complete, stopped,
+                               decided.eventually if decided is not None else {}, LIVENESS_NOT_UNDER_SYMMETRY)
     if progress is not None:
         progress(n, 0, depth, seconds, memory())
     result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)

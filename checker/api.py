@@ -1,0 +1,122 @@
+"""The one way to run a check: `check(system, Options(...)) -> Result`, for every engine.
+
+`Options` is checked once, when it is made: a bad value, or an option the chosen
+engine would not honour, is a one-line CheckerError naming it. `check` then calls the
+engine. Engines are imported only when a check runs, so loading models (and `import
+checker`) loads no engine and no numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from checker.errors import CheckerError
+from checker.lang.system import System
+from checker.result import DEADLOCK, Result
+
+__all__ = ["Options", "check", "ENGINES"]
+
+ENGINES = ("fast", "explicit", "bmc")
+DEFAULT_MAX_DEPTH = 30  # the bmc engine's bound when max_depth is not given
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run one check. Every field has a default: `Options()` is the fast engine, no limits.
+
+    engine: "fast" (the search compiled to machine code), "explicit" (the reference
+    search in Python) or "bmc" (Z3 bounded model checking; states are not counted).
+    properties: the property names to check (None: every property). With `deadlock`,
+    "no-deadlock" may be named too.
+    max_states, timeout: stop after this many distinct states or seconds; the run is
+    then incomplete (bmc: timeout only, for the whole run).
+    max_memory: fast engine: bytes the search's tables may use; past it the run stops, incomplete.
+    deadlock: report a state with no enabled action as a violation of no-deadlock.
+    cover: also find, for each action, the shortest trace that takes it.
+    symmetry: fast engine: explore one state per orbit of the model's declared symmetry.
+    max_depth: bmc engine: the longest trace looked for (default 30).
+    progress: called now and then with (states, frontier, depth, seconds[, memory bytes])
+    during an explicit-state search (bmc never calls it); progress_every: seconds between calls.
+    """
+
+    engine: str = "fast"
+    properties: tuple[str, ...] | None = None
+    max_states: int | None = None
+    timeout: float | None = None
+    max_memory: int | None = None
+    deadlock: bool = False
+    cover: bool = False
+    symmetry: bool = False
+    max_depth: int | None = None
+    progress: Callable[..., None] | None = None
+    progress_every: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise CheckerError(f"unknown engine {self.engine!r}; the engines are {', '.join(ENGINES)}")
+        if self.properties is not None:
+            if isinstance(self.properties, str) or not all(isinstance(n, str) for n in self.properties):
+                raise CheckerError(f"properties takes a list of property names, not {self.properties!r}")
+            object.__setattr__(self, "properties", tuple(self.properties))  # frozen: a list given becomes a tuple
+        for name in ("max_states", "max_memory", "max_depth"):
+            _positive(name, getattr(self, name), integer=True)
+        _positive("timeout", self.timeout, integer=False)
+        _positive("progress_every", self.progress_every, integer=False, zero=True)
+        for name in ("deadlock", "cover", "symmetry"):
+            if not isinstance(getattr(self, name), bool):
+                raise CheckerError(f"{name} is true or false, not {getattr(self, name)!r}")
+        if self.progress is not None and not callable(self.progress):
+            raise CheckerError(f"progress must be a function or None, not {self.progress!r}")
+        # The combinations: each option the chosen engine would not honour, in the CLI's words.
+        if (self.max_memory is not None or self.symmetry) and self.engine != "fast":
+            raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
+        if self.engine == "bmc":
+            if self.deadlock:
+                raise CheckerError("the bmc engine does not check no-deadlock; use --engine explicit")
+            if self.cover:
+                raise CheckerError("--cover needs an explicit-state engine (--engine fast or explicit)")
+            if self.max_states is not None:
+                raise CheckerError("--max-states bounds the explicit-state engines; the bmc engine is "
+                                   "bounded by --max-depth")
+        elif self.max_depth is not None:
+            raise CheckerError(f"--max-depth bounds the bmc engine only; the {self.engine} engine is "
+                               "bounded by --max-states")
+        if self.symmetry and self.cover:
+            raise CheckerError("--cover does not combine with --symmetry: the covering traces are of real states")
+
+
+def _positive(name: str, value: Any, integer: bool, zero: bool = False) -> None:
+    """None or a number above 0 (at least 0 with `zero`); a bool is not a number here."""
+    if value is None and not zero:
+        return
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (value >= 0 if zero else value > 0):
+        what = ("a non-negative " if zero else "a positive ") + ("integer" if integer else "number")
+        raise CheckerError(f"{name} must be {what}{'' if zero else ' or None'}, not {value!r}")
+
+
+def check(system: System, options: Options | None = None) -> Result:
+    """Run one check of a built system (`model.build(...)`) and return its Result.
+
+    Every engine returns the same Result type, with one PropertyResult per property
+    checked (explicit-state engines: then no-deadlock, with `deadlock`).
+    """
+    if not isinstance(system, System):
+        raise CheckerError(f"check takes a built System (model.build(...)), not {type(system).__name__}")
+    o = Options() if options is None else options
+    if not isinstance(o, Options):
+        raise CheckerError(f"check takes its options as one checker.Options, not {type(o).__name__}")
+    if o.engine == "bmc":
+        from checker.engines.bmc import bmc
+        return bmc(system, o.properties, DEFAULT_MAX_DEPTH if o.max_depth is None else o.max_depth, o.timeout)
+    if o.properties is not None:
+        system = system.only([n for n in o.properties if not (o.deadlock and n == DEADLOCK)])
+    if o.engine == "explicit":
+        from checker.engines.explicit import explore
+        return explore(system, max_states=o.max_states, timeout=o.timeout, deadlock=o.deadlock,
+                       progress=o.progress, progress_every=o.progress_every, cover=o.cover)
+    from checker.engines.fast import explore_fast
+    return explore_fast(system, max_states=o.max_states, timeout=o.timeout, deadlock=o.deadlock,
+                        progress=o.progress, progress_every=o.progress_every, max_memory=o.max_memory,
+                        symmetry=o.symmetry, cover=o.cover)
