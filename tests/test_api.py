@@ -63,8 +63,8 @@ def test_check_refuses_what_is_not_a_system_or_options():
 @pytest.mark.parametrize("engine", checker.ENGINES)
 def test_properties_choose_what_is_checked(engine):
     system = toys.counter.build()
-    r = check(system, Options(engine=engine, properties=["AtBound"]))
-    assert [p.name for p in r.properties] == ["AtBound"] and r.prop("AtBound").verdict == "reachable"
+    r = check(system, Options(engine=engine, properties=["at-bound"]))
+    assert [p.name for p in r.properties] == ["at-bound"] and r.prop("at-bound").verdict == "reachable"
     with pytest.raises(CheckerError, match="unknown property"):
         check(system, Options(engine=engine, properties=["Nope"]))
 

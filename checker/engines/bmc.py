@@ -23,49 +23,68 @@ __all__ = ["bmc", "Unrolling"]
 
 
 class Unrolling:
-    """The transition system unrolled step by step in one incremental Z3 solver."""
+    """The transition system unrolled step by step in one incremental Z3 solver.
 
-    def __init__(self, system: System):
+    The symbolic unrolling of `prove` (symbolic.py) is this one with parameters and
+    action indices left to Z3: it overrides how a step's variables are made, what a term
+    is substituted with, and which extra conditions an action carries.
+    """
+
+    def __init__(self, system: System, start: bool = True):
         self.system = system
+        self.actions = system.actions
         self.solver = z3.Solver()
         self.steps: list[list[z3.ExprRef]] = []
         self.selectors: list[z3.ArithRef] = []
-        x0 = self._new_step()
-        self.solver.add([x == self._value(i, v) for i, (x, v) in enumerate(zip(x0, system.init))])
+        if start:
+            x0 = self._new_step()
+            self.solver.add([x == self._value(i, v) for i, (x, v) in enumerate(zip(x0, system.init))])
 
     def _value(self, i: int, v: int) -> z3.ExprRef:
         return z3.BoolVal(bool(v)) if self.system.variables[i].kind == "bool" else z3.IntVal(v)
 
-    def _new_step(self) -> list[z3.ExprRef]:
-        t = len(self.steps)
+    def _step_vars(self, t: int) -> list[z3.ExprRef]:
+        """The variables of step t, with their domains asserted."""
         xs = [z3.Bool(f"{v.name}@{t}") if v.kind == "bool" else z3.Int(f"{v.name}@{t}")
               for v in self.system.variables]
         for v, x in zip(self.system.variables, xs):
             if v.kind != "bool":
                 self.solver.add(x >= v.lo, x <= v.hi)
+        return xs
+
+    def _new_step(self) -> list[z3.ExprRef]:
+        xs = self._step_vars(len(self.steps))
         self.steps.append(xs)
         return xs
 
-    def at(self, term: z3.ExprRef, t: int) -> z3.ExprRef:
-        """The term over the variables of step t."""
-        return z3.substitute(term, *zip(self.system.consts, self.steps[t]))
+    def _pairs(self, t: int, action=None) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        return list(zip(self.system.consts, self.steps[t]))
+
+    def _conditions(self, a, t: int) -> list[z3.BoolRef]:
+        """What action a needs at step t besides its guard."""
+        return []
+
+    def at(self, term: z3.ExprRef, t: int, action=None) -> z3.ExprRef:
+        """The term over the variables of step t (and the index of `action` there)."""
+        return z3.substitute(term, *self._pairs(t, action))
 
     def extend(self) -> None:
-        """Add one more step to the unrolling."""
+        """Add one more step to the unrolling: some action's guard and effect, the rest unchanged."""
         t = len(self.steps) - 1
         now, nxt = self.steps[t], self._new_step()
         sel = z3.Int(f"action@{t}")
         self.selectors.append(sel)
-        self.solver.add(sel >= 0, sel < len(self.system.actions))
-        for ai, a in enumerate(self.system.actions):
-            frame = [nxt[i] == (self.at(a.updates[i], t) if i in a.updates else now[i])
+        self.solver.add(sel >= 0, sel < len(self.actions))
+        for ai, a in enumerate(self.actions):
+            frame = [nxt[i] == (self.at(a.updates[i], t, a) if i in a.updates else now[i])
                      for i in range(len(now))]
-            self.solver.add(z3.Implies(sel == ai, z3.And([self.at(a.guard, t)] + frame)))
+            self.solver.add(z3.Implies(sel == ai, z3.And(self._conditions(a, t) + [self.at(a.guard, t, a)] + frame)))
 
-    def least_trace(self) -> Trace:
-        """After a sat check: fix each step's action to the lowest one that stays sat."""
+    def least_actions(self) -> list[int]:
+        """After a sat check: fix each step's action to the lowest one that stays sat; their numbers."""
+        chosen = []
         for sel in self.selectors:
-            for ai in range(len(self.system.actions)):
+            for ai in range(len(self.actions)):
                 self.solver.push()
                 self.solver.add(sel == ai)
                 if self.solver.check() == z3.sat:
@@ -73,14 +92,19 @@ class Unrolling:
                 self.solver.pop()
             else:  # pragma: no cover - the unrolling was sat, so some action fits
                 raise AssertionError("no action fits a satisfiable unrolling")
+            chosen.append(ai)
+        return chosen
+
+    def least_trace(self) -> Trace:
+        """After a sat check: the least shortest trace in action order."""
+        chosen = self.least_actions()
         m = self.solver.model()
         steps = []
         for t, xs in enumerate(self.steps):
             state = tuple(int(z3.is_true(m.eval(x, model_completion=True))) if v.kind == "bool"
                           else m.eval(x, model_completion=True).as_long()
                           for v, x in zip(self.system.variables, xs))
-            action = None if t == 0 else self.system.actions[m.eval(self.selectors[t - 1]).as_long()].name
-            steps.append(Step(action, state))
+            steps.append(Step(None if t == 0 else self.actions[chosen[t - 1]].name, state))
         return Trace(self.system, steps)
 
 

@@ -29,6 +29,7 @@ from checker.errors import CheckerError, SpecError
 from checker.lang.declare import Params
 from checker.lang.model import Array, Bool, Enum, Int, Model, Var, doc_lines
 from checker.engines.replay import NotEnabled, replay
+from checker.engines.bmc import Unrolling
 from checker.result import Trace, Verdict
 
 __all__ = ["SymVar", "SymAction", "SymProp", "SymbolicSystem", "symbolic_build", "Unsupported",
@@ -258,43 +259,33 @@ def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = 
 
 # --------------------------------------------------------------------------- bounded model checking
 
-class SymUnrolling:
-    """The symbolic system unrolled step by step; parameters are shared by every step."""
+class SymUnrolling(Unrolling):
+    """The symbolic system unrolled step by step; parameters are shared by every step, and
+    an action with a symbolic index takes a fresh index variable at each step."""
 
     def __init__(self, ss: SymbolicSystem):
+        super().__init__(ss, start=False)  # the symbolic system plays the built one's part
         self.ss = ss
-        self.solver = z3.Solver()
-        self.steps: list[list[z3.ExprRef]] = []
-        self.selectors: list[z3.ArithRef] = []
         self.index_vars: list[z3.ArithRef] = []
         self.solver.add(*ss.param_range)
         self._new_step()
         self.solver.add(self.at(ss.init(), 0))
 
-    def _new_step(self) -> list[z3.ExprRef]:
-        t = len(self.steps)
-        xs = [z3.Const(f"{v.name}@{t}", v.const.sort()) for v in self.ss.variables]
-        self.steps.append(xs)
-        return xs
+    def _step_vars(self, t: int) -> list[z3.ExprRef]:
+        return [z3.Const(f"{v.name}@{t}", v.const.sort()) for v in self.ss.variables]
 
-    def at(self, term: z3.ExprRef, t: int, action: SymAction | None = None) -> z3.ExprRef:
+    def _pairs(self, t: int, action: SymAction | None = None) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
         pairs = list(zip(self.ss.consts, self.steps[t]))
         if action is not None and isinstance(action.index, z3.ExprRef):
             pairs.append((action.index, self.index_vars[t]))
-        return z3.substitute(term, *pairs)
+        return pairs
+
+    def _conditions(self, a: SymAction, t: int) -> list[z3.BoolRef]:
+        return [self.at(a.index_range, t, a)]
 
     def extend(self) -> None:
-        t = len(self.steps) - 1
-        now, nxt = self.steps[t], self._new_step()
-        sel = z3.Int(f"action@{t}")
-        self.selectors.append(sel)
-        self.index_vars.append(z3.Int(f"index@{t}"))
-        self.solver.add(sel >= 0, sel < len(self.ss.actions))
-        for ai, a in enumerate(self.ss.actions):
-            frame = [nxt[i] == (self.at(a.updates[i], t, a) if i in a.updates else now[i])
-                     for i in range(len(now))]
-            self.solver.add(z3.Implies(sel == ai, z3.And([self.at(a.index_range, t, a),
-                                                          self.at(a.guard, t, a)] + frame)))
+        self.index_vars.append(z3.Int(f"index@{len(self.steps) - 1}"))
+        super().extend()
 
     def _minimise(self, x: z3.ArithRef) -> int:
         """After a sat check: the least value of x that stays sat, then fixed."""
@@ -314,15 +305,8 @@ class SymUnrolling:
     def least_run(self) -> tuple[list[str], dict[str, int]]:
         """After a sat check: the least run in action order, then the least parameter values."""
         names = []
-        for t, sel in enumerate(self.selectors):
-            for ai, a in enumerate(self.ss.actions):
-                self.solver.push()
-                self.solver.add(sel == ai)
-                if self.solver.check() == z3.sat:
-                    break
-                self.solver.pop()
-            else:  # pragma: no cover - the unrolling was sat, so some action fits
-                raise AssertionError("no action fits a satisfiable unrolling")
+        for t, ai in enumerate(self.least_actions()):
+            a = self.ss.actions[ai]
             if isinstance(a.index, z3.ExprRef):
                 names.append(f"{a.base}({self._minimise(self.index_vars[t])})")
             else:
