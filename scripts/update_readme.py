@@ -1,8 +1,9 @@
 """Rewrite the example output the docs show with what the checker prints now.
 
-README.md: the two ```text blocks, `python -m checker verify`. docs/proofs.md: the
-```console block, `python -m checker prove`. tests/test_docs.py and tests/test_prove.py
-fail when they differ; run `python scripts/update_readme.py` to fix.
+README.md: the two ```text blocks, `checker verify`. docs/proofs.md: the ```console
+block, `checker prove`. Both at the width of piped output (COLUMNS unset).
+tests/test_docs.py and tests/test_prove.py fail when they differ; run
+`python scripts/update_readme.py` to fix.
 """
 
 import os
@@ -13,11 +14,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 PROOFS = os.path.join(ROOT, "docs", "proofs.md")
+ENV = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # the examples show the piped width
 
 
 def main() -> None:
     out = subprocess.run([sys.executable, "-m", "checker", "verify"], cwd=ROOT, check=False,
-                         capture_output=True, text=True).stdout.splitlines()
+                         capture_output=True, text=True, env=ENV).stdout.splitlines()
     out[1] = re.sub(r"\d+\.\d+ s \(", "0.02 s (", out[1])  # a typical figure, not this run's
     cut = next(i for i, line in enumerate(out) if line.startswith("DuplicateDelivery reached"))
     blocks = ["\n".join(out[:cut]).rstrip() + "\n", "\n".join(out[cut:]).rstrip() + "\n"]
@@ -32,13 +34,13 @@ def main() -> None:
 
 
 def update_prove_block(path: str) -> None:
-    """The `prove` example (a ```console block): what `python -m checker prove` prints now."""
+    """The `prove` example (a ```console block): what `checker prove` prints now."""
     out = subprocess.run([sys.executable, "-m", "checker", "prove"], cwd=ROOT, check=False,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=ENV).stdout
     text = open(path, encoding="utf-8").read()
-    new = "```console\n$ python -m checker prove\n" + out.rstrip() + "\n```"
-    text, n = re.subn(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
-    assert n == 1, f"{path} should hold the `python -m checker prove` example"
+    new = "```console\n$ checker prove\n" + out.rstrip() + "\n```"
+    text, n = re.subn(r"```console\n\$ checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
+    assert n == 1, f"{path} should hold the `checker prove` example"
     open(path, "w", encoding="utf-8").write(text)
 
 

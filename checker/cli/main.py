@@ -82,6 +82,7 @@ class _Formatter(argparse.HelpFormatter):
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("allow_abbrev", False)  # no option answers to a prefix of its name (`--out`)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every bad input
@@ -362,9 +363,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
                            "engines search every depth")
     start = time.perf_counter()
     if args.engine == "bmc":
-        if args.max_memory or args.symmetry or args.max_states or args.progress:
-            raise CheckerError("--max-states, --max-memory, --symmetry and --progress are options of the "
-                               "explicit-state search; the bmc engine takes --max-depth and --timeout")
+        if args.max_memory or args.symmetry:
+            raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
+        if args.max_states or args.progress:
+            raise CheckerError("--max-states and --progress are options of the explicit-state search; "
+                               "the bmc engine takes --max-depth and --timeout")
         if prop == "NoDeadlock":
             raise CheckerError("the bmc engine does not check NoDeadlock; use --engine explicit")
         res = bmc(system, prop, max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout)
@@ -562,7 +565,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # refused by the command's parser, so the message points to its --help
+        next(a for a in parser._actions if a.dest == "command").choices[args.command].error(
+            f"unrecognized arguments: {' '.join(extra)}")
     try:
         if getattr(args, "plugin", None) is not None:
             return args.plugin.run(args)
