@@ -115,7 +115,8 @@ def _positive(kind: type, what: str):
     return parse
 
 
-def _instance_args(p: argparse.ArgumentParser, config: bool = True) -> None:
+def _instance_args(p: argparse.ArgumentParser, config: bool = True,
+                   json_help: str = "print one JSON object instead of tables") -> None:
     """Options that choose the model instance: parameters, failure modes and (config) a matrix row."""
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable); `list` shows them")
@@ -127,7 +128,7 @@ def _instance_args(p: argparse.ArgumentParser, config: bool = True) -> None:
         p.add_argument("--config", action="append", default=[], metavar="ID",
                        help="start from this matrix row (model, parameters, failure modes, expected "
                             "verdicts); -p, -f and --without apply on top")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--json", action="store_true", help=json_help)
 
 
 def _max_depth(p: argparse.ArgumentParser, what: str) -> None:
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw the graph merged over these variables (comma-separated), whatever its size")
     d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                    help="draw the full graph up to N states, a projection above (default 100)")
-    _instance_args(d)
+    _instance_args(d, json_help="print a JSON list, one object per instance drawn, instead of lines")
 
     rp = command("report", help="write one self-contained HTML report: verdicts, traces, pictures",
                  description="Write one HTML file (no network needed) with the verdicts of every "
@@ -286,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the HTML (default report.html)")
     rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
-    _instance_args(rp)  # parameters and failure modes need a MODEL
+    _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
 
     # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
     # checker itself knows nothing about.

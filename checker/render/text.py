@@ -101,13 +101,13 @@ def fit_table(table: Table, width: int, console: Console) -> RenderableType:
         most.append(max(lo, min(hi, col.max_width or hi)))
     for col, w in zip(table.columns, least):
         col.width = w
-    excess = Measurement.get(console, wide, table).maximum - width + sum(most) - sum(least)
-    if excess > sum(most) - sum(least):  # narrower than every column at its longest word
+    room = width - (Measurement.get(console, wide, table).maximum - sum(least))  # less padding and rules
+    if room < sum(least):  # not even every column at its longest word fits
         return stack(table, width, console)
     # Like rich, take the room from the widest columns first; unlike rich, never below a
     # column's longest word.
     widths = list(most)
-    for _ in range(excess):
+    for _ in range(sum(most) - room):
         i = max((i for i in range(len(widths)) if widths[i] > least[i]), key=lambda i: widths[i])
         widths[i] -= 1
     for col, w in zip(table.columns, widths):
