@@ -310,8 +310,8 @@ def test_output_fits_columns_and_never_splits_a_word(args):
 
 def test_a_table_too_wide_for_its_words_is_stacked():
     out = run("verify", env={"COLUMNS": "60"}).stdout
-    assert "property: DuplicateDelivery\n  kind: sometimes\n  expected: reachable\n" in out
-    assert "step: 4\n  action: Crash\n  description: The consumer process dies and restarts from\n" \
+    assert "\nDuplicateDelivery\n  kind: sometimes\n  expected: reachable\n" in out
+    assert "\nstep 4\n  action: Crash\n  description: The consumer process dies and restarts from\n" \
            "    the committed offset.\n" in out
     wide = run("verify", env={"COLUMNS": "100"}).stdout  # the verdict table fits: a table
     assert re.search(r"^ property +kind +expected +verdict", wide, re.M)

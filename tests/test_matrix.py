@@ -254,7 +254,7 @@ def test_matrix_page_and_trace_pages_are_current(rows):
 
 
 def test_verify_config_and_f_alias():
-    r = run("verify", "--config", "auto-commit-async", "--no-traces", "--json")
+    r = run("verify", "--config", "auto-commit-async", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["model"] == "group" and d["failure_modes"] == ["crash"]

@@ -116,17 +116,21 @@ def fit_table(table: Table, width: int, console: Console) -> RenderableType:
 
 
 def stack(table: Table, width: int, console: Console) -> RenderableType:
-    """A table too wide for the width, as blocks: each row's first cell, then one
-    `header: value` line per other cell, indented, wrapped at words under its value."""
+    """A table too wide for the width, as blocks: a row's first cell heads its block (with
+    its header when it is a bare number, `step 3`), then one indented `header: value` line
+    per other cell, wrapped at words under its value."""
     headers = [str(c.header) if table.show_header else "" for c in table.columns]
     columns = [list(c.cells) for c in table.columns]
     lines: list[Text] = []
     if table.title:
         lines.append(Text(str(table.title), "bold"))
     for r in range(table.row_count):
-        for k, (h, col) in enumerate(zip(headers, columns)):
-            field = Text.assemble(f"{h}: " if h else "", _as_text(col[r]))
-            indent = 0 if k == 0 else 2
+        head = _as_text(columns[0][r])
+        if headers[0] and head.plain.split(" ")[0].isdigit():
+            head = Text.assemble(f"{headers[0]} ", head)
+        fields = [(0, head)] + [(2, Text.assemble(f"{h}: " if h else "", _as_text(col[r])))
+                                for h, col in zip(headers[1:], columns[1:])]
+        for indent, field in fields:
             for n, line in enumerate(field.wrap(console, max(width - indent - 2, 1))):
                 lines.append(Text(" " * (indent + (2 if n else 0))) + line)
     return Group(*lines)
