@@ -133,7 +133,7 @@ def trace_page(row: Row) -> str:
     cfg, res = row.config, row.result
     out = [f"# `{cfg.id}`", "", cfg.description, "",
            f"Settings: `{cfg.settings_line()}` (model `{cfg.model}`); source: {cfg.source}.", "",
-           f"Re-run: `python -m checker verify --config {cfg.id}`", ""]
+           f"Re-run: `checker verify --config {cfg.id}`", ""]
     for p in res.properties:
         if p.trace is None:
             continue

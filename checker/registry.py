@@ -72,7 +72,7 @@ def get_model(name: str) -> Model:
     ms = models()
     if name not in ms:
         raise CheckerError(f"unknown model {name!r}; known models: {', '.join(ms)} "
-                           "(python -m checker list shows them)")
+                           "(checker list shows them)")
     return ms[name]
 
 
@@ -99,12 +99,13 @@ def get_config(name: str) -> Config:
     cs = configs()
     if name not in cs:
         raise CheckerError(f"unknown configuration {name!r}; known: {', '.join(cs) or 'none'} "
-                           "(python -m checker list shows them)")
+                           "(checker list shows them)")
     return cs[name]
 
 
 def commands() -> dict[str, Any]:
-    """Command plugins by name: modules with HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit code.
+    """Command plugins by name: modules with HELP, DESCRIPTION, EXIT_CODES ((code, meaning) pairs for
+    `--help`), add_arguments(parser) and run(args) -> exit code.
 
     Published under the entry-point group `checker.commands` (name -> module); from a
     source checkout that was never installed, the conventional `conform.command` is tried.
@@ -122,7 +123,7 @@ def commands() -> dict[str, Any]:
             if e.name is not None and found[name].startswith(e.name):
                 continue  # the plugin's package is not here: the command does not exist
             raise SpecError(f"command plugin {found[name]!r} failed to import: {e}") from None
-        missing = [a for a in ("HELP", "DESCRIPTION", "add_arguments", "run") if not hasattr(mod, a)]
+        missing = [a for a in ("HELP", "DESCRIPTION", "EXIT_CODES", "add_arguments", "run") if not hasattr(mod, a)]
         if missing:
             raise SpecError(f"command plugin {found[name]!r} lacks {', '.join(missing)}")
         out[name] = mod

@@ -14,7 +14,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- matrix:begin (scripts/update_matrix.py) -->", "<!-- matrix:end -->"
 PAGE = os.path.join("docs", "matrix.md")  # the page holding the matrix, relative to ROOT
-TRACES = "docs/traces"  # where `matrix --traces` writes the pages, relative to ROOT
+TRACES = "docs/traces"  # where `matrix -o` writes the pages, relative to ROOT
 
 
 def page_links(markdown: str) -> str:
@@ -27,8 +27,9 @@ def main() -> None:
     for name in os.listdir(pages) if os.path.isdir(pages) else []:
         if name.endswith(".md"):  # pages of rows that no longer exist go too
             os.remove(os.path.join(pages, name))
-    out = subprocess.run([sys.executable, "-m", "checker", "matrix", "--markdown", "--traces", TRACES],
-                         cwd=ROOT, check=False, capture_output=True, text=True).stdout
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # the pages show the piped width
+    out = subprocess.run([sys.executable, "-m", "checker", "matrix", "--markdown", "-o", TRACES],
+                         cwd=ROOT, check=False, capture_output=True, text=True, env=env).stdout
     path = os.path.join(ROOT, PAGE)
     text = open(path, encoding="utf-8").read()
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)

@@ -1,9 +1,10 @@
 """Rewrite the example output the docs show with what the checker prints now.
 
-README.md: the two ```text blocks, `python -m checker verify`. docs/proofs.md: the
-```console block, `python -m checker prove`. docs/writing-a-model.md: the output of its
-example model, run from the files its ```python blocks spell out. tests/test_docs.py and
-tests/test_prove.py fail when they differ; run `python scripts/update_readme.py` to fix.
+README.md: the two ```text blocks, `checker verify`. docs/proofs.md: the ```console
+block, `checker prove`. docs/writing-a-model.md: the output of its example model, run
+from the files its ```python blocks spell out. All at the width of piped output
+(COLUMNS unset). tests/test_docs.py and tests/test_prove.py fail when they differ; run
+`python scripts/update_readme.py` to fix.
 """
 
 import os
@@ -19,11 +20,12 @@ WRITING = os.path.join(ROOT, "docs", "writing-a-model.md")
 # A ```python block whose first line names its file, and the ```console block that runs them.
 EXAMPLE_FILE = re.compile(r"```python\n# (\S+\.py)\n(.*?)```", re.S)
 EXAMPLE_RUN = re.compile(r"(```console\n\$ CHECKER_MODELS=(\w+) checker ([^\n]*)\n)(.*?)```", re.S)
+ENV = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # the examples show the piped width
 
 
 def main() -> None:
     out = subprocess.run([sys.executable, "-m", "checker", "verify"], cwd=ROOT, check=False,
-                         capture_output=True, text=True).stdout.splitlines()
+                         capture_output=True, text=True, env=ENV).stdout.splitlines()
     out[1] = re.sub(r"\d+\.\d+ s \(", "0.02 s (", out[1])  # a typical figure, not this run's
     cut = next(i for i, line in enumerate(out) if line.startswith("duplicate-delivery reached"))
     blocks = ["\n".join(out[:cut]).rstrip() + "\n", "\n".join(out[cut:]).rstrip() + "\n"]
@@ -39,13 +41,13 @@ def main() -> None:
 
 
 def update_prove_block(path: str) -> None:
-    """The `prove` example (a ```console block): what `python -m checker prove` prints now."""
+    """The `prove` example (a ```console block): what `checker prove` prints now."""
     out = subprocess.run([sys.executable, "-m", "checker", "prove"], cwd=ROOT, check=False,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=ENV).stdout
     text = open(path, encoding="utf-8").read()
-    new = "```console\n$ python -m checker prove\n" + out.rstrip() + "\n```"
-    text, n = re.subn(r"```console\n\$ python -m checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
-    assert n == 1, f"{path} should hold the `python -m checker prove` example"
+    new = "```console\n$ checker prove\n" + out.rstrip() + "\n```"
+    text, n = re.subn(r"```console\n\$ checker prove\n.*?```", lambda _: new, text, count=1, flags=re.S)
+    assert n == 1, f"{path} should hold the `checker prove` example"
     open(path, "w", encoding="utf-8").write(text)
 
 
@@ -59,7 +61,7 @@ def run_example(text: str) -> tuple[str, subprocess.CompletedProcess]:
             os.makedirs(os.path.join(tmp, os.path.dirname(name)), exist_ok=True)
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
                 f.write(source)
-        env = dict(os.environ, CHECKER_MODELS=run.group(2), PYTHONPATH=os.pathsep.join([tmp, ROOT]))
+        env = dict(ENV, CHECKER_MODELS=run.group(2), PYTHONPATH=os.pathsep.join([tmp, ROOT]))
         done = subprocess.run([sys.executable, "-m", "checker", *run.group(3).split()], cwd=tmp, env=env,
                               check=False, capture_output=True, text=True, timeout=120)
     return run.group(4), done

@@ -4,7 +4,7 @@ from .kafka import model as kafka
 from .partitions import model as partitions
 from .group import model as group
 from .pipeline import model as pipeline
-from .matrix import CONFIGS  # the rows of `python -m checker matrix`
+from .matrix import CONFIGS  # the rows of `checker matrix`
 
 MODELS = [kafka, partitions, group, pipeline]
 

@@ -8,7 +8,7 @@ in onPartitionsRevoked (`commit_on_revoke`) and a brand-new group (`new_group`).
 perturbations are failure modes, one module each under spec/failures/, found
 automatically: crash, max-poll-exceeded (zombie), offset-expiry, rebalance,
 retention, shutdown. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
-`python -m checker matrix` runs the named configurations (spec/matrix.py).
+`checker matrix` runs the named configurations (spec/matrix.py).
 
 What the model leaves out: one partition; a record is its offset; the producer never
 fails (the log holds each message once); fetches, commits and processing are atomic
@@ -16,7 +16,7 @@ steps; clients other than the Java classic consumer, except two auto-commit
 variants: the AsyncKafkaConsumer's race before KAFKA-18641 (auto_commit_on=background)
 and librdkafka's auto-commit (auto_commit_on=librdkafka: the offset is stored *before*
 the message is handed to the application and a timer commits it, so auto-commit is
-at-most-once there; `python -m checker conform` replays traces against that client);
+at-most-once there; `checker conform` replays traces against that client);
 transactions; auto.offset.reset=none.
 """
 

@@ -3,7 +3,7 @@
 Each row names the failure ids of the catalogue (spec/catalogue.py) it reproduces and
 the effect the catalogue gives them there (L loss, D duplicate, R reorder; "-" for a
 row that shows the catalogue's prevention). The expected verdicts follow from those
-effects; `python -m checker matrix` computes the actual ones by search and says where
+effects; `checker matrix` computes the actual ones by search and says where
 they disagree.
 """
 

@@ -81,17 +81,18 @@ def test_verify_json_schema():
 
 
 def test_trace_command_and_engines_agree_on_the_printed_trace():
-    a = run("trace", "duplicate-delivery")
-    b = run("trace", "kafka", "duplicate-delivery", "--engine", "bmc")
+    a = run("trace", "--property", "duplicate-delivery")
+    b = run("trace", "kafka", "--property", "duplicate-delivery", "--engine", "bmc")
     assert a.returncode == b.returncode == 0
     assert a.stdout == b.stdout
     assert "duplicate-delivery reached in 6 steps" in a.stdout
-    j = json.loads(run("trace", "kafka", "no-loss", "-p", "commit=before", "--json", "--engine", "bmc").stdout)
+    j = json.loads(run("trace", "kafka", "--property", "no-loss", "-p", "commit=before", "--json",
+                       "--engine", "bmc").stdout)
     assert j["verdict"] == "violated" and len(j["trace"]) == 5
 
 
 def test_trace_of_a_property_that_holds():
-    r = run("trace", "kafka", "no-loss")
+    r = run("trace", "kafka", "--property", "no-loss")
     assert r.returncode == 0
     assert "no-loss holds (expected holds); no trace to show" in r.stdout
 
@@ -114,7 +115,7 @@ def test_list():
     (["verify", "--with", "flood"], "unknown failure mode 'flood' for model kafka; known: crash"),
     (["verify", "--max-states", "0"], "expected a positive integer"),
     (["verify", "--timeout", "soon"], "expected a positive number of seconds"),
-    (["trace", "kafka", "NoSuchThing"], "unknown property 'NoSuchThing' for model kafka"),
+    (["trace", "kafka", "--property", "NoSuchThing"], "unknown property 'NoSuchThing' for model kafka"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["verify", "--frobnicate"], "unrecognized arguments: --frobnicate"),
 ])
@@ -165,9 +166,9 @@ def test_model_package_that_does_not_import_is_one_line(tmp_path):
 def test_every_printed_trace_replays_to_the_same_table():
     out = run("verify", "kafka", "-p", "commit=before").stdout
     line = [x for x in out.splitlines() if x.startswith("replay: ")][0]
-    assert line == ("replay: python -m checker replay kafka Produce Poll Commit Crash "
+    assert line == ("replay: checker replay kafka Produce Poll Commit Crash "
                     "-p messages=3 -p max_crashes=2 -p commit=before -p fairness=weak")
-    args = line.split("python -m checker ")[1].split()
+    args = line.removeprefix("replay: checker ").split()
     r = run(*args)
     assert r.returncode == 0
     table = lambda text: text[text.index(" step "):text.index("replay:") if "replay:" in text else None]
@@ -212,3 +213,166 @@ def test_verify_checks_only_the_named_properties():
     bad = run("verify", "--property", "Nope")
     assert bad.returncode == 2 and "unknown property 'Nope' for model kafka" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+# One style across the commands: option names, exit codes in --help, width, progress.
+
+def subparsers():
+    from checker.cli import build_parser
+    top = build_parser()
+    action = next(a for a in top._actions if a.dest == "command")
+    return top, action.choices
+
+
+def test_every_output_is_o_output_and_rows_and_properties_are_chosen_one_way():
+    _, subs = subparsers()
+    options = {name: {s for a in p._actions for s in a.option_strings} for name, p in subs.items()}
+    positionals = {name: [a.dest for a in p._actions if not a.option_strings] for name, p in subs.items()}
+    for name in ("diagrams", "report", "matrix"):
+        assert {"-o", "--output"} <= options[name], name
+    assert all(not ({"--out", "--traces"} & opts) for opts in options.values())
+    for name in ("verify", "trace", "replay", "diagrams", "report", "matrix", "conform"):
+        assert "--config" in options[name], name
+    assert positionals["matrix"] == [] and positionals["conform"] == ["model"]
+    assert "--property" in options["verify"] and "--property" in options["trace"]
+    assert positionals["trace"] == ["model"]
+    helps = {name: next(a.help for a in subs[name]._actions if a.dest == "max_depth") for name in ("trace", "prove")}
+    assert all("(default 20)" in h for h in helps.values())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diagrams", "--out", "x"], "unrecognized arguments: --out (see `checker diagrams --help`)"),
+    (["matrix", "--traces", "x"], "unrecognized arguments: --traces x (see `checker matrix --help`)"),
+    (["matrix", "at-most-once"], "unrecognized arguments: at-most-once"),
+    (["trace", "kafka", "NoLoss"], "the following arguments are required: --property"),
+    (["trace", "--property", "NoLoss", "--property", "DuplicateDelivery"], "give --property once"),
+    (["trace", "--property", "NoLoss", "--max-depth", "5"], "--max-depth bounds the bmc engine's traces"),
+    (["trace", "--property", "NoLoss", "--engine", "bmc", "--max-states", "9"], "the bmc engine takes --max-depth"),
+    (["verify", "--config", "at-least-once", "--config", "at-most-once"], "--config is given 2 times"),
+    (["verify", "--json", "--no-traces"], "--json always holds the traces"),
+    (["prove", "--config", "at-least-once"], "unrecognized arguments: --config"),
+    (["diagrams", "--all", "kafka"], "drop MODEL"),
+])
+def test_old_and_unused_option_forms_are_refused(args, message):
+    r = run(*args)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("checker: error: ") and message in r.stderr, r.stderr
+
+
+def test_matrix_output_writes_the_trace_pages(tmp_path):
+    r = run("matrix", "--config", "at-most-once", "-o", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(tmp_path) == ["at-most-once.md"]
+    assert "Re-run: `checker verify --config at-most-once`" in (tmp_path / "at-most-once.md").read_text()
+
+
+def exit_codes_of(help_text):
+    section = help_text.split("\nexit codes:\n")[1]
+    return [int(m) for m in re.findall(r"^  (\d+) ", section, re.M)]
+
+
+def test_every_help_lists_its_exit_codes_and_the_program_is_checker():
+    top, subs = subparsers()
+    assert top.format_help().startswith("usage: checker ")
+    cli_doc = open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8").read()
+    documented = [int(c) for c in re.findall(r"^\| \*\*(\d+)\*\* \|", cli_doc, re.M)]
+    assert exit_codes_of(top.format_help()) == documented == [0, 1, 2, 3, 130]
+    for name, p in subs.items():
+        text = p.format_help()
+        assert text.startswith(f"usage: checker {name} "), name
+        codes = exit_codes_of(text)
+        assert codes[0] == 0 and 2 in codes and set(codes) <= {0, 1, 2, 3}, (name, codes)
+    for name in ("verify", "trace", "matrix", "prove", "conform"):
+        assert exit_codes_of(subs[name].format_help()) == [0, 1, 2, 3], name
+    r = run("verify", "--help")  # what a user sees
+    assert r.returncode == 0 and "\nexit codes:\n  0    every property as expected\n" in r.stdout
+    assert "  3    incomplete: a limit was hit" in r.stdout
+
+
+def words(text):
+    """The words of an output, table rules and the one-line replay commands left out."""
+    return {w for line in text.splitlines() if not line.startswith("replay: ")
+            for w in line.split() if set(w) - set("─-")}
+
+
+@pytest.mark.parametrize("args", [("verify",), ("list", "kafka"), ("matrix", "--config", "at-least-once")])
+def test_output_fits_columns_and_never_splits_a_word(args):
+    wide = words(run(*args, env={"COLUMNS": "1000"}).stdout)
+    piped = run(*args).stdout  # no COLUMNS: the documented width for pipes
+    assert max(len(line) for line in piped.splitlines() if not line.startswith("replay: ")) <= 120
+    for columns in (80, 60):
+        out = run(*args, env={"COLUMNS": str(columns)}).stdout
+        too_long = [line for line in out.splitlines() if len(line) > columns and not line.startswith("replay: ")]
+        assert not too_long, (columns, too_long)
+        split = sorted(w for w in words(out) if w not in wide and w.rstrip(":") not in wide)
+        assert not split, (columns, split)
+
+
+def test_a_table_too_wide_for_its_words_is_stacked():
+    out = run("verify", env={"COLUMNS": "60"}).stdout
+    assert "\nDuplicateDelivery\n  kind: sometimes\n  expected: reachable\n" in out
+    assert "\nstep 4\n  action: Crash\n  description: The consumer process dies and restarts from\n" \
+           "    the committed offset.\n" in out
+    wide = run("verify", env={"COLUMNS": "100"}).stdout  # the verdict table fits: a table
+    assert re.search(r"^ property +kind +expected +verdict", wide, re.M)
+
+
+def test_fit_table_keeps_words_whole():
+    import io
+    from rich.console import Console
+    from rich.table import Table
+    from checker.render.text import fit_table
+
+    t = Table()
+    t.add_column("id")
+    t.add_column("text")
+    t.add_row("after|before|per-record|record-offset", "one two three four five six seven eight")
+    con = Console(file=io.StringIO(), width=50)
+    con.print(fit_table(t, 50, con))
+    lines = con.file.getvalue().splitlines()
+    assert max(map(len, lines)) <= 50
+    assert "after|before|per-record|record-offset" in lines[3]  # kept whole; the prose wraps
+    assert fit_table(t, 20, con) is not t  # not even the longest word fits: stacked
+
+
+def run_on_terminal(*args, env=None):
+    """Run the checker with stdout and stderr on a pseudo-terminal; what the terminal shows."""
+    import pty
+    main_fd, child_fd = pty.openpty()
+    e = dict(os.environ, **(env or {}))
+    e.pop("CHECKER_MODELS", None)
+    p = subprocess.Popen([sys.executable, "-m", "checker", *args], cwd=ROOT, env=e,
+                         stdin=subprocess.DEVNULL, stdout=child_fd, stderr=child_fd)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main_fd)
+    assert p.wait(timeout=120) == 0
+    return b"".join(chunks).decode()
+
+
+def test_progress_only_on_a_terminal_or_when_asked():
+    r = run("verify", "partitions", "--no-traces")  # piped: nothing
+    assert r.returncode == 0 and r.stderr == ""
+    shown = run_on_terminal("verify", "partitions", "--no-traces", env={"TERM": "xterm"})
+    assert "\x1b[" in shown and ("starting" in shown or "explored" in shown)  # a rich status line
+    dumb = run_on_terminal("verify", "partitions", "--no-traces", env={"TERM": "dumb"})
+    assert "\x1b[" not in dumb and "explored" not in dumb and "starting" not in dumb
+    assert "verdict: as expected" in dumb
+
+
+def test_forced_progress_includes_the_liveness_phase():
+    r = run("verify", "partitions", "--progress", "--no-traces")
+    assert r.returncode == 0
+    lines = r.stderr.splitlines()
+    assert "liveness: AllProcessed (1 of 1)" in lines
+    assert re.match(r"explored 8,336 states, frontier 0, depth 30, [\d,]+ states/s", lines[-1])
+    r = run("verify", "partitions", "--property", "NoLoss", "--progress", "--no-traces")
+    assert "liveness" not in r.stderr  # no eventually property, no liveness phase

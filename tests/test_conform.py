@@ -161,7 +161,7 @@ def test_a_wrong_model_value_is_a_mismatch_with_step_model_and_observed():
 
 
 def test_cli_replays_and_exits_0_when_every_step_matches(capsys):
-    code = main(["conform", "at-most-once", "--walks", "0"])
+    code = main(["conform", "--config", "at-most-once", "--walks", "0"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "  at-most-once: no-loss counterexample, 4 steps: match (4 steps," in out
@@ -172,11 +172,11 @@ def test_cli_mismatch_prints_step_model_observed_and_exits_1(capsys, monkeypatch
     bad = _tampered("at-most-once", 4, "processed[0]", 1)  # the model claims record 0 was processed
     job = traces.Job("at-most-once", "tampered", bad)
     monkeypatch.setattr(traces, "plan", lambda *a, **k: ([job], []))
-    code = main(["conform", "at-most-once"])
+    code = main(["conform", "--config", "at-most-once"])
     out = capsys.readouterr().out
     assert code == 1
     assert ("  at-most-once: tampered: MISMATCH at step 4 (Crash(0)): processed[0]: model 1, observed 0\n"
-            "    replay: python -m checker replay group Produce 'Poll(0)' 'Commit(0)' 'Crash(0)'") in out
+            "    replay: checker replay group Produce 'Poll(0)' 'Commit(0)' 'Crash(0)'") in out
     assert out.rstrip().endswith("verdict: MISMATCH")
 
 
@@ -190,7 +190,7 @@ def test_cli_verbose_shows_each_steps_values(capsys):
 def test_a_client_that_does_not_answer_is_incomplete_not_a_mismatch(capsys, monkeypatch):
     from conform import cluster
     monkeypatch.setattr(cluster, "CALL_TIMEOUT", 0.001)  # no consumer process starts that fast
-    assert main(["conform", "at-most-once", "--walks", "0"]) == 3
+    assert main(["conform", "--config", "at-most-once", "--walks", "0"]) == 3
     out = capsys.readouterr().out
     assert "  at-most-once: no-loss counterexample, 4 steps: CLIENT ERROR at setting up: the consumer did not " \
            "answer start within 0.001 s" in out
@@ -198,14 +198,16 @@ def test_a_client_that_does_not_answer_is_incomplete_not_a_mismatch(capsys, monk
 
 
 def test_cli_not_driven_rows_only_is_incomplete(capsys):
-    assert main(["conform", "retention-lag"]) == 3
+    assert main(["conform", "--config", "retention-lag"]) == 3
     out = capsys.readouterr().out
     assert "  retention-lag: not driven: DeleteRecords: " in out
     assert out.rstrip().endswith("verdict: nothing replayed")
 
 
 @pytest.mark.parametrize("args, message", [
-    (["no-such-row"], "checker: error: unknown configuration 'no-such-row'"),
+    (["--config", "no-such-row"], "checker: error: unknown configuration 'no-such-row'"),
+    (["group"], "checker: error: conform drives the kafka model itself and the group model through its matrix rows"),
+    (["--walks", "0", "--seed", "3"], "checker: error: --length and --seed shape the random walks"),
     (["--walks", "-1"], "checker: error: argument --walks: expected a whole number, got '-1'"),
     (["--length", "0"], "checker: error: --length must be at least 1 (or use --walks 0)"),
 ])

@@ -1,6 +1,6 @@
 """The README and docs/: real output, a short README, links that lead somewhere, no history.
 
-The README shows what `python -m checker verify` prints now; the pages in docs/ say what
+The README shows what `checker verify` prints now; the pages in docs/ say what
 is, in the present tense (scripts/update_readme.py and scripts/update_matrix.py rewrite
 the output they show).
 """

@@ -206,7 +206,7 @@ def test_verify_and_trace_default_to_the_fast_engine_with_liveness():
     assert r.returncode == 0 and d["engine"] == "fast"
     assert next(p for p in d["properties"] if p["name"] == "all-processed")["verdict"] == "holds"
     assert [s["action"] for s in d["cover"]["Poll"]] == [None, "Produce", "Poll"]
-    t = json.loads(run("trace", "all-processed", "-p", "max_crashes=unbounded", "--json").stdout)
+    t = json.loads(run("trace", "--property", "all-processed", "-p", "max_crashes=unbounded", "--json").stdout)
     assert t["engine"] == "fast" and t["verdict"] == "violated" and t["loop"] == 3
 
 
@@ -232,7 +232,7 @@ def test_cli_symmetry():
     (("verify", "--symmetry"), "model kafka declares no symmetry"),
     (("verify", "partitions", "--symmetry", "--engine", "explicit"), "need the fast engine"),
     (("verify", "--max-memory", "0"), "expected a positive number of megabytes"),
-    (("trace", "no-loss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
+    (("trace", "--property", "no-loss", "--engine", "bmc", "--symmetry"), "need the fast engine"),
     (("verify", "partitions", "--symmetry", "--cover"), "--cover does not combine with --symmetry"),
 ])
 def test_cli_bad_combinations_are_one_line_errors(args, message):

@@ -341,7 +341,7 @@ def test_cli_prints_the_lasso_with_its_fairness():
     assert "all-processed violated: 3 steps, then a 2-step cycle forever (a shortest lasso)" in out
     assert re.search(r"^\s+3 @\s+Produce", out, re.M) and re.search(r"^\s+5 @\s+Crash", out, re.M)
     assert "Commit (weak fairness): met, never enabled on the cycle\n" in out
-    assert ("replay: python -m checker replay kafka Produce Produce Produce Poll Crash -p messages=3 "
+    assert ("replay: checker replay kafka Produce Produce Produce Poll Crash -p messages=3 "
             "-p max_crashes=unbounded -p commit=after -p fairness=weak") in out
     assert run("verify", "-p", "max_crashes=unbounded", "-p", "fairness=strong").returncode == 0
 

@@ -202,7 +202,7 @@ def test_matrix_json_shape(rows):
 
 
 def test_matrix_cli_json_and_exit_code():
-    r = run("matrix", "--json", "retention-lag", "at-most-once")
+    r = run("matrix", "--json", "--config", "retention-lag", "--config", "at-most-once")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert [x["id"] for x in d["rows"]] == ["retention-lag", "at-most-once"]
@@ -210,12 +210,12 @@ def test_matrix_cli_json_and_exit_code():
 
 
 def test_matrix_limits_make_cells_unknown_and_exit_3():
-    r = run("matrix", "--json", "--max-states", "5", "at-least-once")
+    r = run("matrix", "--json", "--max-states", "5", "--config", "at-least-once")
     assert r.returncode == 3
     cells = json.loads(r.stdout)["rows"][0]["cells"]
     assert cells["no-loss"] == {"verdict": "unknown", "states": cells["no-loss"]["states"],
                                 "trace_length": None, "proved": None}
-    r = run("matrix", "--max-states", "5", "at-least-once")
+    r = run("matrix", "--max-states", "5", "--config", "at-least-once")
     assert r.returncode == 3 and "undecided: at-least-once" in r.stdout
 
 
@@ -257,7 +257,7 @@ def test_matrix_page_and_trace_pages_are_current(rows):
 
 
 def test_verify_config_and_f_alias():
-    r = run("verify", "--config", "auto-commit-async", "--no-traces", "--json")
+    r = run("verify", "--config", "auto-commit-async", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["model"] == "group" and d["failure_modes"] == ["crash"]
@@ -271,14 +271,14 @@ def test_verify_config_and_f_alias():
     assert d["failure_modes"] == ["retention"] and r.returncode == 1
     r = run("verify", "--config", "at-most-once", "--without", "crash", "--json")
     assert r.returncode == 1 and json.loads(r.stdout)["failure_modes"] == []
-    r = run("trace", "no-loss", "--config", "retention-lag")
-    assert r.returncode == 0 and "replay: python -m checker replay group Produce DeleteRecords" in r.stdout
+    r = run("trace", "--property", "no-loss", "--config", "retention-lag")
+    assert r.returncode == 0 and "replay: checker replay group Produce DeleteRecords" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [
     (["verify", "--config", "nope"], "unknown configuration 'nope'; known: at-least-once"),
     (["verify", "kafka", "--config", "at-least-once"], "configuration at-least-once is of model group, not kafka"),
-    (["matrix", "nope"], "unknown configuration 'nope'"),
+    (["matrix", "--config", "nope"], "unknown configuration 'nope'"),
     (["verify", "group", "-f", "flood"], "unknown failure mode 'flood' for model group"),
     (["verify", "group", "-p", "processing=worker"], "processing=worker is modelled with commit=auto only"),
     (["verify", "group", "-p", "consumers=4"], "consumers=4 is out of range"),

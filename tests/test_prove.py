@@ -161,7 +161,7 @@ def test_cli_prove_refutes_at_most_once():
     assert r.returncode == 0, r.stderr
     assert "no-loss violated in 4 steps (a shortest trace over every value; shown at messages=1 max_crashes=1)" \
         in r.stdout
-    assert "replay: python -m checker replay kafka Produce Poll Commit Crash -p messages=1 -p max_crashes=1 " \
+    assert "replay: checker replay kafka Produce Poll Commit Crash -p messages=1 -p max_crashes=1 " \
            "-p commit=before -p fairness=weak\n" in r.stdout
 
 
@@ -219,7 +219,7 @@ def test_docs_prove_example_is_current():
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     page = open(os.path.join(root, "docs", "proofs.md"), encoding="utf-8").read()
-    block = re.search(r"```console\n\$ python -m checker prove\n(.*?)```", page, re.S).group(1)
+    block = re.search(r"```console\n\$ checker prove\n(.*?)```", page, re.S).group(1)
 
     def normal(text):  # the run time differs
         return [re.sub(r"\d+\.\d+ s$", "T s", line) for line in text.splitlines() if line.strip()]

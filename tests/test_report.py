@@ -43,7 +43,7 @@ def test_report_of_one_instance_and_bad_input(tmp_path):
     r = run("report", "kafka", "-p", "commit=before", "-o", out)
     assert r.returncode == 0 and "(1 instance," in r.stdout, r.stderr
     page = open(out, encoding="utf-8").read()
-    assert "python -m checker report kafka -p messages=3 -p max_crashes=2 -p commit=before" in page
+    assert "checker report kafka -p messages=3 -p max_crashes=2 -p commit=before" in page
     assert "no-loss violated in 4 steps" in page
     r = run("report", "kafka", "--json", "-o", out)
     assert json.loads(r.stdout) == {"output": out, "instances": 1, "bytes": os.path.getsize(out)}

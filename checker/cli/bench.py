@@ -1,4 +1,4 @@
-"""`python -m checker bench`: the `partitions` ladder, one whole process per size.
+"""`checker bench`: the `partitions` ladder, one whole process per size.
 
 Each size runs as its own `python -m checker verify ... --json` so the figures are
 honest: the process's wall time includes start-up, building the model and compiling
@@ -80,7 +80,7 @@ def measure(size: tuple[int, int, int], engine: str, symmetry: bool = False,
     p, m, k = size
     only = [] if liveness else [a for name in SAFETY for a in ("--property", name)]
     cmd = [sys.executable, "-m", "checker", "verify", "partitions", "-p", f"partitions={p}",
-           "-p", f"messages={m}", "-p", f"max_crashes={k}", "--engine", engine, "--json", "--no-traces",
+           "-p", f"messages={m}", "-p", f"max_crashes={k}", "--engine", engine, "--json",
            *only, *(["--symmetry"] if symmetry else []), *(extra or [])]
     code, out, err, wall, rss = _run_child(cmd)
     if code not in (0, 1, 3):  # 1 and 3 still print a result: a verdict against expectation, a limit

@@ -1,4 +1,4 @@
-"""`python -m checker`: verify, trace, replay, list, matrix, prove, bench, diagrams, report, and plugins (conform).
+"""`checker` (or `python -m checker`): verify, trace, replay, list, matrix, prove, bench, diagrams, report, and plugins (conform).
 
 Exit codes: 0 every property as expected; 1 some property decided against its
 expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from typing import Any, NoReturn
 
@@ -19,6 +20,7 @@ from checker.errors import CheckerError
 from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
 from checker.registry import commands, configs, get_config, get_model, models
 from checker.engines.replay import NotEnabled, replay
+from checker.cli.progress import Progress
 from checker.render.text import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_property_trace, print_result, print_trace, result_json)
 
@@ -36,7 +38,52 @@ def _version() -> str:
         return VERSION
 
 
+DEFAULT_MAX_DEPTH = 20  # deepest trace bounded model checking looks for (`trace --engine bmc`, `prove`)
+
+# Exit codes and what each means for a command; `--help` lists them in its epilog.
+BAD_INPUT = "bad input (a one-line message on stderr, no traceback)"
+EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
+    None: [(0, "every property as expected"), (1, "some property decided against its expectation"),
+           (2, BAD_INPUT), (3, "incomplete: a limit was hit; whatever was not decided is unknown, never holds"),
+           (130, "interrupted (Ctrl-C); no verdict")],
+    "verify": [(0, "every property as expected"), (1, "some property decided against its expectation"),
+               (2, BAD_INPUT), (3, "incomplete: a limit was hit; whatever was not decided is unknown")],
+    "trace": [(0, "the property's verdict is as expected"), (1, "the verdict is against its expectation"),
+              (2, BAD_INPUT), (3, "incomplete: a limit or --max-depth was hit; the verdict is unknown")],
+    "replay": [(0, "every step is enabled"), (1, "a step is not enabled (the trace stops before it)"),
+               (2, BAD_INPUT)],
+    "list": [(0, "listed"), (2, BAD_INPUT)],
+    "matrix": [(0, "every cell agrees with its source"), (1, "some cell disagrees with its source"),
+               (2, BAD_INPUT), (3, "incomplete: a limit was hit; some cell is unknown")],
+    "prove": [(0, "every property as expected"), (1, "some property decided against its expectation"),
+              (2, BAD_INPUT), (3, "some property unknown (not proved and not refuted)")],
+    "bench": [(0, "measured (a benchmark: a slow machine is no failure)"), (2, BAD_INPUT)],
+    "diagrams": [(0, "drawn"), (2, BAD_INPUT)],
+    "report": [(0, "written"), (2, BAD_INPUT)],
+}
+
+
+def exit_epilog(codes: list[tuple[int, str]]) -> str:
+    """The `--help` epilog listing a command's exit codes, one per line."""
+    return "exit codes:\n" + "\n".join(f"  {code:<3}  {meaning}" for code, meaning in codes)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's layout, except that the exit codes (lines that start with a space) keep their
+    own lines, wrapped under their meaning."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent + " " * 7)
+                         if line.startswith(" ") else super(_Formatter, self)._fill_text(line, width, indent)
+                         for line in text.splitlines())
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("allow_abbrev", False)  # no option answers to a prefix of its name (`--out`)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every bad input
         sys.stderr.write(f"checker: error: {message} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
@@ -67,18 +114,31 @@ def _positive(kind: type, what: str):
     return parse
 
 
-def _instance_args(p: argparse.ArgumentParser) -> None:
-    """Options that choose the model instance: parameters and failure modes."""
+def _instance_args(p: argparse.ArgumentParser, config: bool = True,
+                   json_help: str = "print one JSON object instead of tables") -> None:
+    """Options that choose the model instance: parameters, failure modes and (config) a matrix row."""
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable); `list` shows them")
     p.add_argument("-f", "--with", dest="enable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode on (repeatable)")
     p.add_argument("--without", dest="disable", action="append", default=[], metavar="FAILURE",
                    help="turn a failure mode off (repeatable)")
-    p.add_argument("--config", metavar="ID",
-                   help="start from a matrix configuration (model, parameters, failure modes, "
-                        "expected verdicts); -p, -f and --without apply on top")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    if config:
+        p.add_argument("--config", action="append", default=[], metavar="ID",
+                       help="start from this matrix row (model, parameters, failure modes, expected "
+                            "verdicts); -p, -f and --without apply on top")
+    p.add_argument("--json", action="store_true", help=json_help)
+
+
+def _max_depth(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=None, metavar="N",
+                   help=f"deepest trace bounded model checking looks for{what} (default {DEFAULT_MAX_DEPTH})")
+
+
+def _progress_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action="store_true",
+                   help="print progress to stderr also when it is not an interactive terminal (piped, "
+                        "redirected, TERM=dumb); on a terminal it is shown anyway")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -90,8 +150,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="stop after S seconds; the run is then incomplete (exit 3)")
     p.add_argument("--deadlock", action="store_true",
                    help="report a state with no enabled action as a violation of no-deadlock")
-    p.add_argument("--progress", action="store_true",
-                   help="print progress to stderr even when it is not a terminal")
+    _progress_arg(p)
     p.add_argument("--max-memory", type=_positive(float, "a positive number of megabytes"), metavar="MB",
                    help="fast engine: stop before the search's tables exceed MB megabytes; "
                         "the run is then incomplete (exit 3)")
@@ -101,18 +160,23 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="python -m checker",
-                  description="Model-check protocol specifications: every reachable state, shortest traces.")
+    top = _Parser(prog="checker",
+                  description="Model-check protocol specifications: every reachable state, shortest traces. "
+                              "`checker COMMAND --help` describes each command and its exit codes.",
+                  epilog=exit_epilog(EXIT_CODES[None]))
     top.add_argument("--version", action="version", version=f"checker {_version()}",
                      help="print the version and exit")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    v = sub.add_parser("verify", help="check every property of a model",
-                       description="Explore every reachable state and decide every property.")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, epilog=exit_epilog(EXIT_CODES[name]), **kwargs)
+
+    v = command("verify", help="check every property of a model",
+                description="Explore every reachable state and decide every property.")
     v.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
-    v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
-    v.add_argument("--property", action="append", default=[], metavar="NAME", dest="only",
+    v.add_argument("--property", action="append", default=[], metavar="NAME",
                    help="check only this property (repeatable; default: every property of the model)")
+    v.add_argument("--no-traces", action="store_true", help="print the verdict table only")
     v.add_argument("--engine", choices=("fast", "explicit"), default=None,
                    help="fast: the search compiled to machine code (the default; it records the "
                         "transition graph when eventually properties or --cover need it); explicit: the "
@@ -121,28 +185,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also print, for each action, the shortest trace that takes it")
     _model_args(v)
 
-    t = sub.add_parser("trace", help="print the shortest trace of one property",
-                       description="Print the shortest trace that violates (always) or witnesses "
-                                   "(sometimes) one property, or the shortest fair lasso on which an "
-                                   "eventually property never comes true: trace [MODEL] PROPERTY.")
-    t.add_argument("names", nargs="+", metavar="[MODEL] PROPERTY")
+    t = command("trace", help="print the shortest trace of one property",
+                description="Print the shortest trace that violates (always) or witnesses "
+                            "(sometimes) one property, or the shortest fair lasso on which an "
+                            "eventually property never comes true.")
+    t.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
+    t.add_argument("--property", action="append", default=[], metavar="NAME", required=True,
+                   help="the property whose trace to print (NoDeadlock: a state with no enabled action)")
     t.add_argument("--engine", choices=("fast", "explicit", "bmc"), default=None,
                    help="compiled explicit-state search (the default), the reference explicit-state "
                         "engine in Python, or Z3 bounded model checking")
-    t.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=30, metavar="N",
-                   help="deepest trace the bmc engine looks for (default 30)")
+    _max_depth(t, " with --engine bmc")
     _model_args(t)
 
-    r = sub.add_parser("replay", help="replay a trace given as action names",
-                       description="Take the named actions in order from the initial state and print "
-                                   "the trace: replay [MODEL] ACTION... (as printed after every trace).")
+    r = command("replay", help="replay a trace given as action names",
+                description="Take the named actions in order from the initial state and print "
+                            "the trace: replay [MODEL] ACTION... (as printed after every trace).")
     r.add_argument("names", nargs="+", metavar="[MODEL] ACTION")
     _instance_args(r)
 
-    bn = sub.add_parser("bench", help="measure the partitions ladder: states/s, seconds, peak memory",
-                        description="Run `verify partitions` at growing sizes, each in its own process, and "
-                                    "print states, seconds (search and whole process), states/s, peak "
-                                    "memory and bytes per state. A benchmark: it never fails on a slow machine.")
+    bn = command("bench", help="measure the partitions ladder: states/s, seconds, peak memory",
+                 description="Run `verify partitions` at growing sizes, each in its own process, and "
+                             "print states, seconds (search and whole process), states/s, peak "
+                             "memory and bytes per state. A benchmark: it never fails on a slow machine.")
     bn.add_argument("--big", action="store_true",
                     help="also run partitions=3 messages=5 max_crashes=3 (25.8 million states, about 1 GB)")
     bn.add_argument("--size", action="append", default=[], metavar="P,M,K",
@@ -155,112 +220,93 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    _progress_arg(bn)
 
-
-    pr = sub.add_parser("prove", help="prove always properties for every size (Z3, inferred invariants)",
-                        description="Prove every always property for every value of the unbounded parameters "
-                                    "(by default every integer parameter that does not index actions), with an "
-                                    "invariant inferred automatically, or refute it with a shortest trace.")
+    pr = command("prove", help="prove always properties for every size (Z3, inferred invariants)",
+                 description="Prove every always property for every value of the unbounded parameters "
+                             "(by default every integer parameter that does not index actions), with an "
+                             "invariant inferred automatically, or refute it with a shortest trace.")
     pr.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
     pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
-    pr.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=20, metavar="N",
-                    help="deepest trace bounded model checking looks for when a proof fails (default 20)")
+    _max_depth(pr, " when a proof fails")
     pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), default=300.0, metavar="S",
                     help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
-    pr.add_argument("--progress", action="store_true",
-                    help="print what is being done to stderr even when it is not a terminal")
+    _progress_arg(pr)
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="also show every refuted candidate invariant with its counterexample to induction")
-    _instance_args(pr)
+    _instance_args(pr, config=False)  # a matrix row's expectations are of its instance, not of every size
 
-    ls = sub.add_parser("list", help="list models, parameters, failure modes and properties",
-                        description="List every model (or one) with its parameters, failure modes, "
-                                    "variables, actions and properties.")
+    ls = command("list", help="list models, parameters, failure modes and properties",
+                 description="List every model (or one) with its parameters, failure modes, "
+                             "variables, actions and properties, and the matrix rows.")
     ls.add_argument("model", nargs="?", help="only this model")
     ls.add_argument("-f", "--with", dest="enable", action="append", default=[], metavar="FAILURE",
                     help="list MODEL with this failure mode on: its actions, variables and counter (repeatable)")
     ls.add_argument("--json", action="store_true", help="print a JSON list instead of tables")
 
-    mx = sub.add_parser("matrix", help="the delivery-guarantee matrix: configurations x properties",
-                        description="Explore every named configuration and decide each property: "
-                                    "holds (states explored) or violated (shortest trace).")
-    mx.add_argument("configs", nargs="*", metavar="ID", help="only these configurations (default: all)")
+    mx = command("matrix", help="the delivery-guarantee matrix: configurations x properties",
+                 description="Explore every named configuration (matrix row) and decide each property: "
+                             "holds (states explored) or violated (shortest trace).")
+    mx.add_argument("--config", action="append", default=[], metavar="ID",
+                    help="only this matrix row (repeatable; default: every row)")
     out = mx.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
-    out.add_argument("--markdown", action="store_true", help="print a markdown table (as in the README)")
+    out.add_argument("--markdown", action="store_true", help="print a markdown table (as in docs/matrix.md)")
+    mx.add_argument("-o", "--output", metavar="DIR",
+                    help=f"also write one markdown trace page per row into DIR (the table's links point to "
+                         f"{TRACE_DIR})")
     mx.add_argument("--max-states", type=_positive(int, "a positive integer"), metavar="N",
                     help="stop each configuration after N distinct states (its undecided cells are unknown, exit 3)")
     mx.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
                     help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
-    mx.add_argument("--traces", metavar="DIR",
-                    help=f"write one markdown trace page per configuration into DIR (the links point to {TRACE_DIR})")
+    _progress_arg(mx)
 
-    d = sub.add_parser("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
-                       description="Draw a model instance: its state graph with each property's shortest "
-                                   "trace highlighted, a sequence diagram and tables per trace, and an index "
-                                   "page. --all draws every instance the models declare (the committed "
-                                   "diagrams/).")
+    d = command("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
+                description="Draw a model instance: its state graph with each property's shortest "
+                            "trace highlighted, a sequence diagram and tables per trace, and an index "
+                            "page. --all draws every instance the models declare and every matrix row "
+                            "(the committed diagrams/).")
     d.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
     d.add_argument("--all", action="store_true",
-                   help="draw every model at the instances it declares for pictures (ignores MODEL and -p)")
-    d.add_argument("--out", default="diagrams", metavar="DIR", help="output directory (default diagrams/)")
+                   help="draw every model at the instances it declares for pictures, and every matrix row")
+    d.add_argument("-o", "--output", default="diagrams", metavar="DIR",
+                   help="where to write, one directory per instance and an index (default diagrams/)")
     d.add_argument("--project", metavar="VARS",
                    help="draw the graph merged over these variables (comma-separated), whatever its size")
     d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                    help="draw the full graph up to N states, a projection above (default 100)")
-    _instance_args(d)
+    _instance_args(d, json_help="print a JSON list, one object per instance drawn, instead of lines")
 
-    rp = sub.add_parser("report", help="write one self-contained HTML report: verdicts, traces, pictures",
-                        description="Write one HTML file (no network needed) with the verdicts of every "
-                                    "instance the models declare for pictures, or of MODEL with -p, and "
-                                    "each trace stepping forward and back with its sequence diagram and "
-                                    "its place on the state graph.")
+    rp = command("report", help="write one self-contained HTML report: verdicts, traces, pictures",
+                 description="Write one HTML file (no network needed) with the verdicts of every "
+                             "instance the models declare for pictures and every matrix row, or of "
+                             "MODEL with -p or of one --config, and each trace stepping forward and "
+                             "back with its sequence diagram and its place on the state graph.")
     rp.add_argument("model", nargs="?", help="only this model (default: every declared instance)")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
                     help="where to write the HTML (default report.html)")
     rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
-    _instance_args(rp)  # parameters and failure modes need a MODEL
+    _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
 
     # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
     # checker itself knows nothing about.
     for name, plugin in commands().items():
-        pp = sub.add_parser(name, help=plugin.HELP, description=plugin.DESCRIPTION)
+        pp = sub.add_parser(name, help=plugin.HELP, description=plugin.DESCRIPTION,
+                            epilog=exit_epilog(plugin.EXIT_CODES))
         plugin.add_arguments(pp)
         pp.set_defaults(plugin=plugin)
     return top
 
 
-def _progress_printer(force: bool):
-    err = make_console(stderr=True)
-    if not (err.is_terminal or force):
-        return None, lambda: None
-    live = err.is_terminal
-
-    def show(states: int, frontier: int, depth: int, seconds: float, memory: int | None = None) -> None:
-        rate = states / seconds if seconds > 0 else 0.0
-        line = f"explored {states:,} states, frontier {frontier:,}, depth {depth}, {rate:,.0f} states/s"
-        if memory is not None:
-            line += f", {memory / 2**20:,.0f} MB"
-        if live:
-            sys.stderr.write("\r" + line + "\033[K")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def done() -> None:
-        if live:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-    return show, done
-
-
 def _build(args: argparse.Namespace, model_name: str | None):
     """The instance the options name; model_name None means the default (or the config's)."""
+    if len(args.config) > 1:
+        raise CheckerError(f"--config is given {len(args.config)} times; {args.command} runs one matrix row "
+                           "(`checker matrix --config ID ...` runs several)")
     if args.config:
-        cfg = get_config(args.config)
+        cfg = get_config(args.config[0])
         if model_name is not None and model_name != cfg.model:
             raise CheckerError(f"configuration {cfg.id} is of model {cfg.model}, not {model_name}")
         return build_config(cfg, get_model(cfg.model), _parse_params(args.param), args.enable, args.disable)
@@ -269,22 +315,21 @@ def _build(args: argparse.Namespace, model_name: str | None):
 
 
 def _search(args: argparse.Namespace, system, engine: str, **more: Any):
-    """verify's and trace's run: one Options from the search options they share, plus `more`."""
-    show, done = _progress_printer(args.progress) if engine != "bmc" else (None, lambda: None)
-    try:
+    """verify's and trace's run: one Options from the search options they share, plus `more`.
+    The fast engine unless told otherwise: it records the transition graph itself when the
+    run needs it (eventually properties, --cover)."""
+    with Progress(args.progress and engine != "bmc") as progress:
         return check(system, Options(
             engine=engine, max_states=args.max_states, timeout=args.timeout, deadlock=args.deadlock,
             max_memory=int(args.max_memory * 2**20) if args.max_memory else None, symmetry=args.symmetry,
-            progress=show, **more))
-    finally:
-        done()
+            progress=progress.search if engine != "bmc" else None, **more))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.json and args.no_traces:
+        raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
     system = _build(args, args.model)
-    # The fast engine unless told otherwise: it records the transition graph itself when
-    # the run needs it (eventually properties, --cover).
-    result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.only or None)
+    result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.property or None)
     if args.json:
         print(result_json(result))
     else:
@@ -295,10 +340,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    if len(args.names) > 2:
-        raise CheckerError("trace takes [MODEL] PROPERTY: at most two names")
-    model_name, prop = (None, args.names[0]) if len(args.names) == 1 else args.names
-    system = _build(args, model_name)
+    if len(args.property) > 1:
+        raise CheckerError("trace prints the trace of one property: give --property once "
+                           "(`checker verify --property A --property B` checks several)")
+    prop = args.property[0]
+    system = _build(args, args.model)
     if args.deadlock and prop != "no-deadlock":
         raise CheckerError("--deadlock goes with the property no-deadlock")
     if prop == "no-deadlock" and not args.deadlock:
@@ -306,10 +352,16 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if prop != "no-deadlock":
         system.prop(prop)  # unknown property: a one-line error before any search
     engine = args.engine or "fast"
+    if engine != "bmc" and args.max_depth is not None:
+        raise CheckerError("--max-depth bounds the bmc engine's traces (--engine bmc); the explicit-state "
+                           "engines search every depth")
     start = time.perf_counter()
     # bmc looks for this property only; the explicit-state engines decide every property in one search.
     if engine == "bmc":
-        result = _search(args, system, engine, properties=[prop], max_depth=args.max_depth)
+        if args.max_states or args.progress:
+            raise CheckerError("--max-states and --progress are options of the explicit-state search; "
+                               "the bmc engine takes --max-depth and --timeout")
+        result = _search(args, system, engine, properties=[prop], max_depth=args.max_depth or DEFAULT_MAX_DEPTH)
     else:
         result = _search(args, system, engine)
     res, complete = result.prop(prop), result.complete
@@ -325,8 +377,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
             print_property_trace(con, res)
         else:
             why = f": {res.reason}" if res.reason else ""
-            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}",
-                      soft_wrap=True)
+            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}")
         word = {True: "as expected", False: "NOT AS EXPECTED", None: "unknown"}[res.as_expected]
         con.print(f"verdict: {res.verdict}, {word}")
         finish(con)
@@ -351,7 +402,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         con = make_console()
         con.print(params_line(system))
         print_trace(con, f"replayed {len(trace.steps) - 1} of {len(names)} steps", trace, replay_line=False)
-        con.print(f"verdict: {failure}" if failure else "verdict: every step is enabled", soft_wrap=True)
+        con.print(f"verdict: {failure}" if failure else "verdict: every step is enabled")
         finish(con)
     return 1 if failure else 0
 
@@ -361,11 +412,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = [bench.parse_size(s) for s in args.size] or bench.LADDER + (bench.BIG if args.big else [])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
-    def note(size) -> None:
-        sys.stderr.write(f"bench: partitions,messages,crashes = {','.join(map(str, size))} ...\n")
-        sys.stderr.flush()
-    rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=None if args.json else note,
-                     liveness=args.liveness)
+    with Progress(args.progress, prefix="bench: ") as progress:
+        def note(size) -> None:
+            progress.say(f"partitions,messages,crashes = {','.join(map(str, size))} ...")
+        rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=note if progress.on else None,
+                         liveness=args.liveness)
     if args.json:
         print(json.dumps([r.json() for r in rows], indent=2))
         return 0
@@ -395,26 +446,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_matrix(args: argparse.Namespace) -> int:
     known = configs()
-    for c in args.configs:
+    for c in args.config:
         get_config(c)  # unknown ids: a one-line error before any search
-    chosen = [known[c] for c in args.configs] if args.configs else list(known.values())
+    chosen = [known[c] for c in dict.fromkeys(args.config)] if args.config else list(known.values())
     if not chosen:
         raise CheckerError("no configurations are published by the model packages")
-    live = make_console(stderr=True).is_terminal
-
-    def show(cfg: Any) -> None:  # on a terminal only: which row is being explored
-        sys.stderr.write(f"\rchecking {cfg.id}\033[K")
-        sys.stderr.flush()
-
-    try:
-        rows = run_matrix(chosen, get_model, progress=show if live else None,
+    with Progress(args.progress) as progress:
+        def show(cfg: Any) -> None:
+            progress.say(f"checking {cfg.id}")
+        rows = run_matrix(chosen, get_model, progress=show if progress.on else None,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
-    finally:
-        if live:
-            sys.stderr.write("\r\033[K")
     columns = columns_of(chosen)
-    if args.traces:
-        write_trace_pages(rows, args.traces)
+    if args.output:
+        write_trace_pages(rows, args.output)
     if args.json:
         print(json.dumps(matrix_json(rows, columns), indent=2))
     elif args.markdown:
@@ -427,6 +471,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if any(a is False for a in agree):
         return 1
     return 3 if any(a is None for a in agree) else 0
+
 
 def _matrix_jobs() -> list:
     """Every matrix configuration as a named instance to draw: directory matrix-ID."""
@@ -446,21 +491,21 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         if not project:
             raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
     if args.all:
-        if args.param or args.enable or args.disable or args.project or args.config:
-            raise CheckerError("--all draws the instances the models declare and every matrix row; drop -p, "
-                               "--with, --without, --config and --project")
+        if args.model or args.param or args.enable or args.disable or args.project or args.config:
+            raise CheckerError("--all draws the instances the models declare and every matrix row; drop MODEL, "
+                               "-p, --with, --without, --config and --project")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
         jobs += _matrix_jobs()
     else:
         system = _build(args, args.model)
         jobs = [(get_model(system.model), system)]
-    drawn = write_diagrams(args.out, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
+    drawn = write_diagrams(args.output, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
     if args.json:
         print(json.dumps([dict(summary, directory=path) for path, summary in drawn], indent=2))
     else:
         for path, summary in drawn:
             print(f"{path}: {summary['model']} {summary['states']:,} states, drew the {summary['graph']}")
-        print(f"index: {os.path.join(args.out, 'README.md')}")
+        print(f"index: {os.path.join(args.output, 'README.md')}")
     return 0
 
 
@@ -472,11 +517,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
         jobs += _matrix_jobs()
-        command = "python -m checker report"
+        command = "checker report"
     else:
         system = _build(args, args.model)
         jobs = [(get_model(system.model), system)]
-        command = " ".join(["python -m checker report", system.model, *system.command_args()])
+        command = " ".join(["checker report", system.model, *system.command_args()])
     page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
                          matrix=args.model is None and not args.config)
     try:
@@ -497,23 +542,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from checker.render.prove_text import print_prove
 
     model = get_model(args.model)
-    err = make_console(stderr=True)
-    live = err.is_terminal
-    started = time.perf_counter()
-
-    def say(text: str) -> None:
-        line = f"prove: {text} ({time.perf_counter() - started:.1f} s)"
-        sys.stderr.write(("\r" + line + "\033[K") if live else line + "\n")
-        sys.stderr.flush()
-
-    show = say if (live or args.progress) else None
-    try:
+    with Progress(args.progress, prefix="prove: ", clock=True) as progress:
         result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                       max_depth=args.max_depth, timeout=args.timeout, progress=show)
-    finally:
-        if live:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout,
+                       progress=progress.say if progress.on else None)
     if args.json:
         print(json.dumps(result.json(), indent=2))
     else:
@@ -525,7 +557,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # refused by the command's parser, so the message points to its --help
+        next(a for a in parser._actions if a.dest == "command").choices[args.command].error(
+            f"unrecognized arguments: {' '.join(extra)}")
     try:
         if getattr(args, "plugin", None) is not None:
             return args.plugin.run(args)

@@ -184,7 +184,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
     graph = Explored(complete, stopped, all_states, all_words, act, src, tgt, depth_of,
                      lambda i: trace_to(state_of(i)))
-    decided = decide(system, graph, cover, lambda: peaks.append(peak_memory()))
+    decided = decide(system, graph, cover, lambda: peaks.append(peak_memory()), progress)
     del graph, src, tgt, act
 
     results = property_results(system, found, dead_state, deadlock, trace_to, complete, stopped,

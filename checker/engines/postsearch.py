@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Protocol, Sequence, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -26,6 +26,13 @@ from checker.engines.vector import Words, ever_true
 __all__ = ["Explored", "decide", "property_results"]
 
 At = TypeVar("At")  # how an engine names a state: a packed state (explicit) or a state id (fast)
+
+
+@runtime_checkable
+class PhaseProgress(Protocol):
+    """A progress reporter that is also told which phase runs after the search (the CLI's)."""
+
+    def phase(self, text: str) -> None: ...
 
 
 @dataclass
@@ -53,11 +60,14 @@ class Decided:
     liveness_seconds: float | None = None
 
 
-def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], None] | None = None) -> Decided:
+def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], None] | None = None,
+           progress: Any = None) -> Decided:
     """Fired counts, vacuity, cover traces and eventually verdicts of an explored graph.
 
     after_search: called once the search-only work is done, before liveness (the engines
-    note their peak memory there)."""
+    note their peak memory there). progress: the engine's progress reporter; one with a
+    `phase` method is told each liveness check as it starts, the search's reports having
+    stopped by then."""
     n_actions = len(system.actions)
     counts = g.fired if g.fired is not None else np.bincount(g.act, minlength=n_actions)
     fired = dict(zip((a.name for a in system.actions), counts.tolist()))
@@ -105,7 +115,9 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
     start = time.perf_counter()
     assert g.act is not None and g.src is not None and g.tgt is not None and g.depth is not None
     graph = Graph(g.states(), g.words(), g.src, g.tgt, g.act, g.depth, g.trace_to)
-    for i in live:
+    for k, i in enumerate(live, start=1):
+        if isinstance(progress, PhaseProgress):
+            progress.phase(f"liveness: {system.properties[i].name} ({k} of {len(live)})")
         # The compiled Python predicate is only the fallback for goals numpy cannot evaluate.
         pred = (lambda i: lambda st: compiled(system).predicates[i](st))(i)
         out.eventually[i] = check_eventually(system, graph, system.properties[i], pred)

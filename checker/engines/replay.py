@@ -41,7 +41,7 @@ def replay_command(trace: Trace) -> str:
     """A command line that replays this trace."""
     s = trace.system
     # Names first, options last: argparse cannot take positionals on both sides of options.
-    parts = ["python -m checker replay", s.model, *(_quote(a) for a in trace.actions), *s.command_args()]
+    parts = ["checker replay", s.model, *(_quote(a) for a in trace.actions), *s.command_args()]
     return " ".join(parts)
 
 

@@ -473,7 +473,7 @@ def index_markdown(summaries: list[tuple[str, dict[str, Any]]], command: str) ->
     return "\n".join(out)
 
 
-INDEX_COMMAND = "python -m checker diagrams --all"
+INDEX_COMMAND = "checker diagrams --all"
 
 
 def write_diagrams(out: str, jobs: list[Job], *, project: tuple[str, ...] | None = None,

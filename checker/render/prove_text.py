@@ -27,15 +27,15 @@ def _for_every(r: ProveResult) -> str:
 
 
 def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
-    con.print(prove_header(r), soft_wrap=True)  # one line, however long
+    con.print(prove_header(r))
     h = r.houdini
     if h is not None:
         con.print(f"{r.generated:,} candidate invariants from templates, {r.filtered:,} true in all "
                   f"{r.states:,} states of {r.instances} small instances, {len(h.kept):,} inductive "
-                  f"(Houdini, {h.queries:,} Z3 queries), {r.seconds:.2f} s", soft_wrap=True)
+                  f"(Houdini, {h.queries:,} Z3 queries), {r.seconds:.2f} s")
     elif r.instances:
         con.print(f"every property is violated in a small instance (of {r.instances} explored, {r.states:,} states): "
-                  f"nothing to prove; bounded model checking, {r.seconds:.2f} s", soft_wrap=True)
+                  f"nothing to prove; bounded model checking, {r.seconds:.2f} s")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("property", "expected", "verdict", "as expected", "evidence"):
         t.add_column(col)
@@ -53,34 +53,33 @@ def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
         con.print()
         con.print(Text(f"refuted candidates ({len(h.refuted)}), each with its counterexample to induction:", "bold"))
         for ref in h.refuted:
-            con.print("  " + ref.line(), soft_wrap=True)
+            con.print("  " + ref.line())
     word = {0: "as expected", 1: "NOT AS EXPECTED", 3: "unknown"}[r.exit_code]
     con.print(Text(f"verdict: {word}", "bold"))
 
 
 def _print_property(con: Console, r: ProveResult, p: ProveProperty, verbose: bool) -> None:
     if p.verdict == "proved":
-        con.print(Text(f"{p.name} is proved for every {_for_every(r)}, by this inductive invariant:", "bold"),
-                  soft_wrap=True)
+        con.print(Text(f"{p.name} is proved for every {_for_every(r)}, by this inductive invariant:", "bold"))
         for line in p.invariant:
-            con.print(f"  {line}", soft_wrap=True)
+            con.print(f"  {line}")
         con.print("(i ranges over the indices of the array it indexes; every line holds initially, and "
-                  "every action preserves their conjunction)", soft_wrap=True)
+                  "every action preserves their conjunction)")
         if p.alone:
             actions = ", ".join(dict.fromkeys(f.action or "the initial state" for f in p.alone))
             con.print(f"{p.name} alone is not inductive: not preserved by {actions}"
-                      + ("" if verbose else " (-v shows the counterexamples to induction)"), soft_wrap=True)
+                      + ("" if verbose else " (-v shows the counterexamples to induction)"))
             if verbose:
                 for f in p.alone:
-                    con.print("  " + f.line(), soft_wrap=True)
+                    con.print("  " + f.line())
         return
     if p.verdict == "refuted":
         assert p.trace is not None
         where = " ".join(f"{n}={p.trace.system.params[n]}" for n in r.unbounded)
         if p.refutation is not None and p.refutation.action is not None:
             con.print(f"{p.refutation.action} does not preserve {p.name}"
-                      + (f": from {p.refutation.state}" if verbose else ""), soft_wrap=True)
+                      + (f": from {p.refutation.state}" if verbose else ""))
         print_trace(con, f"{p.name} violated in {len(p.trace.steps) - 1} steps (a shortest trace over every "
                          f"value; shown at {where or 'the given parameters'})", p.trace)
         return
-    con.print(f"{p.name} is unknown: {p.reason}", soft_wrap=True)
+    con.print(f"{p.name} is unknown: {p.reason}")

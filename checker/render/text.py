@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from typing import Any, Iterable
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -29,14 +31,44 @@ __all__ = ["make_console", "finish", "describe_models", "print_result", "print_t
            "print_coverage"]
 
 
+PIPED_WIDTH = 120  # columns of output that goes to a file or a pipe when COLUMNS is not set
+
+
+def _columns() -> int | None:
+    """COLUMNS, when it is set to a width."""
+    text = os.environ.get("COLUMNS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+class _Console(Console):
+    """A rich Console whose tables never split a word.
+
+    rich narrows a table that is too wide by shrinking its widest columns, whatever
+    their words; here a table is printed as it is when it fits, with each column at
+    least as wide as its longest word when it fits that way, and stacked otherwise
+    (`fit_table`).
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(fit_table(o, self.width, self) if isinstance(o, Table) else o for o in objects),
+                      **kwargs)
+
+
 def make_console(stderr: bool = False) -> Console:
-    """A console for tables; off a terminal it writes to a buffer that `finish` flushes."""
-    c = Console(stderr=stderr, markup=False, highlight=False, soft_wrap=False)
-    if not c.is_terminal:
-        # A fixed width keeps piped output the same on every machine; the buffer lets
-        # `finish` drop the padding rich puts at the end of table lines.
-        c = Console(file=io.StringIO(), markup=False, highlight=False, soft_wrap=False, width=120)
-        c._plain_target = sys.stderr if stderr else sys.stdout  # type: ignore[attr-defined]
+    """A console at the output's width: COLUMNS when set, else the terminal's, else PIPED_WIDTH.
+
+    Off a terminal it writes to a buffer that `finish` flushes."""
+    c = _Console(stderr=stderr, markup=False, highlight=False, soft_wrap=False)
+    if c.is_terminal:
+        if _columns() is not None:
+            c.size = (_columns(), c.height)  # rich itself reads COLUMNS, but not on a dumb terminal
+        return c
+    # Never the width of a terminal on another stream: piped output is the same on every
+    # machine unless COLUMNS says otherwise. The buffer lets `finish` drop the padding
+    # rich puts at the end of table lines.
+    c = _Console(file=io.StringIO(), markup=False, highlight=False, soft_wrap=False,
+                 width=_columns() or PIPED_WIDTH)
+    c._plain_target = sys.stderr if stderr else sys.stdout  # type: ignore[attr-defined]
     return c
 
 
@@ -47,6 +79,65 @@ def finish(con: Console) -> None:
         text = con.file.getvalue()  # type: ignore[attr-defined]
         target.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
         target.flush()
+
+
+_WIDE = 1 << 20  # a width no table reaches: measures a table's widest form
+
+
+def fit_table(table: Table, width: int, console: Console) -> RenderableType:
+    """The table at most `width` columns wide with no word split, or stacked when it cannot be."""
+    if table.width is not None or not table.columns:
+        return table
+    wide = console.options.update_width(_WIDE)
+    if Measurement.get(console, wide, table).maximum <= width:
+        return table
+    least, most = [], []
+    for col in table.columns:
+        cells = ([col.header] if table.show_header else []) + list(col.cells)
+        sizes = [Measurement.get(console, wide, c) for c in cells] or [Measurement(1, 1)]
+        hi = max(m.maximum for m in sizes)
+        lo = max(hi if col.no_wrap else max(m.minimum for m in sizes), col.min_width or 1)
+        least.append(lo)
+        most.append(max(lo, min(hi, col.max_width or hi)))
+    for col, w in zip(table.columns, least):
+        col.width = w
+    room = width - (Measurement.get(console, wide, table).maximum - sum(least))  # less padding and rules
+    if room < sum(least):  # not even every column at its longest word fits
+        return stack(table, width, console)
+    # Like rich, take the room from the widest columns first; unlike rich, never below a
+    # column's longest word.
+    widths = list(most)
+    for _ in range(sum(most) - room):
+        i = max((i for i in range(len(widths)) if widths[i] > least[i]), key=lambda i: widths[i])
+        widths[i] -= 1
+    for col, w in zip(table.columns, widths):
+        col.width = w
+    return table
+
+
+def stack(table: Table, width: int, console: Console) -> RenderableType:
+    """A table too wide for the width, as blocks: a row's first cell heads its block (with
+    its header when it is a bare number, `step 3`), then one indented `header: value` line
+    per other cell, wrapped at words under its value."""
+    headers = [str(c.header) if table.show_header else "" for c in table.columns]
+    columns = [list(c.cells) for c in table.columns]
+    lines: list[Text] = []
+    if table.title:
+        lines.append(Text(str(table.title), "bold"))
+    for r in range(table.row_count):
+        head = _as_text(columns[0][r])
+        if headers[0] and head.plain.split(" ")[0].isdigit():
+            head = Text.assemble(f"{headers[0]} ", head)
+        fields = [(0, head)] + [(2, Text.assemble(f"{h}: " if h else "", _as_text(col[r])))
+                                for h, col in zip(headers[1:], columns[1:])]
+        for indent, field in fields:
+            for n, line in enumerate(field.wrap(console, max(width - indent - 2, 1))):
+                lines.append(Text(" " * (indent + (2 if n else 0))) + line)
+    return Group(*lines)
+
+
+def _as_text(cell: Any) -> Text:
+    return cell if isinstance(cell, Text) else Text(str(cell))
 
 
 def params_line(system: System) -> str:
@@ -79,7 +170,7 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
               f"depth {result.depth}, {status}, {result.seconds:.2f} s ({engine_note(result)})")
     if result.symmetry:
         con.print(f"symmetry: the {result.symmetry} are interchangeable; the {result.states:,} states are "
-                  f"orbits of {result.full_states:,} states", soft_wrap=True)
+                  f"orbits of {result.full_states:,} states")
     if result.liveness_seconds is not None:
         n = sum(p.kind == "eventually" for p in result.properties)
         con.print(f"liveness: {n} eventually {'property' if n == 1 else 'properties'} on that graph, "
@@ -96,9 +187,9 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     con.print(t)
     for p in result.properties:
         if p.reason:
-            con.print(f"{p.name} is {p.verdict}: {p.reason}", soft_wrap=True)
+            con.print(f"{p.name} is {p.verdict}: {p.reason}")
         elif p.notes and p.trace is None:  # why an eventually property holds
-            con.print(f"{p.name} holds: " + "; ".join(p.notes), soft_wrap=True)
+            con.print(f"{p.name} holds: " + "; ".join(p.notes))
     print_coverage(con, result)
     if traces:
         for p in result.properties:
@@ -143,7 +234,7 @@ def print_coverage(con: Console, result: Result) -> None:
     for dead in result.dead:
         con.print(Text(f"warning: {dead} is never enabled in a reachable state (a dead action)", "yellow"))
     for v in result.vacuous:
-        con.print(Text(f"warning: vacuous: {v}", "yellow"), soft_wrap=True)
+        con.print(Text(f"warning: vacuous: {v}", "yellow"))
     if not result.dead and not result.vacuous:
         con.print("no dead actions; no implication premise or fairness condition is vacuous")
 
@@ -185,7 +276,7 @@ def print_trace(con: Console, title: str, trace: Trace, replay_line: bool = True
     con.print(execution_table(trace, loop, show))
     con.print(variable_tracker(trace))
     for line in notes or ():
-        con.print(line, soft_wrap=True)
+        con.print(line)
     if trace.actions and replay_line:
         con.print("replay: " + replay_command(trace), soft_wrap=True)  # one line, to paste
 
@@ -338,14 +429,13 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     undecided = [r.config.id for r in rows if r.agrees() is None]
     con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "
               + (f"DISAGREE with their source: {', '.join(bad)}" if bad else
-                 f"undecided: {', '.join(undecided)}" if undecided else "every cell agrees with its source"),
-              soft_wrap=True)
-    con.print("traces: python -m checker verify --config ID", soft_wrap=True)
+                 f"undecided: {', '.join(undecided)}" if undecided else "every cell agrees with its source"))
+    con.print("traces: checker verify --config ID")
 
 
 def print_configs(con: Console, configs: list) -> None:
     """The matrix configurations, one line each (for `list`)."""
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="matrix configurations (python -m checker matrix)",
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="matrix configurations (checker matrix)",
               title_justify="left")
     for col in ("id", "model", "settings", "description"):
         t.add_column(col, overflow="fold")

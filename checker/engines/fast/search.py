@@ -252,7 +252,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                             src, etgt[:m] if graph else None,
                             np.repeat(np.arange(len(bounds) - 1, dtype=np.int32), np.diff(bounds)),
                             trace_to, fired[:A])
-        decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()))
+        decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()), progress)
         del explored
 
     dead = int(io[3])
