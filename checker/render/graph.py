@@ -128,7 +128,7 @@ def state_graph(system: System, *, max_states: int = DEFAULT_MAX_STATES) -> nx.D
                     if len(g) >= max_states:
                         raise CheckerError(
                             f"{system.model} has more than {max_states:,} states, too many for a state "
-                            "graph; choose smaller parameters (python -m checker verify handles big runs)")
+                            "graph; choose smaller parameters (checker verify handles big runs)")
                     g.add_node(t, values=lay.unpack(t), depth=depth, initial=False)
                     nxt.append(t)
                 if g.has_edge(st, t):
