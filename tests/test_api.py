@@ -104,11 +104,11 @@ def test_results_carry_the_enum_and_serialise_the_words():
 
 
 def test_cli_json_and_text_print_the_words():
-    r = run("trace", "no-loss", "-p", "commit=before", "--engine", "bmc", "--json")
+    r = run("trace", "--property", "no-loss", "-p", "commit=before", "--engine", "bmc", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert (out["verdict"], out["expected"], out["as_expected"], out["complete"]) == ("violated", "violated", True, True)
-    r = run("trace", "no-loss", "-p", "commit=before", "--engine", "bmc")
+    r = run("trace", "--property", "no-loss", "-p", "commit=before", "--engine", "bmc")
     assert r.stdout.rstrip().endswith("verdict: violated, as expected")
 
 

@@ -244,10 +244,10 @@ def test_every_output_is_o_output_and_rows_and_properties_are_chosen_one_way():
     (["diagrams", "--out", "x"], "unrecognized arguments: --out (see `checker diagrams --help`)"),
     (["matrix", "--traces", "x"], "unrecognized arguments: --traces x (see `checker matrix --help`)"),
     (["matrix", "at-most-once"], "unrecognized arguments: at-most-once"),
-    (["trace", "kafka", "NoLoss"], "the following arguments are required: --property"),
-    (["trace", "--property", "NoLoss", "--property", "DuplicateDelivery"], "give --property once"),
-    (["trace", "--property", "NoLoss", "--max-depth", "5"], "--max-depth bounds the bmc engine's traces"),
-    (["trace", "--property", "NoLoss", "--engine", "bmc", "--max-states", "9"], "the bmc engine takes --max-depth"),
+    (["trace", "kafka", "no-loss"], "the following arguments are required: --property"),
+    (["trace", "--property", "no-loss", "--property", "duplicate-delivery"], "give --property once"),
+    (["trace", "--property", "no-loss", "--max-depth", "5"], "--max-depth bounds the bmc engine's traces"),
+    (["trace", "--property", "no-loss", "--engine", "bmc", "--max-states", "9"], "the bmc engine takes --max-depth"),
     (["verify", "--config", "at-least-once", "--config", "at-most-once"], "--config is given 2 times"),
     (["verify", "--json", "--no-traces"], "--json always holds the traces"),
     (["prove", "--config", "at-least-once"], "unrecognized arguments: --config"),
@@ -310,7 +310,7 @@ def test_output_fits_columns_and_never_splits_a_word(args):
 
 def test_a_table_too_wide_for_its_words_is_stacked():
     out = run("verify", env={"COLUMNS": "60"}).stdout
-    assert "\nDuplicateDelivery\n  kind: sometimes\n  expected: reachable\n" in out
+    assert "\nduplicate-delivery\n  kind: sometimes\n  expected: reachable\n" in out
     assert "\nstep 4\n  action: Crash\n  description: The consumer process dies and restarts from\n" \
            "    the committed offset.\n" in out
     wide = run("verify", env={"COLUMNS": "100"}).stdout  # the verdict table fits: a table
@@ -372,7 +372,7 @@ def test_forced_progress_includes_the_liveness_phase():
     r = run("verify", "partitions", "--progress", "--no-traces")
     assert r.returncode == 0
     lines = r.stderr.splitlines()
-    assert "liveness: AllProcessed (1 of 1)" in lines
+    assert "liveness: all-processed (1 of 1)" in lines
     assert re.match(r"explored 8,336 states, frontier 0, depth 30, [\d,]+ states/s", lines[-1])
-    r = run("verify", "partitions", "--property", "NoLoss", "--progress", "--no-traces")
+    r = run("verify", "partitions", "--property", "no-loss", "--progress", "--no-traces")
     assert "liveness" not in r.stderr  # no eventually property, no liveness phase

@@ -75,7 +75,7 @@ def test_the_howto_example_is_picked_up_by_every_command_with_no_other_edit(tmp_
             assert p["name"] == ex["property"] and len(p["trace"]) - 1 == ex["steps"]
             assert [step["action"] for step in p["trace"][1:]] == ex["trace"]
         elif args[0] == "matrix":
-            assert args[1:] == [row_id] and r.returncode == 0, r.stdout + r.stderr  # agrees with the catalogue
+            assert args[1:] == ["--config", row_id] and r.returncode == 0, r.stdout + r.stderr  # agrees with the catalogue
             assert re.search(rf"^{re.escape(row_id)}\s", r.stdout, re.M)
         elif args[0] == "diagrams":
             assert r.returncode == 0, r.stderr
