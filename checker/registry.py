@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Callable
 
 from checker.config import Config
 from checker.errors import CheckerError, SpecError
@@ -58,14 +58,20 @@ def models() -> dict[str, Model]:
                     where = ""  # its message names the file and line already
                 raise SpecError(f"model package {name!r} failed to import: {type(e).__name__}: "
                                 f"{e}{where}") from None
-            for m in getattr(mod, "MODELS", []):
-                if not isinstance(m, Model):
-                    raise SpecError(f"{name}.MODELS must hold checker.Model objects, found {m!r}")
-                if m.name in out:
-                    raise SpecError(f"two models are named {m.name!r}; model names must be unique")
-                out[m.name] = m
+            _gather(out, name, mod, "MODELS", Model, lambda m: m.name, "models", "model names must be unique")
         _cache = out
     return _cache
+
+
+def _gather(out: dict[str, Any], package: str, mod: Any, attr: str, kind: type, key: Callable[[Any], str],
+            what: str, rule: str) -> None:
+    """Add a package's MODELS or CONFIGS to `out` by name: each must be a `kind`, each name unique."""
+    for item in getattr(mod, attr, []):
+        if not isinstance(item, kind):
+            raise SpecError(f"{package}.{attr} must hold checker.{kind.__name__} objects, found {item!r}")
+        if key(item) in out:
+            raise SpecError(f"two {what} are named {key(item)!r}; {rule}")
+        out[key(item)] = item
 
 
 def get_model(name: str) -> Model:
@@ -83,14 +89,11 @@ def configs() -> dict[str, Config]:
         known = models()  # imports the packages, with their one-line errors
         out: dict[str, Any] = {}
         for name in _providers():
-            for c in getattr(importlib.import_module(name), "CONFIGS", []):
-                if not isinstance(c, Config):
-                    raise SpecError(f"{name}.CONFIGS must hold checker.Config objects, found {c!r}")
-                if c.id in out:
-                    raise SpecError(f"two configurations are named {c.id!r}; their ids must be unique")
-                if c.model not in known:
-                    raise SpecError(f"configuration {c.id}: unknown model {c.model!r}")
-                out[c.id] = c
+            _gather(out, name, importlib.import_module(name), "CONFIGS", Config, lambda c: c.id,
+                    "configurations", "their ids must be unique")
+        for c in out.values():
+            if c.model not in known:
+                raise SpecError(f"configuration {c.id}: unknown model {c.model!r}")
         _configs = out
     return _configs
 

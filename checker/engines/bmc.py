@@ -11,7 +11,7 @@ it satisfiable gives the least such trace in action order, the one BFS finds too
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import z3
 
@@ -80,6 +80,31 @@ class Unrolling:
                      for i in range(len(now))]
             self.solver.add(z3.Implies(sel == ai, z3.And(self._conditions(a, t) + [self.at(a.guard, t, a)] + frame)))
 
+    def deepen(self, bad: z3.BoolRef, max_depth: int, deadline: float | None,
+               progress: Callable[[str], None] | None = None) -> tuple[str, int]:
+        """Unroll one step at a time until `bad` can hold at the last step: ("sat", k) with the
+        solver at that model (then `least_actions`), ("timeout", k) when the deadline passed
+        before depth k, ("unknown", k) when Z3 gave up there, ("bound", max_depth) otherwise."""
+        for k in range(max_depth + 1):
+            if k:
+                self.extend()
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return "timeout", k
+                self.solver.set("timeout", max(1, int(left * 1000)))
+            if progress is not None:
+                progress(f"bounded model checking: depth {k}")
+            self.solver.push()
+            self.solver.add(self.at(bad, k))
+            r = self.solver.check()
+            if r == z3.sat:
+                return "sat", k
+            self.solver.pop()
+            if r == z3.unknown:
+                return "unknown", k
+        return "bound", max_depth
+
     def least_actions(self) -> list[int]:
         """After a sat check: fix each step's action to the lowest one that stays sat; their numbers."""
         chosen = []
@@ -147,26 +172,15 @@ def _one(system: System, prop: PropInst, max_depth: int, timeout: float | None,
          deadline: float | None) -> tuple[PropertyResult, int]:
     """One property's result, and the deepest unrolling searched for it."""
     u = Unrolling(system)
-    bad = z3.Not(prop.formula) if prop.kind == "always" else prop.formula
-    for k in range(max_depth + 1):
-        if k:
-            u.extend()
-        if deadline is not None:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
-                                      reason=f"time limit of {timeout:g} s at depth {k}"), max(0, k - 1)
-            u.solver.set("timeout", max(1, int(left * 1000)))
-        u.solver.push()
-        u.solver.add(u.at(bad, k))
-        r = u.solver.check()
-        if r == z3.sat:
-            verdict = Verdict.VIOLATED if prop.kind == "always" else Verdict.REACHABLE
-            return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace()), k
-        u.solver.pop()
-        if r == z3.unknown:
-            return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
-                                  reason=f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}"), max(0, k - 1)
-    return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN,
-                          reason=f"no trace of up to {max_depth} steps; a bounded search proves "
-                                 "nothing about longer runs"), max_depth
+    how, k = u.deepen(z3.Not(prop.formula) if prop.kind == "always" else prop.formula, max_depth, deadline)
+    if how == "sat":
+        verdict = Verdict.VIOLATED if prop.kind == "always" else Verdict.REACHABLE
+        return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace()), k
+    if how == "timeout":
+        reason = f"time limit of {timeout:g} s at depth {k}"
+    elif how == "unknown":
+        reason = f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}"
+    else:
+        reason = f"no trace of up to {max_depth} steps; a bounded search proves nothing about longer runs"
+    searched = max_depth if how == "bound" else max(0, k - 1)
+    return PropertyResult(prop.name, prop.kind, prop.expected, Verdict.UNKNOWN, reason=reason), searched

@@ -252,7 +252,8 @@ def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = 
     if z3.is_not(f):
         return z3.Not(instantiate(f.arg(0), terms, not positive, level))
     if z3.is_implies(f):
-        return z3.Implies(instantiate(f.arg(0), terms, not positive, level), instantiate(f.arg(1), terms, positive, level))
+        return z3.Implies(instantiate(f.arg(0), terms, not positive, level),
+                          instantiate(f.arg(1), terms, positive, level))
     return f
 
 

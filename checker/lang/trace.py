@@ -148,13 +148,22 @@ def coerce(value: Any, fv: FlatVar, where: str) -> z3.ExprRef:
         if isinstance(value, (bool, z3.BoolRef)):
             return as_bool(value, where)
         raise SpecError(f"{where}: {fv.name} is a boolean; cannot assign {value!r}")
-    if isinstance(value, bool) or isinstance(value, z3.BoolRef):
+    if isinstance(value, z3.BoolRef):
         raise SpecError(f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}")
-    if isinstance(value, int):
-        return z3.IntVal(value)
-    if isinstance(value, z3.ArithRef) and value.is_int():
-        return value
-    raise SpecError(f"{where}: cannot assign {value!r} to {fv.name}")
+    return int_term(value, f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}",
+                    f"{where}: cannot assign {value!r} to {fv.name}")
+
+
+def int_term(x: Any, if_bool: str, otherwise: str) -> z3.ArithRef:
+    """x as an integer term (a Python int or an integer term); a boolean or anything else is a
+    SpecError with the caller's message (Python's bool is an int, so it is refused first)."""
+    if isinstance(x, bool):
+        raise SpecError(if_bool)
+    if isinstance(x, int):
+        return z3.IntVal(x)
+    if isinstance(x, z3.ArithRef) and x.is_int():
+        return x
+    raise SpecError(otherwise)
 
 
 class ArrayView:
@@ -236,13 +245,8 @@ class ArrayView:
 
 
 def _index(i: Any, where: str, name: str) -> z3.ArithRef:
-    if isinstance(i, bool):
-        raise SpecError(f"{where}: {name} indexed by a boolean")
-    if isinstance(i, int):
-        return z3.IntVal(i)
-    if isinstance(i, z3.ArithRef) and i.is_int():
-        return i
-    raise SpecError(f"{where}: {name} must be indexed by an integer, got {i!r}")
+    return int_term(i, f"{where}: {name} indexed by a boolean",
+                    f"{where}: {name} must be indexed by an integer, got {i!r}")
 
 
 class ZView(ArrayView):
