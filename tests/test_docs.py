@@ -5,9 +5,12 @@ is, in the present tense (scripts/update_readme.py and scripts/update_matrix.py 
 the output they show).
 """
 
+import contextlib
 import glob
+import io
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -95,3 +98,31 @@ def test_writing_a_model_example_runs_as_shown():
     assert done.returncode == 0, done.stderr
     normal = lambda text: [re.sub(r"\d+\.\d+ s \(", "T s (", line) for line in text.splitlines() if line.strip()]
     assert normal(shown) == normal(done.stdout), "run python scripts/update_readme.py"
+
+
+def _documented_commands():
+    """Every `checker ...` command the README and docs/ show (inline or after `$ `), as arguments."""
+    for path in ["README.md"] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))):
+        raw = open(os.path.join(ROOT, path), encoding="utf-8").read()
+        inline = re.findall(r"`(checker [^`]+)`", re.sub(r"\n\s*", " ", raw))  # inline code may wrap
+        for text in inline + re.findall(r"^\$ (?:CHECKER_MODELS=\w+ )?(checker [^\n]+)", raw, re.M):
+            if any(mark in text for mark in ("...", "[", "|", "<")):
+                continue  # a synopsis with placeholders, not a command
+            args = [a for a in shlex.split(text)[1:] if not re.match(r"\d?>", a)]  # shell redirections
+            if args and not args[0].isupper():  # `checker COMMAND --help` names no command
+                yield os.path.relpath(path, ROOT), text, args
+
+
+def test_every_documented_command_is_accepted_by_the_parser():
+    from checker.cli import build_parser
+    seen, refused = 0, []
+    for path, text, args in _documented_commands():
+        seen += 1
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                build_parser().parse_args(args)
+        except SystemExit as e:
+            if e.code:
+                refused.append(f"{path}: `{text}`: {err.getvalue().strip()}")
+    assert seen >= 40 and not refused, refused
