@@ -16,7 +16,7 @@ def run(*args, env=None):
     e.pop("CHECKER_MODELS", None)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=e,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)  # a guard against a hang, not a speed test
 
 
 def toys_env():
