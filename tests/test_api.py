@@ -127,7 +127,7 @@ def test_loading_models_loads_no_engine():
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop("CHECKER_MODELS", None)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=600)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 

@@ -330,7 +330,7 @@ def test_wide_states_are_split_into_words():
 def run(*args, env=None):
     e = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=e,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_cli_prints_the_lasso_with_its_fairness():

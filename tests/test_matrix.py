@@ -86,7 +86,7 @@ def run(*args):
     env = dict(os.environ)
     env.pop("CHECKER_MODELS", None)
     return subprocess.run([sys.executable, "-m", "checker", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_every_required_row_is_there_and_pinned(rows):
