@@ -480,3 +480,16 @@ def test_division_by_zero_on_the_command_line_is_one_line_and_exit_2(tmp_path, a
     assert (r.returncode, r.stdout, r.stderr) == (
         2, "", "checker: error: action Div divides by zero: `7/d` with d = 0, from the state d=0, q=0; make the "
                "divisor nonzero there (when(d != 0) in an action, or ite(d != 0, ..., ...))\n")
+
+
+def test_the_documented_example_prints_what_the_page_shows():
+    page = open(os.path.join(ROOT, "docs", "writing-a-model.md"), encoding="utf-8").read()
+    (shown,) = [line for line in page.splitlines() if line.startswith("checker: error: action Share")]
+
+    def Share(s):
+        """Split the budget between the workers."""
+        s.each = s.budget / s.workers
+
+    system = model([("budget", 0, 6, 6), ("workers", 0, 3, 0), ("each", 0, 6, 0)], Share,
+                   props=[("always", "within-budget", lambda s: s.each <= s.budget)]).build()
+    same_error(system, "DivisionByZero: " + shown[len("checker: error: "):])
