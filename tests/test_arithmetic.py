@@ -493,3 +493,13 @@ def test_the_documented_example_prints_what_the_page_shows():
     system = model([("budget", 0, 6, 6), ("workers", 0, 3, 0), ("each", 0, 6, 0)], Share,
                    props=[("always", "within-budget", lambda s: s.each <= s.budget)]).build()
     same_error(system, "DivisionByZero: " + shown[len("checker: error: "):])
+
+
+def test_reproducer_4_on_the_command_line():
+    env = dict(os.environ, CHECKER_MODELS="registry_toys",
+               PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "tests"), ROOT]))
+    r = subprocess.run([sys.executable, "-m", "checker", "trace", "overflow", "--property", "at-bound",
+                        "--engine", "bmc"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        2, "", "checker: error: action Inc sets n to 4, outside its domain 0..3, from the state n=3; "
+               "widen the domain or strengthen the guard\n")
