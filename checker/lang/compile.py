@@ -34,6 +34,8 @@ from checker.lang.system import DomainError, System, bounds, model_error
 __all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError", "domain_checks"]
 
 _BINARY = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"}
+_NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
+         z3.Z3_OP_AND: " and ", z3.Z3_OP_OR: " or "}
 
 
 def _div(a: int, b: int) -> int:
@@ -44,8 +46,6 @@ def _div(a: int, b: int) -> int:
 def _mod(a: int, b: int) -> int:
     """Z3's `a mod b`: never negative (0 for b == 0, which the checks catch first)."""
     return a % abs(b) if b else 0
-_NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
-         z3.Z3_OP_AND: " and ", z3.Z3_OP_OR: " or "}
 
 
 def is_var(e: z3.ExprRef) -> bool:
