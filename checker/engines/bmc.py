@@ -6,6 +6,12 @@ and step t+1 equals its updates (every other variable unchanged). The first dept
 which a bad state (an invariant broken, a goal reached) is satisfiable is the length
 of the shortest trace; fixing the selectors one by one to the lowest action that keeps
 it satisfiable gives the least such trace in action order, the one BFS finds too.
+
+Before a property is asked at depth t, Z3 is asked whether some state at depth t is a
+model error (an enabled action's update outside its domain, a division by zero: see
+`system.model_error`); the least trace to one gives the state the explicit engines stop
+in, and the same one-line error. So every state this engine searches is checked, once
+for all properties.
 """
 
 from __future__ import annotations
@@ -15,11 +21,50 @@ from typing import Callable, Sequence
 
 import z3
 
-from checker.errors import CheckerError
+from checker.errors import CheckerError, SpecError
+from checker.lang.arith import defined
+from checker.lang.compile import domain_checks
 from checker.result import PropertyResult, Result, Step, Trace, Verdict
-from checker.lang.system import PropInst, System
+from checker.lang.system import PropInst, System, model_error
 
-__all__ = ["bmc", "Unrolling"]
+__all__ = ["bmc", "Unrolling", "ModelErrors"]
+
+
+class ModelErrors:
+    """The condition that a state is a model error, and the depth up to which the states
+    are known free of one (kept with the system: every run on it shares what is known)."""
+
+    @classmethod
+    def of(cls, system: System) -> "ModelErrors":
+        got = system.__dict__.get("_model_errors")
+        if got is None:
+            got = system.__dict__["_model_errors"] = cls(system)
+        return got
+
+    def __init__(self, system: System):
+        self.system = system
+        self.clean = -1
+        bad: list[z3.BoolRef] = []
+        props_ok = defined(d for p in system.properties for d in p.divisions)
+        if props_ok is not None:
+            bad.append(z3.Not(props_ok))
+        checks = domain_checks(system)
+        for ai, a in enumerate(system.actions):
+            guard_ok, updates_ok = defined(a.guard_divisions), defined(a.update_divisions)
+            if guard_ok is not None:
+                bad.append(z3.Not(guard_ok))
+            wrong = [z3.Not(updates_ok)] if updates_ok is not None else []
+            for vi in checks.get(ai, ()):
+                v, u = system.variables[vi], a.updates[vi]
+                wrong.append(z3.Or(u < v.lo, u > v.hi))
+            if wrong:
+                bad.append(z3.And(a.guard, z3.Or(wrong)))
+        self.term: z3.BoolRef | None = z3.Or(bad) if bad else None
+
+    def raise_at(self, state: tuple[int, ...]) -> None:
+        raise model_error(self.system, state) or SpecError(
+            f"Z3 found a model error in the state {self.system.show_state(state)} that its evaluation "
+            "does not confirm; please report this model")
 
 
 class Unrolling:
@@ -81,10 +126,13 @@ class Unrolling:
             self.solver.add(z3.Implies(sel == ai, z3.And(self._conditions(a, t) + [self.at(a.guard, t, a)] + frame)))
 
     def deepen(self, bad: z3.BoolRef, max_depth: int, deadline: float | None,
-               progress: Callable[[str], None] | None = None) -> tuple[str, int]:
+               progress: Callable[[str], None] | None = None,
+               errors: ModelErrors | None = None) -> tuple[str, int]:
         """Unroll one step at a time until `bad` can hold at the last step: ("sat", k) with the
         solver at that model (then `least_actions`), ("timeout", k) when the deadline passed
-        before depth k, ("unknown", k) when Z3 gave up there, ("bound", max_depth) otherwise."""
+        before depth k, ("unknown", k) when Z3 gave up there, ("bound", max_depth) otherwise.
+        With `errors`, each depth not yet known free of model errors is first checked for
+        one, and the first found is raised (see `system.model_error`)."""
         for k in range(max_depth + 1):
             if k:
                 self.extend()
@@ -95,6 +143,23 @@ class Unrolling:
                 self.solver.set("timeout", max(1, int(left * 1000)))
             if progress is not None:
                 progress(f"bounded model checking: depth {k}")
+            if errors is not None and errors.term is not None and k > errors.clean:
+                # One query for both where neither can hold (every depth but the last),
+                # then the model error alone where something can.
+                for term in (z3.Or(bad, errors.term), errors.term):
+                    self.solver.push()
+                    self.solver.add(self.at(term, k))
+                    r = self.solver.check()
+                    if r == z3.sat and term is errors.term:
+                        errors.raise_at(self.least_trace().steps[-1].state)
+                    self.solver.pop()
+                    if r != z3.sat:
+                        break
+                if r == z3.unknown:
+                    return "unknown", k
+                errors.clean = k
+                if r == z3.unsat and term is not errors.term:
+                    continue  # bad cannot hold at depth k either
             self.solver.push()
             self.solver.add(self.at(bad, k))
             r = self.solver.check()
@@ -154,13 +219,14 @@ def bmc(system: System, properties: Sequence[str] | None = None, max_depth: int 
     deadline = None if timeout is None else start + timeout
     results: list[PropertyResult] = []
     depth = 0
+    errors = ModelErrors.of(system)
     for p in chosen:
         if p.kind == "eventually":
             results.append(PropertyResult(p.name, p.kind, p.expected, Verdict.UNKNOWN,
                                           reason="bounded model checking decides always and sometimes "
                                                  "properties only"))
             continue
-        res, searched = _one(system, p, max_depth, timeout, deadline)
+        res, searched = _one(system, p, max_depth, timeout, deadline, errors)
         results.append(res)
         depth = max(depth, searched)
     undecided = [r.reason for r in results if r.verdict == Verdict.UNKNOWN]
@@ -169,10 +235,11 @@ def bmc(system: System, properties: Sequence[str] | None = None, max_depth: int 
 
 
 def _one(system: System, prop: PropInst, max_depth: int, timeout: float | None,
-         deadline: float | None) -> tuple[PropertyResult, int]:
+         deadline: float | None, errors: ModelErrors) -> tuple[PropertyResult, int]:
     """One property's result, and the deepest unrolling searched for it."""
     u = Unrolling(system)
-    how, k = u.deepen(z3.Not(prop.formula) if prop.kind == "always" else prop.formula, max_depth, deadline)
+    how, k = u.deepen(z3.Not(prop.formula) if prop.kind == "always" else prop.formula, max_depth, deadline,
+                      errors=errors)
     if how == "sat":
         verdict = Verdict.VIOLATED if prop.kind == "always" else Verdict.REACHABLE
         return PropertyResult(prop.name, prop.kind, prop.expected, verdict, u.least_trace()), k

@@ -217,7 +217,7 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
             actions = [_sym_action(tracer, a, idx)
                        for a in model.actions_with(failures)
                        for idx in tracer.indices(a)]
-            props = [SymProp(d.name, d.kind, tracer.property(d), doc_lines(d.fn)[0])
+            props = [SymProp(d.name, d.kind, tracer.property(d).formula, doc_lines(d.fn)[0])
                      for d in model.property_decls if d.kind == "always"]
         except (Unsupported, SpecError) as e:
             hint = ("; loop with all_of(indices(n), ...) instead of range(n)"

@@ -5,8 +5,9 @@ graph; calling the compiled Python predicate a million times takes seconds, nump
 milliseconds. States become int64 words of 63 bits each, fields are unpacked by shift
 and mask (a field may straddle two words), and the term is interpreted once per block
 of states, each shared subterm once.
-Terms numpy cannot mirror exactly (integer division, say) return None: the caller then
-falls back to the compiled predicate.
+Terms numpy cannot mirror exactly (integer division, say, or a value that may not fit
+in int64 by the domains' bounds, see `arith.Bounds`) return None: the caller then falls
+back to the compiled predicate.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import z3
 
-from checker.lang.system import System
+from checker.lang.arith import first_overflow
+from checker.lang.system import System, bounds
 
 __all__ = ["Words", "vector_predicate", "ever_true"]
 
@@ -65,7 +67,7 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[A
 
     The states are split into words and unpacked once for all the formulas.
     """
-    if not all(_supported(f) for f in formulas):
+    if not all(_supported(system, f) for f in formulas):
         return None
     lay = system.layout
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
@@ -132,7 +134,7 @@ def vector_predicates(system: System, formulas: list[z3.BoolRef]) -> Callable[[A
 def ever_true(system: System, formulas: list[z3.BoolRef], states: list[int],
               fallback: list[Callable[[int], bool]], words: Words | None = None) -> list[bool]:
     """For each formula, whether it holds in some of the states (numpy where it can)."""
-    vectorised = [i for i, f in enumerate(formulas) if _supported(f)]
+    vectorised = [i for i, f in enumerate(formulas) if _supported(system, f)]
     out = [False] * len(formulas)
     many = vector_predicates(system, [formulas[i] for i in vectorised])
     if many is not None and vectorised:
@@ -145,7 +147,12 @@ def ever_true(system: System, formulas: list[z3.BoolRef], states: list[int],
     return out
 
 
-def _supported(formula: z3.ExprRef) -> bool:
+def _supported(system: System, formula: z3.ExprRef) -> bool:
+    """Whether numpy computes the formula exactly: operators it has, values within int64."""
+    return _operators_supported(formula) and first_overflow([formula], bounds(system)) is None
+
+
+def _operators_supported(formula: z3.ExprRef) -> bool:
     ok = {z3.Z3_OP_AND, z3.Z3_OP_OR, z3.Z3_OP_ADD, z3.Z3_OP_MUL, z3.Z3_OP_EQ, z3.Z3_OP_DISTINCT,
           z3.Z3_OP_IMPLIES, *_OPS}
     seen: set[int] = set()

@@ -9,6 +9,13 @@ Terms are DAGs (a symbolic array read is shared by every cell it updates), so a
 subterm used more than once is computed once into a local; an if-then-else chain over
 consecutive constants (the shape of `a[i]` with a symbolic i) becomes a tuple index.
 Both keep the code linear in the size of the terms.
+
+Integer division and modulo are Z3's (Euclidean: the remainder is never negative; the
+language's `/` and `%`, Python's, are written in them, see `arith.py`): the plain
+operators where the divisor is known to be positive, a helper otherwise. A division
+by zero gives 0 here and is caught before its value is used: each state first checks
+its properties' divisions, each action its guard's, then, enabled, its updates' and
+their domains; a failed check raises `system.model_error` of the state.
 """
 
 from __future__ import annotations
@@ -21,16 +28,24 @@ from typing import Callable
 import z3
 
 from checker.errors import SpecError
-from checker.lang.system import System
+from checker.lang.arith import Bounds, defined
+from checker.lang.system import DomainError, System, bounds, model_error
 
-__all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError"]
+__all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError", "domain_checks"]
 
-_BINARY = {
-    z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
-    z3.Z3_OP_IDIV: "//", z3.Z3_OP_MOD: "%",
-}
+_BINARY = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"}
 _NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
          z3.Z3_OP_AND: " and ", z3.Z3_OP_OR: " or "}
+
+
+def _div(a: int, b: int) -> int:
+    """Z3's `a div b` (0 for b == 0, which the checks catch first)."""
+    return (a // b if b > 0 else -(a // -b)) if b else 0
+
+
+def _mod(a: int, b: int) -> int:
+    """Z3's `a mod b`: never negative (0 for b == 0, which the checks catch first)."""
+    return a % abs(b) if b else 0
 
 
 def is_var(e: z3.ExprRef) -> bool:
@@ -90,8 +105,8 @@ class _Codegen:
     """Python source for terms, with shared subterms bound once to locals."""
 
     def __init__(self, name_of: Callable[[z3.ExprRef], str], lines: list[str], indent: str,
-                 known: dict[int, str] | None = None, counter=None):
-        self.name_of, self.lines, self.indent = name_of, lines, indent
+                 known: dict[int, str] | None = None, counter=None, bounds: Bounds | None = None):
+        self.name_of, self.lines, self.indent, self.bounds = name_of, lines, indent, bounds
         self.names: dict[int, str] = dict(known or {})
         self.counter = counter if counter is not None else itertools.count()
         self.shared: set[int] = set()
@@ -145,6 +160,8 @@ class _Codegen:
             c, a, b = (self.expr(x) for x in e.children())
             return f"({a} if {c} else {b})"
         args = [self.expr(c) for c in e.children()]
+        if kind in (z3.Z3_OP_IDIV, z3.Z3_OP_MOD) and len(args) == 2:
+            return self._divide(kind, e.arg(1), *args)
         if kind in _BINARY and len(args) == 2:
             return f"({args[0]} {_BINARY[kind]} {args[1]})"
         if kind in _NARY:
@@ -160,6 +177,16 @@ class _Codegen:
         if kind == z3.Z3_OP_DISTINCT:
             return "(" + " and ".join(f"{a} != {b}" for i, a in enumerate(args) for b in args[i + 1:]) + ")"
         raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the explicit engine cannot compile")
+
+    def _divide(self, kind: int, divisor: z3.ExprRef, a: str, b: str) -> str:
+        """Z3's div or mod: Python's operator where the divisor's bounds allow it."""
+        lo, hi = self.bounds(divisor) if self.bounds is not None else (-1, 1)
+        div = kind == z3.Z3_OP_IDIV
+        if lo >= 1:
+            return f"({a} // {b})" if div else f"({a} % {b})"
+        if hi <= -1:
+            return f"(-({a} // (-{b})))" if div else f"({a} % (-{b}))"
+        return f"_div({a}, {b})" if div else f"_mod({a}, {b})"
 
 
 @contextmanager
@@ -178,33 +205,47 @@ class Compiled:
     source: str  # the generated code, for people who want to read it
 
 
-class DomainError(SpecError):
-    """An action set a variable outside its declared domain: the model is malformed."""
+def domain_checks(system: System) -> dict[int, list[int]]:
+    """The updates that can leave their domain: action index -> variable indices, those Z3
+    does not prove in range under the guard and the domains (kept with the system)."""
+    got = system.__dict__.get("_domain_checks")
+    if got is not None:
+        return got
+    prover = z3.Solver()
+    prover.set("timeout", 200)  # milliseconds; an unproved check simply stays
+    prover.add([z3.And(c >= v.lo, c <= v.hi) for c, v in zip(system.consts, system.variables)
+                if v.kind != "bool"])
+    box = bounds(system)
+    out: dict[int, list[int]] = {}
+    for ai, a in enumerate(system.actions):
+        for vi, term in a.updates.items():
+            v = system.variables[vi]
+            if v.kind == "bool":
+                continue
+            lo, hi = box(term)
+            if v.lo <= lo and hi <= v.hi:
+                continue
+            prover.push()
+            prover.add(a.guard, z3.Or(term < v.lo, term > v.hi))
+            proved = prover.check() == z3.unsat
+            prover.pop()
+            if not proved:
+                out.setdefault(ai, []).append(vi)
+    system.__dict__["_domain_checks"] = out
+    return out
 
 
 def compile_system(system: System) -> Compiled:
     """Generate and load the Python code for `system` (one call per model instance)."""
     lay = system.layout
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
+    box = bounds(system)
 
     def name_of(e: z3.ExprRef) -> str:
         return f"v{index[e.get_id()]}"
 
-    prover = z3.Solver()
-    prover.set("timeout", 200)  # milliseconds; an unproved check simply stays in the code
-    prover.add([z3.And(c >= v.lo, c <= v.hi) for c, v in zip(system.consts, system.variables)
-                if v.kind != "bool"])
-
-    def needs_check(guard: z3.BoolRef, term: z3.ExprRef, vi: int) -> bool:
-        """Whether an update can leave its domain, unless Z3 proves it cannot under the guard."""
-        v = system.variables[vi]
-        if v.kind == "bool":
-            return False
-        prover.push()
-        prover.add(guard, z3.Or(term < v.lo, term > v.hi))
-        proved = prover.check() == z3.unsat
-        prover.pop()
-        return not proved
+    checks = domain_checks(system)
+    props_ok = defined(d for p in system.properties for d in p.divisions)
 
     def unpack(terms: list[z3.ExprRef], lines: list[str], indent: str) -> None:
         lines.extend(_unpack_lines(lay, used_vars(terms, index), indent))
@@ -212,17 +253,22 @@ def compile_system(system: System) -> Compiled:
     counter = itertools.count()  # names of shared subterms, unique in the module
 
     def action_code(ai: int, a) -> None:
-        g = _Codegen(name_of, src, "    ", counter=counter)
-        g.prepare([a.guard])
+        g = _Codegen(name_of, src, "    ", counter=counter, bounds=box)
+        guard_ok, updates_ok = defined(a.guard_divisions), defined(a.update_divisions)
+        g.prepare([a.guard] + ([guard_ok] if guard_ok is not None else []))
+        if guard_ok is not None:
+            src.append(f"    if not {g.expr(guard_ok)}: _fail(st)  # {a.name} divides by zero")
         src.append(f"    if {g.expr(a.guard)}:  # {a.name}")
-        body = _Codegen(name_of, src, "        ", g.names, counter)
-        body.prepare(list(a.updates.values()))
+        body = _Codegen(name_of, src, "        ", g.names, counter, box)
+        body.prepare(list(a.updates.values()) + ([updates_ok] if updates_ok is not None else []))
+        if updates_ok is not None:
+            src.append(f"        if not {body.expr(updates_ok)}: _fail(st)")
         delta = []
         for vi, term in a.updates.items():
             v = system.variables[vi]
             src.append(f"        n{vi} = {body.expr(term)}")
-            if needs_check(a.guard, term, vi):
-                src.append(f"        if not {v.lo} <= n{vi} <= {v.hi}: _bad({ai}, {vi}, n{vi}, st)")
+            if vi in checks.get(ai, ()):
+                src.append(f"        if not {v.lo} <= n{vi} <= {v.hi}: _fail(st)")
             shift = f" << {lay.shifts[vi]}" if lay.shifts[vi] else ""
             delta.append(f"((n{vi} - v{vi}){shift})")
         src.append(f"        out.append(({ai}, st + {' + '.join(delta) if delta else '0'}))")
@@ -230,15 +276,21 @@ def compile_system(system: System) -> Compiled:
     def property_code(pi: int, p) -> None:
         src.append(f"def prop{pi}(st):  # {p.name}")
         unpack([p.formula], src, "    ")
-        g = _Codegen(name_of, src, "    ", counter=counter)
+        g = _Codegen(name_of, src, "    ", counter=counter, bounds=box)
         g.prepare([p.formula])
         src.append(f"    return {g.expr(p.formula)}")
 
     src = ["def expand(st):"]
     # An updated variable's old value is needed for the packed delta even if unread.
-    unpack([a.guard for a in system.actions]
+    oks = [d for a in system.actions for d in (defined(a.guard_divisions), defined(a.update_divisions))
+           if d is not None] + ([props_ok] if props_ok is not None else [])
+    unpack([a.guard for a in system.actions] + oks
            + [t for a in system.actions for vi, u in a.updates.items() for t in (u, system.consts[vi])],
            src, "    ")
+    if props_ok is not None:
+        g = _Codegen(name_of, src, "    ", counter=counter, bounds=box)
+        g.prepare([props_ok])
+        src.append(f"    if not {g.expr(props_ok)}: _fail(st)  # a property divides by zero")
     src.append("    out = []")
     for ai, a in enumerate(system.actions):
         with naming(f"action {a.name}"):
@@ -248,16 +300,13 @@ def compile_system(system: System) -> Compiled:
         with naming(f"property {p.name}"):
             property_code(pi, p)
 
-    def bad(ai: int, vi: int, value: int, st: int) -> None:
-        v = system.variables[vi]
-        raise DomainError(
-            f"action {system.actions[ai].name} sets {v.name} to {value}, outside its domain "
-            f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(st))}; "
-            "widen the domain or strengthen the guard"
-        )
+    def fail(st: int) -> None:
+        raise model_error(system, lay.unpack(st)) or SpecError(
+            f"a check failed in the state {system.show_state(lay.unpack(st))} that Z3's evaluation "
+            "does not confirm; please report this model")
 
     code = "\n".join(src) + "\n"
-    namespace: dict = {"_bad": bad}
+    namespace: dict = {"_fail": fail, "_div": _div, "_mod": _mod}
     exec(compile(code, f"<compiled {system.model}>", "exec"), namespace)
     preds = [namespace[f"prop{i}"] for i in range(len(system.properties))]
     return Compiled(namespace["expand"], preds, code)
@@ -281,10 +330,10 @@ def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callabl
     for fi, f in enumerate(formulas):
         src.append(f"def f{fi}(st):")
         src.extend(_unpack_lines(lay, used_vars([f], index), "    "))
-        g = _Codegen(lambda e: f"v{index[e.get_id()]}", src, "    ", counter=counter)
+        g = _Codegen(lambda e: f"v{index[e.get_id()]}", src, "    ", counter=counter, bounds=bounds(system))
         g.prepare([f])
         with naming(f"formula {f}"):
             src.append(f"    return {g.expr(f)}")
-    namespace: dict = {}
+    namespace: dict = {"_div": _div, "_mod": _mod}
     exec(compile("\n".join(src) + "\n", f"<formulas {system.model}>", "exec"), namespace)
     return [namespace[f"f{i}"] for i in range(len(formulas))]

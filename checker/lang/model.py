@@ -55,6 +55,7 @@ from typing import Any, Callable, Iterable, Iterator
 import z3
 
 from checker.errors import CheckerError, SpecError
+from checker.lang.arith import defined
 from checker.lang.declare import (FAIRNESS, KINDS, NAME, UNBOUNDED, And, Array, Bool, Enum, Implies, Int, Not, Or,
                                   Param, Params, Var, is_unbounded)
 from checker.lang.system import ActionInst, PropInst, System
@@ -552,11 +553,12 @@ class Model:
         t = tracer.action(a, idx)
         desc, note = doc_lines(a.fn)
         return ActionInst(t.label, a.name, idx, desc, note, t.guard, t.updates,
-                          a.failure.name if a.failure else None)
+                          a.failure.name if a.failure else None, t.guard_divisions, t.update_divisions)
 
     def _trace_property(self, tracer: Tracer, d: _PropDecl, p: Any,
                         actions: list[ActionInst]) -> PropInst:
-        formula = tracer.property(d)
+        traced = tracer.property(d)
+        formula = traced.formula
         premises = _premises(formula)
         with user_code(f"property {d.name}: its expectation"):
             expected = d.expect(p) if callable(d.expect) else d.expect
@@ -564,8 +566,11 @@ class Model:
             raise SpecError(f"property {d.name}: expectation {expected!r} is not one of "
                             f"{', '.join(KINDS[d.kind])}")
         fairness = self._resolve_fairness(d, p, actions) if d.kind == "eventually" else ()
+        ok = defined(traced.divisions)
+        if ok is not None:  # where it divides by zero it decides nothing (see PropInst)
+            formula = z3.Or(z3.Not(ok), formula) if d.kind == "always" else z3.And(ok, formula)
         return PropInst(d.name, d.kind, expected, z3.simplify(formula), doc_lines(d.fn)[0],
-                        tuple(n for n, _ in fairness), fairness, premises)
+                        tuple(n for n, _ in fairness), fairness, premises, traced.divisions)
 
     def _resolve_fairness(self, d: _PropDecl, p: Any, actions: list[ActionInst]) -> tuple[tuple[str, str], ...]:
         """The property's fairness as ((action name, "weak" or "strong"), ...) in declaration order."""

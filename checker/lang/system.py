@@ -5,6 +5,10 @@ scalar variables with their finite domains, the initial values, the actions (a g
 and the updated variables, as Z3 terms over the variables' constants) and the
 properties (Z3 formulas). Nothing here walks a term per state: engines compile the
 terms once (see `compile.py`) or hand them to Z3 (see `bmc.py`).
+
+A model error is an update that leaves its variable's domain or a division by zero,
+in a state an engine explores; `model_error` finds a state's first one (in the order
+every engine checks them) and words it, so each engine stops with the same line.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any, Iterable
 
 import z3
 
-from checker.errors import CheckerError
+from checker.errors import CheckerError, SpecError
+from checker.lang.arith import Bounds, Division, show
 
-__all__ = ["FlatVar", "ActionInst", "PropInst", "System", "Layout"]
+__all__ = ["FlatVar", "ActionInst", "PropInst", "System", "Layout", "DomainError", "DivisionByZero",
+           "model_error", "bounds"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,10 @@ class ActionInst:
     guard: z3.BoolRef
     updates: dict[int, z3.ExprRef]  # flat variable index -> new value
     failure: str | None = None  # the failure mode this action belongs to
+    # Divisions that may divide by zero (see arith.divisions): in the guard, and in the
+    # updates (evaluated only where the guard holds).
+    guard_divisions: tuple[Division, ...] = ()
+    update_divisions: tuple[Division, ...] = ()
 
 
 @dataclass
@@ -71,6 +81,10 @@ class PropInst:
     fair: tuple[str, ...] = ()  # the fair actions (base names), eventually properties only
     fairness: tuple[tuple[str, str], ...] = ()  # (base name, "weak" or "strong") in action order
     premises: tuple[z3.BoolRef, ...] = ()  # premises of its implications, for the vacuity check
+    # Divisions of the formula that may divide by zero. The formula decides nothing where
+    # one does (an always property holds there, any other is false): that state is a model
+    # error, reported when it is expanded.
+    divisions: tuple[Division, ...] = ()
 
 
 @dataclass
@@ -184,23 +198,94 @@ def nested(flat: Iterable[tuple[Any, Any]]) -> tuple[dict[str, Any], dict[str, A
     return store, metas
 
 
-def _value(e: z3.ExprRef) -> int:
-    return (1 if z3.is_true(e) else 0) if z3.is_bool(e) else e.as_long()
+def bounds(system: System) -> Bounds:
+    """Interval bounds of the system's integer terms from its variables' domains (kept with it)."""
+    b = system.__dict__.get("_bounds")
+    if b is None:
+        doms = {c.get_id(): (v.lo, v.hi) for c, v in zip(system.consts, system.variables) if v.kind != "bool"}
+        b = system.__dict__["_bounds"] = Bounds(lambda c: doms.get(c.get_id()))
+    return b
+
+
+def _substitution(system: System, values: tuple[int, ...]) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+    return [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
+            for c, v, x in zip(system.consts, system.variables, values)]
+
+
+def _value(e: z3.ExprRef, what: str) -> int:
+    if z3.is_true(e) or z3.is_false(e):
+        return int(z3.is_true(e))
+    if z3.is_int_value(e):
+        return e.as_long()
+    raise SpecError(f"{what} has no value ({show(e)}): a division by zero?")
 
 
 def enabled(system: System, values: tuple[int, ...], a: int) -> bool:
     """Whether action a is enabled in the state, by Z3 evaluation (for the few states of a trace)."""
-    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
-           for c, v, x in zip(system.consts, system.variables, values)]
-    return z3.is_true(z3.simplify(z3.substitute(system.actions[a].guard, *sub)))
+    sub = _substitution(system, values)
+    return bool(_value(z3.simplify(z3.substitute(system.actions[a].guard, *sub)),
+                       f"the guard of {system.actions[a].name}"))
 
 
 def take(system: System, values: tuple[int, ...], a: int) -> tuple[int, ...]:
     """The successor of a state by action a, by Z3 evaluation: traces need a few steps
     only, and this keeps them independent of any compiled code."""
-    sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
-           for c, v, x in zip(system.consts, system.variables, values)]
+    sub = _substitution(system, values)
     out = list(values)
     for vi, term in system.actions[a].updates.items():
-        out[vi] = _value(z3.simplify(z3.substitute(term, *sub)))
+        out[vi] = _value(z3.simplify(z3.substitute(term, *sub)),
+                         f"action {system.actions[a].name}'s update of {system.variables[vi].name}")
     return tuple(out)
+
+
+class DomainError(SpecError):
+    """An action set a variable outside its declared domain: the model is malformed."""
+
+
+class DivisionByZero(SpecError):
+    """A guard, update or property divided by zero in an explored state: the model is malformed."""
+
+
+def model_error(system: System, values: tuple[int, ...]) -> SpecError | None:
+    """The first model error of a state, by Z3 evaluation, in the order every engine checks:
+    the properties' divisions, then each action in order: its guard's divisions and, if
+    it is enabled, its updates' divisions, then each update's domain. None if there is none."""
+    sub = _substitution(system, values)
+    state = system.show_state(values)
+
+    def holds(f: z3.BoolRef) -> bool:
+        return z3.is_true(z3.simplify(z3.substitute(f, *sub)))
+
+    def by_zero(divs: tuple[Division, ...], where: str, prep: str) -> DivisionByZero | None:
+        for d in divs:
+            if holds(z3.And(d.when, d.divisor == 0)):
+                divisor = show(d.term.arg(1), 40)
+                return DivisionByZero(
+                    f"{where} divides by zero: `{show(d.term)}` with {divisor} = 0, {prep} the state {state}; "
+                    f"make the divisor nonzero there (when({divisor} != 0) in an action, "
+                    f"or ite({divisor} != 0, ..., ...))")
+        return None
+
+    for p in system.properties:
+        err = by_zero(p.divisions, f"property {p.name}", "in")
+        if err:
+            return err
+    for a in system.actions:
+        err = by_zero(a.guard_divisions, f"the guard of action {a.name}", "in")
+        if err:
+            return err
+        if not holds(a.guard):
+            continue
+        err = by_zero(a.update_divisions, f"action {a.name}", "from")
+        if err:
+            return err
+        for vi, term in a.updates.items():
+            v = system.variables[vi]
+            if v.kind == "bool":
+                continue
+            value = _value(z3.simplify(z3.substitute(term, *sub)), f"action {a.name}'s update of {v.name}")
+            if not v.lo <= value <= v.hi:
+                return DomainError(
+                    f"action {a.name} sets {v.name} to {value}, outside its domain "
+                    f"{v.lo}..{v.hi}, from the state {state}; widen the domain or strengthen the guard")
+    return None

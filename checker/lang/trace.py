@@ -7,6 +7,10 @@ of `prove` (`engines/symbolic.py`); the two differ only in the mode passed in
 (`CONCRETE`, or the symbolic build's), which says what a declared variable becomes.
 An array of symbolic size stays one Z3 array term (read with Select, written with
 Store, seen through `ZView`); everything else is a nest of scalar terms.
+
+`/`, `//` and `%` on integer terms are Python's: a body that divides has its terms
+rewritten by `arith.PythonArith`, and (in the concrete build) the divisions that may
+divide by zero recorded with the condition under which each is evaluated.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Callable, Iterable
 import z3
 
 from checker.errors import CheckerError, SpecError
+from checker.lang.arith import Bounds, Division, PythonArith, divisions
 from checker.lang.declare import Var, flatten, is_unbounded
 from checker.lang.system import FlatVar, nested
 
@@ -33,6 +38,7 @@ class Recorder:
     def __init__(self, where: str, is_action: bool, symbolic: bool = False):
         self.where, self.is_action, self.symbolic = where, is_action, symbolic
         self.guards: list[z3.BoolRef] = []
+        self.divides = False  # whether the body divided a term (then its terms are rewritten)
 
 
 active: list[Recorder] = []
@@ -52,6 +58,31 @@ def _traced_bool(self: z3.AstRef) -> bool:
 
 
 z3.AstRef.__bool__ = _traced_bool  # type: ignore[method-assign]
+
+
+def _dividing(op: Callable) -> Callable:
+    """Z3's operator, noting on the body being traced that it divides (see `Tracer`)."""
+    def divide(a: Any, b: Any) -> Any:
+        if active:
+            active[-1].divides = True
+        return op(a, b)
+    divide.__name__ = op.__name__
+    return divide
+
+
+def _floordiv(a: z3.ArithRef, b: Any) -> Any:
+    """`a // b` on integer terms: the same floor division as `a / b`."""
+    return a / b if a.is_int() else NotImplemented
+
+
+def _rfloordiv(a: z3.ArithRef, b: Any) -> Any:
+    return b / a if a.is_int() else NotImplemented
+
+
+for _name in ("__truediv__", "__rtruediv__", "__mod__", "__rmod__"):
+    setattr(z3.ArithRef, _name, _dividing(getattr(z3.ArithRef, _name)))
+z3.ArithRef.__floordiv__ = _floordiv  # type: ignore[attr-defined]
+z3.ArithRef.__rfloordiv__ = _rfloordiv  # type: ignore[attr-defined]
 
 
 def when(*conditions: Any) -> None:
@@ -389,11 +420,22 @@ CONCRETE = Concrete()
 
 @dataclass
 class TracedAction:
-    """One action instance traced: its label, guard and updated variables."""
+    """One action instance traced: its label, guard and updated variables, and the divisions
+    that may divide by zero in its guard and in its updates (concrete build only)."""
 
     label: str  # "Poll", "Poll(1)", or "Poll(i)" for a symbolic index
     guard: z3.BoolRef
     updates: dict[int, z3.ExprRef]  # variable index -> new value, for the variables it changes
+    guard_divisions: tuple[Division, ...] = ()
+    update_divisions: tuple[Division, ...] = ()  # evaluated when the guard holds
+
+
+@dataclass
+class TracedProperty:
+    """One property traced: its formula (unsimplified) and the divisions that may divide by zero."""
+
+    formula: z3.BoolRef
+    divisions: tuple[Division, ...] = ()
 
 
 class Tracer:
@@ -422,6 +464,10 @@ class Tracer:
                 self.variables.append(var)
                 self.init.append(x)
         self.consts = [mode.const(var) for var in self.variables]
+        # Interval bounds from the domains, to skip divisors that cannot be zero (concrete build).
+        doms = {c.get_id(): (v.lo, v.hi) for c, v in zip(self.consts, self.variables)
+                if not mode.symbolic and v.kind != "bool"}
+        self.bounds = Bounds(lambda c: doms.get(c.get_id()))
 
     def state(self, rec: Recorder, writable: bool) -> tuple[State, dict]:
         """A state whose variables are the constants; arrays are nested lists of them."""
@@ -464,20 +510,46 @@ class Tracer:
                 a.fn(s, idx)
             if fm is not None:
                 setattr(s, fm.counter, getattr(s, fm.counter) + 1)
-        guard = z3.simplify(z3.And(rec.guards)) if rec.guards else z3.BoolVal(True)
+        guard = z3.And(rec.guards) if rec.guards else z3.BoolVal(True)
+        cells = self.cells(store)
+        gdivs: list[Division] = []
+        udivs: list[Division] = []
+        if rec.divides:
+            py = PythonArith()
+            gdivs = self.divisions(guard, py)
+            for i, term in enumerate(cells):
+                if not term.eq(self.consts[i]):
+                    udivs += self.divisions(term, py)
+            guard, cells = py(guard), [py(t) for t in cells]
+        guard = z3.simplify(guard)
         updates = {}
-        for i, term in enumerate(self.cells(store)):
+        for i, term in enumerate(cells):
             term = z3.simplify(term)
             if not term.eq(self.consts[i]):
                 updates[i] = term
-        return TracedAction(label, guard, updates)
+        return TracedAction(label, guard, updates, tuple(gdivs), tuple(udivs))
 
-    def property(self, d: Any) -> z3.BoolRef:
+    def property(self, d: Any) -> TracedProperty:
         """Trace property declaration `d` (fn, name): its formula, unsimplified."""
         rec = Recorder(f"property {d.name}", False, self.mode.symbolic)
         s, _ = self.state(rec, False)
         with user_code(rec.where, rec):
-            return as_bool(d.fn(s), f"property {d.name}")
+            formula = as_bool(d.fn(s), f"property {d.name}")
+        if not rec.divides:
+            return TracedProperty(formula)
+        py = PythonArith()
+        return TracedProperty(py(formula), tuple(self.divisions(formula, py)))
+
+    def divisions(self, term: z3.ExprRef, py: PythonArith) -> list[Division]:
+        """The divisions of a traced term that may divide by zero, given the domains (none
+        in the symbolic build, where the engines check no state)."""
+        if self.mode.symbolic:
+            return []
+
+        def may_be_zero(divisor: z3.ArithRef) -> bool:
+            lo, hi = self.bounds(z3.simplify(py(divisor)))
+            return lo <= 0 <= hi
+        return divisions(term, may_be_zero, py)
 
     @staticmethod
     def cells(store: dict) -> list:

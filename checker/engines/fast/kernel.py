@@ -21,9 +21,10 @@ import z3
 from llvmlite import ir
 
 from checker.engines.fast.layout import FastLayout
-from checker.errors import SpecError
+from checker.errors import CheckerError, SpecError
+from checker.lang.arith import INT64, defined, first_overflow, show
 from checker.lang.compile import is_var, naming, used_vars
-from checker.lang.system import System
+from checker.lang.system import System, bounds
 
 __all__ = ["compiled_fast"]
 
@@ -93,15 +94,19 @@ class _Terms:
         raise SpecError(f"the term `{e}` uses {e.decl().name()}, which the fast engine cannot compile")
 
     def _divmod(self, kind: int, x: ir.Value, y: ir.Value) -> ir.Value:
-        """Python's floor division and modulo (as `compile.py` runs them); a zero divisor gives 0."""
+        """Z3's div and mod (Euclidean: the remainder is never negative), as `compile.py` runs
+        them; a zero divisor gives 0 (the model error is caught before the value is used)."""
         b = self.b
         zero = b.icmp_signed("==", y, _c64(0))
         d = b.select(zero, _c64(1), y)
         q, r = b.sdiv(x, d), b.srem(x, d)
-        # C truncates towards zero; Python floors: adjust when the signs differ and r != 0.
-        fix = b.and_(b.icmp_signed("!=", r, _c64(0)),
-                     b.icmp_signed("!=", b.icmp_signed("<", r, _c64(0)), b.icmp_signed("<", d, _c64(0))))
-        out = b.select(fix, b.sub(q, _c64(1)), q) if kind == z3.Z3_OP_IDIV else b.select(fix, b.add(r, d), r)
+        # sdiv truncates towards zero: a negative remainder moves up by |d|, the quotient
+        # down by one for d > 0 and up by one for d < 0 (no step here can overflow).
+        neg, dneg = b.icmp_signed("<", r, _c64(0)), b.icmp_signed("<", d, _c64(0))
+        if kind == z3.Z3_OP_IDIV:
+            out = b.select(neg, b.select(dneg, b.add(q, _c64(1)), b.sub(q, _c64(1))), q)
+        else:
+            out = b.select(neg, b.select(dneg, b.sub(r, d), b.add(r, d)), r)
         return b.select(zero, _c64(0), out)
 
 
@@ -114,6 +119,10 @@ class _Kernel:
 
     def __init__(self, system: System, lay: FastLayout, canon=None, graph: bool = False):
         self.system, self.lay, self.canon, self.graph = system, lay, canon, graph
+        # Where a division may be by zero: checked before its value is used (see `_kernel`).
+        self.props_ok = defined(d for p in system.properties for d in p.divisions)
+        self.oks = [(defined(a.guard_divisions), defined(a.update_divisions)) for a in system.actions]
+        self._fits_64_bits()
         self.index = {c.get_id(): i for i, c in enumerate(system.consts)}
         self.bools = {i for i, v in enumerate(system.variables) if v.kind == "bool"}
         self.module = ir.Module(name=f"checker_{system.model}")
@@ -128,6 +137,26 @@ class _Kernel:
         self._props()
         self._rehash()
         self._kernel()
+
+    def _fits_64_bits(self) -> None:
+        """Refuse, before any search, a term whose value may not fit in a signed 64-bit word
+        (interval bounds from the domains): the kernel would wrap around silently."""
+        box = bounds(self.system)
+        parts = [(f"action {a.name}", [a.guard, *a.updates.values(), *(t for t in ok if t is not None)])
+                 for a, ok in zip(self.system.actions, self.oks)]
+        parts += [(f"property {p.name}", [p.formula]) for p in self.system.properties if p.kind != "eventually"]
+        if self.props_ok is not None:
+            parts.append(("the properties", [self.props_ok]))
+        for where, terms in parts:
+            hit = first_overflow(terms, box, INT64)
+            if hit is not None:
+                term, value = hit
+                reach = (f"{value:,}" if abs(value) < 10**21 else f"{value:.3g}" if abs(value) < 1 << 256
+                         else "an unbounded value")
+                raise CheckerError(
+                    f"{where}: `{show(term)}` can reach {reach} with the domains' values, beyond the fast "
+                    "engine's 64-bit integers; use --engine explicit (or bmc), which compute with "
+                    "unbounded integers")
 
     # helpers -------------------------------------------------------------------
     def decode(self, b: ir.IRBuilder, words: list[ir.Value], i: int) -> ir.Value:
@@ -252,8 +281,9 @@ class _Kernel:
 
         io (int64[11], read and written back): 0 the next state to expand, 1 states known,
         2 transitions, 3 first state with no enabled action (-1: none yet), 4 mask of the
-        properties not yet decided, 5 status (1: an update left its domain), 6..9 that
-        update (action, variable, value, state), 10 sum of orbit sizes (symmetry).
+        properties not yet decided, 5 status (1: an update left its domain, 2: a division
+        by zero), 6..9 that update (action, variable, value) and the state, 10 sum of
+        orbit sizes (symmetry).
 
         With the graph, tids holds each table slot's state id, deg each expanded state's
         number of transitions, and every transition, to a new state or a known one, is
@@ -393,19 +423,42 @@ class _Kernel:
         # Decode, up front, every variable any action reads or writes: the values then
         # dominate every action's block.
         used: set[int] = set()
+        oks = [t for pair in self.oks for t in pair if t is not None]
+        if self.props_ok is not None:
+            oks.append(self.props_ok)
+        used |= used_vars(oks, self.index)
         for a in system.actions:
             used |= used_vars([a.guard, *a.updates.values()], self.index) | set(a.updates)
         values = {i: self.decode(b, words, i) for i in sorted(used)}
         terms = _Terms(b, values.__getitem__, self.index)
+
+        def stop_unless(ok: ir.Value, name: str) -> None:
+            """Leave with status 2 (a division by zero: Python words it) unless ok."""
+            err, cont = f.append_basic_block(f"{name}_zero"), f.append_basic_block(f"{name}_defined")
+            b.cbranch(ok, cont, err)
+            b.position_at_end(err)
+            b.store(_c64(2), cell(io, 5))
+            b.store(s, cell(io, 9))
+            b.branch(ret)
+            b.position_at_end(cont)
+
+        if self.props_ok is not None:
+            with naming("the properties"):
+                stop_unless(terms(self.props_ok), "props")
         put("k", _c64(0))
         for ai, a in enumerate(system.actions):
             with naming(f"action {a.name}"):
+                guard_ok, updates_ok = self.oks[ai]
+                if guard_ok is not None:
+                    stop_unless(terms(guard_ok), f"a{ai}_guard")
                 g = terms(a.guard)
                 then = f.append_basic_block(f"a{ai}")
                 after = f.append_basic_block(f"a{ai}_end")
                 b.cbranch(g, then, after)
                 b.position_at_end(then)
                 local = terms.fork()
+                if updates_ok is not None:
+                    stop_unless(local(updates_ok), f"a{ai}_updates")
                 new = {vi: local(t) for vi, t in a.updates.items()}
                 for vi, x in new.items():
                     v = system.variables[vi]

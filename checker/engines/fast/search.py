@@ -40,9 +40,8 @@ from checker.engines.fast.kernel import compiled_fast
 from checker.engines.fast.layout import Packed, layout_words
 from checker.engines.postsearch import Explored, decide, property_results
 from checker.engines.vector import Words
-from checker.errors import CheckerError
-from checker.lang.compile import DomainError
-from checker.lang.system import System, take
+from checker.errors import CheckerError, SpecError
+from checker.lang.system import System, model_error, take
 from checker.result import Result, Step, Trace
 
 __all__ = ["explore_fast", "LIVENESS_NOT_UNDER_SYMMETRY"]
@@ -146,13 +145,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                     fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room,
                     int(deadlock), must, len(props), base, tcap,
                     tids.ctypes.data, deg.ctypes.data, etgt.ctypes.data, eact.ctypes.data, ecap)
-        if io[5]:
-            ai, vi, value, st = (int(x) for x in io[6:10])
-            v = system.variables[vi]
-            raise DomainError(
-                f"action {system.actions[ai].name} sets {v.name} to {value}, outside its domain "
-                f"{v.lo}..{v.hi}, from the state {system.show_state(lay.unpack(S[st - base]))}; "
-                "widen the domain or strengthen the guard")
+        if io[5]:  # a model error: worded from the state, as every engine words it
+            state = lay.unpack(S[int(io[9]) - base])
+            raise model_error(system, state) or SpecError(
+                f"the fast engine stopped on a model error in the state {system.show_state(state)} "
+                "that Z3's evaluation does not confirm; please report this model")
         head, n = int(io[0]), int(io[1])
         if head == level_end and n > level_end:
             depth += 1
