@@ -17,6 +17,7 @@ from checker.verdict import Verdict
 And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+INTEGER = re.compile(r"-?[0-9]+")  # a parameter's integer value as text: ASCII digits, an optional minus
 # The value of a parameter declared with unbounded=True when the user gives `unbounded`;
 # a failure mode whose budget has this value fires without limit and keeps no counter.
 UNBOUNDED = "unbounded"
@@ -175,16 +176,17 @@ class Param:
     def parse(self, raw: Any) -> Any:
         if self.choices:
             if raw not in self.choices:
-                raise CheckerError(f"{self.name}={raw}: must be one of {', '.join(self.choices)}")
+                shown = raw if isinstance(raw, str) and raw.isprintable() and raw.strip() == raw else repr(raw)
+                raise CheckerError(f"{self.name}={shown}: must be one of {', '.join(self.choices)}")
             return raw
         if self.unbounded and raw == UNBOUNDED:
             return UNBOUNDED
         if isinstance(raw, str):
-            try:
-                raw = int(raw, 10)
-            except ValueError:
+            if INTEGER.fullmatch(raw) is None:  # not int(): it takes spaces, `_` and other scripts' digits
                 also = " or `unbounded`" if self.unbounded else ""
-                raise CheckerError(f"{self.name}={raw}: expected an integer{also}") from None
+                shown = raw if raw.isascii() and raw.isprintable() and raw.strip() == raw else repr(raw)
+                raise CheckerError(f"{self.name}={shown}: expected an integer{also}")
+            raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise CheckerError(f"{self.name}={raw!r}: expected an integer")
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
