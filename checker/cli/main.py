@@ -651,6 +651,11 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         jobs += _matrix_jobs()
     else:
         system = _build(args, args.model)
+        roots = [r[0] for r in system.roots]
+        for n in project or ():  # before the search, not after it
+            if n not in roots:
+                raise CheckerError(f"cannot project on {n!r}: {system.model} has no variable of that name; "
+                                   f"its variables are {', '.join(roots)}")
         jobs = [(get_model(system.model), system)]
     with _written(args.output, "directory"):
         drawn = write_diagrams(args.output, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
