@@ -722,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     args.__dict__.pop("_given_once", None)  # _Once's bookkeeping
     if extra:  # refused by the command's parser, so the message points to its --help
         given = getattr(args, "model", None)
-        why = f" ({args.command} takes one MODEL, and {given} comes first)" \
+        why = f" ({args.command} takes one MODEL, and {given!r} comes first)" \
             if isinstance(given, str) and not extra[0].startswith("-") else ""
         next(a for a in parser._actions if a.dest == "command").choices[args.command].error(
             f"unrecognized arguments: {' '.join(extra)}{why}")
