@@ -155,11 +155,12 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     return out
 
 
-# The bounds of the numeric options (docs/cli.md, "Validation"): a count is ASCII digits,
+# The bounds of the numeric options (docs/cli.md, "What the options accept"): a count is ASCII digits,
 # a number ASCII digits with an optional decimal point and exponent; no sign, no `_`, no spaces.
 MAX_COUNT = 10**18           # --max-states, --max-depth, --max-nodes, --repeat
 MAX_SECONDS = 10**9          # --timeout (about 31 years; every timer below takes it)
-MIN_MEGABYTES = 1            # --max-memory: the search's first tables take a good part of a megabyte
+MIN_MEGABYTES = 1            # --max-memory: the search's tables start at a few kilobytes and are checked
+                             # only as they grow, so a smaller bound would not bound the run it names
 MAX_MEGABYTES = 10**9        # --max-memory (a petabyte)
 _COUNT = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -174,7 +175,7 @@ def _power(n: float) -> str:
 def _count(what: str = "a positive integer", lo: int = 1, hi: int = MAX_COUNT):
     """An argparse type: a whole number lo..hi in ASCII digits, with a message naming what is expected."""
     def parse(text: str) -> int:
-        if _COUNT.fullmatch(text) is None or not lo <= int(text) <= hi:
+        if _COUNT.fullmatch(text) is None or len(text.lstrip("0")) > 19 or not lo <= int(text) <= hi:
             raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {_power(hi)}, got {text!r}")
         return int(text)
     return parse
@@ -637,6 +638,7 @@ def _matrix_jobs() -> list:
 
 def cmd_diagrams(args: argparse.Namespace) -> int:
     from checker.render.diagrams import write_diagrams  # graphviz is needed only here
+    from checker.render.graph import check_projection
     _check_output_dir(args.output, "diagrams")
     project = None
     if args.project is not None:
@@ -651,11 +653,7 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         jobs += _matrix_jobs()
     else:
         system = _build(args, args.model)
-        roots = [r[0] for r in system.roots]
-        for n in project or ():  # before the search, not after it
-            if n not in roots:
-                raise CheckerError(f"cannot project on {n!r}: {system.model} has no variable of that name; "
-                                   f"its variables are {', '.join(roots)}")
+        check_projection(system, project or ())  # before the search, not after it
         jobs = [(get_model(system.model), system)]
     with _written(args.output, "directory"):
         drawn = write_diagrams(args.output, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
