@@ -550,8 +550,8 @@ def _writable(directory: str, path: str, what: str) -> None:
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as e:
-        raise CheckerError(f"-o {path}: cannot write in {directory} ({e.strerror}); choose another {what} "
-                           "with -o") from None
+        raise CheckerError(f"cannot write {path}: no file can be created in {directory} ({e.strerror}); "
+                           f"choose another {what} with -o") from None
 
 
 def _check_output_dir(path: str, example: str) -> None:
@@ -560,8 +560,8 @@ def _check_output_dir(path: str, example: str) -> None:
         raise CheckerError(f"-o is empty: give a directory, e.g. -o {example}")
     there = _nearest_existing(path)
     if not os.path.isdir(there):
-        where = "is" if there == os.path.abspath(path) else f"is under {there}, which is"
-        raise CheckerError(f"-o {path} {where} not a directory; choose a directory with -o")
+        why = "it is" if there == os.path.abspath(path) else f"{there} is"
+        raise CheckerError(f"cannot write {path}: {why} not a directory; choose a directory with -o")
     _writable(there, path, "directory")
 
 
@@ -571,16 +571,17 @@ def _check_output_file(path: str, example: str) -> None:
     if not path:
         raise CheckerError(f"-o is empty: give a file name, e.g. -o {example}")
     if os.path.isdir(path):
-        raise CheckerError(f"-o {path} is a directory; give a file name, e.g. -o {os.path.join(path, example)}")
+        raise CheckerError(f"cannot write {path}: it is a directory; give a file name, e.g. -o "
+                           f"{os.path.join(path, example)}")
     if os.path.lexists(path) and not os.path.isfile(path):
-        raise CheckerError(f"-o {path} is not a regular file; give a file name, e.g. -o {example}")
+        raise CheckerError(f"cannot write {path}: it is not a regular file; give a file name, e.g. -o {example}")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         there = _nearest_existing(parent)
         why = f"{there} is not a directory" if not os.path.isdir(there) else f"the directory {parent} does not exist"
-        raise CheckerError(f"-o {path}: {why}; choose a file in an existing directory with -o")
+        raise CheckerError(f"cannot write {path}: {why}; choose a file in an existing directory with -o")
     if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise CheckerError(f"-o {path}: the file is not writable; choose another file with -o")
+        raise CheckerError(f"cannot write {path}: the file is read-only; choose another file with -o")
     _writable(parent, path, "file")
 
 
