@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -27,12 +28,40 @@ _cache: dict[str, Model] | None = None
 _configs: dict[str, Any] | None = None
 
 
+_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
 def _providers() -> list[str]:
-    env = os.environ.get("CHECKER_MODELS")
-    if env:
-        return [p.strip() for p in env.split(",") if p.strip()]
+    """The model packages: CHECKER_MODELS when it is set and not empty, else the entry points."""
+    env = os.environ.get("CHECKER_MODELS", "")
+    if env.strip():
+        names = [p.strip() for p in env.split(",")]
+        if not any(names):
+            raise CheckerError(f"CHECKER_MODELS={env!r} names no package; set it to package names separated by "
+                               "commas (CHECKER_MODELS=spec) or unset it")
+        for name in names:
+            if name and not (name.isascii() and _PACKAGE.fullmatch(name)):
+                raise CheckerError(f"CHECKER_MODELS: {name!r} is not a package name; write dotted Python "
+                                   "names separated by commas (CHECKER_MODELS=spec)")
+        return list(dict.fromkeys(n for n in names if n))
     found = sorted({ep.value for ep in entry_points(group="checker.models")})
     return found or ["spec"]
+
+
+def _missing(package: str, e: ModuleNotFoundError) -> CheckerError:
+    """The one-line error for a model package that is not there, or that imports a module that is not."""
+    missing = e.name or str(e)
+    if package == missing or package.startswith(missing + "."):
+        return CheckerError(f"cannot import model package {package!r}: there is no module {missing!r}; install "
+                            "the package that provides it or set CHECKER_MODELS to a package on the Python path")
+    where = ""
+    tb = e.__traceback__
+    while tb is not None:  # the innermost line of the package's own code, where it imports the module
+        if tb.tb_frame.f_globals.get("__name__", "").split(".")[0] == package.split(".")[0]:
+            where = f" ({tb.tb_frame.f_code.co_filename}, line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return CheckerError(f"model package {package!r} imports the module {missing!r}{where}, which is not "
+                        "installed: install it or remove the import")
 
 
 def models() -> dict[str, Model]:
@@ -44,8 +73,7 @@ def models() -> dict[str, Model]:
             try:
                 mod = importlib.import_module(name)
             except ModuleNotFoundError as e:
-                raise CheckerError(f"cannot import model package {name!r} ({e}); install the project "
-                                   "with `pip install -e .` or set CHECKER_MODELS") from None
+                raise _missing(name, e) from None
             except CheckerError:
                 raise
             except Exception as e:  # a user's model package that does not even import
@@ -59,6 +87,9 @@ def models() -> dict[str, Model]:
                 raise SpecError(f"model package {name!r} failed to import: {type(e).__name__}: "
                                 f"{e}{where}") from None
             _gather(out, name, mod, "MODELS", Model, lambda m: m.name, "models", "model names must be unique")
+        if not out:
+            raise SpecError(f"the model packages ({', '.join(_providers())}) declare no models: list them in "
+                            "each package's MODELS")
         _cache = out
     return _cache
 
@@ -66,7 +97,10 @@ def models() -> dict[str, Model]:
 def _gather(out: dict[str, Any], package: str, mod: Any, attr: str, kind: type, key: Callable[[Any], str],
             what: str, rule: str) -> None:
     """Add a package's MODELS or CONFIGS to `out` by name: each must be a `kind`, each name unique."""
-    for item in getattr(mod, attr, []):
+    items = getattr(mod, attr, [])
+    if not isinstance(items, (list, tuple)):
+        raise SpecError(f"{package}.{attr} must be a list of checker.{kind.__name__} objects, not {items!r}")
+    for item in items:
         if not isinstance(item, kind):
             raise SpecError(f"{package}.{attr} must hold checker.{kind.__name__} objects, found {item!r}")
         if key(item) in out:
@@ -76,6 +110,8 @@ def _gather(out: dict[str, Any], package: str, mod: Any, attr: str, kind: type, 
 
 def get_model(name: str) -> Model:
     ms = models()
+    if not name:
+        raise CheckerError(f"the model name is empty; known models: {', '.join(ms)} (checker list shows them)")
     if name not in ms:
         raise CheckerError(f"unknown model {name!r}; known models: {', '.join(ms)} "
                            "(checker list shows them)")

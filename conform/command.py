@@ -27,13 +27,12 @@ DEFAULT_WALKS, DEFAULT_LENGTH, DEFAULT_SEED = 1, 10, 1
 
 
 def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
+    """A whole number in ASCII digits (no sign, `_` or spaces), at most 10^18."""
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    return v
+    if len(text.lstrip("0")) > 19 or int(text) > 10**18:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to 10^18, got {text!r}")
+    return int(text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from rich import box
 from rich.table import Table
 
 from checker.errors import CheckerError
+from checker.lang.declare import MAX_ARRAY_SIZE
 
 __all__ = ["LADDER", "BIG", "Row", "measure", "parse_size", "run", "table"]
 
@@ -60,12 +61,15 @@ class Row:
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
-    try:
-        p, m, k = (int(x) for x in text.split(","))
-    except ValueError:
-        raise CheckerError(f"--size {text!r}: write PARTITIONS,MESSAGES,MAX_CRASHES, e.g. --size 3,4,2") from None
-    if p < 1 or m < 1 or k < 0:
-        raise CheckerError(f"--size {text!r}: partitions and messages must be at least 1, max_crashes at least 0")
+    """`--size P,M,K`: three ASCII whole numbers, P and M from 1 to the longest array (one per
+    partition, one per message), K from 0."""
+    parts = text.split(",")
+    if len(parts) != 3 or not all(x.isascii() and x.isdigit() and len(x) <= 19 for x in parts):
+        raise CheckerError(f"--size {text!r}: write PARTITIONS,MESSAGES,MAX_CRASHES, e.g. --size 3,4,2")
+    p, m, k = (int(x) for x in parts)
+    if not (1 <= p <= MAX_ARRAY_SIZE and 1 <= m <= MAX_ARRAY_SIZE):
+        raise CheckerError(f"--size {text!r}: partitions and messages must be from 1 to {MAX_ARRAY_SIZE}, "
+                           "max_crashes at least 0")
     return p, m, k
 
 

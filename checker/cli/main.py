@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
+import tempfile
 import textwrap
 import time
-from typing import Any, NoReturn
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn
 
 from checker.api import Options, check
 from checker.config import build_config
@@ -78,14 +82,64 @@ class _Formatter(argparse.HelpFormatter):
                          for line in text.splitlines())
 
 
+def one_line(message: str) -> str:
+    """An error message as one line: a line break a user typed into a value shows as \\n."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+# A token after an option that reads as a negative or non-finite number is the option's value
+# (`--max-states -5`, `--timeout -inf`), so that the option's own check says what is wrong with it.
+_NEGATIVE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+class _Once:
+    """Mixed into argparse's store actions: an option that holds one value is refused when given twice."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        given = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice; give it once")
+        given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)  # type: ignore[misc]
+
+
+class _StoreOnce(_Once, argparse._StoreAction):
+    pass
+
+
+class _StoreTrueOnce(_Once, argparse._StoreTrueAction):
+    pass
+
+
 class _Parser(argparse.ArgumentParser):
+    """argparse with the checker's rules: one-line errors that point at this command's --help,
+    no abbreviations, single-valued options given at most once, negative numbers as values, and
+    (in a command) options anywhere among the positionals (`replay kafka --json Poll(0)`)."""
+
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("formatter_class", _Formatter)
         kwargs.setdefault("allow_abbrev", False)  # no option answers to a prefix of its name (`--out`)
         super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        self.register("action", "store_true", _StoreTrueOnce)
+        self._mixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        # A command's parser (one without subcommands) lets options and positionals mix.
+        if self._subparsers is None and not self._mixing:
+            self._mixing = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._mixing = False
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every bad input
-        sys.stderr.write(f"checker: error: {message} (see `{self.prog} --help`)\n")
+        if message.endswith("expected one argument"):
+            message += " (a value that starts with - is written as --OPTION=VALUE)"
+        sys.stderr.write(f"checker: error: {one_line(message)} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
 
@@ -101,17 +155,45 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _positive(kind: type, what: str):
-    """An argparse type: a positive int or float, with a message naming what is expected."""
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+# The bounds of the numeric options (docs/cli.md, "What the options accept"): a count is ASCII digits,
+# a number ASCII digits with an optional decimal point and exponent; no sign, no `_`, no spaces.
+MAX_COUNT = 10**18           # --max-states, --max-depth, --max-nodes, --repeat
+MAX_SECONDS = 10**9          # --timeout (about 31 years; every timer below takes it)
+MIN_MEGABYTES = 1            # --max-memory: the search's tables start at a few kilobytes and are checked
+                             # only as they grow, so a smaller bound would not bound the run it names
+MAX_MEGABYTES = 10**9        # --max-memory (a petabyte)
+_COUNT = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _power(n: float) -> str:
+    """10**9 as `10^9` (every bound above is a power of ten), else as written."""
+    text = f"{n:g}"
+    return f"10^{len(str(int(n))) - 1}" if n >= 10**6 and str(int(n)).rstrip("0") == "1" else text
+
+
+def _count(what: str = "a positive integer", lo: int = 1, hi: int = MAX_COUNT):
+    """An argparse type: a whole number lo..hi in ASCII digits, with a message naming what is expected."""
+    def parse(text: str) -> int:
+        if _COUNT.fullmatch(text) is None or len(text.lstrip("0")) > 19 or not lo <= int(text) <= hi:
+            raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {_power(hi)}, got {text!r}")
+        return int(text)
+    return parse
+
+
+def _amount(what: str, lo: float, hi: float, low_ok: bool = False):
+    """An argparse type: a finite number above lo (at least lo when low_ok) and at most hi."""
+    def parse(text: str) -> float:
+        v = float(text) if _NUMBER.fullmatch(text) else math.nan
+        if not (v >= lo if low_ok else v > lo) or not v <= hi:
+            bound = f"at least {lo:g}" if low_ok else f"above {lo:g}"
+            raise argparse.ArgumentTypeError(f"expected {what}, {bound} and at most {_power(hi)}, got {text!r}")
         return v
     return parse
+
+
+_seconds = _amount("a positive number of seconds", 0, MAX_SECONDS)
+_megabytes = _amount("a positive number of megabytes", MIN_MEGABYTES, MAX_MEGABYTES, low_ok=True)
 
 
 def _instance_args(p: argparse.ArgumentParser, config: bool = True,
@@ -131,7 +213,7 @@ def _instance_args(p: argparse.ArgumentParser, config: bool = True,
 
 
 def _max_depth(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--max-depth", type=_positive(int, "a positive integer"), default=None, metavar="N",
+    p.add_argument("--max-depth", type=_count(), default=None, metavar="N",
                    help=f"deepest trace bounded model checking looks for{what} (default {DEFAULT_MAX_DEPTH})")
 
 
@@ -144,14 +226,14 @@ def _progress_arg(p: argparse.ArgumentParser) -> None:
 def _model_args(p: argparse.ArgumentParser) -> None:
     """Options of the commands that search: the instance, limits, output."""
     _instance_args(p)
-    p.add_argument("--max-states", type=_positive(int, "a positive integer"), metavar="N",
+    p.add_argument("--max-states", type=_count(), metavar="N",
                    help="stop after N distinct states; the run is then incomplete (exit 3)")
-    p.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
+    p.add_argument("--timeout", type=_seconds, metavar="S",
                    help="stop after S seconds; the run is then incomplete (exit 3)")
     p.add_argument("--deadlock", action="store_true",
                    help="report a state with no enabled action as a violation of no-deadlock")
     _progress_arg(p)
-    p.add_argument("--max-memory", type=_positive(float, "a positive number of megabytes"), metavar="MB",
+    p.add_argument("--max-memory", type=_megabytes, metavar="MB",
                    help="fast engine: stop before the search's tables exceed MB megabytes; "
                         "the run is then incomplete (exit 3)")
     p.add_argument("--symmetry", action="store_true",
@@ -217,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--liveness", action="store_true",
                     help="check every property, all-processed too (the search then records the transition "
                          "graph); by default only the safety properties no-loss and duplicate-delivery")
-    bn.add_argument("--repeat", type=_positive(int, "a positive integer"), default=1, metavar="N",
+    bn.add_argument("--repeat", type=_count(), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     _progress_arg(bn)
@@ -230,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
     _max_depth(pr, " when a proof fails")
-    pr.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), default=300.0, metavar="S",
+    pr.add_argument("--timeout", type=_seconds, default=300.0, metavar="S",
                     help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
     _progress_arg(pr)
     pr.add_argument("-v", "--verbose", action="store_true",
@@ -256,9 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("-o", "--output", metavar="DIR",
                     help=f"also write one markdown trace page per row into DIR (the table's links point to "
                          f"{TRACE_DIR})")
-    mx.add_argument("--max-states", type=_positive(int, "a positive integer"), metavar="N",
+    mx.add_argument("--max-states", type=_count(), metavar="N",
                     help="stop each configuration after N distinct states (its undecided cells are unknown, exit 3)")
-    mx.add_argument("--timeout", type=_positive(float, "a positive number of seconds"), metavar="S",
+    mx.add_argument("--timeout", type=_seconds, metavar="S",
                     help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
     _progress_arg(mx)
 
@@ -274,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write, one directory per instance and an index (default diagrams/)")
     d.add_argument("--project", metavar="VARS",
                    help="draw the graph merged over these variables (comma-separated), whatever its size")
-    d.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+    d.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                    help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(d, json_help="print a JSON list, one object per instance drawn, instead of lines")
 
@@ -286,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("model", nargs="?", help="only this model (default: every declared instance)")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
                     help="where to write the HTML (default report.html)")
-    rp.add_argument("--max-nodes", type=_positive(int, "a positive integer"), default=None, metavar="N",
+    rp.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
 
@@ -300,17 +382,26 @@ def build_parser() -> argparse.ArgumentParser:
     return top
 
 
+def _check_modes(args: argparse.Namespace) -> None:
+    """A failure mode turned both on and off is refused: which one was meant?"""
+    both = [m for m in dict.fromkeys(args.enable) if m in getattr(args, "disable", [])]
+    if both:
+        raise CheckerError(f"failure mode {both[0]} is turned both on (-f {both[0]}) and off (--without "
+                           f"{both[0]}): drop one of them")
+
+
 def _build(args: argparse.Namespace, model_name: str | None):
     """The instance the options name; model_name None means the default (or the config's)."""
     if len(args.config) > 1:
         raise CheckerError(f"--config is given {len(args.config)} times; {args.command} runs one matrix row "
                            "(`checker matrix --config ID ...` runs several)")
+    _check_modes(args)
     if args.config:
         cfg = get_config(args.config[0])
         if model_name is not None and model_name != cfg.model:
             raise CheckerError(f"configuration {cfg.id} is of model {cfg.model}, not {model_name}")
         return build_config(cfg, get_model(cfg.model), _parse_params(args.param), args.enable, args.disable)
-    model = get_model(model_name or DEFAULT_MODEL)
+    model = get_model(DEFAULT_MODEL if model_name is None else model_name)
     return model.build(_parse_params(args.param), args.enable, args.disable)
 
 
@@ -430,21 +521,83 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    if args.enable and not args.model:
+    if args.enable and args.model is None:
         raise CheckerError(f"list -f {args.enable[0]} needs a model: list MODEL -f {args.enable[0]}")
-    chosen = {args.model: get_model(args.model)} if args.model else models()
+    chosen = {args.model: get_model(args.model)} if args.model is not None else models()
     if args.json:
         print(json.dumps(describe_models(chosen, args.enable), indent=2))
         return 0
     con = make_console()
     print_models(con, chosen, args.enable)
-    if not args.model:
+    if args.model is None:
         print_configs(con, list(configs().values()))
     finish(con)
     return 0
 
 
+def _nearest_existing(path: str) -> str:
+    """The absolute path itself or its nearest ancestor that exists."""
+    path = os.path.abspath(path)
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _writable(directory: str, path: str, what: str) -> None:
+    """Refuse `path` unless a file can be created in `directory` (tried, not guessed: permissions,
+    a read-only file system, /proc)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise CheckerError(f"cannot write {path}: no file can be created in {directory} ({e.strerror}); "
+                           f"choose another {what} with -o") from None
+
+
+def _check_output_dir(path: str, example: str) -> None:
+    """An -o DIR the command can create and write into, checked before any search."""
+    if not path:
+        raise CheckerError(f"-o is empty: give a directory, e.g. -o {example}")
+    there = _nearest_existing(path)
+    if not os.path.isdir(there):
+        why = "it is" if there == os.path.abspath(path) else f"{there} is"
+        raise CheckerError(f"cannot write {path}: {why} not a directory; choose a directory with -o")
+    _writable(there, path, "directory")
+
+
+def _check_output_file(path: str, example: str) -> None:
+    """An -o FILE the command can write (a new or regular file in a directory that exists),
+    checked before any search."""
+    if not path:
+        raise CheckerError(f"-o is empty: give a file name, e.g. -o {example}")
+    if os.path.isdir(path):
+        raise CheckerError(f"cannot write {path}: it is a directory; give a file name, e.g. -o "
+                           f"{os.path.join(path, example)}")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise CheckerError(f"cannot write {path}: it is not a regular file; give a file name, e.g. -o {example}")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        there = _nearest_existing(parent)
+        why = f"{there} is not a directory" if not os.path.isdir(there) else f"the directory {parent} does not exist"
+        raise CheckerError(f"cannot write {path}: {why}; choose a file in an existing directory with -o")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise CheckerError(f"cannot write {path}: the file is read-only; choose another file with -o")
+    _writable(parent, path, "file")
+
+
+@contextmanager
+def _written(path: str, what: str) -> Iterator[None]:
+    """A one-line error for an OSError while writing the output at `path`."""
+    try:
+        yield
+    except OSError as e:
+        raise CheckerError(f"cannot write {e.filename or path}: {e.strerror or e}; choose another {what} "
+                           "with -o") from None
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_output_dir(args.output, TRACE_DIR)
     known = configs()
     for c in args.config:
         get_config(c)  # unknown ids: a one-line error before any search
@@ -457,8 +610,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         rows = run_matrix(chosen, get_model, progress=show if progress.on else None,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
     columns = columns_of(chosen)
-    if args.output:
-        write_trace_pages(rows, args.output)
+    if args.output is not None:
+        with _written(args.output, "directory"):
+            write_trace_pages(rows, args.output)
     if args.json:
         print(json.dumps(matrix_json(rows, columns), indent=2))
     elif args.markdown:
@@ -485,21 +639,25 @@ def _matrix_jobs() -> list:
 
 def cmd_diagrams(args: argparse.Namespace) -> int:
     from checker.render.diagrams import write_diagrams  # graphviz is needed only here
+    from checker.render.graph import check_projection
+    _check_output_dir(args.output, "diagrams")
     project = None
     if args.project is not None:
         project = tuple(v.strip() for v in args.project.split(",") if v.strip())
         if not project:
             raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
     if args.all:
-        if args.model or args.param or args.enable or args.disable or args.project or args.config:
+        if args.model is not None or args.param or args.enable or args.disable or args.project or args.config:
             raise CheckerError("--all draws the instances the models declare and every matrix row; drop MODEL, "
                                "-p, --with, --without, --config and --project")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
         jobs += _matrix_jobs()
     else:
         system = _build(args, args.model)
+        check_projection(system, project or ())  # before the search, not after it
         jobs = [(get_model(system.model), system)]
-    drawn = write_diagrams(args.output, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
+    with _written(args.output, "directory"):
+        drawn = write_diagrams(args.output, jobs, project=project, max_nodes=args.max_nodes, replace_all=args.all)
     if args.json:
         print(json.dumps([dict(summary, directory=path) for path, summary in drawn], indent=2))
     else:
@@ -512,6 +670,7 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from checker.render.diagrams import DEFAULT_MAX_NODES
     from checker.render.html import render_report
+    _check_output_file(args.output, "report.html")
     if args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
@@ -541,6 +700,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from checker.proofs.prove import prove
     from checker.render.prove_text import print_prove
 
+    _check_modes(args)
     model = get_model(args.model)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:
         result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
@@ -558,9 +718,13 @@ def cmd_prove(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.__dict__.pop("_given_once", None)  # _Once's bookkeeping
     if extra:  # refused by the command's parser, so the message points to its --help
+        given = getattr(args, "model", None)
+        why = f" ({args.command} takes one MODEL, and {given!r} comes first)" \
+            if isinstance(given, str) and not extra[0].startswith("-") else ""
         next(a for a in parser._actions if a.dest == "command").choices[args.command].error(
-            f"unrecognized arguments: {' '.join(extra)}")
+            f"unrecognized arguments: {' '.join(extra)}{why}")
     try:
         if getattr(args, "plugin", None) is not None:
             return args.plugin.run(args)
@@ -568,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
                 "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)
     except CheckerError as e:
-        sys.stderr.write(f"checker: error: {e}\n")
+        sys.stderr.write(f"checker: error: {one_line(str(e))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("checker: interrupted; no verdict\n")

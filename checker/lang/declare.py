@@ -17,6 +17,18 @@ from checker.verdict import Verdict
 And, Or, Not, Implies = z3.And, z3.Or, z3.Not, z3.Implies
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+INTEGER = re.compile(r"-?[0-9]+")  # a parameter's integer value as text: ASCII digits, an optional minus
+
+# Limits of one instance (docs/cli.md, "Limits"), so that a size no engine can take is a one-line
+# error before the work instead of a hang, a recursion error or gigabytes. Model.build checks the
+# variables before it traces any action (check_variables), each action's instances before
+# tracing them (check_instances), and every term once traced (check_depth).
+MAX_PARAM = 10**18            # an integer parameter's value, either side of 0
+MAX_ARRAY_SIZE = 100          # cells along one dimension of an array variable
+MAX_VARIABLES = 10_000        # flat scalar variables of an instance
+MAX_INSTANCES = 1_000         # instances of one declared action (`over`)
+MAX_TERM_DEPTH = 150          # nesting of a guard, update or property (the engines translate terms
+                              # recursively; the explicit one's generated Python nests at most 200 deep)
 # The value of a parameter declared with unbounded=True when the user gives `unbounded`;
 # a failure mode whose budget has this value fires without limit and keeps no counter.
 UNBOUNDED = "unbounded"
@@ -151,6 +163,59 @@ def flatten(var: Var) -> list[tuple[FlatVar, int]]:
     return out
 
 
+def _cause(params: dict[str, Any], n: int) -> str:
+    """` with messages=300`: the integer parameters whose value is n, the likely cause of a size."""
+    named = [f"{k}={v}" for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool) and v == n]
+    return f" with {', '.join(named)}" if named else ""
+
+
+def _cells(dom: Any) -> int:
+    """The flat scalar variables of a domain (1 for a symbolic size: `prove` counts no cells)."""
+    if isinstance(dom, Array):
+        return (dom.size if isinstance(dom.size, int) else 1) * _cells(dom.elem)
+    return 1
+
+
+def check_variables(model: str, declared: list[Any], params: dict[str, Any]) -> None:
+    """Refuse, before anything is flattened or traced, an array longer than MAX_ARRAY_SIZE or an
+    instance of more than MAX_VARIABLES flat variables, naming the parameter that made it so."""
+    total = 0
+    for v in declared:
+        if not isinstance(v, Var):
+            continue  # the tracer says what is wrong with it
+        dom = v.domain
+        while isinstance(dom, Array):
+            if isinstance(dom.size, int) and dom.size > MAX_ARRAY_SIZE:
+                raise CheckerError(f"model {model}{_cause(params, dom.size)}: variable {v.name} is an array of "
+                                   f"{dom.size:,} cells, more than the {MAX_ARRAY_SIZE} an array may have; "
+                                   "give smaller parameters")
+            dom = dom.elem
+        total += _cells(v.domain)
+    if total > MAX_VARIABLES:
+        raise CheckerError(f"model {model}: the instance has {total:,} state variables (array cells counted "
+                           f"one by one), more than the {MAX_VARIABLES:,} it may have; give smaller parameters")
+
+
+def check_instances(model: str, action: str, n: int, params: dict[str, Any]) -> None:
+    """Refuse an action declared over more than MAX_INSTANCES indices, before they are traced."""
+    if n > MAX_INSTANCES:
+        raise CheckerError(f"model {model}{_cause(params, n)}: action {action} has {n:,} instances, more than "
+                           f"the {MAX_INSTANCES:,} an action may have; give smaller parameters")
+
+
+def term_depth(e: z3.ExprRef) -> int:
+    """How deep a term nests (Z3 keeps it on every node: no walk)."""
+    return int(z3.Z3_get_depth(e.ctx_ref(), e.as_ast()))
+
+
+def check_depth(model: str, where: str, e: z3.ExprRef) -> None:
+    """Refuse a traced guard, update or property that nests deeper than MAX_TERM_DEPTH."""
+    d = term_depth(e)
+    if d > MAX_TERM_DEPTH:
+        raise CheckerError(f"model {model}: {where} nests {d} deep, more than the {MAX_TERM_DEPTH} a term may; "
+                           "give smaller parameters or compute it in smaller steps")
+
+
 @dataclass
 class Param:
     name: str
@@ -175,18 +240,25 @@ class Param:
     def parse(self, raw: Any) -> Any:
         if self.choices:
             if raw not in self.choices:
-                raise CheckerError(f"{self.name}={raw}: must be one of {', '.join(self.choices)}")
+                shown = raw if isinstance(raw, str) and raw.isprintable() and raw.strip() == raw else repr(raw)
+                raise CheckerError(f"{self.name}={shown}: must be one of {', '.join(self.choices)}")
             return raw
         if self.unbounded and raw == UNBOUNDED:
             return UNBOUNDED
         if isinstance(raw, str):
-            try:
-                raw = int(raw, 10)
-            except ValueError:
+            if INTEGER.fullmatch(raw) is None:  # not int(): it takes spaces, `_` and other scripts' digits
                 also = " or `unbounded`" if self.unbounded else ""
-                raise CheckerError(f"{self.name}={raw}: expected an integer{also}") from None
+                shown = raw if raw.isascii() and raw.isprintable() and raw.strip() == raw else repr(raw)
+                raise CheckerError(f"{self.name}={shown}: expected an integer{also}")
+            if len(raw.lstrip("-").lstrip("0")) > 19:  # beyond MAX_PARAM, and int() refuses 4,300 digits
+                shown = raw if len(raw) <= 24 else raw[:24] + "..."
+                raise CheckerError(f"{self.name}={shown} is out of range: a parameter is at most 10^18 either "
+                                   "side of 0")
+            raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise CheckerError(f"{self.name}={raw!r}: expected an integer")
+        if abs(raw) > MAX_PARAM:
+            raise CheckerError(f"{self.name}={raw} is out of range: a parameter is at most 10^18 either side of 0")
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
             raise CheckerError(f"{self.name}={raw} is out of range: it must be {self.describe_range()}")
         return raw

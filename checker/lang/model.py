@@ -57,7 +57,7 @@ import z3
 from checker.errors import CheckerError, SpecError
 from checker.lang.arith import defined
 from checker.lang.declare import (FAIRNESS, KINDS, NAME, UNBOUNDED, And, Array, Bool, Enum, Implies, Int, Not, Or,
-                                  Param, Params, Var, is_unbounded)
+                                  Param, Params, Var, check_depth, check_instances, check_variables, is_unbounded)
 from checker.lang.system import ActionInst, PropInst, System
 from checker.lang.trace import Tracer, all_of, any_of, indices, ite, user_code, when
 
@@ -487,11 +487,23 @@ class Model:
         values = self.resolve_params(params)
         failures = self.resolve_failures(enable, disable)
         p = Params(self.name, values, tuple(failures))
-        tracer = Tracer(self.declared_variables(p, failures), p)
-        actions = [self._trace_action(tracer, a, idx)
-                   for a in self.actions_with(failures)
-                   for idx in tracer.indices(a)]
+        declared = self.declared_variables(p, failures)
+        check_variables(self.name, declared, values)  # the instance's limits, before any work
+        tracer = Tracer(declared, p)
+        actions = []
+        for a in self.actions_with(failures):
+            if isinstance(a.over, str) and isinstance(values.get(a.over), int):
+                check_instances(self.name, a.name, values[a.over], values)
+            at = tracer.indices(a)
+            check_instances(self.name, a.name, len(at), values)
+            actions += [self._trace_action(tracer, a, idx) for idx in at]
         props = [self._trace_property(tracer, d, p, actions) for d in self._props]
+        for act in actions:
+            check_depth(self.name, f"the guard of action {act.name}", act.guard)
+            for i, u in act.updates.items():
+                check_depth(self.name, f"action {act.name}'s update of {tracer.variables[i].name}", u)
+        for prop in props:
+            check_depth(self.name, f"property {prop.name}", prop.formula)
         defaults = [n for n, f in self.failure_modes.items() if f.default]
         return System(self.name, values, failures, tracer.variables, tracer.consts, tuple(tracer.init),
                       actions, props, tracer.roots, defaults, symmetric=list(self.symmetries))

@@ -60,7 +60,7 @@ from checker.result import Step, Trace
 from checker.lang.system import System
 
 __all__ = ["StateView", "state_graph", "view", "states_where", "shortest_trace", "cannot_reach",
-           "path_avoiding", "every_path_passes", "quotient", "DEFAULT_MAX_STATES"]
+           "path_avoiding", "every_path_passes", "quotient", "check_projection", "DEFAULT_MAX_STATES"]
 
 DEFAULT_MAX_STATES = 200_000  # networkx holds about 1.8 KB per state (measured on partitions); past this use `verify`
 
@@ -223,6 +223,15 @@ def every_path_passes(g: nx.DiGraph, target: Predicate, via: Predicate, source: 
     return path_avoiding(g, target, via, source) is None
 
 
+def check_projection(system: System, names: Iterable[str]) -> None:
+    """Refuse a name to project on that is not a declared variable of `system` (one line)."""
+    roots = [r[0] for r in system.roots]
+    for n in names:
+        if n not in roots:
+            raise CheckerError(f"cannot project on {n!r}: {system.model} has no variable of that name; "
+                               f"its variables are {', '.join(roots)}")
+
+
 def quotient(g: nx.DiGraph, variables: Iterable[str]) -> nx.DiGraph:
     """The graph with states merged when they agree on the named (declared) variables.
 
@@ -233,11 +242,7 @@ def quotient(g: nx.DiGraph, variables: Iterable[str]) -> nx.DiGraph:
     """
     system: System = g.graph["system"]
     names = list(variables)
-    roots = [r[0] for r in system.roots]
-    for n in names:
-        if n not in roots:
-            raise CheckerError(f"cannot project on {n!r}: {system.model} has no variable of that name; "
-                               f"its variables are {', '.join(roots)}")
+    check_projection(system, names)
     keep = [i for i, v in enumerate(system.variables) if v.root in names]
     q = nx.DiGraph(system=system, variables=tuple(names), kept=tuple(keep))
 
