@@ -22,7 +22,7 @@ The command's time limit (`start_clock(seconds)`, `--timeout`) is checked by the
 command between steps (`check_time`, e.g. after each action traced) and handed to the
 search as the time left (`remaining`). Code that checks nothing (a model's own loop, a
 long Z3 query, the compiler) is bounded by the watcher too: past the limit and a grace
-of 1 s plus a tenth of the limit, it ends the process the same way with
+of 2 s plus a quarter of the limit, it ends the process the same way with
 `checker: incomplete: time limit of S s reached while DOING; no verdict`, exit 3.
 `decided()` says the answer is known (only printing is left), which ends that bound.
 
@@ -112,7 +112,7 @@ def _limit_text() -> str:
 
 
 def _grace(limit: float) -> float:
-    return 1.0 + limit / 10
+    return 2.0 + limit / 4
 
 
 # --------------------------------------------------------------------------- children and outputs
