@@ -189,9 +189,10 @@ def install() -> tuple | None:
     send.setblocking(False)
     old_fd = signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
     old = {s: signal.signal(s, _noted) for s in EXIT_CODES}
-    _state.update(installed=True, wake=send, phase="starting")
+    _state.update(installed=True, wake=send)
     watcher = threading.Thread(target=_watch, args=(recv,), name="checker-interrupt", daemon=True)
     watcher.start()
+    phase("starting")
     return recv, send, old_fd, old, watcher
 
 

@@ -72,11 +72,15 @@ def _why(e: OSError) -> str:
 
 
 def write_file(path: str, data: bytes | str) -> None:
-    """Replace the file at path with data, whole or not at all."""
+    """Replace the file at path with data, whole or not at all (never a device or a directory)."""
+    if os.path.islink(path):
+        path = os.path.realpath(path)  # write where the link points, as open() would, keeping the link
     directory, name = os.path.split(path)
     if not name:
         raise CheckerError(f"cannot write {path!r}: it names a directory, not a file")
     existed = os.path.lexists(path)
+    if existed and not os.path.isfile(path):
+        raise CheckerError(f"cannot write {path}: it is not a regular file; choose another file")
     try:
         with interrupt.temporary(lambda: _new_file(directory or ".", name)) as tmp:
             _fill(tmp, data)
