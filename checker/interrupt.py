@@ -62,7 +62,8 @@ class TimeLimit(Exception):
 _lock = threading.RLock()  # held while outputs are renamed into place, and by the watcher at the end
 _temporaries: set[str] = set()  # staged outputs to remove when the process ends early
 _children: set[subprocess.Popen] = set()
-_state: dict = {"limit": None, "end": None, "phase": "starting", "installed": False, "wake": None}
+_state: dict = {"limit": None, "end": None, "phase": "starting", "installed": False, "wake": None,
+                "ending": False}
 
 
 # --------------------------------------------------------------------------- the time limit
@@ -80,7 +81,7 @@ def remaining() -> float | None:
         return None
     left = _state["end"] - time.perf_counter()
     if left <= 0:
-        raise TimeLimit(_limit_text())
+        _expire()
     return left
 
 
@@ -89,7 +90,14 @@ def check_time(doing: str | None = None) -> None:
     if doing is not None:
         _state["phase"] = doing
     if _state["end"] is not None and time.perf_counter() >= _state["end"]:
-        raise TimeLimit(_limit_text())
+        _expire()
+
+
+def _expire() -> None:
+    """The main thread acts on the time limit (unless the watcher already is: then it waits here)."""
+    with _lock:
+        _state["end"] = None
+    raise TimeLimit(_limit_text())
 
 
 def decided() -> None:
@@ -149,9 +157,15 @@ def committing() -> Iterator[None]:
         yield
 
 
-def _remove(path: str) -> None:
+def _remove(path: str, moving: bool = False) -> None:
+    """Remove a staged output. moving: while the main thread may still be writing into it,
+    so it is first renamed, where no new file can be created by name."""
     try:
         if os.path.isdir(path) and not os.path.islink(path):
+            if moving:
+                gone = path + ".gone"
+                os.rename(path, gone)
+                path = gone
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.lexists(path):
             os.unlink(path)
@@ -173,6 +187,8 @@ def guarded() -> Iterator[None]:
     try:
         yield
     finally:
+        if _state["ending"]:  # the watcher is ending the process: the command must not end it first
+            threading.Event().wait()
         _state.update(limit=None, end=None)
         if saved is not None:
             _uninstall(saved)
@@ -235,8 +251,9 @@ def _watch(recv: socket.socket) -> None:
         wait = None if end is None else max(0.0, end + _grace(_state["limit"]) - time.perf_counter())
         ready, _, _ = select.select([recv], [], [], wait)
         if not ready:
-            if _state["end"] is not None and time.perf_counter() >= _state["end"] + _grace(_state["limit"]):
-                _end(3, f"incomplete: {_limit_text()}; no verdict")
+            with _lock:  # the main thread acting on the limit itself first (`_expire`) ends this
+                if _state["end"] is not None and time.perf_counter() >= _state["end"] + _grace(_state["limit"]):
+                    _end(3, f"incomplete: {_limit_text()}; no verdict")
             continue
         for b in recv.recv(64):
             if b == _STOP:
@@ -247,6 +264,7 @@ def _watch(recv: socket.socket) -> None:
 
 def _end(code: int, line: str) -> None:
     """End the process now: one line on stderr, no child left, no staged output left."""
+    _state["ending"] = True  # from here the main thread cannot end the process itself (`guarded`)
     _lock.acquire(timeout=30)  # a rename into place in progress completes first
     tty = os.isatty(2)
     # On a terminal: erase the progress line and show the cursor the status line hid.
@@ -259,7 +277,7 @@ def _end(code: int, line: str) -> None:
         os.dup2(null, 2)
     _kill_children()
     for path in list(_temporaries):
-        _remove(path)
+        _remove(path, moving=True)
     os._exit(code)
 
 

@@ -477,6 +477,7 @@ def index_markdown(summaries: list[tuple[str, dict[str, Any]]], command: str) ->
 
 
 INDEX_COMMAND = "checker diagrams --all"
+SUMMARY_KEYS = {"model", "params", "states", "transitions", "graph", "properties"}  # what the index reads
 
 
 def write_diagrams(out: str, jobs: list[Job], *, project: tuple[str, ...] | None = None,
@@ -510,6 +511,8 @@ def write_diagrams(out: str, jobs: list[Job], *, project: tuple[str, ...] | None
         try:
             with open(path, encoding="utf-8") as f:
                 found[name] = json.load(f)
+            if not isinstance(found[name], dict) or not SUMMARY_KEYS <= set(found[name]):
+                raise ValueError("not a summary written by `checker diagrams`")
         except (OSError, ValueError) as e:
             raise CheckerError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}; remove that "
                                "directory or draw into another with -o") from None
