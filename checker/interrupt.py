@@ -45,7 +45,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-__all__ = ["EXIT_CODES", "INTERRUPTED", "TimeLimit", "guarded", "install", "adopt", "release", "temporary", "committing",
+__all__ = ["EXIT_CODES", "INTERRUPTED", "TimeLimit", "guarded", "install", "exit", "adopt", "release", "temporary", "committing",
            "start_clock", "remaining", "check_time", "phase", "decided"]
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as a shell reports it
@@ -210,6 +210,22 @@ def install() -> tuple | None:
     watcher.start()
     phase("starting")
     return recv, send, old_fd, old, watcher
+
+
+def exit(code: int) -> None:
+    """End the process with code once the command is done (the console script's last step).
+
+    Output is flushed and the process ends with os._exit, before the interpreter's own
+    finalization, during which a signal would meet the default handlers again (SIGINT then
+    kills the process with no message). If the watcher is already ending the process, its
+    exit code wins."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with _lock:  # the watcher holds it from the moment it decides to end the process
+        if not _state["ending"]:
+            os._exit(code)
+    threading.Event().wait()
 
 
 def _uninstall(saved: tuple) -> None:

@@ -614,6 +614,13 @@ def _main(argv: list[str] | None) -> int:
 
 
 def run() -> Any:
-    """The console script: the handlers stay installed until the process exits."""
+    """The console script: the handlers stay installed until the process exits, which it
+    does right after the command (`interrupt.exit`), so no signal meets a default handler."""
     interrupt.install()
-    raise SystemExit(main())
+    try:
+        code = main()
+    except SystemExit as e:  # argparse: --help, --version, a usage error
+        if not isinstance(e.code, int) and e.code is not None:
+            raise
+        code = e.code or 0
+    interrupt.exit(code)
