@@ -23,7 +23,9 @@ command between steps (`check_time`, e.g. after each action traced) and handed t
 search as the time left (`remaining`). Code that checks nothing (a model's own loop, a
 long Z3 query, the compiler) is bounded by the watcher too: past the limit and a grace
 of 2 s plus a quarter of the limit, it ends the process the same way with
-`checker: incomplete: time limit of S s reached while DOING; no verdict`, exit 3.
+`checker: incomplete: time limit of S s reached while DOING; no verdict`, exit 3. `prove`
+keeps its own time (it gives each Z3 query whole minutes, so that the answers do not
+change with the time left): the watcher's grace for it is a minute.
 `decided()` says the answer is known (only printing is left), which ends that bound.
 
 Tests find the moments to interrupt at through `phase(doing)`: with the environment
@@ -45,8 +47,8 @@ import threading
 import time
 from typing import Callable, Iterator
 
-__all__ = ["EXIT_CODES", "INTERRUPTED", "TimeLimit", "guarded", "install", "exit", "adopt", "release", "temporary", "committing",
-           "start_clock", "remaining", "check_time", "phase", "decided"]
+__all__ = ["EXIT_CODES", "INTERRUPTED", "TimeLimit", "guarded", "install", "exit", "adopt", "release",
+           "temporary", "committing", "start_clock", "remaining", "check_time", "phase", "decided"]
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as a shell reports it
 INTERRUPTED = "interrupted; no verdict"
@@ -62,16 +64,18 @@ class TimeLimit(Exception):
 _lock = threading.RLock()  # held while outputs are renamed into place, and by the watcher at the end
 _temporaries: set[str] = set()  # staged outputs to remove when the process ends early
 _children: set[subprocess.Popen] = set()
-_state: dict = {"limit": None, "end": None, "phase": "starting", "installed": False, "wake": None,
-                "ending": False}
+_state: dict = {"limit": None, "end": None, "checked": True, "grace": 2.0, "phase": "starting",
+                "installed": False, "wake": None, "ending": False}
 
 
 # --------------------------------------------------------------------------- the time limit
 
-def start_clock(seconds: float | None) -> None:
-    """The command's time limit starts now (None: no limit)."""
-    _state["limit"] = seconds
-    _state["end"] = None if seconds is None else time.perf_counter() + seconds
+def start_clock(seconds: float | None, checked: bool = True, grace: float = 2.0) -> None:
+    """The command's time limit starts now (None: no limit). checked False: the command keeps
+    its own time (`prove`), so `check_time` raises nothing; the watcher still ends it once
+    `grace` seconds and a quarter of the limit have passed after the limit."""
+    _state.update(limit=seconds, end=None if seconds is None else time.perf_counter() + seconds,
+                  checked=checked, grace=grace)
     _wake()
 
 
@@ -89,7 +93,7 @@ def check_time(doing: str | None = None) -> None:
     """Raise TimeLimit when the command's time limit has passed (doing: what the command was doing)."""
     if doing is not None:
         _state["phase"] = doing
-    if _state["end"] is not None and time.perf_counter() >= _state["end"]:
+    if _state["end"] is not None and _state["checked"] and time.perf_counter() >= _state["end"]:
         _expire()
 
 
@@ -120,7 +124,7 @@ def _limit_text() -> str:
 
 
 def _grace(limit: float) -> float:
-    return 2.0 + limit / 4
+    return _state["grace"] + limit / 4
 
 
 # --------------------------------------------------------------------------- children and outputs

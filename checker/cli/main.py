@@ -561,7 +561,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from checker.proofs.prove import prove
     from checker.render.prove_text import print_prove
 
-    interrupt.start_clock(args.timeout)
+    # prove keeps its own time, its Z3 queries given whole minutes; the watcher bounds the rest
+    interrupt.start_clock(args.timeout, checked=False, grace=60.0)
     model = get_model(args.model)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:
         def say(text: str) -> None:
@@ -569,7 +570,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
             progress.say(text)
         interrupt.phase("proving")
         result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=interrupt.remaining(), progress=say)
+                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say)
     interrupt.decided()
     if args.json:
         print(json.dumps(result.json(), indent=2))
