@@ -19,6 +19,7 @@ from checker.config import Config, build_config
 from checker.errors import CheckerError
 from checker.engines.replay import replay_command
 from checker.explain import explain
+from checker.outputs import Staging
 from checker.result import Result, Trace, Verdict
 
 __all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "matrix_json",
@@ -156,12 +157,11 @@ def _trace_table(trace: Trace) -> list[str]:
 
 
 def write_trace_pages(rows: list[Row], directory: str) -> list[str]:
-    """Write one trace page per row into `directory`; return the paths written."""
-    os.makedirs(directory, exist_ok=True)
-    paths = []
-    for r in rows:
-        path = os.path.join(directory, f"{r.config.id}.md")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(trace_page(r))
-        paths.append(path)
-    return paths
+    """Write one trace page per row into `directory`, all renamed into place together
+    (`checker/outputs.py`: a failure or an interrupt leaves the pages there as they were);
+    return the paths written."""
+    with Staging(directory, f"the previous {directory}") as staging:
+        for r in rows:
+            staging.file(f"{r.config.id}.md", trace_page(r))
+        staging.commit()
+    return [os.path.join(directory, f"{r.config.id}.md") for r in rows]

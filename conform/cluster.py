@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from checker import CheckerError
+from checker import CheckerError, interrupt
 
 TOPIC = "conform"
 PARTITION = 0  # the models have one partition; the mock creates 4 per topic, the rest stay empty
@@ -65,6 +65,7 @@ class ConsumerProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "conform.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+        interrupt.adopt(self.proc)  # an interrupted run kills it (checker/interrupt.py)
         try:
             self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=TOPIC, partition=PARTITION)
         except BaseException:
@@ -99,6 +100,7 @@ class ConsumerProcess:
         if self.alive:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        interrupt.release(self.proc)
         self._release()
 
     def close(self) -> None:
@@ -109,6 +111,7 @@ class ConsumerProcess:
                 self.proc.wait(CALL_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.kill()
+        interrupt.release(self.proc)
         self._release()
 
     def _release(self) -> None:

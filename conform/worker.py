@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -84,6 +85,9 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    # Ctrl-C on a terminal reaches the whole process group: the harness's process decides
+    # (it kills this one, checker/interrupt.py); a worker ends when killed or at the end of stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     state: dict[str, Any] = {}
     for line in sys.stdin:
         try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.table import Table
 
+from checker import interrupt
 from checker.errors import CheckerError
 from checker.lang.declare import MAX_ARRAY_SIZE
 
@@ -100,7 +101,11 @@ def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        interrupt.adopt(proc)  # an interrupted bench leaves no run behind
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            interrupt.release(proc)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
         out.seek(0)

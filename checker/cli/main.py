@@ -1,7 +1,8 @@
 """`checker` (or `python -m checker`): verify, trace, replay, list, matrix, prove, bench, diagrams, report, and plugins (conform).
 
 Exit codes: 0 every property as expected; 1 some property decided against its
-expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit).
+expectation; 2 bad input (one line on stderr, no traceback); 3 incomplete (a limit hit);
+130 and 143 interrupted by SIGINT and SIGTERM (`checker/interrupt.py`), with no verdict.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator, NoReturn
 
+from checker import interrupt
 from checker.api import Options, check
 from checker.config import build_config
 from checker.errors import CheckerError
+from checker.outputs import write_file
 from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
 from checker.registry import commands, configs, get_config, get_model, models
 from checker.engines.replay import NotEnabled, replay
@@ -49,7 +52,8 @@ BAD_INPUT = "bad input (a one-line message on stderr, no traceback)"
 EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
     None: [(0, "every property as expected"), (1, "some property decided against its expectation"),
            (2, BAD_INPUT), (3, "incomplete: a limit was hit; whatever was not decided is unknown, never holds"),
-           (130, "interrupted (Ctrl-C); no verdict")],
+           (130, "interrupted by SIGINT (Ctrl-C); no verdict, no output half-written"),
+           (143, "interrupted by SIGTERM; no verdict, no output half-written")],
     "verify": [(0, "every property as expected"), (1, "some property decided against its expectation"),
                (2, BAD_INPUT), (3, "incomplete: a limit was hit; whatever was not decided is unknown")],
     "trace": [(0, "the property's verdict is as expected"), (1, "the verdict is against its expectation"),
@@ -392,6 +396,13 @@ def _check_modes(args: argparse.Namespace) -> None:
 
 def _build(args: argparse.Namespace, model_name: str | None):
     """The instance the options name; model_name None means the default (or the config's)."""
+    interrupt.phase("building the model")
+    system = _build_instance(args, model_name)
+    interrupt.check_time()
+    return system
+
+
+def _build_instance(args: argparse.Namespace, model_name: str | None):
     if len(args.config) > 1:
         raise CheckerError(f"--config is given {len(args.config)} times; {args.command} runs one matrix row "
                            "(`checker matrix --config ID ...` runs several)")
@@ -408,17 +419,23 @@ def _build(args: argparse.Namespace, model_name: str | None):
 def _search(args: argparse.Namespace, system, engine: str, **more: Any):
     """verify's and trace's run: one Options from the search options they share, plus `more`.
     The fast engine unless told otherwise: it records the transition graph itself when the
-    run needs it (eventually properties, --cover)."""
+    run needs it (eventually properties, --cover). The search gets the time left of the
+    command's --timeout; once it returns, the answer is known."""
+    left = interrupt.remaining()
+    interrupt.phase("searching")
     with Progress(args.progress and engine != "bmc") as progress:
-        return check(system, Options(
-            engine=engine, max_states=args.max_states, timeout=args.timeout, deadlock=args.deadlock,
-            max_memory=int(args.max_memory * 2**20) if args.max_memory else None, symmetry=args.symmetry,
-            progress=progress.search if engine != "bmc" else None, **more))
+        result = check(system, Options(
+            engine=engine, max_states=args.max_states, timeout=None if left is None else max(0.01, round(left, 2)),
+            deadlock=args.deadlock, max_memory=int(args.max_memory * 2**20) if args.max_memory else None,
+            symmetry=args.symmetry, progress=progress.search if engine != "bmc" else None, **more))
+    interrupt.decided()
+    return result
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.json and args.no_traces:
         raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
     result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.property or None)
     if args.json:
@@ -435,6 +452,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise CheckerError("trace prints the trace of one property: give --property once "
                            "(`checker verify --property A --property B` checks several)")
     prop = args.property[0]
+    interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
     if args.deadlock and prop != "no-deadlock":
         raise CheckerError("--deadlock goes with the property no-deadlock")
@@ -606,11 +624,13 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise CheckerError("no configurations are published by the model packages")
     with Progress(args.progress) as progress:
         def show(cfg: Any) -> None:
+            interrupt.phase(f"checking {cfg.id}")
             progress.say(f"checking {cfg.id}")
-        rows = run_matrix(chosen, get_model, progress=show if progress.on else None,
+        rows = run_matrix(chosen, get_model, progress=show,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
     columns = columns_of(chosen)
     if args.output is not None:
+        interrupt.phase(f"writing {args.output}")
         with _written(args.output, "directory"):
             write_trace_pages(rows, args.output)
     if args.json:
@@ -650,6 +670,7 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         if args.model is not None or args.param or args.enable or args.disable or args.project or args.config:
             raise CheckerError("--all draws the instances the models declare and every matrix row; drop MODEL, "
                                "-p, --with, --without, --config and --project")
+        interrupt.phase("building the models")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
         jobs += _matrix_jobs()
     else:
@@ -674,6 +695,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
+        interrupt.phase("building the models")
         jobs = [(m, m.build(inst)) for m in models().values() for inst in m.picture_spec.instances]
         jobs += _matrix_jobs()
         command = "checker report"
@@ -681,13 +703,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         system = _build(args, args.model)
         jobs = [(get_model(system.model), system)]
         command = " ".join(["checker report", system.model, *system.command_args()])
+    interrupt.phase("drawing the report")
     page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
                          matrix=args.model is None and not args.config)
-    try:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(page)
-    except OSError as e:
-        raise CheckerError(f"cannot write {args.output}: {e.strerror}; choose another file with -o") from None
+    interrupt.phase(f"writing {args.output}")
+    write_file(args.output, page)  # whole or not at all: a failure leaves the previous file
     if args.json:
         print(json.dumps({"output": args.output, "instances": len(jobs), "bytes": len(page.encode())}))
     else:
@@ -701,11 +721,17 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from checker.render.prove_text import print_prove
 
     _check_modes(args)
+    # prove keeps its own time, its Z3 queries given whole minutes; the watcher bounds the rest
+    interrupt.start_clock(args.timeout, checked=False, grace=60.0)
     model = get_model(args.model)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:
+        def say(text: str) -> None:
+            interrupt.phase(f"proving: {text}")
+            progress.say(text)
+        interrupt.phase("proving")
         result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout,
-                       progress=progress.say if progress.on else None)
+                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say)
+    interrupt.decided()
     if args.json:
         print(json.dumps(result.json(), indent=2))
     else:
@@ -716,6 +742,13 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. SIGINT and SIGTERM end it from a watcher thread (`checker/interrupt.py`):
+    one line, exit 130 or 143, no child process and no half-written output left."""
+    with interrupt.guarded():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     args.__dict__.pop("_given_once", None)  # _Once's bookkeeping
@@ -734,8 +767,11 @@ def main(argv: list[str] | None = None) -> int:
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {one_line(str(e))}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("checker: interrupted; no verdict\n")
+    except interrupt.TimeLimit as e:
+        sys.stderr.write(f"checker: incomplete: {e}; no verdict\n")
+        return 3
+    except KeyboardInterrupt:  # raised by hand where no handler is installed (a thread, a test)
+        sys.stderr.write(f"checker: {interrupt.INTERRUPTED}\n")
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
         sys.stderr.close()
@@ -743,4 +779,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> Any:
-    raise SystemExit(main())
+    """The console script: the handlers stay installed until the process exits, which it
+    does right after the command (`interrupt.exit`), so no signal meets a default handler."""
+    interrupt.install()
+    try:
+        code = main()
+    except SystemExit as e:  # argparse: --help, --version, a usage error
+        if not isinstance(e.code, int) and e.code is not None:
+            raise
+        code = e.code or 0
+    interrupt.exit(code)

@@ -14,6 +14,8 @@ from types import TracebackType
 from rich.console import Console
 from rich.status import Status
 
+from checker import interrupt
+
 __all__ = ["Progress"]
 
 
@@ -64,6 +66,7 @@ class Progress:
         self.say(line)
 
     def phase(self, text: str) -> None:
+        interrupt.phase(f"checking {text}")  # what a time limit or a test names
         self.say(text)
 
     @property

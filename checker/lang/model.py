@@ -55,6 +55,7 @@ from typing import Any, Callable, Iterable, Iterator
 import z3
 
 from checker.errors import CheckerError, SpecError
+from checker.interrupt import check_time
 from checker.lang.arith import defined
 from checker.lang.declare import (FAIRNESS, KINDS, NAME, UNBOUNDED, And, Array, Bool, Enum, Implies, Int, Not, Or,
                                   Param, Params, Var, check_depth, check_instances, check_variables, is_unbounded)
@@ -562,6 +563,7 @@ class Model:
         return decl
 
     def _trace_action(self, tracer: Tracer, a: _ActionDecl, idx: int | None) -> ActionInst:
+        check_time()  # the command's --timeout covers building too
         t = tracer.action(a, idx)
         desc, note = doc_lines(a.fn)
         return ActionInst(t.label, a.name, idx, desc, note, t.guard, t.updates,

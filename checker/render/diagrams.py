@@ -13,6 +13,7 @@ order, and the version comment graphviz writes into SVG is removed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from xml.sax.saxutils import escape
 import graphviz
 import networkx as nx
 
+from checker import interrupt
 from checker.errors import CheckerError
 from checker.api import Options, check
 from checker.explain import explain, notable, property_values
@@ -29,6 +31,7 @@ from checker.render.graph import StateView, quotient, state_graph
 from checker.lang.model import Model
 from checker.result import PropertyResult, Result, Trace
 from checker.lang.system import ActionInst, System
+from checker.outputs import Staging, is_staged
 
 __all__ = ["Drawing", "Job", "unpack_job", "draw", "slug", "DEFAULT_MAX_NODES", "PALETTE", "render_svg",
            "trace_markdown", "sequence_svg", "steps_info"]
@@ -474,45 +477,51 @@ def index_markdown(summaries: list[tuple[str, dict[str, Any]]], command: str) ->
 
 
 INDEX_COMMAND = "checker diagrams --all"
+SUMMARY_KEYS = {"model", "params", "states", "transitions", "graph", "properties"}  # what the index reads
 
 
 def write_diagrams(out: str, jobs: list[Job], *, project: tuple[str, ...] | None = None,
                    max_nodes: int | None = None, replace_all: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """Draw each (model, instance) into out/<slug>/ and rewrite out/README.md, the index.
 
-    An instance's directory is replaced whole; with replace_all, every instance directory
-    not drawn now (one holding a summary.json) is removed, so `--all` leaves exactly the
-    declared set.
+    Everything is drawn first; then each instance's directory is replaced as a whole and
+    the index rewritten, all renamed into place together (`checker/outputs.py`), so an
+    interrupted or failed run leaves `out` as it was. With replace_all, every instance
+    directory not drawn now (one holding a summary.json) is removed, so `--all` leaves
+    exactly the declared set.
     """
-    import os
-    import shutil
-
-    os.makedirs(out, exist_ok=True)
-    drawn = []
+    drawings = []
     for job in jobs:
         model, system, name, title = unpack_job(job)
-        d = draw(model, system, project=project, max_nodes=max_nodes or DEFAULT_MAX_NODES,
-                 name=name, title=title)
-        where = os.path.join(out, d.slug)
-        if os.path.isdir(where):
-            shutil.rmtree(where)
-        os.makedirs(where)
-        for name, data in sorted(d.files.items()):
-            with open(os.path.join(where, name), "wb") as f:
-                f.write(data)
-        drawn.append((where, summary(d)))
-    if replace_all:
-        keep = {os.path.basename(w) for w, _ in drawn}
-        for name in sorted(os.listdir(out)):
-            path = os.path.join(out, name)
-            if name not in keep and os.path.isfile(os.path.join(path, "summary.json")):
-                shutil.rmtree(path)
-    found = []
-    for name in sorted(os.listdir(out)):
+        interrupt.phase(f"drawing {name or slug(system, model)}")
+        drawings.append(draw(model, system, project=project, max_nodes=max_nodes or DEFAULT_MAX_NODES,
+                             name=name, title=title))
+    interrupt.phase(f"writing {out}")
+    drawn = {d.slug: json.loads(d.files["summary.json"]) for d in drawings}  # as the index reads them back
+    # The instances already there (their summary.json) that stay, and the new ones: the index.
+    found: dict[str, dict[str, Any]] = {}
+    stale = []
+    for name in sorted(os.listdir(out)) if os.path.isdir(out) else []:
         path = os.path.join(out, name, "summary.json")
-        if os.path.isfile(path):
+        if is_staged(name) or name in drawn or not os.path.isfile(path):
+            continue
+        if replace_all:
+            stale.append(name)
+            continue
+        try:
             with open(path, encoding="utf-8") as f:
-                found.append((name, json.load(f)))
-    with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
-        f.write(index_markdown(found, INDEX_COMMAND))
-    return drawn
+                found[name] = json.load(f)
+            if not isinstance(found[name], dict) or not SUMMARY_KEYS <= set(found[name]):
+                raise ValueError("not a summary written by `checker diagrams`")
+        except (OSError, ValueError) as e:
+            raise CheckerError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}; remove that "
+                               "directory or draw into another with -o") from None
+    found.update(drawn)
+    with Staging(out, f"the previous {out}") as staging:
+        for d in drawings:
+            staging.tree(d.slug, d.files)
+        for name in stale:
+            staging.remove(name)
+        staging.file("README.md", index_markdown(sorted(found.items()), INDEX_COMMAND))
+        staging.commit()
+    return [(os.path.join(out, d.slug), summary(d)) for d in drawings]
