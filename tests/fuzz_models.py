@@ -18,10 +18,12 @@ Nothing here imports the checker: the checker reads the rendered source, the
 reference reads the same tree, so the two meet only in the test.
 
 The language's arithmetic is Python's: `/` rounds towards minus infinity and `%` takes
-the divisor's sign. `Features` switches on the classes of terms that make a model
-refused or hard for a 64-bit kernel: negative divisors, divisors that may be 0 (in
-updates), constants whose products may leave 64 bits, and updates that may leave their
-variable's domain. Off, a model is valid and within 2**62 by construction.
+the divisor's sign, and ite, And, Or and Implies evaluate only what they need (a
+division in a branch not taken divides by nothing). `Features` switches on the classes
+of terms that make a model refused or hard for a 64-bit kernel: negative divisors,
+divisors that may be 0 (in updates), constants whose products may leave 64 bits,
+updates that may leave their variable's domain, and divisors guarded by an ite. Off, a
+model is valid and within 2**62 by construction.
 """
 
 from __future__ import annotations
@@ -49,13 +51,17 @@ class Features:
     update may be 0 (guards and properties always divide by a non-zero value).
     int64_overflow: large constants, whose products may leave 64 bits. out_of_domain:
     an update may set a variable outside its domain. A model in which a reachable state
-    divides by 0 or leaves a domain is one every engine must refuse.
+    divides by 0 or leaves a domain is one every engine must refuse. guarded_divisors: a
+    divisor that may be 0 (or negative) is made safe by an ite, `x / ite(y == 0, 2, y)`,
+    so the division by y is needed only where y is not 0; off, by arithmetic,
+    `x / (y % 3 + 1)`.
     """
 
     negative_divisors: bool = True
     division_by_zero: bool = True
     int64_overflow: bool = True
     out_of_domain: bool = True
+    guarded_divisors: bool = True
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -674,10 +680,14 @@ def divisor(draw, sc: Scope, depth: int, nonconst: bool, zero_ok: bool) -> Expr:
     allowed = safe or (negative and zero) or (zero and lo >= 0)
     if allowed and (safe or draw(st.booleans())):
         return e
-    fallback = Const(_const(draw, sc, nonzero=True, positive=not negative))
-    if negative:
-        return Ite(Cmp("==", e, Const(0)), fallback, e)
-    return Ite(Cmp(">", e, Const(0)), e, fallback)
+    if sc.features.guarded_divisors and draw(st.booleans()):
+        fallback = Const(_const(draw, sc, nonzero=True, positive=not negative))
+        if negative:
+            return Ite(Cmp("==", e, Const(0)), fallback, e)
+        return Ite(Cmp(">", e, Const(0)), e, fallback)
+    k = draw(st.integers(1, 5))
+    shifted = Bin("+", Bin("%", e, Const(k)), Const(1))  # 1..k
+    return Neg(shifted) if negative and draw(st.booleans()) else shifted
 
 
 @st.composite
