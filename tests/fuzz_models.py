@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 __all__ = ["Features", "ModelSpec", "models", "source", "reference", "Reference", "peak", "flat_names"]
 
 # Bounds of the generated state space and terms.
-MAX_STATES = 1000  # the product of the domains' sizes (the failure counter's included)
+MAX_STATES = 2000  # the product of the domains' sizes (the failure counter's included)
 SAFE = 2**62  # off, int64_overflow keeps every intermediate value below this
 LARGE = (2**31, 10**9 + 7, 4_000_000_000, -(2**33), 2**40, 10**18, -(2**62), 2**63 - 1, -(2**63), 3**41)
 LABELS = ("red", "green", "blue")
@@ -608,7 +608,7 @@ def reference(spec: ModelSpec) -> Reference:
 # --------------------------------------------------------------------------- strategies
 
 def _const(draw, sc: Scope, nonzero: bool = False, positive: bool = False) -> int:
-    kinds = ["small", "medium"] + (["large"] if sc.features.int64_overflow else [])
+    kinds = ["small"] * 6 + ["medium"] + (["large"] if sc.features.int64_overflow else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "small":
         k = draw(st.integers(-4, 4))
@@ -685,7 +685,7 @@ def divisor(draw, sc: Scope, depth: int, nonconst: bool, zero_ok: bool) -> Expr:
         if negative:
             return Ite(Cmp("==", e, Const(0)), fallback, e)
         return Ite(Cmp(">", e, Const(0)), e, fallback)
-    k = draw(st.integers(1, 5))
+    k = draw(st.integers(2, 5))
     shifted = Bin("+", Bin("%", e, Const(k)), Const(1))  # 1..k
     return Neg(shifted) if negative and draw(st.booleans()) else shifted
 
@@ -735,10 +735,14 @@ def bool_expr(draw, sc: Scope, depth: int, zero_ok: bool = False) -> Expr:
 
 
 @st.composite
-def int_update(draw, sc: Scope, lo: int, hi: int, assigned: set[str]) -> tuple[Expr, list[Expr]]:
-    """A value for a variable of domain lo..hi, and the guards that keep it there (if any)."""
-    depth = draw(st.integers(0, 2))
-    e = draw(int_expr(sc, depth, zero_ok=True))
+def int_update(draw, sc: Scope, lo: int, hi: int, assigned: set[str], old: Expr,
+               step: bool) -> tuple[Expr, list[Expr]]:
+    """A value for a variable of domain lo..hi (now `old`): a step from the old value, or
+    any term; and the guards that keep it in the domain (if any)."""
+    if step:
+        e = Bin(draw(st.sampled_from("+-")), old, Const(draw(st.sampled_from([1, 1, 2]))))
+    else:
+        e = draw(int_expr(sc, draw(st.integers(0, 2)), zero_ok=True))
     elo, ehi = e.bounds(sc)
     if lo <= elo and ehi <= hi:
         return e, []
@@ -760,32 +764,46 @@ def int_update(draw, sc: Scope, lo: int, hi: int, assigned: set[str]) -> tuple[E
 
 
 @st.composite
+def assignment(draw, sc: Scope, target: str, step: bool, assigned: set[str]) -> tuple[Assign, list[Expr]]:
+    """An assignment to target, a step (a counter moves, a flag flips, an enum goes round)
+    or any value, and the guards that keep it in the domain (if any)."""
+    v = sc.var(target)
+    index, more = None, []
+    if v.kind == "int":
+        value, more = draw(int_update(sc, v.lo, v.hi, assigned, Ref(v.name), step))
+    elif v.kind == "array":
+        if draw(st.booleans()):
+            index = Const(draw(st.integers(0, v.size - 1)))
+        else:
+            index = draw(int_expr(sc, draw(st.integers(0, 1)), nonconst=True))
+        value, more = draw(int_update(sc, v.lo, v.hi, assigned, Read(v.name, index), step))
+    elif v.kind == "bool":
+        value = Logic("Not", (Ref(v.name),)) if step else draw(st.one_of(
+            st.builds(BoolConst, st.booleans()), st.integers(0, 2).flatmap(lambda d: bool_expr(sc, d, zero_ok=True))))
+    elif step:
+        names = LABELS[:v.labels]
+        value = EnumConst(names[0])  # round the labels: red -> green (-> blue) -> red
+        for i in range(len(names) - 2, -1, -1):
+            value = Ite(Cmp("==", Ref(v.name), EnumConst(names[i])), EnumConst(names[i + 1]), value)
+    else:
+        labels = st.sampled_from(LABELS[:v.labels]).map(EnumConst)
+        value = draw(st.one_of(labels, st.builds(Ite, st.integers(0, 1).flatmap(lambda d: bool_expr(sc, d)),
+                                                 labels, st.one_of(labels, st.just(Ref(v.name))))))
+    return Assign(target, index, value), more
+
+
+@st.composite
 def action(draw, sc: Scope, name: str, failure: bool = False, spends: bool = True) -> Action:
-    guards = list(draw(st.lists(st.integers(0, 2).flatmap(lambda d: bool_expr(sc, d)), max_size=2)))
-    targets = [v.name for v in sc.variables]
+    """Guards (at most one drawn, and those that keep updates in their domains) and up to
+    three assignments, the first a step and each other one a step or any value."""
+    guards = list(draw(st.lists(st.integers(0, 1).flatmap(lambda d: bool_expr(sc, d)), max_size=1)))
     assigns: list[Assign] = []
     assigned: set[str] = set()
-    for target in draw(st.lists(st.sampled_from(targets), min_size=0 if failure else 1, max_size=3)):
-        v = sc.var(target)
-        index = None
-        if v.kind == "int":
-            value, more = draw(int_update(sc, v.lo, v.hi, assigned))
-            guards += more
-        elif v.kind == "array":
-            if draw(st.booleans()):
-                index = Const(draw(st.integers(0, v.size - 1)))
-            else:
-                index = draw(int_expr(sc, draw(st.integers(0, 1)), nonconst=True))
-            value, more = draw(int_update(sc, v.lo, v.hi, assigned | index.reads()))
-            guards += more
-        elif v.kind == "bool":
-            value = draw(st.one_of(st.builds(BoolConst, st.booleans()),
-                                   st.integers(0, 2).flatmap(lambda d: bool_expr(sc, d, zero_ok=True))))
-        else:
-            labels = st.sampled_from(LABELS[:v.labels]).map(EnumConst)
-            value = draw(st.one_of(labels, st.builds(Ite, st.integers(0, 1).flatmap(lambda d: bool_expr(sc, d)),
-                                                     labels, st.one_of(labels, st.just(Ref(v.name))))))
-        assigns.append(Assign(target, index, value))
+    targets = st.sampled_from([v.name for v in sc.variables])
+    for n, target in enumerate(draw(st.lists(targets, min_size=0 if failure else 1, max_size=3))):
+        x, more = draw(assignment(sc, target, n == 0 or draw(st.booleans()), assigned))
+        assigns.append(x)
+        guards += more
         assigned.add(target)
     return Action(name, tuple(guards), tuple(assigns), failure, spends)
 
@@ -794,7 +812,7 @@ def action(draw, sc: Scope, name: str, failure: bool = False, spends: bool = Tru
 def variables(draw) -> tuple[Variable, ...]:
     """One or two integers, maybe a boolean, an enum and an array: the product of their
     domains' sizes at most MAX_STATES // 3 (the failure counter takes up to 3 values)."""
-    kinds = ["int"] + ["int"] * draw(st.booleans())
+    kinds = ["int"] + ["int"] * (draw(st.integers(0, 2)) > 0)
     kinds += [k for k in ("array", "bool", "enum") if draw(st.booleans())]
     least = {"int": 1, "bool": 2, "enum": 2, "array": 4}
     room = MAX_STATES // 3
@@ -807,7 +825,7 @@ def variables(draw) -> tuple[Variable, ...]:
         if kind == "int":
             name = "x" if not out else "y"
             lo = draw(st.integers(-4, 2))
-            hi = draw(st.integers(lo, lo + min(5, cap) - 1))
+            hi = lo + min(draw(st.sampled_from([4, 3, 5, 2, 6, 1])), cap) - 1
             out.append(Variable(name, "int", lo, hi, init=draw(st.integers(lo, hi))))
             size = hi - lo + 1
         elif kind == "bool":
@@ -830,11 +848,17 @@ def variables(draw) -> tuple[Variable, ...]:
 
 @st.composite
 def models(draw, features: Features = Features()) -> ModelSpec:
-    """A model: variables, one to four actions, maybe a failure mode, one to three properties."""
+    """A model: variables, two to four actions, maybe a failure mode, one to three properties."""
     vs = draw(variables())
     sc = Scope(vs, features)
-    n = draw(st.integers(1, 4))
+    n = draw(st.integers(2, 4))
     actions = [draw(action(sc, f"A{i}")) for i in range(n)]
+    for v in vs:  # every variable moves: a step in some action that does not assign it yet
+        if not any(x.target == v.name for a in actions for x in a.assigns):
+            i = draw(st.integers(0, n - 1))
+            a = actions[i]
+            x, more = draw(assignment(sc, v.name, True, {x.target for x in a.assigns}))
+            actions[i] = replace(a, guards=a.guards + tuple(more), assigns=a.assigns + (x,))
     budget = draw(st.one_of(st.none(), st.integers(0, 2), st.just("unbounded")))
     if budget is not None:
         free = draw(st.booleans())

@@ -102,29 +102,39 @@ def comparable(result) -> dict:
     return d
 
 
-def z3_values(system, values):
-    """Each action's successor (None: disabled, "undefined": Z3 gives no value) and each
-    property's value, by Z3's evaluation of the terms on one state."""
+def z3_values(system, values, bundle):
+    """Each enabled action's successor and each property's value, by Z3's evaluation of
+    the terms on one state ("undefined" where Z3 gives no value, as for x div 0).
+
+    `bundle` holds every guard, update and property as the arguments of one
+    uninterpreted function, so that a state costs one substitute and one simplify."""
     sub = [(c, z3.BoolVal(bool(x)) if v.kind == "bool" else z3.IntVal(x))
            for c, v, x in zip(system.consts, system.variables, values)]
+    args = iter(z3.simplify(z3.substitute(bundle, *sub)).children())
 
-    def ev(t):
-        r = z3.simplify(z3.substitute(t, *sub))
+    def value(r):
         if z3.is_true(r) or z3.is_false(r):
             return int(z3.is_true(r))
         return r.as_long() if z3.is_int_value(r) else "undefined"
 
     out = []
     for ai, a in enumerate(system.actions):
-        g = ev(a.guard)
+        g = value(next(args))
+        new = list(values)
+        for vi in a.updates:
+            new[vi] = value(next(args))
         if g == 1:
-            new = list(values)
-            for vi, t in a.updates.items():
-                new[vi] = ev(t)
             out.append((ai, tuple(new)))
         elif g != 0:
             out.append((ai, "undefined"))
-    return out, [ev(p.formula) for p in system.properties]
+    return out, [value(next(args)) for _ in system.properties]
+
+
+def bundled(system):
+    """Every guard, update and property term, as the arguments of one function application."""
+    terms = [t for a in system.actions for t in (a.guard, *a.updates.values())] + [p.formula for p in system.properties]
+    f = z3.Function("terms", *[t.sort() for t in terms], z3.BoolSort())
+    return f(*terms)
 
 
 def compiled_agrees_with_z3(system, problems: list[str]) -> set[tuple[int, ...]]:
@@ -139,9 +149,10 @@ def compiled_agrees_with_z3(system, problems: list[str]) -> set[tuple[int, ...]]
                 seen.add(t)
                 todo.append(t)
     bad = 0
+    bundle = bundled(system)
     for st in sorted(seen):
         values = lay.unpack(st)
-        succ, props = z3_values(system, values)
+        succ, props = z3_values(system, values, bundle)
         mine = [(a, lay.unpack(t)) for a, t in comp.expand(st)]
         preds = [int(bool(p(st))) for p in comp.predicates]
         if mine != succ or preds != props:
@@ -172,9 +183,11 @@ def describe(outcome) -> str:
     return "answered: " + ", ".join(f"{p.name} {p.verdict}" for p in outcome.properties)
 
 
-def agreement(spec: fm.ModelSpec) -> tuple[list[str], int]:
-    """The disagreements on one model (empty: none), and the bmc depth used."""
+def agreement(spec: fm.ModelSpec, tags: list[str] | None = None) -> tuple[list[str], int]:
+    """The disagreements on one model (empty: none), and the bmc depth used; what kind of
+    model it was goes into `tags` (Hypothesis's statistics)."""
     problems: list[str] = []
+    event = (tags if tags is not None else []).append
     try:
         system = load(fm.source(spec)).build()
     except CheckerError as e:
@@ -287,6 +300,9 @@ def reproducer(spec: fm.ModelSpec, depth: int) -> str:
 @SETTINGS
 @given(spec=fm.models(FEATURES))
 def test_engines_agree_on_random_models(spec):
-    problems, depth = agreement(spec)
+    tags: list[str] = []
+    problems, depth = agreement(spec, tags)
+    for tag in tags:
+        event(tag)
     assert not problems, ("the engines disagree on this model:\n- " + "\n- ".join(problems)
                           + "\n\n" + reproducer(spec, depth))
