@@ -866,10 +866,11 @@ def models(draw, features: Features = Features()) -> ModelSpec:
         if free:
             actions.append(draw(action(sc, "F1", failure=True, spends=False)))
     names = [a.name for a in actions]
+    kinds = st.sampled_from(["weak", "strong"])
     fair = st.one_of(
         st.lists(st.sampled_from(names), unique=True, max_size=3).map(tuple),
-        st.lists(st.tuples(st.sampled_from(names), st.sampled_from(["weak", "strong"])), unique_by=lambda x: x[0],
-                 max_size=3).map(tuple))
+        st.lists(st.sampled_from(names), unique=True, max_size=3).flatmap(
+            lambda ns: st.tuples(*[st.tuples(st.just(n), kinds) for n in ns])))
     fairness = draw(st.one_of(st.none(), fair))
     props = []
     for i, kind in enumerate(draw(st.lists(st.sampled_from(["always", "sometimes", "eventually"]),
