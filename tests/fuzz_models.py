@@ -504,7 +504,8 @@ class Reference:
 
     states: set[tuple[int, ...]]
     depth: int
-    # always/sometimes property -> ("violated"|"reachable", steps of a shortest trace) or ("holds"|"unreachable", None)
+    # always/sometimes property -> ("violated"|"reachable", steps of a shortest trace) or ("holds"|"unreachable", None);
+    # with an error, only the traces found before it
     verdicts: dict[str, tuple[str, int | None]]
     error: str | None = None  # the first error found, if any
     error_depth: int | None = None  # the steps that reach it: its state's depth + 1
@@ -586,8 +587,9 @@ def reference(spec: ModelSpec) -> Reference:
             for a in spec.actions:
                 try:
                     new = take(spec, a, env)
-                except Undefined as e:
-                    verdicts = {}
+                except Undefined as e:  # what is decided by then: the traces found up to this depth
+                    verdicts = {p.name: ("violated" if p.kind == "always" else "reachable", found[p.name])
+                                for p in checked if p.name in found}
                     return Reference(seen, depth, verdicts, f"{e} (from {st})", depth + 1)
                 if new is not None:
                     t = _flat(spec, new)

@@ -14,8 +14,9 @@ the reference (the model interpreted directly in Python, outside the checker):
   successors and property values on every reachable state.
 Where a reachable state divides by 0 or sets a variable outside its domain, every
 engine refuses the model with a one-line error of the same kind (SpecError or
-CheckerError), bmc given the steps that reach it; the fast engine may also refuse,
-in one line, a model whose terms may leave 64 bits.
+CheckerError), bmc given the steps that reach it (unless it finds every trace in fewer
+steps: a bounded search sees no further; its traces are then the reference's); the
+fast engine may also refuse, in one line, a model whose terms may leave 64 bits.
 
 A disagreement fails with the model shrunk by Hypothesis and printed as a module to
 paste and run (`python repro.py` prints each engine's answer). `CHECKER_FUZZ=long`
@@ -177,6 +178,19 @@ def may_overflow(spec: fm.ModelSpec) -> bool:
     return max(fm.peak(t, sc) for t in terms) >= OVERFLOW
 
 
+def bmc_stops_short(result, ref: fm.Reference, depth: int, problems: list[str]) -> bool:
+    """Whether bmc decided every property before reaching the error's depth (a bounded
+    search sees no further); then each of its traces is a shortest one the reference found."""
+    if any(p.trace is None or len(p.trace.steps) - 1 >= ref.error_depth for p in result.properties):
+        return False
+    for p in result.properties:
+        want = ref.verdicts.get(p.name)
+        if want != (p.verdict, len(p.trace.steps) - 1):
+            problems.append(f"{p.name}: bmc says {p.verdict} in {len(p.trace.steps) - 1} steps, the reference "
+                            f"{want or 'nothing'} before its error at {ref.error_depth} steps")
+    return True
+
+
 def describe(outcome) -> str:
     if isinstance(outcome, tuple):
         return f"{outcome[0]} ({outcome[1]}: {outcome[2]})"
@@ -208,14 +222,16 @@ def agreement(spec: fm.ModelSpec, tags: list[str] | None = None) -> tuple[list[s
     overflow = may_overflow(spec)
     if overflow:
         event("terms may leave 64 bits")
-    if isinstance(fast, tuple) and fast[0] == "refused" and overflow and not ref.error:
+    if isinstance(fast, tuple) and fast[0] == "refused" and overflow:
         event("fast refused: terms may leave 64 bits")
-        outcomes.pop("fast")
+        outcomes.pop("fast")  # allowed, whatever else the model does
     if ref.error:
         event("refused: " + ("division by zero" if "by zero" in ref.error else "out of domain"))
         kinds = {engine: out[1] for engine, out in outcomes.items() if isinstance(out, tuple) and out[0] == "refused"}
         for engine, out in outcomes.items():
-            if not isinstance(out, tuple):
+            if engine == "bmc" and not isinstance(out, tuple) and bmc_stops_short(out, ref, depth, problems):
+                event("bmc answered: every trace shorter than the error")
+            elif not isinstance(out, tuple):
                 problems.append(f"{engine} answered, but {ref.error_depth} steps reach an error "
                                 f"({ref.error}): {describe(out)}")
         if len(set(kinds.values())) > 1:
