@@ -281,7 +281,11 @@ def agreement(spec: fm.ModelSpec, tags: list[str] | None = None) -> tuple[list[s
                                 f"{got.verdict} by {got.trace.actions if got.trace else None} ({got.reason})")
 
     # the compiled code and Z3, on every reachable state; and the states are the reference's
-    states = compiled_agrees_with_z3(system, problems)
+    try:
+        states = compiled_agrees_with_z3(system, problems)
+    except Exception as e:  # noqa: BLE001 - the compiled code is the explicit engine's, which answered
+        problems.append(f"the compiled code raises {type(e).__name__}: {e}")
+        return problems, depth
     if states != ref.states:
         problems.append(f"the compiled code reaches {len(states)} states, the reference {len(ref.states)}: "
                         f"only compiled {sorted(states - ref.states)[:3]}, only the reference "
