@@ -533,14 +533,10 @@ def _flat(spec: ModelSpec, env: dict[str, Any]) -> tuple[int, ...]:
     return tuple(out + ([env["glitches"]] if spec.counter else []))
 
 
-def _in_domain(spec: ModelSpec, a: Action, name: str, value: Any) -> None:
-    v = spec.var(name)
-    if v.kind in ("int", "array") and not v.lo <= value <= v.hi:
-        raise Undefined(f"action {a.name} sets {name} to {value}, outside {v.lo}..{v.hi}")
-
-
 def take(spec: ModelSpec, a: Action, env: dict[str, Any]) -> dict[str, Any] | None:
-    """The successor of env by action a, or None if it is disabled; Undefined if it errs."""
+    """The successor of env by action a, or None if it is disabled; Undefined if it divides
+    by 0 or leaves a variable outside its domain (the values it ends with: an assignment
+    may pass through any value on the way, as a term does)."""
     bounded = a.failure and a.spends and spec.counter
     if bounded and env["glitches"] >= spec.budget:
         return None
@@ -550,15 +546,16 @@ def take(spec: ModelSpec, a: Action, env: dict[str, Any]) -> dict[str, Any] | No
     new = {k: list(x) if isinstance(x, list) else x for k, x in env.items()}
     for x in a.assigns:
         if x.index is None:
-            value = x.value.value(new)
-            _in_domain(spec, a, x.target, value)
-            new[x.target] = value
+            new[x.target] = x.value.value(new)
         else:
             i = x.index.value(new)
             if 0 <= i < len(new[x.target]):
-                value = x.value.value(new)
-                _in_domain(spec, a, x.target, value)
-                new[x.target][i] = value
+                new[x.target][i] = x.value.value(new)
+    for v in spec.variables:
+        if v.kind in ("int", "array"):
+            for value in new[v.name] if v.kind == "array" else [new[v.name]]:
+                if not v.lo <= value <= v.hi:
+                    raise Undefined(f"action {a.name} sets {v.name} to {value}, outside {v.lo}..{v.hi}")
     if bounded:
         new["glitches"] += 1
     return new
