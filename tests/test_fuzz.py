@@ -34,29 +34,18 @@ import fuzz_models as fm
 from checker import CheckerError, Options, SpecError, check
 from checker.lang.compile import compiled
 
-# The generation features switched off, so that the fuzzer passes on today's engines
-# (each set becomes empty when its issue is fixed; CHECKER_FUZZ_FEATURES=all switches
-# every feature on, a comma-separated list of names those):
-# - the operator classes the engines disagree on until they share one arithmetic
-#   (issue 15, reproducers 1-5): Z3's rounding, division by zero, 64-bit overflow and
-#   out-of-domain updates;
-OFF_UNTIL_ONE_ARITHMETIC = frozenset({"negative_divisors", "division_by_zero", "int64_overflow", "out_of_domain"})
-# - a divisor guarded by an ite (`x % ite(x > 0, x, 2)`): z3.simplify moves the division
-#   into the branch (`If(x <= 0, 0, 0 % x)`), and the explicit engine's compiled code
-#   computes a subterm the guard and the update share before the guard, so it divides
-#   by 0 where the model never does (ZeroDivisionError).
-OFF_UNTIL_LAZY_DIVISION = frozenset({"guarded_divisors"})
-OFF = OFF_UNTIL_ONE_ARITHMETIC | OFF_UNTIL_LAZY_DIVISION
+# Every generation feature is on in both profiles; CHECKER_FUZZ_FEATURES (a comma-separated
+# list of names) narrows a run to some of them, to chase one disagreement.
 
 
 def _features() -> fm.Features:
     chosen = os.environ.get("CHECKER_FUZZ_FEATURES", "")
-    if chosen == "all":
+    if chosen in ("", "all"):
         return fm.Features()
     on = {n.strip() for n in chosen.split(",") if n.strip()}
     unknown = on - set(fm.Features.names())
     assert not unknown, f"CHECKER_FUZZ_FEATURES: unknown {sorted(unknown)}; the features: {fm.Features.names()}"
-    return fm.Features().without(OFF - on)
+    return fm.Features().without(set(fm.Features.names()) - on)
 
 
 FEATURES = _features()

@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -234,10 +235,30 @@ def test_bench_interrupted_leaves_no_run_behind(tmp_path):
 # --------------------------------------------------------------------------- the whole-command time limit
 
 def test_timeout_bounds_model_building(tmp_path):
-    """Building kafka with 100,000 messages takes hours; --timeout 2 ends it, incomplete (exit 3)."""
+    """An action whose Python code never returns hangs the model's build; --timeout 2 ends it,
+    incomplete (exit 3)."""
+    (tmp_path / "spinning").mkdir()
+    (tmp_path / "spinning" / "__init__.py").write_text(textwrap.dedent("""
+        from checker import Int, Model, Var, when
+        model = Model("spinning", "An action that never returns.")
+        @model.variables
+        def variables(p):
+            return [Var("n", Int(0, 1), "a bit")]
+        @model.action
+        def Spin(s):
+            \"\"\"Never returns.\"\"\"
+            while True:
+                pass
+        @model.always
+        def fine(s):
+            \"\"\"Trivially true.\"\"\"
+            return s.n <= 1
+        MODELS = [model]
+    """))
+    env = dict(os.environ, CHECKER_MODELS="spinning", PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]))
     start = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "checker", "verify", "kafka", "-p", "messages=100000", "--timeout", "2"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "checker", "verify", "spinning", "--timeout", "2"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 3, r.stderr
     assert r.stderr == "checker: incomplete: time limit of 2 s reached while building the model; no verdict\n"
     assert r.stdout == ""
