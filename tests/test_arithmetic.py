@@ -15,7 +15,7 @@ import textwrap
 import pytest
 import z3
 
-from checker import (And, CheckerError, Implies, Int, Model, Options, Or, SpecError, Var, check, ite,
+from checker import (And, Array, CheckerError, Implies, Int, Model, Options, Or, SpecError, Var, check, ite,
                      when)
 from checker.lang.arith import Bounds, PythonArith
 from checker.lang.compile import compiled, domain_checks
@@ -358,6 +358,32 @@ def test_reproducer_5_division_by_zero_is_one_error_in_every_engine():
     same_error(division_model(Div), "DivisionByZero: action Div divides by zero: `7/d` with d = 0, from the state "
                                     "d=0, q=0; make the divisor nonzero there (when(d != 0) in an action, "
                                     "or ite(d != 0, ..., ...))")
+
+
+def test_a_division_in_a_value_assigned_again_is_still_evaluated():
+    """Python evaluates every assignment, the ones a later assignment replaces too (found by
+    the fuzzer's long profile: the division had vanished with the replaced term)."""
+    def Div(s):
+        """q = 7 / d, then q = 0."""
+        s.q = 7 / s.d
+        s.q = 0
+
+    same_error(division_model(Div), "DivisionByZero: action Div divides by zero: `7/d` with d = 0, from the state "
+                                    "d=0, q=0; make the divisor nonzero there (when(d != 0) in an action, "
+                                    "or ite(d != 0, ..., ...))")
+
+
+def test_a_division_in_an_index_assigned_at_is_evaluated():
+    def Div(s):
+        """a[1 / d] = 1."""
+        s.a[1 / s.d] = 1
+
+    m = Model("toy", "An index that divides.")
+    m.variables(lambda p: [Var("d", Int(0, 1), "d", init=0), Var("a", Array(2, Int(0, 1)), "a", init=[0, 0])])
+    m.action(Div)
+    m.sometimes(lambda s: s.a[1] == 1, name="set")
+    errors = every_engine(m.build())
+    assert all(e.startswith("DivisionByZero: action Div divides by zero: `1/d` with d = 0") for e in errors.values()), errors
 
 
 def test_modulo_by_zero_in_a_guard_names_the_guard():

@@ -39,6 +39,12 @@ class Recorder:
         self.where, self.is_action, self.symbolic = where, is_action, symbolic
         self.guards: list[z3.BoolRef] = []
         self.divides = False  # whether the body divided a term (then its terms are rewritten)
+        # Every term an action assigns (and every index it assigns at), kept even when a later
+        # assignment replaces it: Python evaluates each one, so each one's divisions count.
+        self.assigned: list[z3.ExprRef] = []
+
+    def note(self, *terms: Any) -> None:
+        self.assigned += [t for t in terms if isinstance(t, z3.ExprRef)]
 
 
 active: list[Recorder] = []
@@ -265,6 +271,7 @@ class ArrayView:
             if isinstance(self._cells[k], (list, z3.ArrayRef)):
                 raise SpecError(f"{self._rec.where}: assign to elements of {self._name}[{k}], not the whole row")
             self._cells[k] = coerce(value, self._metas[k], self._rec.where)
+            self._rec.note(self._cells[k])
             return
         if self._nested():
             if self._rec.symbolic:
@@ -273,6 +280,7 @@ class ArrayView:
         for j in range(len(self._cells)):
             v = coerce(value, self._metas[j], self._rec.where)
             self._cells[j] = z3.If(i == j, v, self._cells[j])
+        self._rec.note(i, v)
 
 
 def _index(i: Any, where: str, name: str) -> z3.ArithRef:
@@ -316,6 +324,7 @@ class ZView(ArrayView):
         k = _index(i, self._rec.where, self._name)
         v = coerce(value, self._meta, self._rec.where)
         self._put(z3.Store(self._get(), k, v))
+        self._rec.note(k, v)
 
 
 class State:
@@ -355,6 +364,7 @@ class State:
         if isinstance(self._store[name], (list, z3.ArrayRef)):
             raise SpecError(f"{self._rec.where}: {name} is an array; assign its elements, e.g. s.{name}[i] = ...")
         self._store[name] = coerce(value, self._metas[name], self._rec.where)
+        self._rec.note(self._store[name])
 
     def at(self, i: int) -> "At":
         """A view of component i: every array variable is indexed by i, scalars pass through."""
@@ -517,9 +527,13 @@ class Tracer:
         if rec.divides:
             py = PythonArith()
             gdivs = self.divisions(guard, py)
-            for i, term in enumerate(cells):
-                if not term.eq(self.consts[i]):
-                    udivs += self.divisions(term, py)
+            seen: set[int] = set()
+            changed = [t for i, t in enumerate(cells) if not t.eq(self.consts[i])]
+            for term in [*rec.assigned, *changed]:
+                for d in self.divisions(term, py):
+                    if d.safe().get_id() not in seen:
+                        seen.add(d.safe().get_id())
+                        udivs.append(d)
             guard, cells = py(guard), [py(t) for t in cells]
         guard = z3.simplify(guard)
         updates = {}
