@@ -47,6 +47,9 @@ model.param("reset", "latest", choices=("latest", "earliest"),
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
 model.param("commit_on_revoke", "no", choices=("no", "yes"),
             doc="commit the processed offsets in onPartitionsRevoked")
+model.param("sink", "plain", choices=("plain", "idempotent"),
+            doc="where the side effect goes: plain (each processing applies it) or idempotent (keyed by the "
+                "record's offset, applied at most once: remedy R1)")
 model.param("new_group", "no", choices=("no", "yes"),
             doc="the group starts with no committed offset and its consumers not yet started")
 
@@ -192,7 +195,9 @@ def Process(s, c):
     """The application (or its worker) processes the next record in hand; its side effect runs.
 
     Real Kafka: application code between poll() and the commit; a zombie keeps
-    processing its batch after eviction. Left out: processing that fails half way.
+    processing its batch after eviction. With sink=idempotent (R1) the side effect is
+    keyed by the offset (an upsert or a unique key), so running it again changes
+    nothing. Left out: processing that fails half way.
     """
     p = s.params
     when(s.st[c] != STATUS.down, s.nxt[c] < s.pos[c])
@@ -202,7 +207,10 @@ def Process(s, c):
     first = s.processed[o] == 0
     later = any_of(range(p.messages), lambda k: And(k > o, s.processed[k] >= 1))
     s.reordered = Or(s.reordered, And(first, later))
-    s.processed[o] = ite(s.processed[o] >= 2, 2, s.processed[o] + 1)
+    if p.sink == "idempotent":  # R1: an upsert keyed by the offset; a second run changes nothing
+        s.processed[o] = ite(s.processed[o] >= 1, s.processed[o], 1)
+    else:
+        s.processed[o] = ite(s.processed[o] >= 2, 2, s.processed[o] + 1)
     s.nxt[c] = o + 1
     if p.processing == "worker":
         return
