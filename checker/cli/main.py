@@ -28,6 +28,7 @@ from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, 
 from checker.registry import commands, configs, get_config, get_model, models
 from checker.engines.replay import NotEnabled, replay
 from checker.cli.progress import Progress
+from checker.cli import check as check_cmd
 from checker.render.text import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_property_trace, print_result, print_trace, result_json)
 
@@ -69,6 +70,7 @@ EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
     "diagrams": [(0, "drawn"), (2, BAD_INPUT)],
     "report": [(0, "written"), (2, BAD_INPUT)],
 }
+EXIT_CODES["check"] = check_cmd.EXIT_CODES
 
 
 def exit_epilog(codes: list[tuple[int, str]]) -> str:
@@ -375,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
+
+    ck = command("check", help="check your own settings files: verdicts, traces and verified fixes",
+                 description="Read settings files in the model package's vocabulary (for the Kafka models: "
+                             "client and topic .properties files), run the models they describe with every "
+                             "realistic fault at a budget of one, and answer each guarantee: its verdict, "
+                             "the shortest trace of a violation, and the fixes a re-run shows to work.")
+    check_cmd.add_arguments(ck)
 
     # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
     # checker itself knows nothing about.
@@ -763,7 +772,7 @@ def _main(argv: list[str] | None) -> int:
             return args.plugin.run(args)
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
-                "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)
+                "diagrams": cmd_diagrams, "report": cmd_report, "check": check_cmd.run}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {one_line(str(e))}\n")
         return 2
