@@ -45,8 +45,8 @@ class Setup:
     faults: list[tuple[str, int]]  # (fault, budget) considered
     requirements: dict[str, tuple[str, ...]]  # --require word -> the guarantees it needs
     notes: list[str] = field(default_factory=list)  # defaults derived from other settings, in one line each
-    # (run, failure modes of the trace's steps, guarantee) -> the causes' ids, e.g. ["C4"]
-    label: Callable[[Run, list[str], str], list[str]] = lambda run, failures, g: []
+    # (run, the trace's actions (without index) and their failure modes, guarantee) -> the causes' ids
+    label: Callable[[Run, list[str], str], list[str]] = lambda run, events, g: []
     # (guarantee, causes' ids, settings) -> candidate changes, each {KEY: VALUE}
     remedies: Callable[[str, list[str], dict[str, str]], list[dict[str, str]]] = lambda g, ids, s: []
 
@@ -65,6 +65,8 @@ class Guarantee:
     result: Any = None  # its PropertyResult (with the trace), when violated
     catalogue: list[str] = field(default_factory=list)
     fixes: list[Fix] = field(default_factory=list)
+    # causes the fix search met behind this one: (the change that removed the earlier ones, ids, trace steps)
+    further: list[tuple[dict[str, str], list[str], int]] = field(default_factory=list)
 
 
 @dataclass
@@ -96,12 +98,13 @@ def _guarantees(setup: Setup, results: list[Any]) -> list[Guarantee]:
         bad = [(run, p) for run, p in found if p.verdict == "violated"]
         if bad:
             run, p = min(bad, key=lambda rp: len(rp[1].trace.steps) if rp[1].trace else 10**9)
-            modes: list[str] = []
+            events: list[str] = []  # each step's action (without its index) and its failure mode
             if p.trace is not None:
-                by_name = {a.name: a.failure for a in p.trace.system.actions}
-                modes = [by_name.get(st.action) for st in p.trace.steps[1:]]
-                modes = [m for m in modes if m]
-            out.append(Guarantee(name, "violated", run.model, p, setup.label(run, modes, name)))
+                by_name = {a.name: a for a in p.trace.system.actions}
+                for st in p.trace.steps[1:]:
+                    a = by_name[st.action]
+                    events += [a.base] + ([a.failure] if a.failure else [])
+            out.append(Guarantee(name, "violated", run.model, p, setup.label(run, events, name)))
         elif any(p.verdict == "unknown" for _, p in found):
             out.append(Guarantee(name, "unknown"))
         else:
@@ -172,6 +175,10 @@ def _find_fixes(reader: Any, files: list[tuple[str, str]], overrides: list[tuple
                         offered.append(change)
                     elif after[g.name].verdict == "violated" and set(after[g.name].catalogue) != set(seen.catalogue):
                         grown.append((change, after[g.name]))
+                        ids = after[g.name].catalogue
+                        if ids and not any(set(ids) == set(f[1]) for f in g.further) and set(ids) != set(g.catalogue):
+                            trace = after[g.name].result.trace
+                            g.further.append((change, ids, len(trace.steps) - 1 if trace else 0))
             frontier = grown
         # the smallest changes first; one that contains another offered fix adds nothing
         offered.sort(key=lambda c: (len(c), sorted(c.items())))

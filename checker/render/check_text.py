@@ -81,6 +81,9 @@ def print_answer(con: Console, answer: Answer, require: str | None) -> None:
                 con.print(f"  -s {' -s '.join(f'{k}={v}' for k, v in f.change.items())}", soft_wrap=True)
         else:
             con.print(f"fixes: none of the catalogue's remedies makes {g.name} hold in a re-run")
+        for change, ids, steps in g.further:
+            con.print(f"behind it: with {_change(change)}, {g.name} is still violated ({', '.join(ids)}, "
+                      f"{steps} steps)", soft_wrap=True)
     con.print()
     req = requirement(answer, require)
     if req is not None:
@@ -110,6 +113,7 @@ def answer_json(answer: Answer, require: str | None) -> str:
             "model": g.model,
             "trace": g.result.trace.json() if g.result is not None and g.result.trace is not None else None,
             "fixes": [{"change": f.change, "verdict": f.verdict} for f in g.fixes],
+            "further": [{"change": c, "catalogue": ids, "steps": n} for c, ids, n in g.further],
         } for g in answer.guarantees],
     }
     req = requirement(answer, require)

@@ -297,6 +297,12 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, consumer_too
               "in_flight": min(in_flight, 2), "max_crashes": 0}
     if st.get("app.sink") not in (None, "plain"):
         params["sink"] = st.get("app.sink")
+    if retries > 1:
+        st.notes.append(f"retries={retries} is checked as 1 retry: one retry already writes a record twice (P3) "
+                        "or out of order (P4); the producer's giving up after more failures is not modelled")
+    if in_flight > 2:
+        st.notes.append(f"max.in.flight.requests.per.connection={in_flight} is checked as 2 requests in flight, "
+                        "enough to reorder (P4)")
     possible = ["request-timeout"] + (["broker-failure", "isr-shrink"] if rf > 1 else [])
     chosen = _narrow(possible, faults, PIPELINE_FAULTS)
     for f in chosen:
@@ -354,10 +360,10 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
 
 # ----------------------------------------------------------------------- causes and remedies
 
-def label(run: Run, modes: list[str], guarantee: str) -> list[str]:
+def label(run: Run, events: list[str], guarantee: str) -> list[str]:
     """The catalogue ids that explain a violation of `guarantee` found by `run`, from its settings
-    and the faults its trace took (spec/kafka-failure-modes.md)."""
-    p, m = run.params, set(modes)
+    and the actions and faults its trace took (spec/kafka-failure-modes.md)."""
+    p, m = run.params, set(events)
     effect = {"no-loss": "L", "no-acked-loss": "L", "no-duplicate-processing": "D", "no-duplicate-in-log": "D",
               "in-order": "R"}[guarantee]
     out = []
@@ -368,8 +374,8 @@ def label(run: Run, modes: list[str], guarantee: str) -> list[str]:
             ("C12", "L" if p["reset"] == "latest" else "D", "offset-expiry" in m),
             ("C5", "L", commit == "auto" and worker and "shutdown" in m),
             ("C4", "L", commit == "auto" and worker and "crash" in m),
-            ("C6", "L", commit == "auto" and on == "background"),
-            ("C16", "L", commit == "auto" and on == "librdkafka"),
+            ("C6", "L", on == "background" and "BackgroundAutoCommit" in m),
+            ("C16", "L", on == "librdkafka" and "BackgroundAutoCommit" in m),
             ("C1", "L", commit == "before" and "crash" in m),
             ("C9", "DR", "max-poll-exceeded" in m),
             ("C10", "D", "rebalance" in m),
@@ -378,12 +384,12 @@ def label(run: Run, modes: list[str], guarantee: str) -> list[str]:
         ]
     else:
         rules = [
-            ("P1", "L", p["acks"] == "0"),
+            ("P1", "L", p["acks"] == "0" and ("request-timeout" in m or "broker-failure" in m)),
             ("P2", "L", p["acks"] == "1" and "broker-failure" in m),
             ("B1", "L", p["unclean"] == "yes" and "broker-failure" in m),
             ("B2", "L", p["acks"] == "all" and p["min_isr"] < 2 and "broker-failure" in m),
-            ("P4", "R", p["in_flight"] > 1),
-            ("P3", "D", p["idempotence"] == "no" and p["retries"] >= 1),
+            ("P4", "R", p["in_flight"] > 1 and "Retry" in m),
+            ("P3", "D", p["idempotence"] == "no" and "Retry" in m),
         ]
     for cid, effects, applies in rules:
         if applies and effect in effects:
@@ -415,7 +421,8 @@ def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[di
             "B1": [{"unclean.leader.election.enable": "false"}],
             "B2": [{"min.insync.replicas": "2"}, {"min.insync.replicas": "2", "replication.factor": "3"}],
             "P3": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"}, DUP],
-            "P4": [{"enable.idempotence": "true"}, {"max.in.flight.requests.per.connection": "1"}],
+            "P4": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"},
+                   {"max.in.flight.requests.per.connection": "1"}],
         }.get(cid, [])
     if guarantee in ("no-duplicate-processing",) and DUP not in out:
         out.append(DUP)
