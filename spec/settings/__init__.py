@@ -277,13 +277,11 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, consumer_too
             idem = "false"
             st.notes.append(f"enable.idempotence=false: the default true is turned off because {why}="
                             f"{st.get(why)} (Java 3.2 and later, KAFKA-13673)")
-    st.values.setdefault("enable.idempotence", (idem, "default"))
-    if st.values["enable.idempotence"][1] == "default":
+    if not explicit:
         st.values["enable.idempotence"] = (idem, "default")
     if rf > 3:
-        raise CheckerError(f"{rf_key}={rf}: the pipeline model has at most 3 replicas; check with 3 (with "
-                           "min.insync.replicas as set, the answers for more replicas are the same unless "
-                           "min.insync.replicas is above 2)")
+        raise CheckerError(f"{rf_key}={rf}: the pipeline model has at most 3 replicas; check with "
+                           "-s replication.factor=3 (and min.insync.replicas at most 3)")
     if min_isr > rf:
         raise CheckerError(f"min.insync.replicas={min_isr} is more than the replication factor {rf}: every acks=all "
                            "write would fail with NotEnoughReplicasException; set min.insync.replicas to at most "
