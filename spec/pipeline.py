@@ -67,6 +67,9 @@ def _variables(p):
     if p.min_isr > R:
         raise CheckerError(f"min_isr={p.min_isr} is more than replicas={R}; "
                            f"use -p min_isr=1..{R} (Kafka would refuse every acks=all write)")
+    if p.min_isr > 1 and p.acks != "all":
+        raise CheckerError(f"min_isr={p.min_isr} has no effect with acks={p.acks} (min.insync.replicas bounds "
+                           "acks=all writes only); add -p acks=all, or drop min_isr")
     if p.idempotence == "yes" and (p.acks != "all" or p.retries < 1):
         raise CheckerError("enable.idempotence needs acks=all and retries >= 1 (Kafka's producer "
                            "refuses the configuration); use -p acks=all -p retries=1, or -p idempotence=no")

@@ -495,13 +495,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
             print_property_trace(con, res)
         else:
             why = f": {res.reason}" if res.reason else ""
-            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}")
-        word = {True: "as expected", False: "NOT AS EXPECTED", None: "unknown"}[res.as_expected]
+            expected = f"expected {res.expected}" if res.expected is not None else "no expectation"
+            con.print(f"{res.name} {res.verdict} ({expected}); no trace to show{why}")
+        word = {True: "as expected", False: "NOT AS EXPECTED",
+                None: "unknown" if res.verdict == "unknown" else "no expectation"}[res.as_expected]
         con.print(f"verdict: {res.verdict}, {word}")
         finish(con)
     if res.as_expected is False:
         return 1
-    return 3 if res.as_expected is None else 0
+    return 3 if res.verdict == "unknown" else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -289,6 +289,10 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, consumer_too
     messages = int(st.get("app.messages") or 2)
     if messages > 3:
         raise CheckerError(f"app.messages={messages}: the pipeline model checks at most 3 messages; use 1 to 3")
+    if min_isr > 1 and acks != "all":
+        st.notes.append(f"min.insync.replicas={min_isr} bounds acks=all writes only: with acks={acks} it has no "
+                        "effect")
+        min_isr = 1
     params = {"messages": messages, "replicas": rf, "acks": acks, "min_isr": min_isr,
               "unclean": "yes" if st.get("unclean.leader.election.enable") == "true" else "no",
               "retries": min(retries, 1), "idempotence": "yes" if idem == "true" else "no",
