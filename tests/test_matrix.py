@@ -409,8 +409,8 @@ def test_no_shipped_row_warns_of_an_action_its_model_does_not_use():
     dead = {}
     for cfg in configs().values():
         result = check(build_config(cfg, get_model(cfg.model)), Options(engine="explicit"))
-        if result.dead():
-            dead[cfg.id] = result.dead()
+        if result.dead:
+            dead[cfg.id] = result.dead
     # what remains is budget-bound (a replica that a single failure cannot make leader again)
     assert dead == {"acks-1-failover": ["Truncate(1)", "Elect(0)"], "acks-all-failover": ["Truncate(1)", "Elect(0)"],
                     "acks-all-min-isr-2": ["Elect(0)"], "unclean-election": ["Truncate(1)"]}, dead
