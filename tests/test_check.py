@@ -234,3 +234,42 @@ def test_properties_syntax():
     assert parse(text, "t") == [("a", "1", 3), ("b", "2", 4), ("c", "3", 5), ("d", "multi line", 6),
                                 ("e=x", "y", 8), ("f", "A\t", 9), ("g", "", 10),
                                 ("h", "ends with backslash \\", 11)]
+
+
+def answers(capsys, *args):
+    code, out, err = check(capsys, *args, "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    return got, {g["name"]: (g["verdict"], g["catalogue"], [f["change"] for f in g["fixes"]])
+                 for g in got["guarantees"]}
+
+
+def test_group_protocol_consumer_is_the_async_consumer_before_kafka_18641(tmp_path, capsys):
+    f = tmp_path / "c.properties"
+    f.write_text("group.id=g\ngroup.protocol=consumer\n")
+    got, a = answers(capsys, str(f), "--faults", "crash")
+    assert got["settings"]["app.client"] == {"value": "java-consumer", "source": "default"}
+    assert a["no-loss"] == ("violated", ["C6"], [{"app.client": "java-classic", "group.protocol": "classic"},
+                                                 {"enable.auto.commit": "false", "app.commit": "after-each-record"}])
+
+
+def test_librdkafka_store_after_processing_is_r3(capsys):
+    got, a = answers(capsys, *example("librdkafka-defaults"), "-s", "enable.auto.offset.store=false",
+                     "--faults", "crash")
+    assert a["no-loss"] == ("holds", [], []) and a["no-duplicate-processing"][0] == "violated"
+    assert any("store_offsets()" in n for n in got["notes"])
+
+
+def test_consumer_and_producer_files_together_use_both_models(capsys):
+    got, a = answers(capsys, *example("java-auto-commit"), *example("producer-acks-1"))
+    assert got["model"] == "group and pipeline"
+    assert [f["name"] for f in got["faults"]] == ["crash", "shutdown", "rebalance", "max-poll-exceeded",
+                                                  "offset-expiry", "retention", "request-timeout",
+                                                  "broker-failure", "isr-shrink"]
+    assert a["no-loss"] == ("violated", ["B9"], [{"retention.ms": "-1", "acks": "all"}])
+    assert a["no-acked-loss"] == ("violated", ["P2"], [{"acks": "all"}])
+
+
+def test_output_is_deterministic(capsys):
+    first = check(capsys, *example("java-auto-commit-worker"), "--faults", "crash,shutdown")
+    assert check(capsys, *example("java-auto-commit-worker"), "--faults", "crash,shutdown") == first
