@@ -12,6 +12,7 @@ general; the package knows what the settings mean.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -116,7 +117,6 @@ def answer(reader: Any, files: list[tuple[str, str]], overrides: list[tuple[str,
            faults: list[str] | None, get_model: Callable[[str], Any], check: Callable[..., Any],
            options: Any, fixes: bool = True) -> Answer:
     """Read the settings, run every instance, answer each guarantee and find the fixes that make it hold."""
-    import time
     start = time.perf_counter()
     setup = reader.read(files, overrides, faults)
     results = [_search(run, get_model, check, options) for run in setup.runs]

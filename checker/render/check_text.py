@@ -76,7 +76,8 @@ def print_answer(con: Console, answer: Answer, require: str | None) -> None:
         con.print(execution_table(trace))
         con.print("replay: " + replay_command(trace), soft_wrap=True)
         if g.fixes:
-            con.print(f"fixes (each re-checked with every fault above: {g.name} then holds):")
+            con.print(f"fixes (each re-checked by a new search, with the faults its settings allow: {g.name} "
+                      "then holds):")
             for f in g.fixes:
                 con.print(f"  -s {' -s '.join(f'{k}={v}' for k, v in f.change.items())}", soft_wrap=True)
         else:

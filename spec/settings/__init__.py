@@ -147,7 +147,7 @@ def _sides(st: _Settings) -> tuple[bool, bool]:
     return consumer, producer
 
 
-def _not_modelled(st: _Settings, sides: set[str]) -> None:
+def _not_modelled(st: _Settings) -> None:
     for key in sorted(st.values):
         k = KEYS[key]
         if k.status == "not-modelled" and st.values[key][1] != "default":
@@ -155,13 +155,16 @@ def _not_modelled(st: _Settings, sides: set[str]) -> None:
     for key in list(st.values):  # a not-modelled key's default is not something the answer rests on
         if KEYS[key].status == "not-modelled" and st.values[key][1] == "default":
             del st.values[key]
-    del sides
 
 
 def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, list[tuple[str, int]]]:
     for key in ("enable.auto.commit", "auto.offset.reset", "app.processing", "app.sink", "app.commit.on.revoke",
                 "app.consumers"):
         st.set_default(key, client)
+    if client != "librdkafka":
+        st.set_default("group.protocol", client)
+    if "log.retention.ms" not in st.values:
+        st.set_default("retention.ms", client)
     auto = st.get("enable.auto.commit") == "true"
     if client == "librdkafka":
         st.set_default("enable.auto.offset.store", client)
@@ -199,6 +202,8 @@ def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, l
     if consumers > 3:
         raise CheckerError(f"app.consumers={consumers}: the group model has at most 3 consumers (one partition "
                            "has one owner; a third member already shows every hand-over); use 1 to 3")
+    if st.get("app.messages") is None:
+        st.notes.append("app.messages=3 in the group model's runs (the messages produced; set app.messages to change)")
     messages = int(st.get("app.messages") or 3)
     if messages > 4:
         raise CheckerError(f"app.messages={messages}: the group model checks at most 4 messages; use 1 to 4")
@@ -251,13 +256,14 @@ def _narrow(possible: list[str], faults: list[str] | None, order: tuple[str, ...
     return [f for f in ordered if f in faults]
 
 
-def _pipeline(st: _Settings, client: str, faults: list[str] | None, consumer_too: bool):
+def _pipeline(st: _Settings, client: str, faults: list[str] | None):
     for key in ("acks", "retries", "max.in.flight.requests.per.connection", "min.insync.replicas",
                 "unclean.leader.election.enable"):
         st.set_default(key, client)
     acks, retries = st.get("acks"), int(st.get("retries"))
     in_flight = int(st.get("max.in.flight.requests.per.connection"))
-    rf_key = "replication.factor" if "replication.factor" in st.values else "default.replication.factor"
+    rf_key = "default.replication.factor" if ("default.replication.factor" in st.values
+                                              and "replication.factor" not in st.values) else "replication.factor"
     rf = int(st.set_default(rf_key, client))
     min_isr = int(st.get("min.insync.replicas"))
     explicit = "enable.idempotence" in st.values
@@ -286,6 +292,8 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, consumer_too
         raise CheckerError(f"min.insync.replicas={min_isr} is more than the replication factor {rf}: every acks=all "
                            "write would fail with NotEnoughReplicasException; set min.insync.replicas to at most "
                            f"{rf}")
+    if st.get("app.messages") is None:
+        st.notes.append("app.messages=2 in the pipeline model's runs (the messages sent; set app.messages to change)")
     messages = int(st.get("app.messages") or 2)
     if messages > 3:
         raise CheckerError(f"app.messages={messages}: the pipeline model checks at most 3 messages; use 1 to 3")
@@ -332,9 +340,7 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
         runs.append(run)
         considered += fs
     if producer:
-        run, fs = _pipeline(st, client, faults, consumer)
-        if consumer:  # the group answers the consumer side: the pipeline answers for the producer and brokers
-            run = Run(run.model, run.params, run.failures, run.guarantees)
+        run, fs = _pipeline(st, client, faults)
         runs.append(run)
         considered += fs
     if faults is not None:
@@ -351,7 +357,7 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
     else:
         line = ("answered by the pipeline model (the producer and the replicated partition; its consumer "
                 "commits after processing and never crashes)")
-    _not_modelled(st, set())
+    _not_modelled(st)
     settings = {k: st.values[k] for k in sorted(st.values)}
     return Setup(settings=settings, ignored=sorted(set(st.ignored)), not_modelled=st.not_modelled,
                  model_line=line, runs=runs, faults=considered, notes=st.notes,
