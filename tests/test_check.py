@@ -273,3 +273,15 @@ def test_consumer_and_producer_files_together_use_both_models(capsys):
 def test_output_is_deterministic(capsys):
     first = check(capsys, *example("java-auto-commit-worker"), "--faults", "crash,shutdown")
     assert check(capsys, *example("java-auto-commit-worker"), "--faults", "crash,shutdown") == first
+
+
+def test_the_docs_page_shows_what_check_prints(capsys):
+    page = open(os.path.join(ROOT, "docs", "check.md"), encoding="utf-8").read()
+    shown = page[page.index("```text\n") + len("```text\n"):]
+    shown = shown[:shown.index("```\n")]
+    code, out, _ = check(capsys, os.path.join(ROOT, "examples", "java-auto-commit-worker", "consumer.properties"),
+                         "--faults", "crash,shutdown")
+    assert code == 0 and out.startswith(shown.replace("examples/", os.path.join(ROOT, "examples") + "/")), \
+        "docs/check.md is out of date: paste what the command prints"
+    listed = open(os.path.join(ROOT, "examples", "java-auto-commit-worker", "consumer.properties")).read()
+    assert listed in page  # the page starts from the real file
