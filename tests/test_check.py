@@ -285,3 +285,15 @@ def test_the_docs_page_shows_what_check_prints(capsys):
         "docs/check.md is out of date: paste what the command prints"
     listed = open(os.path.join(ROOT, "examples", "java-auto-commit-worker", "consumer.properties")).read()
     assert listed in page  # the page starts from the real file
+
+
+def test_report_and_diagrams_take_the_same_files(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    code = main(["report", "--setup", *example("java-auto-commit-worker"), "-o", str(out)])
+    assert code == 0 and "(1 instance," in capsys.readouterr().out
+    page = out.read_text()
+    assert "checker report --setup" in page and "no-duplicate-processing" in page
+    code = main(["diagrams", "--setup", *example("java-auto-commit"), "-o", str(tmp_path / "d")])
+    assert code == 0 and "setup-group: group" in capsys.readouterr().out
+    code = main(["report", "group", "--setup", *example("java-auto-commit"), "-o", str(out)])
+    assert code == 2 and "--setup chooses the instances from the settings files" in capsys.readouterr().err

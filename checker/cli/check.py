@@ -16,7 +16,7 @@ from checker.render.check_text import answer_json, print_answer, requirement
 from checker.render.text import finish, make_console
 from checker.setup import answer
 
-__all__ = ["add_arguments", "run", "EXIT_CODES", "REQUIRE"]
+__all__ = ["add_arguments", "run", "read_file", "EXIT_CODES", "REQUIRE"]
 
 REQUIRE = ("at-least-once", "at-most-once", "exactly-once")
 EXIT_CODES = [(0, "answered (without --require, whatever the verdicts), or the requirement is met"),
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
-def _read(path: str) -> tuple[str, str]:
+def read_file(path: str) -> tuple[str, str]:
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -70,7 +70,7 @@ def _faults(text: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     reader = setup_reader()
-    files = [_read(p) for p in args.files]
+    files = [read_file(p) for p in args.files]
     overrides, faults = _overrides(args.overrides), _faults(args.faults)
     interrupt.phase("checking the settings")
     ans = answer(reader, files, overrides, faults, get_model, check, Options(engine="explicit"))
