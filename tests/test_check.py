@@ -8,7 +8,6 @@ bad input is one line and exit 2; --require decides the exit code.
 import glob
 import json
 import os
-import time
 
 import pytest
 
@@ -89,9 +88,8 @@ def test_every_example_is_pinned():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example(capsys, name):
-    start = time.perf_counter()
+    # No test measures speed (docs/tests.md): docs/check.md gives the seconds measured per file set.
     code, out, err = check(capsys, *example(name), "--json")
-    seconds = time.perf_counter() - start
     assert (code, err) == (0, "")
     got = json.loads(out)
     answers = {g["name"]: (g["verdict"], g["catalogue"],
@@ -99,7 +97,6 @@ def test_example(capsys, name):
                            [f["change"] for f in g["fixes"]]) for g in got["guarantees"]}
     assert answers == EXPECTED[name]
     assert all(f["verdict"] == "holds" for g in got["guarantees"] for f in g["fixes"])
-    assert seconds < 10, f"{name} took {seconds:.1f} s"
 
 
 def test_a_fix_is_offered_only_when_its_rerun_holds(capsys):

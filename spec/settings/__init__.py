@@ -246,6 +246,8 @@ def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, l
     chosen = _narrow(possible, faults, GROUP_FAULTS)
     for f in chosen:
         params[BUDGETS[f]] = 1
+    if "rebalance" in chosen and "max-poll-exceeded" in chosen:
+        st.notes.append("rebalance and max-poll-exceeded share their budget of one: a run has one or the other")
     return Run("group", params, tuple(chosen), GROUP_GUARANTEES), [(f, 1) for f in chosen]
 
 
