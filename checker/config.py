@@ -39,13 +39,19 @@ def build_config(cfg: Config, model: Any, params: dict[str, Any] | None = None,
                  enable: Iterable[str] = (), disable: Iterable[str] = ()) -> System:
     """The system of a configuration: exactly its failure modes, its expectations.
 
-    `params`, `enable` and `disable` (from the command line) apply on top of it.
+    `params`, `enable` and `disable` (from the command line) apply on top of it. When they
+    change the instance, the row's expectations (its source's word about that instance)
+    no longer follow, and the model's own expectations apply instead (None where the
+    model states none), so that a correct finding is not called NOT AS EXPECTED.
     """
     enable, disable = list(enable), list(disable)
     on = [f for f in cfg.failures if f not in disable] + [f for f in enable if f not in cfg.failures]
     off = [f for f in model.failure_modes if f not in on]
     system = model.build({**cfg.params, **(params or {})}, on, off)
-    for p in system.properties:  # the source's word replaces the model's default expectation
-        if p.name in cfg.expect:
-            p.expected = cfg.expect[p.name]
+    row = model.build(dict(cfg.params), list(cfg.failures),
+                      [f for f in model.failure_modes if f not in cfg.failures]) if (params or enable or disable) else system
+    if row.params == system.params and sorted(row.failure_modes) == sorted(system.failure_modes):
+        for p in system.properties:  # the source's word replaces the model's default expectation
+            if p.name in cfg.expect:
+                p.expected = cfg.expect[p.name]
     return system

@@ -22,7 +22,7 @@ from checker.config import Config
 from checker.errors import CheckerError, SpecError
 from checker.lang.model import Model
 
-__all__ = ["models", "get_model", "configs", "get_config", "commands"]
+__all__ = ["models", "get_model", "configs", "get_config", "commands", "setup_reader"]
 
 _cache: dict[str, Model] | None = None
 _configs: dict[str, Any] | None = None
@@ -167,3 +167,19 @@ def commands() -> dict[str, Any]:
             raise SpecError(f"command plugin {found[name]!r} lacks {', '.join(missing)}")
         out[name] = mod
     return out
+
+
+def setup_reader() -> Any:
+    """The settings reader of the model packages (`SETUP`, see checker/setup.py), for `check`.
+
+    The first package (in the order of `_providers`) that publishes one; none is a one-line error.
+    """
+    models()  # imports the packages, with their one-line errors
+    for name in _providers():
+        reader = getattr(importlib.import_module(name), "SETUP", None)
+        if reader is not None:
+            if not callable(getattr(reader, "read", None)):
+                raise SpecError(f"{name}.SETUP must have read(files, overrides, faults) -> checker.setup.Setup")
+            return reader
+    raise CheckerError(f"no model package ({', '.join(_providers())}) publishes a settings reader (SETUP), so "
+                       "`check` cannot read settings files; use verify MODEL -p NAME=VALUE")

@@ -42,7 +42,7 @@ class Trace:
 class PropertyResult:
     name: str
     kind: str
-    expected: str
+    expected: str | None  # None: the model states no expectation for this instance
     verdict: Verdict  # holds, violated, reachable, unreachable or unknown (prove: proved, refuted, unknown)
     trace: Trace | None = None
     reason: str = ""  # why the verdict is unknown, when it is
@@ -54,8 +54,10 @@ class PropertyResult:
 
     @property
     def as_expected(self) -> bool | None:
-        """None when the verdict is unknown: nothing was decided either way."""
-        return None if self.verdict == Verdict.UNKNOWN else self.verdict == self.expected
+        """None when the verdict is unknown (nothing was decided either way) or nothing is expected."""
+        if self.verdict == Verdict.UNKNOWN or self.expected is None:
+            return None
+        return self.verdict == self.expected
 
     def json(self) -> dict[str, Any]:
         return {

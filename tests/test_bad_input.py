@@ -212,6 +212,8 @@ BASE = {  # the least each command needs, so that the option under test is what 
     "bench": ["bench"], "prove": ["prove"], "list": ["list"], "matrix": ["matrix"],
     "diagrams": ["diagrams", "--max-nodes", "5"], "report": ["report", "kafka", "--max-nodes", "5"],
     "conform": ["conform"],
+    "check": ["check", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                                    "java-auto-commit", "consumer.properties")],
 }
 VALUES = {"empty": "", "negative": "-1", "huge": HUGE, "non-ascii": NON_ASCII, "path": PATH}
 # A value that is a fine name for what the option takes: `-o -1` is a directory called -1.

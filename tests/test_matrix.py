@@ -265,12 +265,25 @@ def test_verify_config_and_f_alias():
     assert {p["name"]: (p["expected"], p["verdict"]) for p in d["properties"]} == {
         "no-loss": ("violated", "violated"), "no-duplicate-processing": ("violated", "violated"),
         "in-order": ("holds", "holds")}
-    # -f is --with; on top of a config, --without takes a mode away (then the expectation fails).
+    # -f is --with. The group model states no expectation of its own: its verdicts are findings.
     r = run("verify", "group", "-f", "retention", "--without", "crash", "--json")
     d = json.loads(r.stdout)
-    assert d["failure_modes"] == ["retention"] and r.returncode == 1
+    assert d["failure_modes"] == ["retention"] and r.returncode == 0
+    assert {p["name"]: (p["expected"], p["verdict"]) for p in d["properties"]}["no-loss"] == (None, "violated")
+    # On top of a config, --without takes a mode away: the row's expectations no longer follow, and
+    # are dropped instead of calling the correct finding NOT AS EXPECTED.
     r = run("verify", "--config", "at-most-once", "--without", "crash", "--json")
-    assert r.returncode == 1 and json.loads(r.stdout)["failure_modes"] == []
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["failure_modes"] == []
+    assert all(p["expected"] is None and p["verdict"] == "holds" for p in d["properties"])
+    # the case: a correct librdkafka finding on top of the auto-commit-sync row
+    r = run("verify", "--config", "auto-commit-sync", "-p", "auto_commit_on=librdkafka", "--json")
+    assert r.returncode == 0, r.stdout
+    assert {p["name"]: p["verdict"] for p in json.loads(r.stdout)["properties"]}["no-loss"] == "violated"
+    # the pipeline's own expectations follow from the catalogue, so they stay
+    r = run("verify", "--config", "acks-all-failover", "-p", "acks=1", "--json")
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and {p["name"]: p["expected"] for p in d["properties"]}["no-acked-loss"] == "violated"
     r = run("trace", "--property", "no-loss", "--config", "retention-lag")
     assert r.returncode == 0 and "replay: checker replay group Produce DeleteRecords" in r.stdout
 
@@ -281,6 +294,12 @@ def test_verify_config_and_f_alias():
     (["matrix", "--config", "nope"], "unknown configuration 'nope'"),
     (["verify", "group", "-f", "flood"], "unknown failure mode 'flood' for model group"),
     (["verify", "group", "-p", "processing=worker"], "processing=worker is modelled with commit=auto only"),
+    (["verify", "group", "-p", "auto_commit_on=librdkafka"],
+     "auto_commit_on=librdkafka has no effect without auto-commit; add -p commit=auto"),
+    (["verify", "group", "-p", "commit=auto", "-p", "commit_on_revoke=yes"],
+     "commit_on_revoke=yes has no effect with commit=auto"),
+    (["verify", "pipeline", "-p", "replicas=2", "-p", "min_isr=2", "-p", "acks=1"],
+     "min_isr=2 has no effect with acks=1"),
     (["verify", "group", "-p", "consumers=4"], "consumers=4 is out of range"),
 ])
 def test_bad_input_is_one_line(args, message):
@@ -374,3 +393,24 @@ def test_every_variable_and_action_carries_a_note(model, params):
         assert len(note) > 20, f"{model}.{name} needs a note"
     for a in s.actions:
         assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name
+
+
+@pytest.mark.parametrize("model", ["kafka", "partitions", "group", "pipeline"])
+def test_every_shipped_model_default_instance_exits_0(model):
+    r = run("verify", model, "--no-traces")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "NOT AS EXPECTED" not in r.stdout
+
+
+def test_no_shipped_row_warns_of_an_action_its_model_does_not_use():
+    from checker.api import Options, check
+    from checker.config import build_config
+    from checker.registry import configs, get_model
+    dead = {}
+    for cfg in configs().values():
+        result = check(build_config(cfg, get_model(cfg.model)), Options(engine="explicit"))
+        if result.dead:
+            dead[cfg.id] = result.dead
+    # what remains is budget-bound (a replica that a single failure cannot make leader again)
+    assert dead == {"acks-1-failover": ["Truncate(1)", "Elect(0)"], "acks-all-failover": ["Truncate(1)", "Elect(0)"],
+                    "acks-all-min-isr-2": ["Elect(0)"], "unclean-election": ["Truncate(1)"]}, dead

@@ -25,9 +25,10 @@ from checker.config import build_config
 from checker.errors import CheckerError
 from checker.outputs import write_file
 from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
-from checker.registry import commands, configs, get_config, get_model, models
+from checker.registry import commands, configs, get_config, get_model, models, setup_reader
 from checker.engines.replay import NotEnabled, replay
 from checker.cli.progress import Progress
+from checker.cli import check as check_cmd
 from checker.render.text import (describe_models, finish, make_console, params_line, print_configs, print_matrix, print_models,
                      print_property_trace, print_result, print_trace, result_json)
 
@@ -69,6 +70,7 @@ EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
     "diagrams": [(0, "drawn"), (2, BAD_INPUT)],
     "report": [(0, "written"), (2, BAD_INPUT)],
 }
+EXIT_CODES["check"] = check_cmd.EXIT_CODES
 
 
 def exit_epilog(codes: list[tuple[int, str]]) -> str:
@@ -245,6 +247,29 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                         "(fewer states; counts are of orbits)")
 
 
+def _setup_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--setup", nargs="+", default=None, metavar="FILE",
+                   help="the instances `check` runs for these settings files (e.g. Kafka .properties), every "
+                        "fault they allow on: one page answering what can go wrong with them")
+
+
+def _setup_jobs(args: argparse.Namespace) -> tuple[list, str]:
+    """The (model, system, directory, title) of each instance `check` runs for --setup FILE...,
+    and the command that makes them; any other way of choosing an instance is refused."""
+    if args.model is not None or args.param or args.enable or args.disable or args.config or getattr(args, "all", False):
+        raise CheckerError("--setup chooses the instances from the settings files; drop MODEL, -p, --with, "
+                           "--without, --config and --all")
+    interrupt.phase("reading the settings")
+    setup = setup_reader().read([check_cmd.read_file(p) for p in args.setup], [], None)
+    jobs = []
+    for run in setup.runs:
+        model = get_model(run.model)
+        system = model.build(dict(run.params), list(run.failures),
+                             [f for f in model.failure_modes if f not in run.failures])
+        jobs.append((model, system, f"setup-{run.model}", f"{run.model} for {' '.join(args.setup)}: {setup.model_line}"))
+    return jobs, " ".join(["checker report --setup", *args.setup])
+
+
 def build_parser() -> argparse.ArgumentParser:
     top = _Parser(prog="checker",
                   description="Model-check protocol specifications: every reachable state, shortest traces. "
@@ -363,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                    help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(d, json_help="print a JSON list, one object per instance drawn, instead of lines")
+    _setup_arg(d)
 
     rp = command("report", help="write one self-contained HTML report: verdicts, traces, pictures",
                  description="Write one HTML file (no network needed) with the verdicts of every "
@@ -375,6 +401,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
     _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
+    _setup_arg(rp)
+
+    ck = command("check", help="check your own settings files: verdicts, traces and verified fixes",
+                 description="Read settings files in the model package's vocabulary (for the Kafka models: "
+                             "client and topic .properties files), run the models they describe with every "
+                             "realistic fault at a budget of one, and answer each guarantee: its verdict, "
+                             "the shortest trace of a violation, and the fixes a re-run shows to work.")
+    check_cmd.add_arguments(ck)
 
     # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
     # checker itself knows nothing about.
@@ -486,13 +520,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
             print_property_trace(con, res)
         else:
             why = f": {res.reason}" if res.reason else ""
-            con.print(f"{res.name} {res.verdict} (expected {res.expected}); no trace to show{why}")
-        word = {True: "as expected", False: "NOT AS EXPECTED", None: "unknown"}[res.as_expected]
+            expected = f"expected {res.expected}" if res.expected is not None else "no expectation"
+            con.print(f"{res.name} {res.verdict} ({expected}); no trace to show{why}")
+        word = {True: "as expected", False: "NOT AS EXPECTED",
+                None: "unknown" if res.verdict == "unknown" else "no expectation"}[res.as_expected]
         con.print(f"verdict: {res.verdict}, {word}")
         finish(con)
     if res.as_expected is False:
         return 1
-    return 3 if res.as_expected is None else 0
+    return 3 if res.verdict == "unknown" else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -666,7 +702,11 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         project = tuple(v.strip() for v in args.project.split(",") if v.strip())
         if not project:
             raise CheckerError("--project takes variable names separated by commas, e.g. --project pc,committed")
-    if args.all:
+    if args.setup is not None:
+        jobs = _setup_jobs(args)[0]
+        for job in jobs:
+            check_projection(job[1], project or ())
+    elif args.all:
         if args.model is not None or args.param or args.enable or args.disable or args.project or args.config:
             raise CheckerError("--all draws the instances the models declare and every matrix row; drop MODEL, "
                                "-p, --with, --without, --config and --project")
@@ -692,7 +732,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from checker.render.diagrams import DEFAULT_MAX_NODES
     from checker.render.html import render_report
     _check_output_file(args.output, "report.html")
-    if args.model is None and not args.config:
+    if args.setup is not None:
+        setup_jobs, command = _setup_jobs(args)
+        jobs = [(m, s) for m, s, _, _ in setup_jobs]
+    elif args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
         interrupt.phase("building the models")
@@ -705,7 +748,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         command = " ".join(["checker report", system.model, *system.command_args()])
     interrupt.phase("drawing the report")
     page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
-                         matrix=args.model is None and not args.config)
+                         matrix=args.model is None and not args.config and args.setup is None)
     interrupt.phase(f"writing {args.output}")
     write_file(args.output, page)  # whole or not at all: a failure leaves the previous file
     if args.json:
@@ -763,7 +806,7 @@ def _main(argv: list[str] | None) -> int:
             return args.plugin.run(args)
         return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
-                "diagrams": cmd_diagrams, "report": cmd_report}[args.command](args)
+                "diagrams": cmd_diagrams, "report": cmd_report, "check": check_cmd.run}[args.command](args)
     except CheckerError as e:
         sys.stderr.write(f"checker: error: {one_line(str(e))}\n")
         return 2

@@ -576,9 +576,9 @@ class Model:
         premises = _premises(formula)
         with user_code(f"property {d.name}: its expectation"):
             expected = d.expect(p) if callable(d.expect) else d.expect
-        if expected not in KINDS[d.kind]:
+        if expected is not None and expected not in KINDS[d.kind]:  # None: no expectation for this instance
             raise SpecError(f"property {d.name}: expectation {expected!r} is not one of "
-                            f"{', '.join(KINDS[d.kind])}")
+                            f"{', '.join(KINDS[d.kind])} (or None: no expectation)")
         fairness = self._resolve_fairness(d, p, actions) if d.kind == "eventually" else ()
         ok = defined(traced.divisions)
         if ok is not None:  # where it divides by zero it decides nothing (see PropInst)

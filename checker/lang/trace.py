@@ -185,6 +185,8 @@ def coerce(value: Any, fv: FlatVar, where: str) -> z3.ExprRef:
         if isinstance(value, (bool, z3.BoolRef)):
             return as_bool(value, where)
         raise SpecError(f"{where}: {fv.name} is a boolean; cannot assign {value!r}")
+    if isinstance(value, z3.ArithRef) and value.is_int():
+        return value  # the common case, before any message is formatted: a term's repr can take seconds
     if isinstance(value, z3.BoolRef):
         raise SpecError(f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}")
     return int_term(value, f"{where}: {fv.name} holds numbers; cannot assign the condition {value!r}",
@@ -284,6 +286,8 @@ class ArrayView:
 
 
 def _index(i: Any, where: str, name: str) -> z3.ArithRef:
+    if isinstance(i, z3.ArithRef) and i.is_int():
+        return i  # before the message below is formatted: a large term's repr takes seconds
     return int_term(i, f"{where}: {name} indexed by a boolean",
                     f"{where}: {name} must be indexed by an integer, got {i!r}")
 

@@ -39,7 +39,7 @@ class ProveProperty(PropertyResult):
 
     @property
     def as_expected(self) -> bool | None:
-        if self.verdict == Verdict.UNKNOWN:
+        if self.verdict == Verdict.UNKNOWN or self.expected is None:
             return None
         return (self.verdict == Verdict.PROVED) == (self.expected == Verdict.HOLDS)
 
@@ -70,7 +70,7 @@ class ProveResult:
     def exit_code(self) -> int:
         if any(p.as_expected is False for p in self.properties):
             return 1
-        return 3 if any(p.as_expected is None for p in self.properties) else 0
+        return 3 if any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
 
     def json(self) -> dict[str, Any]:
         return {"model": self.model, "params": self.params, "unbounded": self.unbounded,

@@ -132,7 +132,7 @@ def render_report(jobs: list[Job], command: str, *,
         for p in r.properties:
             word = {True: "yes", False: "NO", None: "-"}[p.as_expected]
             tr = " ".join(p.trace.actions) if p.trace else "-"
-            body.append(f'<tr><td>{e(p.name)}</td><td>{p.kind}</td><td>{p.expected}</td>'
+            body.append(f'<tr><td>{e(p.name)}</td><td>{p.kind}</td><td>{p.expected or "-"}</td>'
                         f'<td class="{_verdict_class(p.as_expected)}">{p.verdict}</td><td>{word}</td>'
                         f'<td>{e(tr)}</td></tr>')
         body.append("</table>")

@@ -43,7 +43,7 @@ def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
         ok = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[p.as_expected]
         evidence = (f"invariant of {len(p.invariant)} facts" if p.verdict == "proved"
                     else f"{len(p.trace.steps) - 1}-step trace" if p.trace else "-")
-        t.add_row(p.name, p.expected, Text(p.verdict, _STYLE[p.verdict]), ok, evidence)
+        t.add_row(p.name, p.expected or "-", Text(p.verdict, _STYLE[p.verdict]), ok, evidence)
     con.print(t)
     for n, p in enumerate(r.properties):
         if n:

@@ -151,6 +151,8 @@ _STYLE = {"holds": "green", "reachable": "green", "unreachable": "yellow", "viol
 
 
 def final_word(result: Result) -> str:
+    if result.exit_code == 0 and result.properties and all(p.expected is None for p in result.properties):
+        return "decided (the model states no expectation for this instance: the verdicts are findings)"
     return {0: "as expected", 1: "NOT AS EXPECTED", 3: "incomplete"}[result.exit_code]
 
 
@@ -183,7 +185,7 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     for p in result.properties:
         ok = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[p.as_expected]
         steps = _trace_size(p) if p.trace else "-"
-        t.add_row(p.name, p.kind, p.expected, Text(p.verdict, _STYLE[p.verdict]), ok, steps)
+        t.add_row(p.name, p.kind, p.expected or "-", Text(p.verdict, _STYLE[p.verdict]), ok, steps)
     con.print(t)
     for p in result.properties:
         if p.reason:

@@ -28,7 +28,10 @@ def install(model):
     mode = model.failure_mode("max-poll-exceeded", budget="max_rebalances", counter="rebalances",
                               doc=__doc__)
 
-    @mode.action(over="consumers", actor=("coordinator", "consumer {i}"))
+    # A worker-thread loop keeps polling and is never evicted: no Evict there. Consumer c owns
+    # the partition only after c hand-overs, each from the shared budget: Evict(c) needs one more.
+    @mode.action(over=lambda p: range(min(p.consumers, p.max_rebalances)) if p.processing == "sync" else [],
+                 actor=("coordinator", "consumer {i}"))
     def Evict(s, c):
         """The owner exceeds max.poll.interval.ms mid-batch; its partition moves, it becomes a zombie.
 

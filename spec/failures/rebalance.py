@@ -25,7 +25,8 @@ def install(model):
         model.param("max_rebalances", 1, min=0, doc="rebalances (evictions or member changes) in one run")
     mode = model.failure_mode("rebalance", budget="max_rebalances", counter="rebalances", doc=__doc__)
 
-    @mode.action(over="consumers", actor=("coordinator", "consumer {i}"))
+    # Consumer c owns the partition only after c hand-overs, each from the shared budget.
+    @mode.action(over=lambda p: range(min(p.consumers, p.max_rebalances)), actor=("coordinator", "consumer {i}"))
     def Rebalance(s, c):
         """At its next poll() the owner takes part in a rebalance and its partition moves.
 

@@ -39,7 +39,8 @@ def install(model):
         when(s.pst[m] == PST.wire)
         s.pst[m] = PST.dropped if s.params.acks == "0" else PST.failed
 
-    @mode.action(over="messages", actor=("leader", "producer"))
+    # acks=0 has no response to lose
+    @mode.action(over=lambda p: range(p.messages) if p.acks != "0" else [], actor=("leader", "producer"))
     def LoseResponse(s, m):
         """The leader wrote m, but its response is lost; the producer sees a timeout.
 

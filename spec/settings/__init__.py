@@ -1,0 +1,445 @@
+"""Kafka settings in Kafka's words: the reader `checker check` uses (the package's `SETUP`).
+
+`read` takes Java `.properties` files (consumer, producer, topic or broker settings,
+merged in order, then the `-s` overrides), refuses a key that is not Kafka's (with the
+nearest one) and a combination Kafka refuses (with Kafka's reason), fills in the
+documented defaults of the chosen client, and turns the settings into instances of the
+`group` model (the consumer side) and the `pipeline` model (the producer and the
+brokers), with every realistic fault on at a budget of one. `label` names the failure
+catalogue's ids behind a violation, `remedies` the changes the catalogue prevents them
+with (its "Prevents" column and remedies R1-R5); `checker check` re-runs the search
+with each and offers only those that make the guarantee hold.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from checker import CheckerError
+from checker.setup import Run, Setup
+
+from .keys import CLIENTS, KEYS, NO_EFFECT, NO_EFFECT_PREFIXES, Key
+from .properties import parse
+
+__all__ = ["read", "label", "remedies", "REQUIREMENTS", "GROUP_FAULTS", "PIPELINE_FAULTS"]
+
+GROUP_FAULTS = ("crash", "shutdown", "rebalance", "max-poll-exceeded", "offset-expiry", "retention")
+PIPELINE_FAULTS = ("request-timeout", "broker-failure", "isr-shrink")
+# Each fault's budget parameter (rebalance and max-poll-exceeded share one in the group model).
+BUDGETS = {"crash": "max_crashes", "shutdown": "max_shutdowns", "rebalance": "max_rebalances",
+           "max-poll-exceeded": "max_rebalances", "offset-expiry": "max_expiries", "retention": "max_deletions",
+           "request-timeout": "max_timeouts", "broker-failure": "max_broker_failures",
+           "isr-shrink": "max_isr_shrinks"}
+REQUIREMENTS = {"at-least-once": ("no-loss", "no-acked-loss"),
+                "at-most-once": ("no-duplicate-processing", "no-duplicate-in-log"),
+                "exactly-once": ("no-loss", "no-acked-loss", "no-duplicate-processing", "no-duplicate-in-log")}
+GROUP_GUARANTEES = ("no-loss", "no-duplicate-processing", "in-order")
+PIPELINE_GUARANTEES = ("no-acked-loss", "no-duplicate-in-log", "no-loss", "no-duplicate-processing", "in-order")
+APP_CONSUMER = ("app.commit", "app.processing", "app.commit.on.revoke", "app.consumers")  # app.sink: both sides
+IDEMPOTENT_IN_FLIGHT = 5  # the Java and librdkafka producers keep order with at most 5 requests in flight
+
+
+def _known(key: str) -> bool:
+    return key in KEYS or key in NO_EFFECT or key.startswith(NO_EFFECT_PREFIXES)
+
+
+def _unknown(key: str, where: str) -> CheckerError:
+    near = difflib.get_close_matches(key, sorted(set(KEYS) | NO_EFFECT), n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else (
+        f"; the app. keys are {', '.join(k for k in KEYS if k.startswith('app.'))}" if key.startswith("app.")
+        else "; check its spelling against the Kafka documentation")
+    return CheckerError(f"{where}: {key!r} is not a Kafka setting{hint}")
+
+
+def _value(key: Key, raw: str, where: str) -> str:
+    """The canonical value, or Kafka's refusal of it."""
+    v = raw.strip()
+    if key.kind == "bool":
+        if v.lower() not in ("true", "false"):
+            raise CheckerError(f"{where}: invalid value {raw!r} for configuration {key.name}: expected value to be "
+                               "either true or false")
+        return v.lower()
+    if key.kind == "int":
+        if not (v.lstrip("-").isascii() and v.lstrip("-").isdigit() and v.count("-") <= 1 and not v.endswith("-")):
+            raise CheckerError(f"{where}: invalid value {raw!r} for configuration {key.name}: not a number of "
+                               "type INT (write whole numbers in digits)")
+        n = int(v)
+        if key.minimum is not None and n < key.minimum:
+            raise CheckerError(f"{where}: invalid value {v} for configuration {key.name}: value must be at least "
+                               f"{key.minimum}")
+        return str(n)
+    if key.kind == "choice":
+        v = key.aliases.get(v.lower(), v.lower() if key.name != "app.client" else v)
+        if v not in key.choices:
+            raise CheckerError(f"{where}: invalid value {raw!r} for configuration {key.name}: string must be one "
+                               f"of: {', '.join(key.choices)}")
+        return v
+    return v
+
+
+def _gather(files, overrides):
+    """key -> (raw value, source, where) after every file and override, and the no-effect keys."""
+    given: dict[str, tuple[str, str, str]] = {}
+    for name, text in files:
+        for key, value, line in parse(text, name):
+            where = f"{name}, line {line}"
+            if not _known(key):
+                raise _unknown(key, where)
+            given[key] = (value, "file", where)
+    for key, value in overrides:
+        where = f"-s {key}={value}"
+        if not _known(key):
+            raise _unknown(key, where)
+        given[key] = (value, "override", where)
+    return given
+
+
+class _Settings:
+    """The settings being resolved: values by key with their sources, and what is said about them."""
+
+    def __init__(self, given):
+        self.given = given
+        self.values: dict[str, tuple[str, str]] = {}
+        self.ignored: list[str] = []
+        self.not_modelled: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+        for key, (raw, source, where) in given.items():
+            if key in KEYS:
+                self.values[key] = (_value(KEYS[key], raw, where), source)
+            else:
+                self.ignored.append(key)
+
+    def get(self, key: str) -> str | None:
+        return self.values[key][0] if key in self.values else None
+
+    def set_default(self, key: str, client: str) -> str | None:
+        if key not in self.values:
+            d = KEYS[key].default_for(client)
+            if d is None:
+                return None
+            self.values[key] = (d, "default")
+        return self.values[key][0]
+
+    def where(self, key: str) -> str:
+        return self.given[key][2] if key in self.given else "the default"
+
+
+def _client(st: _Settings) -> str:
+    client = st.get("app.client")
+    protocol = st.get("group.protocol")
+    if client is None:
+        client = "java-consumer" if protocol == "consumer" else "java-classic"
+        st.values["app.client"] = (client, "default")
+    elif protocol == "consumer" and client != "java-consumer":
+        raise CheckerError(f"group.protocol=consumer ({st.where('group.protocol')}) is the Java AsyncKafkaConsumer: "
+                           f"set app.client=java-consumer, or group.protocol=classic for {client}")
+    elif client == "java-consumer" and protocol == "classic" and "group.protocol" in st.given:
+        raise CheckerError("app.client=java-consumer is the consumer of group.protocol=consumer; "
+                           "set group.protocol=consumer or app.client=java-classic")
+    if client == "java-consumer":
+        st.values["group.protocol"] = ("consumer", st.values.get("group.protocol", ("", "default"))[1])
+    return client
+
+
+def _sides(st: _Settings) -> tuple[bool, bool]:
+    consumer = any(KEYS[k].side == "consumer" for k in st.given if k in KEYS) or any(k in st.given for k in APP_CONSUMER)
+    producer = any(KEYS[k].side in ("producer", "topic") for k in st.given if k in KEYS)
+    return consumer, producer
+
+
+def _not_modelled(st: _Settings) -> None:
+    for key in sorted(st.values):
+        k = KEYS[key]
+        if k.status == "not-modelled" and st.values[key][1] != "default":
+            st.not_modelled.append((key, k.reason))
+    for key in list(st.values):  # a not-modelled key's default is not something the answer rests on
+        if KEYS[key].status == "not-modelled" and st.values[key][1] == "default":
+            del st.values[key]
+
+
+def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, list[tuple[str, int]]]:
+    for key in ("enable.auto.commit", "auto.offset.reset", "app.processing", "app.sink", "app.commit.on.revoke",
+                "app.consumers"):
+        st.set_default(key, client)
+    if client != "librdkafka":
+        st.set_default("group.protocol", client)
+    if "log.retention.ms" not in st.values:
+        st.set_default("retention.ms", client)
+    auto = st.get("enable.auto.commit") == "true"
+    if client == "librdkafka":
+        st.set_default("enable.auto.offset.store", client)
+        if "max.poll.records" in st.values:
+            del st.values["max.poll.records"]
+            st.ignored.append("max.poll.records")  # not a librdkafka key: poll() hands over one message
+    else:
+        st.set_default("max.poll.records", client)
+        if "enable.auto.offset.store" in st.values:
+            del st.values["enable.auto.offset.store"]
+            st.ignored.append("enable.auto.offset.store")  # a librdkafka key the Java client ignores
+    commit = st.get("app.commit")
+    if commit is None:
+        if not auto:
+            raise CheckerError("enable.auto.commit=false: say how the application commits with app.commit "
+                               "(after-each-record, after-batch, before-processing or periodic)")
+        commit = "none"
+        st.values["app.commit"] = (commit, "default")
+    if commit == "none" and not auto:
+        raise CheckerError("app.commit=none means the application never commits, so enable.auto.commit must be "
+                           "true; set enable.auto.commit=true or app.commit=after-each-record (or another)")
+    if commit != "none" and auto:
+        raise CheckerError(f"app.commit={commit} with enable.auto.commit=true: the model has one commit strategy; "
+                           "set enable.auto.commit=false to check the manual commits, or app.commit=none")
+    processing, sink = st.get("app.processing"), st.get("app.sink")
+    if processing == "worker" and commit != "none":
+        raise CheckerError("app.processing=worker is modelled with auto-commit only (app.commit=none, "
+                           "enable.auto.commit=true); a worker that commits its own offsets is not modelled")
+    if sink == "offsets-in-sink":
+        raise CheckerError("app.sink=offsets-in-sink (R2) is not modelled yet; check app.sink=plain or idempotent")
+    if st.get("auto.offset.reset") == "none":
+        raise CheckerError("auto.offset.reset=none is not modelled (the consumer throws instead of resetting); "
+                           "check earliest or latest")
+    consumers = int(st.get("app.consumers"))
+    if consumers > 3:
+        raise CheckerError(f"app.consumers={consumers}: the group model has at most 3 consumers (one partition "
+                           "has one owner; a third member already shows every hand-over); use 1 to 3")
+    if st.get("app.messages") is None:
+        st.notes.append("app.messages=3 in the group model's runs (the messages produced; set app.messages to change)")
+    messages = int(st.get("app.messages") or 3)
+    if messages > 4:
+        raise CheckerError(f"app.messages={messages}: the group model checks at most 4 messages; use 1 to 4")
+    params = {"messages": messages, "consumers": consumers, "reset": st.get("auto.offset.reset"),
+              "commit_on_revoke": "yes" if st.get("app.commit.on.revoke") == "true" else "no"}
+    if sink != "plain":
+        params["sink"] = sink
+    mode = {"after-each-record": "after", "after-batch": "after", "before-processing": "before",
+            "periodic": "periodic", "none": "auto"}[commit]
+    params["commit"] = mode
+    batch = 1
+    if client != "librdkafka" and commit != "after-each-record":
+        batch = min(int(st.get("max.poll.records")), messages)
+    if batch > 1:
+        params["batch"] = batch
+    if mode == "auto":
+        if processing == "worker":
+            params["processing"] = "worker"
+        if client == "java-consumer":
+            params["auto_commit_on"] = "background"
+            st.notes.append("app.client=java-consumer is the AsyncKafkaConsumer before the KAFKA-18641 fix "
+                            "(its background auto-commit could cover records not yet processed)")
+        elif client == "librdkafka" and st.get("enable.auto.offset.store") == "true":
+            params["auto_commit_on"] = "librdkafka"
+        elif client == "librdkafka":
+            if processing == "worker":
+                raise CheckerError("enable.auto.offset.store=false with app.processing=worker is not modelled; "
+                                   "check app.processing=poll-thread (store_offsets() after processing)")
+            st.notes.append("enable.auto.offset.store=false: the application calls store_offsets() after "
+                            "processing, so auto-commit covers processed messages only (modelled as the Java "
+                            "classic consumer's auto-commit)")
+    possible = ["crash", "shutdown", "offset-expiry"]
+    if consumers >= 2:
+        possible.append("rebalance")
+        if processing == "poll-thread":
+            possible.append("max-poll-exceeded")
+    retention = st.get("retention.ms") or st.get("log.retention.ms")
+    if retention != "-1":
+        possible.append("retention")
+    chosen = _narrow(possible, faults, GROUP_FAULTS)
+    for f in chosen:
+        params[BUDGETS[f]] = 1
+    if "rebalance" in chosen and "max-poll-exceeded" in chosen:
+        st.notes.append("rebalance and max-poll-exceeded share their budget of one: a run has one or the other")
+    return Run("group", params, tuple(chosen), GROUP_GUARANTEES), [(f, 1) for f in chosen]
+
+
+def _narrow(possible: list[str], faults: list[str] | None, order: tuple[str, ...]) -> list[str]:
+    ordered = [f for f in order if f in possible]
+    if faults is None:
+        return ordered
+    return [f for f in ordered if f in faults]
+
+
+def _pipeline(st: _Settings, client: str, faults: list[str] | None):
+    for key in ("acks", "retries", "max.in.flight.requests.per.connection", "min.insync.replicas",
+                "unclean.leader.election.enable"):
+        st.set_default(key, client)
+    acks, retries = st.get("acks"), int(st.get("retries"))
+    in_flight = int(st.get("max.in.flight.requests.per.connection"))
+    rf_key = "default.replication.factor" if ("default.replication.factor" in st.values
+                                              and "replication.factor" not in st.values) else "replication.factor"
+    rf = int(st.set_default(rf_key, client))
+    min_isr = int(st.get("min.insync.replicas"))
+    explicit = "enable.idempotence" in st.values
+    idem = st.get("enable.idempotence") if explicit else KEYS["enable.idempotence"].default_for(client)
+    if idem == "true":
+        why = ("acks" if acks != "all" else "retries" if retries == 0
+               else "max.in.flight.requests.per.connection" if in_flight > IDEMPOTENT_IN_FLIGHT else None)
+        if why and explicit:
+            reason = {"acks": "Must set acks to all in order to use the idempotent producer. Otherwise we cannot "
+                              "guarantee idempotence.",
+                      "retries": "Must set retries to non-zero when using the idempotent producer.",
+                      "max.in.flight.requests.per.connection": "Must set max.in.flight.requests.per.connection "
+                      f"to at most {IDEMPOTENT_IN_FLIGHT} to use the idempotent producer."}[why]
+            raise CheckerError(f"Kafka refuses enable.idempotence=true with {why}={st.get(why)}: \"{reason}\" "
+                               f"(set {why} accordingly or enable.idempotence=false)")
+        if why:
+            idem = "false"
+            st.notes.append(f"enable.idempotence=false: the default true is turned off because {why}="
+                            f"{st.get(why)} (Java 3.2 and later, KAFKA-13673)")
+    if not explicit:
+        st.values["enable.idempotence"] = (idem, "default")
+    if rf > 3:
+        raise CheckerError(f"{rf_key}={rf}: the pipeline model has at most 3 replicas; check with "
+                           "-s replication.factor=3 (and min.insync.replicas at most 3)")
+    if min_isr > rf:
+        raise CheckerError(f"min.insync.replicas={min_isr} is more than the replication factor {rf}: every acks=all "
+                           "write would fail with NotEnoughReplicasException; set min.insync.replicas to at most "
+                           f"{rf}")
+    if st.get("app.messages") is None:
+        st.notes.append("app.messages=2 in the pipeline model's runs (the messages sent; set app.messages to change)")
+    messages = int(st.get("app.messages") or 2)
+    if messages > 3:
+        raise CheckerError(f"app.messages={messages}: the pipeline model checks at most 3 messages; use 1 to 3")
+    if min_isr > 1 and acks != "all":
+        st.notes.append(f"min.insync.replicas={min_isr} bounds acks=all writes only: with acks={acks} it has no "
+                        "effect")
+        min_isr = 1
+    params = {"messages": messages, "replicas": rf, "acks": acks, "min_isr": min_isr,
+              "unclean": "yes" if st.get("unclean.leader.election.enable") == "true" else "no",
+              "retries": min(retries, 1), "idempotence": "yes" if idem == "true" else "no",
+              "in_flight": min(in_flight, 2), "max_crashes": 0}
+    if st.get("app.sink") not in (None, "plain"):
+        params["sink"] = st.get("app.sink")
+    if retries > 1:
+        st.notes.append(f"retries={retries} is checked as 1 retry: one retry already writes a record twice (P3) "
+                        "or out of order (P4); the producer's giving up after more failures is not modelled")
+    if in_flight > 2:
+        st.notes.append(f"max.in.flight.requests.per.connection={in_flight} is checked as 2 requests in flight, "
+                        "enough to reorder (P4)")
+    possible = ["request-timeout"] + (["broker-failure", "isr-shrink"] if rf > 1 else [])
+    chosen = _narrow(possible, faults, PIPELINE_FAULTS)
+    for f in chosen:
+        params[BUDGETS[f]] = 1
+    return Run("pipeline", params, tuple(chosen), PIPELINE_GUARANTEES), [(f, 1) for f in chosen]
+
+
+def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults: list[str] | None) -> Setup:
+    """The setup the files and overrides describe; bad input or what Kafka refuses: a CheckerError."""
+    st = _Settings(_gather(files, overrides))
+    client = _client(st)
+    consumer, producer = _sides(st)
+    if not consumer and not producer:
+        raise CheckerError("nothing to check: the settings have no consumer, producer or topic key that bears on "
+                           "delivery (e.g. enable.auto.commit, acks, replication.factor)")
+    if faults is not None:
+        everything = (GROUP_FAULTS if consumer else ()) + (PIPELINE_FAULTS if producer else ())
+        for f in faults:
+            if f not in everything:
+                raise CheckerError(f"--faults: unknown fault {f!r} for these settings; the faults are "
+                                   f"{', '.join(everything)}")
+    runs, considered = [], []
+    if consumer:
+        run, fs = _group(st, client, faults)
+        runs.append(run)
+        considered += fs
+    if producer:
+        run, fs = _pipeline(st, client, faults)
+        runs.append(run)
+        considered += fs
+    if faults is not None:
+        unusable = [f for f in faults if f not in {name for name, _ in considered}]
+        if unusable:
+            raise CheckerError(f"--faults: {', '.join(unusable)} cannot happen with these settings (e.g. "
+                               "broker-failure needs replication.factor > 1, rebalance app.consumers > 1, "
+                               "retention retention.ms other than -1)")
+    if consumer and producer:
+        line = ("answered by the group model (the consumer group) and the pipeline model (the producer and the "
+                "replicated partition) together")
+    elif consumer:
+        line = "answered by the group model (the consumer group; the producer and the brokers never fail)"
+    else:
+        line = ("answered by the pipeline model (the producer and the replicated partition; its consumer "
+                "commits after processing and never crashes)")
+    _not_modelled(st)
+    settings = {k: st.values[k] for k in sorted(st.values)}
+    return Setup(settings=settings, ignored=sorted(set(st.ignored)), not_modelled=st.not_modelled,
+                 model_line=line, runs=runs, faults=considered, notes=st.notes,
+                 requirements={w: tuple(g for g in gs if any(g in r.guarantees for r in runs))
+                               for w, gs in REQUIREMENTS.items()},
+                 label=label, remedies=remedies)
+
+
+# ----------------------------------------------------------------------- causes and remedies
+
+def label(run: Run, events: list[str], guarantee: str) -> list[str]:
+    """The catalogue ids that explain a violation of `guarantee` found by `run`, from its settings
+    and the actions and faults its trace took (spec/kafka-failure-modes.md)."""
+    p, m = run.params, set(events)
+    effect = {"no-loss": "L", "no-acked-loss": "L", "no-duplicate-processing": "D", "no-duplicate-in-log": "D",
+              "in-order": "R"}[guarantee]
+    out = []
+    if run.model == "group":
+        commit, worker, on = p["commit"], p.get("processing") == "worker", p.get("auto_commit_on", "poll")
+        rules = [
+            ("B9", "L", "retention" in m),
+            ("C12", "L" if p["reset"] == "latest" else "D", "offset-expiry" in m),
+            ("C5", "L", commit == "auto" and worker and "shutdown" in m),
+            ("C4", "L", commit == "auto" and worker and "crash" in m),
+            ("C6", "L", on == "background" and "BackgroundAutoCommit" in m),
+            ("C16", "L", on == "librdkafka" and "BackgroundAutoCommit" in m),
+            ("C1", "L", commit == "before" and "crash" in m),
+            ("C9", "DR", "max-poll-exceeded" in m),
+            ("C10", "D", "rebalance" in m),
+            ("C3", "D", commit == "auto" and ("crash" in m or "shutdown" in m)),
+            ("C2", "D", commit in ("after", "periodic") and "crash" in m),
+        ]
+    else:
+        rules = [
+            ("P1", "L", p["acks"] == "0" and ("request-timeout" in m or "broker-failure" in m)),
+            ("P2", "L", p["acks"] == "1" and "broker-failure" in m),
+            ("B1", "L", p["unclean"] == "yes" and "broker-failure" in m),
+            ("B2", "L", p["acks"] == "all" and p["min_isr"] < 2 and "broker-failure" in m),
+            ("P4", "R", p["in_flight"] > 1 and "Retry" in m),
+            ("P3", "D", p["idempotence"] == "no" and "Retry" in m),
+        ]
+    for cid, effects, applies in rules:
+        if applies and effect in effects:
+            out.append(cid)
+    return out
+
+
+DUP = {"app.sink": "idempotent"}  # R1: the side effect keyed by offset or message id, applied at most once
+MANUAL = {"enable.auto.commit": "false", "app.commit": "after-each-record"}
+
+
+def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[dict[str, str]]:
+    """Candidate changes against the causes `ids` (the catalogue's "Prevents" column and R1-R5), to be
+    re-checked: `checker check` offers one only when its re-run shows the guarantee holding."""
+    out: list[dict[str, str]] = []
+    for cid in ids:
+        out += {
+            "B9": [{"retention.ms": "-1"}],
+            "C12": [{"auto.offset.reset": "earliest"}] if guarantee == "no-loss" else [DUP],
+            "C5": [{"app.processing": "poll-thread"}],
+            "C4": [{"app.processing": "poll-thread"}],
+            "C6": [{"app.client": "java-classic", "group.protocol": "classic"}, MANUAL],
+            "C16": [{"enable.auto.offset.store": "false"}, MANUAL],  # R3
+            "C1": [{"app.commit": "after-each-record"}],
+            "C9": [DUP],
+            "C10": [{"app.commit.on.revoke": "true"}, DUP],  # R5, R1
+            "C3": [DUP], "C2": [DUP],
+            "P1": [{"acks": "all"}], "P2": [{"acks": "all"}],
+            "B1": [{"unclean.leader.election.enable": "false"}],
+            "B2": [{"min.insync.replicas": "2"}, {"min.insync.replicas": "2", "replication.factor": "3"}],
+            "P3": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"}, DUP],
+            "P4": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"},
+                   {"max.in.flight.requests.per.connection": "1"}],
+        }.get(cid, [])
+    if guarantee in ("no-duplicate-processing",) and DUP not in out:
+        out.append(DUP)
+    seen, unique = set(), []
+    for c in out:
+        k = tuple(sorted(c.items()))
+        if k not in seen:
+            seen.add(k)
+            unique.append(c)
+    return unique
