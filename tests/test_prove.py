@@ -169,7 +169,7 @@ def test_cli_prove_json():
     r = run("prove", "-p", "commit=before", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert set(d) == {"model", "params", "unbounded", "failure_modes", "seconds", "properties"}
+    assert set(d) == {"model", "config", "params", "unbounded", "failure_modes", "seconds", "properties"}
     assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before", "fairness": "weak"}, ["messages", "max_crashes"])
     (p,) = d["properties"]
     assert (p["name"], p["verdict"], p["invariant"]) == ("no-loss", "refuted", [])
@@ -248,3 +248,70 @@ def test_indices_is_a_range_when_built_and_a_quantifier_when_symbolic():
     assert z3.is_quantifier(q) and q.is_forall()
     with pytest.raises(SpecError, match="symbolic length"):
         list(indices(z3.Int("n")))
+
+
+# --------------------------------------------------------------------------- prove --config, --property
+
+def _prove_args(*argv):
+    from checker.cli.main import build_parser
+    args, extra = build_parser().parse_known_args(["prove", *argv])
+    assert not extra
+    args.__dict__.pop("_given_once", None)
+    return args
+
+
+@pytest.mark.parametrize("cfg_id", [c.id for c in __import__("spec.matrix", fromlist=["CONFIGS"]).CONFIGS])
+def test_prove_config_is_exactly_the_row(cfg_id):
+    # What `prove --config ID` hands to the prover is the row: its model, its parameters,
+    # exactly its failure modes and its expected verdicts; never the default model's.
+    from checker.cli.main import _prove_instance
+    from checker.config import build_config
+    from checker.registry import get_config, get_model
+    cfg = get_config(cfg_id)
+    model, params, on, off, expect, config = _prove_instance(_prove_args("--config", cfg_id))
+    assert model.name == cfg.model and config == cfg_id
+    assert params == cfg.params and expect == cfg.expect
+    system = build_config(cfg, get_model(cfg.model))
+    assert model.resolve_failures(on, off) == system.failure_modes == list(cfg.failures)
+    # Given with the row's own model it is the same; with another model it is refused.
+    assert _prove_instance(_prove_args(cfg.model, "--config", cfg_id))[:5] == (model, params, on, off, expect)
+    other = "kafka" if cfg.model != "kafka" else "group"
+    r = run("prove", other, "--config", cfg_id)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"checker: error: configuration {cfg_id} is of model {cfg.model}, not {other}\n"
+
+
+def test_prove_config_options_apply_on_top_of_the_row():
+    from checker.cli.main import _prove_instance
+    model, params, on, off, expect, _ = _prove_instance(
+        _prove_args("--config", "offset-expiry-latest", "--without", "shutdown", "-f", "crash", "-p", "messages=2"))
+    assert model.resolve_failures(on, off) == ["crash", "offset-expiry"]
+    assert params == {"reset": "latest", "messages": "2"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", "nope"], "unknown configuration 'nope'"),
+    (["--config", "at-least-once", "--config", "at-most-once"], "--config is given 2 times"),
+    (["--config", "batch-commit", "--unbounded", "batch"],
+     "--unbounded batch: configuration batch-commit sets batch=2"),
+    (["--config", "at-least-once", "-f", "nope"], "unknown failure mode 'nope' for model group"),
+    (["--property", "nope"], "--property nope: kafka has no property 'nope'; its always properties: no-loss"),
+    (["--property", "all-processed"], "--property all-processed: all-processed is an eventually property; "
+                                      "prove decides always properties only"),
+    (["-v", "--json"], "-v adds the refuted candidates to the text output; --json prints none of it"),
+])
+def test_cli_prove_refuses_what_it_would_ignore(args, message):
+    r = run("prove", *args)
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert r.stderr.startswith("checker: error: ") and message in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_prove_property_selects_properties():
+    r = prove(toys.handoff, properties=["b-below-bound"])
+    assert [(p.name, p.verdict) for p in r.properties] == [("b-below-bound", "refuted")]
+    assert r.properties[0].trace.actions == ["IncA", "IncB"]
+    # a row's expectations replace the model's
+    r = prove(toys.handoff, properties=["behind-or-equal"], expect={"behind-or-equal": "violated"})
+    (p,) = r.properties
+    assert (p.verdict, p.expected, p.as_expected, r.exit_code) == ("proved", "violated", False, 1)

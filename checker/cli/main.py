@@ -312,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                  description="Prove every always property for every value of the unbounded parameters "
                              "(by default every integer parameter that does not index actions), with an "
                              "invariant inferred automatically, or refute it with a shortest trace.")
-    pr.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    pr.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
+    pr.add_argument("--property", action="append", default=[], metavar="NAME",
+                    help="prove only this always property (repeatable; default: every always property)")
     pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
     _max_depth(pr, " when a proof fails")
@@ -321,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     _progress_arg(pr)
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="also show every refuted candidate invariant with its counterexample to induction")
-    _instance_args(pr, config=False)  # a matrix row's expectations are of its instance, not of every size
+    _instance_args(pr)  # --config: the row's model, parameters, failure modes and expected verdicts
 
     ls = command("list", help="list models, parameters, failure modes and properties",
                  description="List every model (or one) with its parameters, failure modes, "
@@ -716,21 +718,51 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prove_instance(args: argparse.Namespace):
+    """What `prove` proves: the model, parameters, failure modes on and off, and expected
+    verdicts, from MODEL or from the --config row with -p, -f and --without on top. Every
+    option it accepts is used; a combination it could not honour is refused."""
+    _check_modes(args)
+    if args.json and args.verbose:
+        raise CheckerError("-v adds the refuted candidates to the text output; --json prints none of it: "
+                           "give one of them")
+    params = _parse_params(args.param)
+    if not args.config:
+        model = get_model(DEFAULT_MODEL if args.model is None else args.model)
+        return model, params, args.enable, args.disable, {}, None
+    if len(args.config) > 1:
+        raise CheckerError(f"--config is given {len(args.config)} times; prove proves one matrix row "
+                           "(`checker matrix --prove --config ID ...` proves several)")
+    cfg = get_config(args.config[0])
+    if args.model is not None and args.model != cfg.model:
+        raise CheckerError(f"configuration {cfg.id} is of model {cfg.model}, not {args.model}")
+    model = get_model(cfg.model)
+    for n in args.unbounded or []:
+        if n in cfg.params and n not in params:
+            raise CheckerError(f"--unbounded {n}: configuration {cfg.id} sets {n}={cfg.params[n]}; "
+                               f"prove the row as it is, or set -p {n}=VALUE on top of it")
+    model.resolve_failures(args.enable, args.disable)  # unknown names: one-line errors first
+    on = [f for f in cfg.failures if f not in args.disable] + [f for f in args.enable if f not in cfg.failures]
+    off = [f for f in model.failure_modes if f not in on]
+    return model, {**cfg.params, **params}, on, off, dict(cfg.expect), cfg.id
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
     from checker.proofs.prove import prove
     from checker.render.prove_text import print_prove
 
-    _check_modes(args)
+    model, params, enable, disable, expect, config = _prove_instance(args)
     # prove keeps its own time, its Z3 queries given whole minutes; the watcher bounds the rest
     interrupt.start_clock(args.timeout, checked=False, grace=60.0)
-    model = get_model(args.model)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:
         def say(text: str) -> None:
             interrupt.phase(f"proving: {text}")
             progress.say(text)
         interrupt.phase("proving")
-        result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say)
+        result = prove(model, params, args.unbounded, enable, disable,
+                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say,
+                       properties=args.property or None, expect=expect)
+    result.config = config
     interrupt.decided()
     if args.json:
         print(json.dumps(result.json(), indent=2))

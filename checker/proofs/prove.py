@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from checker.proofs.invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
                          sample_states)
+from checker.errors import CheckerError
 from checker.lang.model import Model
 from checker.result import PropertyResult, Verdict
 from checker.engines.symbolic import Unsupported, sym_bmc, symbolic_build
@@ -65,6 +66,7 @@ class ProveResult:
     states: int = 0  # sampled states
     instances: int = 0  # sampled instances
     ranges: dict[str, str] = field(default_factory=dict)  # unbounded parameter -> its range
+    config: str | None = None  # the matrix row proved, if one was named
 
     @property
     def exit_code(self) -> int:
@@ -73,7 +75,7 @@ class ProveResult:
         return 3 if any(p.as_expected is None for p in self.properties) else 0
 
     def json(self) -> dict[str, Any]:
-        return {"model": self.model, "params": self.params, "unbounded": self.unbounded,
+        return {"model": self.model, "config": self.config, "params": self.params, "unbounded": self.unbounded,
                 "failure_modes": self.failure_modes, "seconds": round(self.seconds, 3),
                 "properties": [p.json() for p in self.properties]}
 
@@ -87,9 +89,17 @@ def default_unbounded(model: Model, given: Iterable[str]) -> list[str]:
 def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterable[str] | None = None,
           enable: Iterable[str] = (), disable: Iterable[str] = (), max_depth: int = 20,
           timeout: float | None = None, max_states: int = 50_000,
-          progress: Callable[[str], None] | None = None) -> ProveResult:
+          progress: Callable[[str], None] | None = None, properties: Iterable[str] | None = None,
+          expect: dict[str, str] | None = None) -> ProveResult:
+    """Prove (or refute) the always properties of `model` for every value of `unbounded`.
+
+    properties: the names to decide (None: every always property); a name that is not an
+    always property of the model is a CheckerError. expect: expected verdicts that replace
+    the model's (a matrix row's), property -> holds or violated.
+    """
     with no_cycle_collector():
-        return _prove(model, params, unbounded, enable, disable, max_depth, timeout, max_states, progress)
+        return _prove(model, params, unbounded, enable, disable, max_depth, timeout, max_states, progress,
+                      None if properties is None else list(properties), dict(expect or {}))
 
 
 @contextlib.contextmanager
@@ -110,7 +120,8 @@ def no_cycle_collector():
 
 def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str] | None,
            enable: Iterable[str], disable: Iterable[str], max_depth: int, timeout: float | None,
-           max_states: int, progress: Callable[[str], None] | None) -> ProveResult:
+           max_states: int, progress: Callable[[str], None] | None, only: list[str] | None,
+           expect: dict[str, str]) -> ProveResult:
     start = time.perf_counter()
     say = progress or (lambda text: None)
     deadline = None if timeout is None else start + timeout
@@ -119,24 +130,24 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
     model.resolve_params(params)  # bad names and values: one-line errors first
     failures = model.resolve_failures(enable, disable)
     fixed = {k: v for k, v in model.resolve_params(params).items() if k not in unb}
-    always = [d.name for d in model.property_decls if d.kind == "always"]
+    always = select_properties(model, only)
     ranges = {n: model.params[n].describe_range() for n in unb if n in model.params}
     try:
         ss = symbolic_build(model, params, unb, enable, disable)
     except Unsupported as e:
-        expected = _expectations(model, params, enable, disable, None)
+        expected = _expectations(model, params, enable, disable, None, expect)
         props = [ProveProperty(n, "always", expected[n], Verdict.UNKNOWN, reason=f"cannot be made symbolic: {e}")
                  for n in always]
         return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, ranges=ranges)
 
     say("enumerating the reachable states of small instances")
     samples = sample_states(ss, max_states)
-    expected = _expectations(model, params, enable, disable, samples)
+    expected = _expectations(model, params, enable, disable, samples, expect)
     envs = [e for _, es, _, _ in samples for e in es]
     # A property violated in a small instance has no proof to look for: straight to BMC.
     violated = {n for _, _, _, v in samples for n in v}
     cands = candidates(ss)
-    kept = [c for c in cands if (c.prop is not None and c.prop not in violated)
+    kept = [c for c in cands if (c.prop is not None and c.prop in always and c.prop not in violated)
             or (c.prop is None and all(c.py(e) for e in envs))]
     h = None
     if any(n not in violated for n in always):
@@ -173,14 +184,32 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
 
 
 def _expectations(model: Model, params: dict, enable: Iterable[str], disable: Iterable[str],
-                  samples: list | None) -> dict[str, str]:
-    """What each always property is expected to do over every value: violated if some
-    sampled instance expects a violation, else holds."""
+                  samples: list | None, expect: dict[str, str]) -> dict[str, str]:
+    """What each always property is expected to do over every value: as `expect` says
+    (a matrix row's word), else violated if some sampled instance expects a violation,
+    else holds."""
     systems = [s for _, _, s, _ in samples] if samples else [model.build(params, enable, disable)]
     out: dict[str, str] = {}
     for s in systems:
         for p in s.properties:
             if p.kind == "always" and out.get(p.name) != Verdict.VIOLATED:
                 out[p.name] = p.expected
-    return out
+    return {**out, **{k: v for k, v in expect.items() if k in out}}
+
+
+def select_properties(model: Model, only: list[str] | None) -> list[str]:
+    """The always properties to decide: every one, or those named (each must be one)."""
+    always = [d.name for d in model.property_decls if d.kind == "always"]
+    if only is None:
+        return always
+    kinds = {d.name: d.kind for d in model.property_decls}
+    for name in only:
+        if name not in kinds:
+            raise CheckerError(f"--property {name}: {model.name} has no property {name!r}; its always "
+                               f"properties: {', '.join(always) or 'none'}")
+        if kinds[name] != "always":
+            raise CheckerError(f"--property {name}: {name} is {'an' if kinds[name] == 'eventually' else 'a'} "
+                               f"{kinds[name]} property; prove decides always properties only "
+                               f"(`checker verify --property {name}` decides it on one instance)")
+    return [n for n in always if n in only]
 

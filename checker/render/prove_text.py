@@ -19,7 +19,8 @@ def prove_header(r: ProveResult) -> str:
     fixed = " ".join(f"{k}={v}" for k, v in r.params.items())
     unb = ", ".join(f"{n} ({r.ranges[n]})" if n in r.ranges else n for n in r.unbounded) or "none"
     fm = ", ".join(r.failure_modes) or "none"
-    return f"model {r.model}  {fixed}{'  ' if fixed else ''}unbounded: {unb}  failure modes: {fm}"
+    row = f"configuration {r.config}: " if r.config else ""
+    return f"{row}model {r.model}  {fixed}{'  ' if fixed else ''}unbounded: {unb}  failure modes: {fm}"
 
 
 def _for_every(r: ProveResult) -> str:
