@@ -254,6 +254,12 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
         for c in (lo + 1,):
             bodies.append((f"forall i: {a}[i] >= {c}", lambda e, a=a, c=c: all(v >= c for v in e[a]),
                            z3.ForAll([i], z3.Implies(rng, z[a][i] >= c)), ("aall", a, c), (a,)))
+        j = z3.Int("j")
+        c = lo + 1
+        prefix = z3.ForAll([i], z3.Implies(rng, z3.ForAll([j], z3.Implies(
+            z3.And(i < j, j < size, z[a][j] >= c), z[a][i] >= c))))
+        bodies.append((f"forall i < j: {a}[j] >= {c} -> {a}[i] >= {c}",
+                       lambda e, a=a, c=c: _prefix(e[a], c), prefix, ("prefix", a, c), (a,)))
         for t in terms:
             if not together(a, t):
                 continue
@@ -291,6 +297,17 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
                 out.append(Candidate(f"{gtext} -> {text}", lambda e, g=gpy, b=py: not g(e) or b(e),
                                      z3.Implies(gz, zb), (key, gkey)))
     return out
+
+
+def _prefix(values: list[int], c: int) -> bool:
+    """The elements >= c form a prefix: none follows one below c."""
+    below = False
+    for v in values:
+        if v < c:
+            below = True
+        elif below:
+            return False
+    return True
 
 
 def readable(cands: list[Candidate]) -> list[str]:
@@ -406,7 +423,66 @@ def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.Arit
 
 
 def _depth(ss: SymbolicSystem) -> int:
-    return max((len(sv.dims) for sv in ss.variables), default=0) or 1
+    return max(2, max((len(sv.dims) for sv in ss.variables), default=0))
+
+
+def quantifier_free(a: SymAction, post: list[z3.ExprRef], consts: list[z3.ExprRef]) -> tuple[list[z3.BoolRef], list]:
+    """The action's guard and updates (post == update) without quantifiers, and the index
+    terms it adds. Each quantifier q in them (an all_of/any_of over a symbolic range)
+    becomes a fresh boolean b: b -> q and not b -> not q, the side of an exists (or of a
+    negated forall) taken at one fresh witness (exact), the other side at the indices
+    the query uses (weaker). The result allows every step the action allows, and maybe
+    more, so what is proved with it holds; the witness joins the indices."""
+    facts: list[z3.BoolRef] = []
+    abstracted: list[tuple[z3.BoolRef, z3.QuantifierRef, z3.ArithRef]] = []
+    cache: dict[int, z3.ExprRef] = {}
+
+    def walk(t: z3.ExprRef) -> z3.ExprRef:
+        key = t.get_id()
+        if key in cache:
+            return cache[key]
+        if z3.is_quantifier(t):
+            if t.num_vars() != 1 or not (t.is_forall() or t.is_exists()):
+                out: z3.ExprRef = t
+            else:
+                n = len(abstracted)
+                b, w = z3.Bool(f"{a.name}.q!{n}"), z3.Int(f"{a.name}.w!{n}")
+                abstracted.append((b, t, w))
+                out = b
+        elif z3.is_app(t) and t.num_args():
+            kids = [walk(k) for k in t.children()]
+            out = z3.substitute(t, *[(k0, k1) for k0, k1 in zip(t.children(), kids) if not k0.eq(k1)]) \
+                if any(not k0.eq(k1) for k0, k1 in zip(t.children(), kids)) else t
+        else:
+            out = t
+        cache[key] = out
+        return out
+
+    facts.append(walk(a.index_range))
+    facts.append(walk(a.guard))
+    facts += [post[i] == (walk(a.updates[i]) if i in a.updates else consts[i]) for i in range(len(consts))]
+    witnesses = [w for _, _, w in abstracted]
+    late: list[tuple[z3.BoolRef, z3.QuantifierRef]] = []
+    for b, q, w in abstracted:
+        body = z3.substitute_vars(q.body(), w)
+        if q.is_exists():
+            facts.append(z3.Implies(b, body))  # exact: some index satisfies it, call it w
+        else:
+            facts.append(z3.Implies(z3.Not(b), z3.Not(body)))  # exact: some index breaks it, w
+        late.append((b, q))
+    return facts, (late, witnesses)
+
+
+def instantiate_late(late: list, terms: list[z3.ExprRef]) -> list[z3.BoolRef]:
+    """The other side of each abstracted quantifier (see quantifier_free), at `terms`."""
+    out = []
+    for b, q in late:
+        inst = [z3.substitute_vars(q.body(), t) for t in terms]
+        if q.is_exists():
+            out.append(z3.Implies(z3.Not(b), z3.And([z3.Not(x) for x in inst])))
+        else:
+            out.append(z3.Implies(b, z3.And(inst)))
+    return out
 
 
 class _ActionCheck:
@@ -418,12 +494,12 @@ class _ActionCheck:
         self.s = z3.Solver()
         self.s.set("core.minimize", True)
         self.s.add(*ss.param_range)
-        self.s.add(a.index_range, a.guard)
-        consts = ss.consts
-        self.s.add([post[i] == (a.updates[i] if i in a.updates else consts[i]) for i in range(len(consts))])
+        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+        self.s.add(*step)
         self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
         self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []) + witnesses)
+        self.s.add(*instantiate_late(late, terms))
         for j, c in enumerate(cands):
             self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms)))
             self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
@@ -586,9 +662,9 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
             out.append(Refutation(c.text, None, f"(Z3 gave up: {s0.reason_unknown()})"))
     for a in ss.actions:
         s = z3.Solver()
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
-        s.add(*ss.param_range, a.index_range, a.guard, *[instantiate(c.z, terms) for c in cands])
-        s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
+        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []) + witnesses)
+        s.add(*ss.param_range, *step, *instantiate_late(late, terms), *[instantiate(c.z, terms) for c in cands])
         for c in cands:
             broken = z3.Not(instantiate(z3.substitute(c.z, *sub), None))
             r = s.check(broken)

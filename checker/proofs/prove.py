@@ -69,6 +69,11 @@ class ProveResult:
     config: str | None = None  # the matrix row proved, if one was named
 
     @property
+    def sizes(self) -> dict[str, Any]:
+        """The fixed integer parameters: sizes the proof is for as given (2 consumers stay 2)."""
+        return {k: v for k, v in self.params.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+    @property
     def exit_code(self) -> int:
         if any(p.as_expected is False for p in self.properties):
             return 1
@@ -80,10 +85,14 @@ class ProveResult:
                 "properties": [p.json() for p in self.properties]}
 
 
-def default_unbounded(model: Model, given: Iterable[str]) -> list[str]:
-    """Every integer parameter not set with -p and not indexing actions (over=...)."""
+def default_unbounded(model: Model, given: Iterable[str], failures: Iterable[str] | None = None) -> list[str]:
+    """Every integer parameter not set with -p, not indexing actions (over=...), not
+    structural, and (when `failures`, the modes on, is given) not the budget of a mode
+    that is off."""
     indexing = {a.over for a in model.action_decls if isinstance(a.over, str)}
-    return [n for n, p in model.params.items() if not p.choices and n not in given and n not in indexing]
+    off = set() if failures is None else {f.budget for n, f in model.failure_modes.items() if n not in failures}
+    return [n for n, p in model.params.items() if not p.choices and n not in given and n not in indexing
+            and not p.structural and n not in off]
 
 
 def prove(model: Model, params: dict[str, Any] | None = None, unbounded: Iterable[str] | None = None,
@@ -126,10 +135,11 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
     say = progress or (lambda text: None)
     deadline = None if timeout is None else start + timeout
     params = dict(params or {})
-    unb = default_unbounded(model, params) if unbounded is None else list(unbounded)
     model.resolve_params(params)  # bad names and values: one-line errors first
     failures = model.resolve_failures(enable, disable)
-    fixed = {k: v for k, v in model.resolve_params(params).items() if k not in unb}
+    unb = default_unbounded(model, params, failures) if unbounded is None else list(unbounded)
+    off = {f.budget for n, f in model.failure_modes.items() if n not in failures}
+    fixed = {k: v for k, v in model.resolve_params(params).items() if k not in unb and k not in off}
     always = select_properties(model, only)
     ranges = {n: model.params[n].describe_range() for n in unb if n in model.params}
     try:
