@@ -338,6 +338,13 @@ class BmcOutcome:
     reason: str = ""
 
 
+def _searched(k: int) -> str:
+    """What bounded model checking covered when the time ran out at depth k."""
+    if k == 0:
+        return "the time limit was reached before it began"
+    return f"no violation of up to {k - 1} step{'s' if k != 2 else ''}; time limit reached at depth {k}"
+
+
 def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | None = None,
             progress: Callable[[str], None] | None = None) -> BmcOutcome:
     """Shortest violation of an always property, over every value of the unbounded parameters."""
@@ -351,8 +358,7 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
-                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
-                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1, _searched(k))
             u.solver.set("timeout", max(1, int(left * 1000)))
         if progress is not None:
             progress(f"bounded model checking: depth {k}")
@@ -365,7 +371,6 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         u.solver.pop()
         if r == z3.unknown:
             if deadline is not None and time.perf_counter() >= deadline - 0.01:
-                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
-                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1, _searched(k))
             return BmcOutcome(Verdict.UNKNOWN, None, k - 1, f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
     return BmcOutcome(Verdict.UNKNOWN, None, max_depth, f"no violation of up to {max_depth} steps")
