@@ -4,7 +4,9 @@
    bounds (`x <= 0`, `x >= 1`), differences (`x <= y + c`, c in -1..1, parameters
    included), facts over array elements (`forall i < t: a[i] >= 1`, `forall i >= t:
    a[i] = 0`, `a[t] >= 1`), the variables' domains and the `always` properties, each
-   also guarded by an enum value (`pc = fetched -> ...`).
+   also guarded by an enum value (`pc = fetched -> ...`); and, unguarded, facts over
+   two elements: the elements >= 1 form a prefix (`forall i < j: a[j] >= 1 -> a[i] >=
+   1`), from t on (`forall t <= i < j: ...`).
 2. A candidate is kept only if it holds in every state the explicit engine reaches in
    small instances (each unbounded parameter at its three smallest values).
 3. Houdini: with the parameters symbolic, a candidate is dropped when it fails in the
@@ -255,14 +257,25 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
             bodies.append((f"forall i: {a}[i] >= {c}", lambda e, a=a, c=c: all(v >= c for v in e[a]),
                            z3.ForAll([i], z3.Implies(rng, z[a][i] >= c)), ("aall", a, c), (a,)))
         j = z3.Int("j")
-        c = lo + 1
+        one = lo + 1
         prefix = z3.ForAll([i], z3.Implies(rng, z3.ForAll([j], z3.Implies(
-            z3.And(i < j, j < size, z[a][j] >= c), z[a][i] >= c))))
-        bodies.append((f"forall i < j: {a}[j] >= {c} -> {a}[i] >= {c}",
-                       lambda e, a=a, c=c: _prefix(e[a], c), prefix, ("prefix", a, c), (a,)))
+            z3.And(i < j, j < size, z[a][j] >= one), z[a][i] >= one))))
+        bodies.append((f"forall i < j: {a}[j] >= {one} -> {a}[i] >= {one}",
+                       lambda e, a=a, c=one: _prefix(e[a], c), prefix, ("prefix", a, one), (a,)))
+        for t, u in itertools.permutations(terms, 2):
+            if together(a, t, u) and not (t in ss.unbounded and u in ss.unbounded):
+                bodies.append((f"forall {t} <= i < {u}: {a}[i] >= {one}",
+                               lambda e, a=a, c=one, t=t, u=u: all(v >= c for v in e[a][max(0, e[t]):max(0, e[u])]),
+                               z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t], i < z[u]), z[a][i] >= one)),
+                               ("prefix", "between", a, t, u), (a, t, u)))
         for t in terms:
             if not together(a, t):
                 continue
+            prefix_from = z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t]), z3.ForAll([j], z3.Implies(
+                z3.And(i < j, j < size, z[a][j] >= one), z[a][i] >= one))))
+            bodies.append((f"forall {t} <= i < j: {a}[j] >= {one} -> {a}[i] >= {one}",
+                           lambda e, a=a, c=one, t=t: _prefix(e[a][max(0, e[t]):], c), prefix_from,
+                           ("prefix", a, one, t), (a, t)))
             bodies.append((f"forall i < {t}: {a}[i] >= {lo + 1}",
                            lambda e, a=a, t=t, c=lo + 1: all(v >= c for v in e[a][:max(0, e[t])]),
                            z3.ForAll([i], z3.Implies(z3.And(rng, i < z[t]), z[a][i] >= lo + 1)),
@@ -289,8 +302,8 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
                            (ev.name, k), (ev.name,)))
     for gtext, gpy, gz, gkey, gnames in guards:
         for text, py, zb, key, names in bodies:
-            if not together(*names, *gnames) or (gnames and gnames[0] in names):
-                continue
+            if not together(*names, *gnames) or (gnames and gnames[0] in names) or (gnames and key[0] == "prefix"):
+                continue  # facts over two indices are costly to instantiate: never guarded
             if gpy is None:
                 out.append(Candidate(text, py, zb, (key, ())))
             else:
