@@ -24,7 +24,8 @@ from checker.api import Options, check
 from checker.config import build_config
 from checker.errors import CheckerError
 from checker.outputs import write_file
-from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
+from checker.matrix import (TRACE_DIR, columns_of, matrix_json, matrix_markdown, prove_rows, run_matrix,
+                            write_trace_pages)
 from checker.registry import commands, configs, get_config, get_model, models
 from checker.engines.replay import NotEnabled, replay
 from checker.cli.progress import Progress
@@ -45,6 +46,7 @@ def _version() -> str:
         return VERSION
 
 
+DEFAULT_PROVE_ROW_TIMEOUT = 120.0  # seconds for each row's proof in `matrix --prove`
 DEFAULT_MAX_DEPTH = 20  # deepest trace bounded model checking looks for (`trace --engine bmc`, `prove`)
 
 # Exit codes and what each means for a command; `--help` lists them in its epilog.
@@ -347,7 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--max-states", type=_count(), metavar="N",
                     help="stop each configuration after N distinct states (its undecided cells are unknown, exit 3)")
     mx.add_argument("--timeout", type=_seconds, metavar="S",
-                    help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
+                    help="stop each configuration after S seconds (its undecided cells are unknown, exit 3); with "
+                         "--prove, also each row's proof (default 120 there)")
+    mx.add_argument("--prove", action="store_true",
+                    help="also prove every cell that holds for every size (`checker prove --config ID`): "
+                         "proved, with the sizes it covers, or not, with the reason")
     _progress_arg(mx)
 
     d = command("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
@@ -630,6 +636,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             progress.say(f"checking {cfg.id}")
         rows = run_matrix(chosen, get_model, progress=show,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
+        if args.prove:
+            def proving(cfg: Any) -> None:
+                interrupt.phase(f"proving {cfg.id}")
+                progress.say(f"proving {cfg.id}")
+            prove_rows(rows, get_model, args.timeout or DEFAULT_PROVE_ROW_TIMEOUT, progress=proving)
     columns = columns_of(chosen)
     if args.output is not None:
         interrupt.phase(f"writing {args.output}")
@@ -643,7 +654,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         con = make_console()
         print_matrix(con, rows, columns)
         finish(con)
-    agree = [r.agrees() for r in rows]
+    agree = [r.agrees() for r in rows] + [r.proofs_agree() for r in rows]
     if any(a is False for a in agree):
         return 1
     return 3 if any(a is None for a in agree) else 0

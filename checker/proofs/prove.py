@@ -68,6 +68,12 @@ class ProveResult:
     ranges: dict[str, str] = field(default_factory=dict)  # unbounded parameter -> its range
     config: str | None = None  # the matrix row proved, if one was named
 
+    def claim(self) -> str:
+        """What a proof here covers: every value of the unbounded parameters, the sizes as given."""
+        every = " and ".join(f"{n} {self.ranges.get(n, '')}".strip() for n in self.unbounded) or "these parameters"
+        given = " ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return f"for every {every}" + (f"; {given} as given" if given else "")
+
     @property
     def sizes(self) -> dict[str, Any]:
         """The fixed integer parameters: sizes the proof is for as given (2 consumers stay 2)."""
