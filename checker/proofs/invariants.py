@@ -411,6 +411,19 @@ def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.Mod
     return m
 
 
+def _check(s: z3.Solver, lits: list[z3.BoolRef]) -> z3.CheckSatResult:
+    """s.check(*lits) without z3.py's per-literal coercion (thousands of literals per call)."""
+    arr = (z3.Ast * len(lits))(*[x.as_ast() for x in lits])
+    return z3.CheckSatResult(z3.Z3_solver_check_assumptions(s.ctx.ref(), s.solver, len(lits), arr))
+
+
+def _or(lits: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.Or(lits) without z3.py's per-literal coercion."""
+    ctx = lits[0].ctx
+    arr = (z3.Ast * len(lits))(*[x.as_ast() for x in lits])
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(lits), arr), ctx)
+
+
 class _GaveUp(Exception):
     """Z3 answered unknown (or the time ran out): nothing can be concluded from the query."""
 
@@ -433,6 +446,13 @@ def _limit(s: z3.Solver, deadline: float | None) -> None:
 def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.ArithRef]:  # type: ignore[assignment]
     ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
     return WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
+
+
+def _inner(ss: SymbolicSystem, extra: list[z3.ExprRef]) -> list[z3.ArithRef]:
+    """The indices a nested forall (a fact over two elements) is assumed at: the witnesses,
+    the action's own index and witnesses, and the integer variables before the step."""
+    ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
+    return WITNESS[:_depth(ss)] + [t for t in extra if z3.is_int(t)] + ints
 
 
 def _depth(ss: SymbolicSystem) -> int:
@@ -511,10 +531,12 @@ class _ActionCheck:
         self.s.add(*step)
         self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
         self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []) + witnesses)
+        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+        terms = _instances(ss, post + index + witnesses)
+        inner = _inner(ss, index + witnesses)
         self.s.add(*instantiate_late(late, terms))
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms)))
+            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms, inner=inner)))
             self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
 
 
@@ -623,10 +645,10 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int],
     alive = list(alive)
     while alive:
         some = z3.FreshBool("some")
-        s.add(z3.Or(z3.Not(some), *[neg[j] for j in alive]))
+        s.add(_or([z3.Not(some)] + [neg[j] for j in alive]))
         queries += 1
         _limit(s, deadline)
-        r = s.check(*[hyp[j] for j in alive] if hyp else [], some)
+        r = _check(s, ([hyp[j] for j in alive] if hyp else []) + [some])
         if r == z3.unknown:
             raise _GaveUp(s.reason_unknown())
         if r == z3.unsat:
@@ -647,7 +669,7 @@ def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[in
         j = work.pop()
         for ch in checks:
             hyps = [ch.hyp[k] for k in alive]
-            if ch.s.check(*hyps, ch.neg[j]) != z3.unsat:  # Z3 gave up this time: keep everything
+            if _check(ch.s, hyps + [ch.neg[j]]) != z3.unsat:  # Z3 gave up this time: keep everything
                 return list(alive)
             core = {x.get_id() for x in ch.s.unsat_core()}
             for k in alive:
@@ -676,8 +698,11 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
     for a in ss.actions:
         s = z3.Solver()
         step, (late, witnesses) = quantifier_free(a, post, ss.consts)
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []) + witnesses)
-        s.add(*ss.param_range, *step, *instantiate_late(late, terms), *[instantiate(c.z, terms) for c in cands])
+        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+        terms = _instances(ss, post + index + witnesses)
+        inner = _inner(ss, index + witnesses)
+        s.add(*ss.param_range, *step, *instantiate_late(late, terms),
+              *[instantiate(c.z, terms, inner=inner) for c in cands])
         for c in cands:
             broken = z3.Not(instantiate(z3.substitute(c.z, *sub), None))
             r = s.check(broken)
