@@ -315,3 +315,68 @@ def test_prove_property_selects_properties():
     r = prove(toys.handoff, properties=["behind-or-equal"], expect={"behind-or-equal": "violated"})
     (p,) = r.properties
     assert (p.verdict, p.expected, p.as_expected, r.exit_code) == ("proved", "violated", False, 1)
+
+
+# --------------------------------------------------------------------------- the group's matrix rows
+
+def _row_proof(cfg_id):
+    from checker.registry import get_config, get_model
+    cfg = get_config(cfg_id)
+    model = get_model(cfg.model)
+    on = list(cfg.failures)
+    off = [f for f in model.failure_modes if f not in on]
+    holds = [p for p, v in cfg.expect.items() if v == "holds"]
+    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect)
+    return model, cfg, on, off, r
+
+
+def _recheck(model, cfg, on, off, r):
+    """Every proved property's printed invariant, checked again pair by pair on a fresh build."""
+    ss = symbolic_build(model, dict(cfg.params), r.unbounded, on, off)
+    for p in r.properties:
+        if p.verdict == "proved":
+            assert p.invariant[0] == p.name
+            assert check_invariant(ss, p.support) == [], p.name
+
+
+@pytest.mark.parametrize("cfg_id", ["at-least-once", "at-most-once"])
+def test_group_rows_proved_for_every_number_of_messages_and_crashes(cfg_id):
+    model, cfg, on, off, r = _row_proof(cfg_id)
+    assert r.model == "group" and r.failure_modes == ["crash"]
+    assert r.unbounded == ["messages", "max_crashes"] and r.sizes == {"consumers": 1, "batch": 1}
+    assert r.claim() == "for every messages >= 1 and max_crashes >= 0; consumers=1 batch=1 as given"
+    assert [(p.name, p.verdict, p.as_expected) for p in r.properties] == \
+        [(n, "proved", True) for n, v in cfg.expect.items() if v == "holds"]
+    _recheck(model, cfg, on, off, r)
+
+
+GROUP_HOLDS = [c.id for c in __import__("spec.matrix", fromlist=["CONFIGS"]).CONFIGS
+               if c.model == "group" and "holds" in c.expect.values()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cfg_id", GROUP_HOLDS)
+def test_every_proved_group_cell_is_rechecked(cfg_id):
+    # Whatever each row's proof decides, a proof is never of a property the row expects
+    # to be violated, and every invariant it prints is inductive on its own.
+    model, cfg, on, off, r = _row_proof(cfg_id)
+    assert r.model == cfg.model and r.failure_modes == list(cfg.failures)
+    assert all(p.as_expected is not False for p in r.properties)
+    _recheck(model, cfg, on, off, r)
+
+
+def test_cli_matrix_prove_json():
+    r = run("matrix", "--prove", "--json", "--config", "at-most-once")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)["rows"]
+    cells = row["cells"]
+    assert cells["no-loss"] == {"verdict": "violated", "states": 84, "trace_length": 4, "proved": None,
+                                "proof": None}
+    claim = {"claim": "for every messages >= 1 and max_crashes >= 0; consumers=1 batch=1 as given"}
+    assert cells["no-duplicate-processing"] == {"verdict": "holds", "states": 84, "trace_length": None,
+                                                "proved": True, "proof": claim}
+    assert cells["in-order"]["proved"] is True
+    text = run("matrix", "--prove", "--config", "at-most-once").stdout
+    assert "holds (84 states)," in text  # the cell; its words wrap within the column
+    assert ("at-most-once: no-duplicate-processing, in-order proved for every messages >= 1 and max_crashes >= 0; "
+            "consumers=1 batch=1 as given") in " ".join(text.split())
