@@ -380,3 +380,16 @@ def test_cli_matrix_prove_json():
     assert "holds (84 states)," in text  # the cell; its words wrap within the column
     assert ("at-most-once: no-duplicate-processing, in-order proved for every messages >= 1 and max_crashes >= 0; "
             "consumers=1 batch=1 as given") in " ".join(text.split())
+
+
+def test_report_matrix_shows_the_proofs():
+    from checker.matrix import prove_rows, run_matrix
+    from checker.registry import get_config, get_model
+    from checker.render.html import _matrix_table
+    (row,) = run_matrix([get_config("at-most-once")], get_model)
+    prove_rows([row], get_model, 300)
+    page = _matrix_table({"matrix-at-most-once": row.result}, {"at-most-once": row.proof})
+    assert "holds (84 states), proved for every size" in page
+    assert 'title="for every messages &gt;= 1 and max_crashes &gt;= 0; consumers=1 batch=1 as given"' in page
+    r = run("report", "--prove", "--config", "at-most-once", "-o", "/tmp/checker-report-refused.html")
+    assert r.returncode == 2 and r.stderr.startswith("checker: error: --prove proves the matrix of the whole report")

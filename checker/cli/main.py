@@ -382,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the HTML (default report.html)")
     rp.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
+    rp.add_argument("--prove", action="store_true",
+                    help="also prove the matrix's cells that hold for every size (as `matrix --prove`; "
+                         "the whole report only)")
     _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
 
     # Plugins (registry.commands): e.g. `conform`, which drives a real Kafka client the
@@ -705,6 +708,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from checker.render.diagrams import DEFAULT_MAX_NODES
     from checker.render.html import render_report
     _check_output_file(args.output, "report.html")
+    if args.prove and (args.model is not None or args.config):
+        raise CheckerError("--prove proves the matrix of the whole report; drop MODEL and --config "
+                           "(`checker prove --config ID` proves one row)")
     if args.model is None and not args.config:
         if args.param or args.enable or args.disable:
             raise CheckerError("-p, --with and --without need a MODEL: report MODEL -p NAME=VALUE")
@@ -716,9 +722,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         system = _build(args, args.model)
         jobs = [(get_model(system.model), system)]
         command = " ".join(["checker report", system.model, *system.command_args()])
+    proofs = None
+    if args.prove:
+        interrupt.phase("proving the matrix")
+        rows = run_matrix(list(configs().values()), get_model, options=Options(engine="explicit"))
+        prove_rows(rows, get_model, DEFAULT_PROVE_ROW_TIMEOUT,
+                   progress=lambda cfg: interrupt.phase(f"proving {cfg.id}"))
+        proofs = {r.config.id: r.proof for r in rows}
+        command += " --prove"
     interrupt.phase("drawing the report")
     page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
-                         matrix=args.model is None and not args.config)
+                         matrix=args.model is None and not args.config, proofs=proofs)
     interrupt.phase(f"writing {args.output}")
     write_file(args.output, page)  # whole or not at all: a failure leaves the previous file
     if args.json:
