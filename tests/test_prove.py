@@ -393,3 +393,30 @@ def test_report_matrix_shows_the_proofs():
     assert 'title="for every messages &gt;= 1 and max_crashes &gt;= 0; consumers=1 batch=1 as given"' in page
     r = run("report", "--prove", "--config", "at-most-once", "-o", "/tmp/checker-report-refused.html")
     assert r.returncode == 2 and r.stderr.startswith("checker: error: --prove proves the matrix of the whole report")
+
+
+def test_cli_check_invariant(tmp_path):
+    out = run("prove").stdout
+    block = out.split("by this inductive invariant:\n")[1].split("(i ranges")[0]
+    lines = [x.strip() for x in block.splitlines() if x.strip()]
+    good = tmp_path / "inv.txt"
+    good.write_text("\n".join(lines) + "\n")
+    r = run("prove", "--check-invariant", str(good))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"{len(lines)} facts; properties among them: no-loss; checked with fresh solvers")
+    assert r.stdout.rstrip().endswith("verdict: inductive")
+    # Without the property, or with a fact that is false, it is not an invariant that proves anything.
+    weak = tmp_path / "weak.txt"
+    weak.write_text("\n".join(lines[1:]) + "\nposition <= 0\n")
+    r = run("prove", "--check-invariant", str(weak), "--json")
+    d = json.loads(r.stdout)
+    assert r.returncode == 1 and d["inductive"] is False and d["properties"] == []
+    assert any(f.startswith("Poll does not preserve position <= 0: from ") for f in d["failures"])
+    assert any(f.startswith("position <= 0 is false in the reachable state ") for f in d["false_in"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no-loss\nnonsense\n")
+    r = run("prove", "--check-invariant", str(bad))
+    assert (r.returncode, r.stderr) == (2, "checker: error: invariant line 2: 'nonsense' is not a property of kafka "
+                                           "or a fact `prove` writes for it (paste the lines `prove` printed)\n")
+    r = run("prove", "--check-invariant", str(good), "--max-depth", "3")
+    assert r.returncode == 2 and r.stderr.startswith("checker: error: --max-depth is not used with --check-invariant")

@@ -46,6 +46,7 @@ def _version() -> str:
         return VERSION
 
 
+DEFAULT_PROVE_TIMEOUT = 300.0  # seconds for `prove`
 DEFAULT_PROVE_ROW_TIMEOUT = 120.0  # seconds for each row's proof in `matrix --prove`
 DEFAULT_MAX_DEPTH = 20  # deepest trace bounded model checking looks for (`trace --engine bmc`, `prove`)
 
@@ -320,8 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
     _max_depth(pr, " when a proof fails")
-    pr.add_argument("--timeout", type=_seconds, default=300.0, metavar="S",
+    pr.add_argument("--timeout", type=_seconds, default=None, metavar="S",
                     help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
+    pr.add_argument("--check-invariant", metavar="FILE",
+                    help="check the invariant in FILE (the lines `prove` printed, one per line; - reads "
+                         "stdin) again from scratch: fresh solvers, initiation and every (action, fact) "
+                         "pair, and every fact on every reachable state of small instances; exit 0 when "
+                         "it is inductive and names a property, 1 when not")
     _progress_arg(pr)
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="also show every refuted candidate invariant with its counterexample to induction")
@@ -772,11 +778,47 @@ def _prove_instance(args: argparse.Namespace):
     return model, {**cfg.params, **params}, on, off, dict(cfg.expect), cfg.id
 
 
+def _check_invariant(args: argparse.Namespace, model: Any, params: dict, enable: list, disable: list) -> int:
+    from checker.proofs.prove import recheck_invariant
+    for given, option in ((args.property, "--property"), (args.max_depth, "--max-depth"),
+                          (args.timeout, "--timeout"), (args.verbose, "-v")):
+        if given:
+            raise CheckerError(f"{option} is not used with --check-invariant (it checks the invariant given, "
+                               "prints every failing pair and keeps no time limit); drop it")
+    path = args.check_invariant
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckerError(f"cannot read the invariant {path}: {getattr(e, 'strerror', None) or e}") from None
+    interrupt.phase("checking the invariant")
+    c = recheck_invariant(model, text.splitlines(), params, args.unbounded, enable, disable)
+    if args.json:
+        print(json.dumps({"model": model.name, "facts": c.facts, "properties": c.properties,
+                          "failures": [f.line() for f in c.failures], "false_in": c.false_in,
+                          "states": c.states, "instances": c.instances, "seconds": round(c.seconds, 3),
+                          "inductive": c.exit_code == 0}, indent=2))
+        return c.exit_code
+    print(f"{c.facts} facts; properties among them: {', '.join(c.properties) or 'none'}; "
+          f"checked with fresh solvers and on {c.states:,} states of {c.instances} small instances, {c.seconds:.2f} s")
+    for f in c.failures:
+        print("  " + f.line())
+    for f in c.false_in:
+        print("  " + f)
+    if not c.properties:
+        print("  no line is a property: the invariant proves nothing")
+    print("verdict: " + ("inductive" if c.exit_code == 0 else "NOT INDUCTIVE"))
+    return c.exit_code
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
     from checker.proofs.prove import prove
     from checker.render.prove_text import print_prove
 
     model, params, enable, disable, expect, config = _prove_instance(args)
+    if args.check_invariant is not None:
+        return _check_invariant(args, model, params, enable, disable)
+    if args.timeout is None:
+        args.timeout = DEFAULT_PROVE_TIMEOUT
     # prove keeps its own time, its Z3 queries given whole minutes; the watcher bounds the rest
     interrupt.start_clock(args.timeout, checked=False, grace=60.0)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:

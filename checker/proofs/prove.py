@@ -22,7 +22,8 @@ from checker.lang.model import Model
 from checker.result import PropertyResult, Verdict
 from checker.engines.symbolic import Unsupported, sym_bmc, symbolic_build
 
-__all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded"]
+__all__ = ["ProveProperty", "ProveResult", "prove", "default_unbounded", "InvariantCheck", "recheck_invariant",
+           "parse_invariant"]
 
 
 @dataclass
@@ -229,3 +230,99 @@ def select_properties(model: Model, only: list[str] | None) -> list[str]:
                                f"(`checker verify --property {name}` decides it on one instance)")
     return [n for n in always if n in only]
 
+
+
+# --------------------------------------------------------------------------- --check-invariant
+
+def parse_invariant(ss: Any, lines: list[str]) -> list[Candidate]:
+    """The facts of a printed invariant (one per line, as `prove` prints them) as candidates.
+
+    Each line must be a property's name or a fact the templates write for this system
+    (`x = y + c` stands for `x <= y + c` and `y <= x - c`); anything else is a
+    CheckerError naming the line."""
+    by_text: dict[str, list[Candidate]] = {}
+    cands = candidates(ss)
+    for c in cands:
+        by_text.setdefault(c.text, []).append(c)
+    keys = {c.key: c for c in cands}
+    for c in cands:  # the merged forms readable() prints
+        for text in readable([c, *[keys[k] for k in _partners(c.key) if k in keys]])[:1]:
+            if text != c.text:
+                by_text.setdefault(text, [c] + [keys[k] for k in _partners(c.key) if k in keys])
+    out: list[Candidate] = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line not in by_text:
+            raise CheckerError(f"invariant line {n}: {line!r} is not a property of {ss.model.name} or a fact "
+                               "`prove` writes for it (paste the lines `prove` printed)")
+        out += [c for c in by_text[line] if c not in out]
+    if not out:
+        raise CheckerError("the invariant has no lines: paste the lines `prove` printed, one per line")
+    return out
+
+
+def _partners(key: tuple) -> list[tuple]:
+    """The key of the fact that readable() merges with this one into an equality."""
+    if not (len(key) == 2 and isinstance(key[0], tuple)):
+        return []
+    body, guard = key
+    if body[0] == "diff":
+        return [(("diff", body[2], body[1], -body[3]), guard)]
+    if body[0] in ("le", "ge") and len(body) == 3:
+        return [(("ge" if body[0] == "le" else "le", body[1], body[2]), guard)]
+    return []
+
+
+@dataclass
+class InvariantCheck:
+    """`prove --check-invariant`: the invariant checked again from scratch."""
+
+    facts: int
+    properties: list[str]  # the properties among its lines
+    failures: list[Refutation]  # (action, fact) pairs that fail, initiation included
+    states: int  # explicit states of small instances checked
+    instances: int
+    false_in: list[str]  # facts false in some of those states, with one state
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures or self.false_in or not self.properties else 0
+
+
+def recheck_invariant(model: Model, lines: list[str], params: dict[str, Any] | None = None,
+                      unbounded: Iterable[str] | None = None, enable: Iterable[str] = (),
+                      disable: Iterable[str] = (), max_states: int = 50_000) -> InvariantCheck:
+    """Check a printed invariant independently of the run that found it: a fresh symbolic
+    build and fresh solvers, initiation and every (action, fact) pair, and every fact
+    evaluated on every reachable state of small instances (explicit engine)."""
+    start = time.perf_counter()
+    params = dict(params or {})
+    model.resolve_params(params)
+    failures = model.resolve_failures(enable, disable)
+    unb = default_unbounded(model, params, failures) if unbounded is None else list(unbounded)
+    try:
+        ss = symbolic_build(model, params, unb, enable, disable)
+    except Unsupported as e:
+        raise CheckerError(f"cannot be made symbolic: {e}") from None
+    cands = parse_invariant(ss, lines)
+    with no_cycle_collector():
+        bad = check_invariant(ss, cands)
+    samples = sample_states(ss, max_states)
+    false_in = []
+    for c in cands:
+        if c.prop is not None:
+            continue
+        for _, envs, _, _ in samples:
+            hit = next((e for e in envs if not c.py(e)), None)
+            if hit is not None:
+                false_in.append(f"{c.text} is false in the reachable state {hit}")
+                break
+    props = [c.prop for c in cands if c.prop is not None]
+    # a property's own explicit check: it is a line of the invariant, so it must hold in the samples too
+    for _, _, _, violated in samples:
+        false_in += [f"{n} is violated in a small instance" for n in props if n in violated]
+    return InvariantCheck(len(cands), props, bad, sum(len(e) for _, e, _, _ in samples), len(samples),
+                          list(dict.fromkeys(false_in)), time.perf_counter() - start)
