@@ -22,7 +22,7 @@ from checker.explain import explain
 from checker.outputs import Staging
 from checker.result import Result, Trace, Verdict
 
-__all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "matrix_json",
+__all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "prove_rows", "matrix_json",
            "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]
 
 TRACE_DIR = "docs/traces"  # where `matrix --markdown` links point (relative to the README)
@@ -40,15 +40,37 @@ def columns_of(configs: Iterable[Config]) -> list[str]:
 class Row:
     config: Config
     result: Result
+    proof: Any = None  # the row's ProveResult (checker/proofs/prove.py) after `prove_rows`
 
     def cell(self, column: str) -> dict[str, Any] | None:
+        """verdict, states, trace_length and proved: None unless the row was proved
+        (`prove_rows`); then a cell that holds has proved true or false and `proof`, the
+        size claim or the reason it is not proved."""
         try:
             p = self.result.prop(column)
         except (CheckerError, KeyError):
             return None  # this row's model has no such property
-        return {"verdict": p.verdict, "states": self.result.states,
-                "trace_length": len(p.trace.steps) - 1 if p.trace else None,
-                "proved": None}  # filled once a prover decides the property for all sizes
+        out = {"verdict": p.verdict, "states": self.result.states,
+               "trace_length": len(p.trace.steps) - 1 if p.trace else None, "proved": None}
+        if self.proof is not None:
+            out["proof"] = None
+            q = next((q for q in self.proof.properties if q.name == column), None)
+            if q is not None:
+                out["proved"] = q.verdict == Verdict.PROVED
+                out["proof"] = {"claim": self.proof.claim()} if out["proved"] else \
+                    {"verdict": q.verdict, "reason": proof_reason(q)}
+        return out
+
+    def proofs_agree(self) -> bool | None:
+        """After `prove_rows`: False if a cell that holds was refuted for some size, None if
+        one is unknown, True when every such cell is proved (or there was none)."""
+        if self.proof is None:
+            return True
+        got = [q.verdict for q in self.proof.properties]
+        if Verdict.REFUTED in got:
+            return False
+        return None if Verdict.UNKNOWN in got else True
+
 
     def agrees(self) -> bool | None:
         """True when every expected verdict was found, False on a disagreement, None if undecided."""
@@ -57,6 +79,35 @@ class Row:
             return False
         return None if any(g is None for g in got) else True
 
+
+def proof_reason(q: Any) -> str:
+    """Why a cell that holds is not proved, in one line."""
+    if q.verdict == Verdict.REFUTED and q.trace is not None:
+        shown = " ".join(f"{k}={v}" for k, v in q.trace.system.params.items() if isinstance(v, int))
+        return f"refuted: violated in {len(q.trace.steps) - 1} steps at {shown}"
+    return q.reason or "not proved"
+
+
+def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
+               progress: Callable[[Config], None] | None = None,
+               say: Callable[[str], None] | None = None) -> None:
+    """Prove every cell that holds, for every size (`prove` with the row's model,
+    parameters, failure modes and expectations; `timeout` seconds per row)."""
+    from checker.proofs.prove import prove
+
+    for r in rows:
+        holds = [p.name for p in r.result.properties
+                 if p.verdict == Verdict.HOLDS and p.kind == "always" and p.name in r.config.expect]
+        if not holds:
+            continue
+        if progress is not None:
+            progress(r.config)
+        model = get_model(r.config.model)
+        on = list(r.config.failures)
+        off = [f for f in model.failure_modes if f not in on]
+        r.proof = prove(model, dict(r.config.params), None, on, off, timeout=timeout, progress=say,
+                        properties=holds, expect=r.config.expect)
+        r.proof.config = r.config.id
 
 def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
                progress: Callable[[Config], None] | None = None, options: Options | None = None) -> list[Row]:
@@ -97,7 +148,8 @@ def cell_text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return "-"
     if cell["verdict"] == Verdict.HOLDS:
-        return f"holds ({cell['states']:,} states)" + (", for all sizes" if cell["proved"] else "")
+        proof = {True: ", proved for every size", False: ", not proved for every size"}.get(cell["proved"], "")
+        return f"holds ({cell['states']:,} states)" + proof
     if cell["trace_length"] is not None:
         return f"{cell['verdict']}, {cell['trace_length']} steps"
     return cell["verdict"]

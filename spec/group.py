@@ -20,7 +20,7 @@ at-most-once there; `checker conform` replays traces against that client);
 transactions; auto.offset.reset=none.
 """
 
-from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, ite, when
+from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, indices, ite, when
 
 from . import failures
 from .group_ops import NO_OFFSET, PC, STATUS, holds_records, in_hand, reset_target, start_position
@@ -34,7 +34,7 @@ COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSy
 model = Model("group", __doc__)
 model.param("messages", 3, min=1, doc="messages the producer sends")
 model.param("consumers", 1, min=1, max=3, doc="consumers in the group (the partition has one owner)")
-model.param("batch", 1, min=1, doc="max.poll.records: records one poll() returns at most")
+model.param("batch", 1, min=1, structural=True, doc="max.poll.records: records one poll() returns at most")
 model.param("commit", "after", choices=COMMITS, doc=COMMIT_DOC)
 model.param("processing", "sync", choices=("sync", "worker"),
             doc="process on the polling thread, or hand records to a worker and poll again (auto only)")
@@ -219,7 +219,7 @@ def Process(s, c):
         when(s.pc[c] == (PC.committed if p.commit == "before" else PC.fetched))
     o = s.nxt[c]
     first = s.processed[o] == 0
-    later = any_of(range(p.messages), lambda k: And(k > o, s.processed[k] >= 1))
+    later = any_of(indices(p.messages), lambda k: And(k > o, s.processed[k] >= 1))
     s.reordered = Or(s.reordered, And(first, later))
     if p.sink == "idempotent":  # R1: an upsert keyed by the offset; a second run changes nothing
         s.processed[o] = ite(s.processed[o] >= 1, s.processed[o], 1)
@@ -352,7 +352,8 @@ def _run_ended(s):
 def no_loss(s):
     """No committed offset or deletion covers an unprocessed record outside a live consumer's hands, and a finished run processed every record."""
     end = _run_ended(s)
-    return all_of(range(s.params.messages), lambda o: Implies(
+    # indices(): a range here, a quantifier over every offset when `prove` leaves messages symbolic.
+    return all_of(indices(s.params.messages), lambda o: Implies(
         And(s.processed[o] == 0, o < s.sent, Not(in_hand(s, o))),
         Not(Or(o < s.committed, o < s.log_start, end))))
 

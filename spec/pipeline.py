@@ -42,17 +42,17 @@ def most(p):
 
 model = Model("pipeline", __doc__)
 model.param("messages", 2, min=1, max=3, doc="messages the producer sends")
-model.param("replicas", 1, min=1, max=3, doc="replication factor: brokers holding the partition")
+model.param("replicas", 1, min=1, max=3, structural=True, doc="replication factor: brokers holding the partition")
 model.param("acks", "all", choices=ACKS,
             doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")
-model.param("min_isr", 1, min=1, max=3,
+model.param("min_isr", 1, min=1, max=3, structural=True,
             doc="min.insync.replicas: ISR members an acks=all write needs (Kafka's default: 1)")
 model.param("unclean", "no", choices=("no", "yes"),
             doc="unclean.leader.election.enable: elect a replica outside the ISR when no ISR member is alive")
-model.param("retries", 0, min=0, max=2, doc="retries: how often, in all, the producer resends a failed request")
+model.param("retries", 0, min=0, max=2, structural=True, doc="retries: how often, in all, the producer resends a failed request")
 model.param("idempotence", "no", choices=("no", "yes"),
             doc="enable.idempotence: the broker drops a resent duplicate (needs acks=all, retries >= 1)")
-model.param("in_flight", 1, min=1, max=2, doc="max.in.flight.requests.per.connection")
+model.param("in_flight", 1, min=1, max=2, structural=True, doc="max.in.flight.requests.per.connection")
 model.param("commit", "after", choices=("after", "before"),
             doc="the consumer commits after processing (at-least-once) or before (at-most-once)")
 model.param("sink", "plain", choices=("plain", "idempotent"),

@@ -231,10 +231,10 @@ def test_every_output_is_o_output_and_rows_and_properties_are_chosen_one_way():
     for name in ("diagrams", "report", "matrix"):
         assert {"-o", "--output"} <= options[name], name
     assert all(not ({"--out", "--traces"} & opts) for opts in options.values())
-    for name in ("verify", "trace", "replay", "diagrams", "report", "matrix", "conform"):
+    for name in ("verify", "trace", "replay", "diagrams", "report", "matrix", "conform", "prove"):
         assert "--config" in options[name], name
     assert positionals["matrix"] == [] and positionals["conform"] == ["model"]
-    assert "--property" in options["verify"] and "--property" in options["trace"]
+    assert all("--property" in options[name] for name in ("verify", "trace", "prove"))
     assert positionals["trace"] == ["model"]
     helps = {name: next(a.help for a in subs[name]._actions if a.dest == "max_depth") for name in ("trace", "prove")}
     assert all("(default 20)" in h for h in helps.values())
@@ -250,7 +250,7 @@ def test_every_output_is_o_output_and_rows_and_properties_are_chosen_one_way():
     (["trace", "--property", "no-loss", "--engine", "bmc", "--max-states", "9"], "the bmc engine takes --max-depth"),
     (["verify", "--config", "at-least-once", "--config", "at-most-once"], "--config is given 2 times"),
     (["verify", "--json", "--no-traces"], "--json always holds the traces"),
-    (["prove", "--config", "at-least-once"], "unrecognized arguments: --config"),
+    (["prove", "kafka", "--config", "at-least-once"], "configuration at-least-once is of model group, not kafka"),
     (["diagrams", "--all", "kafka"], "drop MODEL"),
 ])
 def test_old_and_unused_option_forms_are_refused(args, message):

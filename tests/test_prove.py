@@ -169,7 +169,7 @@ def test_cli_prove_json():
     r = run("prove", "-p", "commit=before", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert set(d) == {"model", "params", "unbounded", "failure_modes", "seconds", "properties"}
+    assert set(d) == {"model", "config", "params", "unbounded", "failure_modes", "seconds", "properties"}
     assert (d["model"], d["params"], d["unbounded"]) == ("kafka", {"commit": "before", "fairness": "weak"}, ["messages", "max_crashes"])
     (p,) = d["properties"]
     assert (p["name"], p["verdict"], p["invariant"]) == ("no-loss", "refuted", [])
@@ -248,3 +248,175 @@ def test_indices_is_a_range_when_built_and_a_quantifier_when_symbolic():
     assert z3.is_quantifier(q) and q.is_forall()
     with pytest.raises(SpecError, match="symbolic length"):
         list(indices(z3.Int("n")))
+
+
+# --------------------------------------------------------------------------- prove --config, --property
+
+def _prove_args(*argv):
+    from checker.cli.main import build_parser
+    args, extra = build_parser().parse_known_args(["prove", *argv])
+    assert not extra
+    args.__dict__.pop("_given_once", None)
+    return args
+
+
+@pytest.mark.parametrize("cfg_id", [c.id for c in __import__("spec.matrix", fromlist=["CONFIGS"]).CONFIGS])
+def test_prove_config_is_exactly_the_row(cfg_id):
+    # What `prove --config ID` hands to the prover is the row: its model, its parameters,
+    # exactly its failure modes and its expected verdicts; never the default model's.
+    from checker.cli.main import _prove_instance
+    from checker.config import build_config
+    from checker.registry import get_config, get_model
+    cfg = get_config(cfg_id)
+    model, params, on, off, expect, config = _prove_instance(_prove_args("--config", cfg_id))
+    assert model.name == cfg.model and config == cfg_id
+    assert params == cfg.params and expect == cfg.expect
+    system = build_config(cfg, get_model(cfg.model))
+    assert model.resolve_failures(on, off) == system.failure_modes == list(cfg.failures)
+    # Given with the row's own model it is the same; with another model it is refused.
+    assert _prove_instance(_prove_args(cfg.model, "--config", cfg_id))[:5] == (model, params, on, off, expect)
+    other = "kafka" if cfg.model != "kafka" else "group"
+    r = run("prove", other, "--config", cfg_id)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"checker: error: configuration {cfg_id} is of model {cfg.model}, not {other}\n"
+
+
+def test_prove_config_options_apply_on_top_of_the_row():
+    from checker.cli.main import _prove_instance
+    model, params, on, off, expect, _ = _prove_instance(
+        _prove_args("--config", "offset-expiry-latest", "--without", "shutdown", "-f", "crash", "-p", "messages=2"))
+    assert model.resolve_failures(on, off) == ["crash", "offset-expiry"]
+    assert params == {"reset": "latest", "messages": "2"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", "nope"], "unknown configuration 'nope'"),
+    (["--config", "at-least-once", "--config", "at-most-once"], "--config is given 2 times"),
+    (["--config", "batch-commit", "--unbounded", "batch"],
+     "--unbounded batch: configuration batch-commit sets batch=2"),
+    (["--config", "at-least-once", "-f", "nope"], "unknown failure mode 'nope' for model group"),
+    (["--property", "nope"], "--property nope: kafka has no property 'nope'; its always properties: no-loss"),
+    (["--property", "all-processed"], "--property all-processed: all-processed is an eventually property; "
+                                      "prove decides always properties only"),
+    (["-v", "--json"], "-v adds the refuted candidates to the text output; --json prints none of it"),
+])
+def test_cli_prove_refuses_what_it_would_ignore(args, message):
+    r = run("prove", *args)
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert r.stderr.startswith("checker: error: ") and message in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_prove_property_selects_properties():
+    r = prove(toys.handoff, properties=["b-below-bound"])
+    assert [(p.name, p.verdict) for p in r.properties] == [("b-below-bound", "refuted")]
+    assert r.properties[0].trace.actions == ["IncA", "IncB"]
+    # a row's expectations replace the model's
+    r = prove(toys.handoff, properties=["behind-or-equal"], expect={"behind-or-equal": "violated"})
+    (p,) = r.properties
+    assert (p.verdict, p.expected, p.as_expected, r.exit_code) == ("proved", "violated", False, 1)
+
+
+# --------------------------------------------------------------------------- the group's matrix rows
+
+def _row_proof(cfg_id):
+    from checker.registry import get_config, get_model
+    cfg = get_config(cfg_id)
+    model = get_model(cfg.model)
+    on = list(cfg.failures)
+    off = [f for f in model.failure_modes if f not in on]
+    holds = [p for p, v in cfg.expect.items() if v == "holds"]
+    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect)
+    return model, cfg, on, off, r
+
+
+def _recheck(model, cfg, on, off, r):
+    """Every proved property's printed invariant, checked again pair by pair on a fresh build."""
+    ss = symbolic_build(model, dict(cfg.params), r.unbounded, on, off)
+    for p in r.properties:
+        if p.verdict == "proved":
+            assert p.invariant[0] == p.name
+            assert check_invariant(ss, p.support) == [], p.name
+
+
+@pytest.mark.parametrize("cfg_id", ["at-least-once", "at-most-once"])
+def test_group_rows_proved_for_every_number_of_messages_and_crashes(cfg_id):
+    model, cfg, on, off, r = _row_proof(cfg_id)
+    assert r.model == "group" and r.failure_modes == ["crash"]
+    assert r.unbounded == ["messages", "max_crashes"] and r.sizes == {"consumers": 1, "batch": 1}
+    assert r.claim() == "for every messages >= 1 and max_crashes >= 0; consumers=1 batch=1 as given"
+    assert [(p.name, p.verdict, p.as_expected) for p in r.properties] == \
+        [(n, "proved", True) for n, v in cfg.expect.items() if v == "holds"]
+    _recheck(model, cfg, on, off, r)
+
+
+GROUP_HOLDS = [c.id for c in __import__("spec.matrix", fromlist=["CONFIGS"]).CONFIGS
+               if c.model == "group" and "holds" in c.expect.values()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cfg_id", GROUP_HOLDS)
+def test_every_proved_group_cell_is_rechecked(cfg_id):
+    # Whatever each row's proof decides, a proof is never of a property the row expects
+    # to be violated, and every invariant it prints is inductive on its own.
+    model, cfg, on, off, r = _row_proof(cfg_id)
+    assert r.model == cfg.model and r.failure_modes == list(cfg.failures)
+    assert all(p.as_expected is not False for p in r.properties)
+    _recheck(model, cfg, on, off, r)
+
+
+def test_cli_matrix_prove_json():
+    r = run("matrix", "--prove", "--json", "--config", "at-most-once")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)["rows"]
+    cells = row["cells"]
+    assert cells["no-loss"] == {"verdict": "violated", "states": 84, "trace_length": 4, "proved": None,
+                                "proof": None}
+    claim = {"claim": "for every messages >= 1 and max_crashes >= 0; consumers=1 batch=1 as given"}
+    assert cells["no-duplicate-processing"] == {"verdict": "holds", "states": 84, "trace_length": None,
+                                                "proved": True, "proof": claim}
+    assert cells["in-order"]["proved"] is True
+    text = run("matrix", "--prove", "--config", "at-most-once").stdout
+    assert "holds (84 states)," in text  # the cell; its words wrap within the column
+    assert ("at-most-once: no-duplicate-processing, in-order proved for every messages >= 1 and max_crashes >= 0; "
+            "consumers=1 batch=1 as given") in " ".join(text.split())
+
+
+def test_report_matrix_shows_the_proofs():
+    from checker.matrix import prove_rows, run_matrix
+    from checker.registry import get_config, get_model
+    from checker.render.html import _matrix_table
+    (row,) = run_matrix([get_config("at-most-once")], get_model)
+    prove_rows([row], get_model, 300)
+    page = _matrix_table({"matrix-at-most-once": row.result}, {"at-most-once": row.proof})
+    assert "holds (84 states), proved for every size" in page
+    assert 'title="for every messages &gt;= 1 and max_crashes &gt;= 0; consumers=1 batch=1 as given"' in page
+    r = run("report", "--prove", "--config", "at-most-once", "-o", "/tmp/checker-report-refused.html")
+    assert r.returncode == 2 and r.stderr.startswith("checker: error: --prove proves the matrix of the whole report")
+
+
+def test_cli_check_invariant(tmp_path):
+    out = run("prove").stdout
+    block = out.split("by this inductive invariant:\n")[1].split("(i ranges")[0]
+    lines = [x.strip() for x in block.splitlines() if x.strip()]
+    good = tmp_path / "inv.txt"
+    good.write_text("\n".join(lines) + "\n")
+    r = run("prove", "--check-invariant", str(good))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"{len(lines)} facts; properties among them: no-loss; checked with fresh solvers")
+    assert r.stdout.rstrip().endswith("verdict: inductive")
+    # Without the property, or with a fact that is false, it is not an invariant that proves anything.
+    weak = tmp_path / "weak.txt"
+    weak.write_text("\n".join(lines[1:]) + "\nposition <= 0\n")
+    r = run("prove", "--check-invariant", str(weak), "--json")
+    d = json.loads(r.stdout)
+    assert r.returncode == 1 and d["inductive"] is False and d["properties"] == []
+    assert any(f.startswith("Poll does not preserve position <= 0: from ") for f in d["failures"])
+    assert any(f.startswith("position <= 0 is false in the reachable state ") for f in d["false_in"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no-loss\nnonsense\n")
+    r = run("prove", "--check-invariant", str(bad))
+    assert (r.returncode, r.stderr) == (2, "checker: error: invariant line 2: 'nonsense' is not a property of kafka "
+                                           "or a fact `prove` writes for it (paste the lines `prove` printed)\n")
+    r = run("prove", "--check-invariant", str(good), "--max-depth", "3")
+    assert r.returncode == 2 and r.stderr.startswith("checker: error: --max-depth is not used with --check-invariant")

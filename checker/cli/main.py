@@ -24,7 +24,8 @@ from checker.api import Options, check
 from checker.config import build_config
 from checker.errors import CheckerError
 from checker.outputs import write_file
-from checker.matrix import TRACE_DIR, columns_of, matrix_json, matrix_markdown, run_matrix, write_trace_pages
+from checker.matrix import (TRACE_DIR, columns_of, matrix_json, matrix_markdown, prove_rows, run_matrix,
+                            write_trace_pages)
 from checker.registry import commands, configs, get_config, get_model, models, setup_reader
 from checker.engines.replay import NotEnabled, replay
 from checker.cli.progress import Progress
@@ -46,6 +47,8 @@ def _version() -> str:
         return VERSION
 
 
+DEFAULT_PROVE_TIMEOUT = 300.0  # seconds for `prove`
+DEFAULT_PROVE_ROW_TIMEOUT = 120.0  # seconds for each row's proof in `matrix --prove`
 DEFAULT_MAX_DEPTH = 20  # deepest trace bounded model checking looks for (`trace --engine bmc`, `prove`)
 
 # Exit codes and what each means for a command; `--help` lists them in its epilog.
@@ -337,16 +340,23 @@ def build_parser() -> argparse.ArgumentParser:
                  description="Prove every always property for every value of the unbounded parameters "
                              "(by default every integer parameter that does not index actions), with an "
                              "invariant inferred automatically, or refute it with a shortest trace.")
-    pr.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    pr.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
+    pr.add_argument("--property", action="append", default=[], metavar="NAME",
+                    help="prove only this always property (repeatable; default: every always property)")
     pr.add_argument("--unbounded", action="append", default=None, metavar="NAME",
                     help="leave this integer parameter symbolic (repeatable; replaces the default set)")
     _max_depth(pr, " when a proof fails")
-    pr.add_argument("--timeout", type=_seconds, default=300.0, metavar="S",
+    pr.add_argument("--timeout", type=_seconds, default=None, metavar="S",
                     help="give up after S seconds (default 300); what is not decided is unknown (exit 3)")
+    pr.add_argument("--check-invariant", metavar="FILE",
+                    help="check the invariant in FILE (the lines `prove` printed, one per line; - reads "
+                         "stdin) again from scratch: fresh solvers, initiation and every (action, fact) "
+                         "pair, and every fact on every reachable state of small instances; exit 0 when "
+                         "it is inductive and names a property, 1 when not")
     _progress_arg(pr)
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="also show every refuted candidate invariant with its counterexample to induction")
-    _instance_args(pr, config=False)  # a matrix row's expectations are of its instance, not of every size
+    _instance_args(pr)  # --config: the row's model, parameters, failure modes and expected verdicts
 
     ls = command("list", help="list models, parameters, failure modes and properties",
                  description="List every model (or one) with its parameters, failure modes, "
@@ -370,7 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--max-states", type=_count(), metavar="N",
                     help="stop each configuration after N distinct states (its undecided cells are unknown, exit 3)")
     mx.add_argument("--timeout", type=_seconds, metavar="S",
-                    help="stop each configuration after S seconds (its undecided cells are unknown, exit 3)")
+                    help="stop each configuration after S seconds (its undecided cells are unknown, exit 3); with "
+                         "--prove, also each row's proof (default 120 there)")
+    mx.add_argument("--prove", action="store_true",
+                    help="also prove every cell that holds for every size (`checker prove --config ID`): "
+                         "proved, with the sizes it covers, or not, with the reason")
     _progress_arg(mx)
 
     d = command("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
@@ -400,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the HTML (default report.html)")
     rp.add_argument("--max-nodes", type=_count(), default=None, metavar="N",
                     help="draw the full graph up to N states, a projection above (default 100)")
+    rp.add_argument("--prove", action="store_true",
+                    help="also prove the matrix's cells that hold for every size (as `matrix --prove`; "
+                         "the whole report only)")
     _instance_args(rp, json_help="print one JSON object (file, instances, bytes) instead of a line")
     _setup_arg(rp)
 
@@ -664,6 +681,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             progress.say(f"checking {cfg.id}")
         rows = run_matrix(chosen, get_model, progress=show,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
+        if args.prove:
+            def proving(cfg: Any) -> None:
+                interrupt.phase(f"proving {cfg.id}")
+                progress.say(f"proving {cfg.id}")
+            prove_rows(rows, get_model, args.timeout or DEFAULT_PROVE_ROW_TIMEOUT, progress=proving)
     columns = columns_of(chosen)
     if args.output is not None:
         interrupt.phase(f"writing {args.output}")
@@ -677,7 +699,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         con = make_console()
         print_matrix(con, rows, columns)
         finish(con)
-    agree = [r.agrees() for r in rows]
+    agree = [r.agrees() for r in rows] + [r.proofs_agree() for r in rows]
     if any(a is False for a in agree):
         return 1
     return 3 if any(a is None for a in agree) else 0
@@ -732,6 +754,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from checker.render.diagrams import DEFAULT_MAX_NODES
     from checker.render.html import render_report
     _check_output_file(args.output, "report.html")
+    if args.prove and (args.model is not None or args.config or args.setup is not None):
+        raise CheckerError("--prove proves the matrix of the whole report; drop MODEL, --config and --setup "
+                           "(`checker prove --config ID` proves one row)")
     if args.setup is not None:
         setup_jobs, command = _setup_jobs(args)
         jobs = [(m, s) for m, s, _, _ in setup_jobs]
@@ -746,9 +771,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         system = _build(args, args.model)
         jobs = [(get_model(system.model), system)]
         command = " ".join(["checker report", system.model, *system.command_args()])
+    proofs = None
+    if args.prove:
+        interrupt.phase("proving the matrix")
+        rows = run_matrix(list(configs().values()), get_model, options=Options(engine="explicit"))
+        prove_rows(rows, get_model, DEFAULT_PROVE_ROW_TIMEOUT,
+                   progress=lambda cfg: interrupt.phase(f"proving {cfg.id}"))
+        proofs = {r.config.id: r.proof for r in rows}
+        command += " --prove"
     interrupt.phase("drawing the report")
     page = render_report(jobs, command, max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
-                         matrix=args.model is None and not args.config and args.setup is None)
+                         matrix=args.model is None and not args.config and args.setup is None, proofs=proofs)
     interrupt.phase(f"writing {args.output}")
     write_file(args.output, page)  # whole or not at all: a failure leaves the previous file
     if args.json:
@@ -759,21 +792,87 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prove_instance(args: argparse.Namespace):
+    """What `prove` proves: the model, parameters, failure modes on and off, and expected
+    verdicts, from MODEL or from the --config row with -p, -f and --without on top. Every
+    option it accepts is used; a combination it could not honour is refused."""
+    _check_modes(args)
+    if args.json and args.verbose:
+        raise CheckerError("-v adds the refuted candidates to the text output; --json prints none of it: "
+                           "give one of them")
+    params = _parse_params(args.param)
+    if not args.config:
+        model = get_model(DEFAULT_MODEL if args.model is None else args.model)
+        return model, params, args.enable, args.disable, {}, None
+    if len(args.config) > 1:
+        raise CheckerError(f"--config is given {len(args.config)} times; prove proves one matrix row "
+                           "(`checker matrix --prove --config ID ...` proves several)")
+    cfg = get_config(args.config[0])
+    if args.model is not None and args.model != cfg.model:
+        raise CheckerError(f"configuration {cfg.id} is of model {cfg.model}, not {args.model}")
+    model = get_model(cfg.model)
+    for n in args.unbounded or []:
+        if n in cfg.params and n not in params:
+            raise CheckerError(f"--unbounded {n}: configuration {cfg.id} sets {n}={cfg.params[n]}; "
+                               f"prove the row as it is, or set -p {n}=VALUE on top of it")
+    model.resolve_failures(args.enable, args.disable)  # unknown names: one-line errors first
+    on = [f for f in cfg.failures if f not in args.disable] + [f for f in args.enable if f not in cfg.failures]
+    off = [f for f in model.failure_modes if f not in on]
+    return model, {**cfg.params, **params}, on, off, dict(cfg.expect), cfg.id
+
+
+def _check_invariant(args: argparse.Namespace, model: Any, params: dict, enable: list, disable: list) -> int:
+    from checker.proofs.prove import recheck_invariant
+    for given, option in ((args.property, "--property"), (args.max_depth, "--max-depth"),
+                          (args.timeout, "--timeout"), (args.verbose, "-v")):
+        if given:
+            raise CheckerError(f"{option} is not used with --check-invariant (it checks the invariant given, "
+                               "prints every failing pair and keeps no time limit); drop it")
+    path = args.check_invariant
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckerError(f"cannot read the invariant {path}: {getattr(e, 'strerror', None) or e}") from None
+    interrupt.phase("checking the invariant")
+    c = recheck_invariant(model, text.splitlines(), params, args.unbounded, enable, disable)
+    if args.json:
+        print(json.dumps({"model": model.name, "facts": c.facts, "properties": c.properties,
+                          "failures": [f.line() for f in c.failures], "false_in": c.false_in,
+                          "states": c.states, "instances": c.instances, "seconds": round(c.seconds, 3),
+                          "inductive": c.exit_code == 0}, indent=2))
+        return c.exit_code
+    print(f"{c.facts} facts; properties among them: {', '.join(c.properties) or 'none'}; "
+          f"checked with fresh solvers and on {c.states:,} states of {c.instances} small instances, {c.seconds:.2f} s")
+    for f in c.failures:
+        print("  " + f.line())
+    for f in c.false_in:
+        print("  " + f)
+    if not c.properties:
+        print("  no line is a property: the invariant proves nothing")
+    print("verdict: " + ("inductive" if c.exit_code == 0 else "NOT INDUCTIVE"))
+    return c.exit_code
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
     from checker.proofs.prove import prove
     from checker.render.prove_text import print_prove
 
-    _check_modes(args)
+    model, params, enable, disable, expect, config = _prove_instance(args)
+    if args.check_invariant is not None:
+        return _check_invariant(args, model, params, enable, disable)
+    if args.timeout is None:
+        args.timeout = DEFAULT_PROVE_TIMEOUT
     # prove keeps its own time, its Z3 queries given whole minutes; the watcher bounds the rest
     interrupt.start_clock(args.timeout, checked=False, grace=60.0)
-    model = get_model(args.model)
     with Progress(args.progress, prefix="prove: ", clock=True) as progress:
         def say(text: str) -> None:
             interrupt.phase(f"proving: {text}")
             progress.say(text)
         interrupt.phase("proving")
-        result = prove(model, _parse_params(args.param), args.unbounded, args.enable, args.disable,
-                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say)
+        result = prove(model, params, args.unbounded, enable, disable,
+                       max_depth=args.max_depth or DEFAULT_MAX_DEPTH, timeout=args.timeout, progress=say,
+                       properties=args.property or None, expect=expect)
+    result.config = config
     interrupt.decided()
     if args.json:
         print(json.dumps(result.json(), indent=2))

@@ -236,24 +236,44 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
 WITNESS = [z3.Int(f"k!{n}") for n in range(4)]
 
 
-def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0) -> z3.ExprRef:
+_QUANTIFIED: dict[int, tuple[z3.ExprRef, bool]] = {}  # term id -> (the term, kept alive; has a quantifier)
+
+
+def _has_quantifier(t: z3.ExprRef) -> bool:
+    """Whether a quantifier occurs in t (remembered: the bodies of candidates recur)."""
+    key = t.get_id()
+    hit = _QUANTIFIED.get(key)
+    if hit is not None:
+        return hit[1]
+    found = z3.is_quantifier(t) or (z3.is_app(t) and any(_has_quantifier(c) for c in t.children()))
+    _QUANTIFIED[key] = (t, found)  # holding t keeps its id from being reused for another term
+    return found
+
+
+def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0,
+                inner: list[z3.ExprRef] | None = None) -> z3.ExprRef:
     """f with every forall in positive position instantiated: at each of `terms`, or (terms
-    None) at the witness of its nesting level. Other quantifiers are left to Z3."""
+    None) at the witness of its nesting level. A nested forall is instantiated at `inner`
+    when given (fewer terms: a weaker assumption), else at `terms`. Other quantifiers are
+    left to Z3."""
     if z3.is_quantifier(f):
         if f.is_forall() and positive and f.num_vars() == 1 and level < len(WITNESS):
             body = f.body()
             if terms is None:
                 return instantiate(z3.substitute_vars(body, WITNESS[level]), None, positive, level + 1)
-            return z3.And([instantiate(z3.substitute_vars(body, t), terms, positive, level + 1) for t in terms])
+            at = terms if level == 0 or inner is None else inner
+            if not _has_quantifier(body):  # the common case: one C call per term, no walk
+                return z3.And([z3.substitute_vars(body, t) for t in at])
+            return z3.And([instantiate(z3.substitute_vars(body, t), terms, positive, level + 1, inner) for t in at])
         return f
     if z3.is_and(f) or z3.is_or(f):
-        kids = [instantiate(c, terms, positive, level) for c in f.children()]
+        kids = [instantiate(c, terms, positive, level, inner) for c in f.children()]
         return z3.And(kids) if z3.is_and(f) else z3.Or(kids)
     if z3.is_not(f):
-        return z3.Not(instantiate(f.arg(0), terms, not positive, level))
+        return z3.Not(instantiate(f.arg(0), terms, not positive, level, inner))
     if z3.is_implies(f):
-        return z3.Implies(instantiate(f.arg(0), terms, not positive, level),
-                          instantiate(f.arg(1), terms, positive, level))
+        return z3.Implies(instantiate(f.arg(0), terms, not positive, level, inner),
+                          instantiate(f.arg(1), terms, positive, level, inner))
     return f
 
 
@@ -338,6 +358,13 @@ class BmcOutcome:
     reason: str = ""
 
 
+def _searched(k: int) -> str:
+    """What bounded model checking covered when the time ran out at depth k."""
+    if k == 0:
+        return "the time limit was reached before it began"
+    return f"no violation of up to {k - 1} step{'s' if k != 2 else ''}; time limit reached at depth {k}"
+
+
 def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | None = None,
             progress: Callable[[str], None] | None = None) -> BmcOutcome:
     """Shortest violation of an always property, over every value of the unbounded parameters."""
@@ -351,8 +378,7 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
-                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
-                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1, _searched(k))
             u.solver.set("timeout", max(1, int(left * 1000)))
         if progress is not None:
             progress(f"bounded model checking: depth {k}")
@@ -365,7 +391,6 @@ def sym_bmc(ss: SymbolicSystem, name: str, max_depth: int, deadline: float | Non
         u.solver.pop()
         if r == z3.unknown:
             if deadline is not None and time.perf_counter() >= deadline - 0.01:
-                return BmcOutcome(Verdict.UNKNOWN, None, k - 1,
-                                  f"no violation of up to {k - 1} steps; time limit reached at depth {k}")
+                return BmcOutcome(Verdict.UNKNOWN, None, k - 1, _searched(k))
             return BmcOutcome(Verdict.UNKNOWN, None, k - 1, f"Z3 gave up at depth {k}: {u.solver.reason_unknown()}")
     return BmcOutcome(Verdict.UNKNOWN, None, max_depth, f"no violation of up to {max_depth} steps")

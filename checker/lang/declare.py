@@ -225,6 +225,7 @@ class Param:
     max: int | None = None
     choices: tuple[str, ...] | None = None
     unbounded: bool = False  # also accepts the value `unbounded` (UNBOUNDED)
+    structural: bool = False  # a size of the system's structure: `prove` keeps it as given
 
     def describe_range(self) -> str:
         if self.choices:

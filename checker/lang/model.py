@@ -265,15 +265,18 @@ class Model:
 
     def param(self, name: str, default: Any, *, doc: str = "", min: int | None = None,
               max: int | None = None, choices: Iterable[str] | None = None,
-              unbounded: bool = False) -> None:
+              unbounded: bool = False, structural: bool = False) -> None:
         """Declare a parameter with its default and its allowed range or choices.
 
         unbounded=True also accepts the value `unbounded` (the constant UNBOUNDED): a
         failure-mode budget with that value lets the mode fire any number of times.
+        structural=True marks a size of the system's structure (how many processes, how
+        many records one step moves): `prove` keeps it as given, and says so, unless
+        `--unbounded` names it.
         """
         if not name.isidentifier() or keyword.iskeyword(name):
             raise SpecError(f"parameter name {name!r} must be a Python identifier")
-        p = Param(name, default, doc, min, max, tuple(choices) if choices else None, unbounded)
+        p = Param(name, default, doc, min, max, tuple(choices) if choices else None, unbounded, structural)
         try:
             p.parse(default)
         except CheckerError as e:

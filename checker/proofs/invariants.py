@@ -4,7 +4,9 @@
    bounds (`x <= 0`, `x >= 1`), differences (`x <= y + c`, c in -1..1, parameters
    included), facts over array elements (`forall i < t: a[i] >= 1`, `forall i >= t:
    a[i] = 0`, `a[t] >= 1`), the variables' domains and the `always` properties, each
-   also guarded by an enum value (`pc = fetched -> ...`).
+   also guarded by an enum value (`pc = fetched -> ...`); and, unguarded, facts over
+   two elements: the elements >= 1 form a prefix (`forall i < j: a[j] >= 1 -> a[i] >=
+   1`), from t on (`forall t <= i < j: ...`).
 2. A candidate is kept only if it holds in every state the explicit engine reaches in
    small instances (each unbounded parameter at its three smallest values).
 3. Houdini: with the parameters symbolic, a candidate is dropped when it fails in the
@@ -254,9 +256,26 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
         for c in (lo + 1,):
             bodies.append((f"forall i: {a}[i] >= {c}", lambda e, a=a, c=c: all(v >= c for v in e[a]),
                            z3.ForAll([i], z3.Implies(rng, z[a][i] >= c)), ("aall", a, c), (a,)))
+        j = z3.Int("j")
+        one = lo + 1
+        prefix = z3.ForAll([i], z3.Implies(rng, z3.ForAll([j], z3.Implies(
+            z3.And(i < j, j < size, z[a][j] >= one), z[a][i] >= one))))
+        bodies.append((f"forall i < j: {a}[j] >= {one} -> {a}[i] >= {one}",
+                       lambda e, a=a, c=one: _prefix(e[a], c), prefix, ("prefix", a, one), (a,)))
+        for t, u in itertools.permutations(terms, 2):
+            if together(a, t, u) and not (t in ss.unbounded and u in ss.unbounded):
+                bodies.append((f"forall {t} <= i < {u}: {a}[i] >= {one}",
+                               lambda e, a=a, c=one, t=t, u=u: all(v >= c for v in e[a][max(0, e[t]):max(0, e[u])]),
+                               z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t], i < z[u]), z[a][i] >= one)),
+                               ("prefix", "between", a, t, u), (a, t, u)))
         for t in terms:
             if not together(a, t):
                 continue
+            prefix_from = z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t]), z3.ForAll([j], z3.Implies(
+                z3.And(i < j, j < size, z[a][j] >= one), z[a][i] >= one))))
+            bodies.append((f"forall {t} <= i < j: {a}[j] >= {one} -> {a}[i] >= {one}",
+                           lambda e, a=a, c=one, t=t: _prefix(e[a][max(0, e[t]):], c), prefix_from,
+                           ("prefix", a, one, t), (a, t)))
             bodies.append((f"forall i < {t}: {a}[i] >= {lo + 1}",
                            lambda e, a=a, t=t, c=lo + 1: all(v >= c for v in e[a][:max(0, e[t])]),
                            z3.ForAll([i], z3.Implies(z3.And(rng, i < z[t]), z[a][i] >= lo + 1)),
@@ -283,14 +302,25 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
                            (ev.name, k), (ev.name,)))
     for gtext, gpy, gz, gkey, gnames in guards:
         for text, py, zb, key, names in bodies:
-            if not together(*names, *gnames) or (gnames and gnames[0] in names):
-                continue
+            if not together(*names, *gnames) or (gnames and gnames[0] in names) or (gnames and key[0] == "prefix"):
+                continue  # facts over two indices are costly to instantiate: never guarded
             if gpy is None:
                 out.append(Candidate(text, py, zb, (key, ())))
             else:
                 out.append(Candidate(f"{gtext} -> {text}", lambda e, g=gpy, b=py: not g(e) or b(e),
                                      z3.Implies(gz, zb), (key, gkey)))
     return out
+
+
+def _prefix(values: list[int], c: int) -> bool:
+    """The elements >= c form a prefix: none follows one below c."""
+    below = False
+    for v in values:
+        if v < c:
+            below = True
+        elif below:
+            return False
+    return True
 
 
 def readable(cands: list[Candidate]) -> list[str]:
@@ -381,6 +411,19 @@ def _readable_model(s: z3.Solver, assumptions: list, nice: z3.BoolRef) -> z3.Mod
     return m
 
 
+def _check(s: z3.Solver, lits: list[z3.BoolRef]) -> z3.CheckSatResult:
+    """s.check(*lits) without z3.py's per-literal coercion (thousands of literals per call)."""
+    arr = (z3.Ast * len(lits))(*[x.as_ast() for x in lits])
+    return z3.CheckSatResult(z3.Z3_solver_check_assumptions(s.ctx.ref(), s.solver, len(lits), arr))
+
+
+def _or(lits: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.Or(lits) without z3.py's per-literal coercion."""
+    ctx = lits[0].ctx
+    arr = (z3.Ast * len(lits))(*[x.as_ast() for x in lits])
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(lits), arr), ctx)
+
+
 class _GaveUp(Exception):
     """Z3 answered unknown (or the time ran out): nothing can be concluded from the query."""
 
@@ -405,8 +448,74 @@ def _instances(ss: SymbolicSystem, extra: list[z3.ExprRef] = ()) -> list[z3.Arit
     return WITNESS[:_depth(ss)] + ints + list(ss.param_consts()) + [t for t in extra if z3.is_int(t)]
 
 
+def _inner(ss: SymbolicSystem, extra: list[z3.ExprRef]) -> list[z3.ArithRef]:
+    """The indices a nested forall (a fact over two elements) is assumed at: the witnesses,
+    the action's own index and witnesses, and the integer variables before the step."""
+    ints = [sv.const for sv in ss.variables if not sv.dims and sv.kind == "int"]
+    return WITNESS[:_depth(ss)] + [t for t in extra if z3.is_int(t)] + ints
+
+
 def _depth(ss: SymbolicSystem) -> int:
-    return max((len(sv.dims) for sv in ss.variables), default=0) or 1
+    return max(2, max((len(sv.dims) for sv in ss.variables), default=0))
+
+
+def quantifier_free(a: SymAction, post: list[z3.ExprRef], consts: list[z3.ExprRef]) -> tuple[list[z3.BoolRef], list]:
+    """The action's guard and updates (post == update) without quantifiers, and the index
+    terms it adds. Each quantifier q in them (an all_of/any_of over a symbolic range)
+    becomes a fresh boolean b: b -> q and not b -> not q, the side of an exists (or of a
+    negated forall) taken at one fresh witness (exact), the other side at the indices
+    the query uses (weaker). The result allows every step the action allows, and maybe
+    more, so what is proved with it holds; the witness joins the indices."""
+    facts: list[z3.BoolRef] = []
+    abstracted: list[tuple[z3.BoolRef, z3.QuantifierRef, z3.ArithRef]] = []
+    cache: dict[int, z3.ExprRef] = {}
+
+    def walk(t: z3.ExprRef) -> z3.ExprRef:
+        key = t.get_id()
+        if key in cache:
+            return cache[key]
+        if z3.is_quantifier(t):
+            if t.num_vars() != 1 or not (t.is_forall() or t.is_exists()):
+                out: z3.ExprRef = t
+            else:
+                n = len(abstracted)
+                b, w = z3.Bool(f"{a.name}.q!{n}"), z3.Int(f"{a.name}.w!{n}")
+                abstracted.append((b, t, w))
+                out = b
+        elif z3.is_app(t) and t.num_args():
+            kids = [walk(k) for k in t.children()]
+            out = z3.substitute(t, *[(k0, k1) for k0, k1 in zip(t.children(), kids) if not k0.eq(k1)]) \
+                if any(not k0.eq(k1) for k0, k1 in zip(t.children(), kids)) else t
+        else:
+            out = t
+        cache[key] = out
+        return out
+
+    facts.append(walk(a.index_range))
+    facts.append(walk(a.guard))
+    facts += [post[i] == (walk(a.updates[i]) if i in a.updates else consts[i]) for i in range(len(consts))]
+    witnesses = [w for _, _, w in abstracted]
+    late: list[tuple[z3.BoolRef, z3.QuantifierRef]] = []
+    for b, q, w in abstracted:
+        body = z3.substitute_vars(q.body(), w)
+        if q.is_exists():
+            facts.append(z3.Implies(b, body))  # exact: some index satisfies it, call it w
+        else:
+            facts.append(z3.Implies(z3.Not(b), z3.Not(body)))  # exact: some index breaks it, w
+        late.append((b, q))
+    return facts, (late, witnesses)
+
+
+def instantiate_late(late: list, terms: list[z3.ExprRef]) -> list[z3.BoolRef]:
+    """The other side of each abstracted quantifier (see quantifier_free), at `terms`."""
+    out = []
+    for b, q in late:
+        inst = [z3.substitute_vars(q.body(), t) for t in terms]
+        if q.is_exists():
+            out.append(z3.Implies(z3.Not(b), z3.And([z3.Not(x) for x in inst])))
+        else:
+            out.append(z3.Implies(b, z3.And(inst)))
+    return out
 
 
 class _ActionCheck:
@@ -418,14 +527,16 @@ class _ActionCheck:
         self.s = z3.Solver()
         self.s.set("core.minimize", True)
         self.s.add(*ss.param_range)
-        self.s.add(a.index_range, a.guard)
-        consts = ss.consts
-        self.s.add([post[i] == (a.updates[i] if i in a.updates else consts[i]) for i in range(len(consts))])
+        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+        self.s.add(*step)
         self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
         self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
+        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+        terms = _instances(ss, post + index + witnesses)
+        inner = _inner(ss, index + witnesses)
+        self.s.add(*instantiate_late(late, terms))
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms)))
+            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms, inner=inner)))
             self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
 
 
@@ -534,10 +645,10 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int],
     alive = list(alive)
     while alive:
         some = z3.FreshBool("some")
-        s.add(z3.Or(z3.Not(some), *[neg[j] for j in alive]))
+        s.add(_or([z3.Not(some)] + [neg[j] for j in alive]))
         queries += 1
         _limit(s, deadline)
-        r = s.check(*[hyp[j] for j in alive] if hyp else [], some)
+        r = _check(s, ([hyp[j] for j in alive] if hyp else []) + [some])
         if r == z3.unknown:
             raise _GaveUp(s.reason_unknown())
         if r == z3.unsat:
@@ -558,7 +669,7 @@ def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[in
         j = work.pop()
         for ch in checks:
             hyps = [ch.hyp[k] for k in alive]
-            if ch.s.check(*hyps, ch.neg[j]) != z3.unsat:  # Z3 gave up this time: keep everything
+            if _check(ch.s, hyps + [ch.neg[j]]) != z3.unsat:  # Z3 gave up this time: keep everything
                 return list(alive)
             core = {x.get_id() for x in ch.s.unsat_core()}
             for k in alive:
@@ -586,9 +697,12 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
             out.append(Refutation(c.text, None, f"(Z3 gave up: {s0.reason_unknown()})"))
     for a in ss.actions:
         s = z3.Solver()
-        terms = _instances(ss, post + ([a.index] if isinstance(a.index, z3.ExprRef) else []))
-        s.add(*ss.param_range, a.index_range, a.guard, *[instantiate(c.z, terms) for c in cands])
-        s.add([post[i] == (a.updates[i] if i in a.updates else ss.consts[i]) for i in range(len(post))])
+        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+        terms = _instances(ss, post + index + witnesses)
+        inner = _inner(ss, index + witnesses)
+        s.add(*ss.param_range, *step, *instantiate_late(late, terms),
+              *[instantiate(c.z, terms, inner=inner) for c in cands])
         for c in cands:
             broken = z3.Not(instantiate(z3.substitute(c.z, *sub), None))
             r = s.check(broken)

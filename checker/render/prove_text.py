@@ -16,10 +16,14 @@ _STYLE = {"proved": "green", "refuted": "red", "unknown": "magenta"}
 
 
 def prove_header(r: ProveResult) -> str:
-    fixed = " ".join(f"{k}={v}" for k, v in r.params.items())
+    sizes = r.sizes
+    fixed = " ".join(f"{k}={v}" for k, v in r.params.items() if k not in sizes)
     unb = ", ".join(f"{n} ({r.ranges[n]})" if n in r.ranges else n for n in r.unbounded) or "none"
+    given = " ".join(f"{k}={v}" for k, v in sizes.items())
     fm = ", ".join(r.failure_modes) or "none"
-    return f"model {r.model}  {fixed}{'  ' if fixed else ''}unbounded: {unb}  failure modes: {fm}"
+    row = f"configuration {r.config}: " if r.config else ""
+    return (f"{row}model {r.model}  {fixed}{'  ' if fixed else ''}unbounded: {unb}  "
+            f"{f'as given: {given}  ' if given else ''}failure modes: {fm}")
 
 
 def _for_every(r: ProveResult) -> str:

@@ -432,7 +432,16 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "
               + (f"DISAGREE with their source: {', '.join(bad)}" if bad else
                  f"undecided: {', '.join(undecided)}" if undecided else "every cell agrees with its source"))
-    con.print("traces: checker verify --config ID")
+    proved = [r for r in rows if r.proof is not None]
+    for r in proved:
+        names = [q.name for q in r.proof.properties if q.verdict == "proved"]
+        if names:
+            con.print(f"{r.config.id}: {', '.join(names)} proved {r.proof.claim()} ({r.proof.seconds:.1f} s)")
+        for q in r.proof.properties:
+            if q.verdict != "proved":
+                from checker.matrix import proof_reason
+                con.print(f"{r.config.id}: {q.name} not proved: {proof_reason(q)}")
+    con.print("traces: checker verify --config ID" + ("; proofs: checker prove --config ID" if proved else ""))
 
 
 def print_configs(con: Console, configs: list) -> None:
