@@ -547,10 +547,10 @@ def take(spec: ModelSpec, a: Action, env: dict[str, Any]) -> dict[str, Any] | No
     for x in a.assigns:
         if x.index is None:
             new[x.target] = x.value.value(new)
-        else:
-            i = x.index.value(new)
+        else:  # as Python runs `a[i] = v`: the value first, then the index, both always evaluated
+            value, i = x.value.value(new), x.index.value(new)
             if 0 <= i < len(new[x.target]):
-                new[x.target][i] = x.value.value(new)
+                new[x.target][i] = value
     for v in spec.variables:
         if v.kind in ("int", "array"):
             for value in new[v.name] if v.kind == "array" else [new[v.name]]:

@@ -386,6 +386,21 @@ def test_a_division_in_an_index_assigned_at_is_evaluated():
     assert all(e.startswith("DivisionByZero: action Div divides by zero: `1/d` with d = 0") for e in errors.values()), errors
 
 
+def test_the_value_of_an_assignment_at_an_index_out_of_range_is_evaluated():
+    """`a[i] = v` evaluates v even where i is out of range and no cell is written, as Python
+    does (found by the fuzzer's long profile)."""
+    def Div(s):
+        """a[d - 1] = 0 / d."""
+        s.a[s.d - 1] = 0 / s.d
+
+    m = Model("toy", "A value that divides, at an index out of range.")
+    m.variables(lambda p: [Var("d", Int(0, 1), "d", init=0), Var("a", Array(2, Int(0, 1)), "a", init=[0, 0])])
+    m.action(Div)
+    m.always(lambda s: s.a[0] == 0, name="zero")
+    errors = every_engine(m.build())
+    assert all(e.startswith("DivisionByZero: action Div divides by zero: `0/d` with d = 0") for e in errors.values()), errors
+
+
 def test_modulo_by_zero_in_a_guard_names_the_guard():
     def Div(s):
         """when 7 % d == 0."""
