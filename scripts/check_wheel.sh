@@ -35,8 +35,11 @@ fail() { echo "check_wheel: $*" >&2; exit 1; }
 tail -n 1 verify.txt
 "$checker" matrix >matrix.txt || fail "checker matrix exited $? (expected 0):$(printf '\n'; cat matrix.txt)"
 grep "configurations, " matrix.txt || true
+printf 'group.id=orders\nenable.auto.commit=false\napp.commit=after-each-record\n' >consumer.properties
+"$checker" check consumer.properties >check.txt || fail "checker check exited $? (expected 0):$(printf '\n'; cat check.txt)"
+head -n 1 check.txt
 rc=0
 "$checker" conform kafka >conform.txt 2>&1 || rc=$?
 [ "$rc" = 2 ] && [ "$(wc -l <conform.txt)" = 1 ] && grep -q "kafka-semantics-checker\[conform\]" conform.txt \
     || fail "checker conform without confluent-kafka: exit $rc (expected 2 and one line naming the extra):$(printf '\n'; cat conform.txt)"
-echo "check_wheel: the wheel installs; verify and matrix as expected; conform names its extra"
+echo "check_wheel: the wheel installs; verify, matrix and check as expected; conform names its extra"
