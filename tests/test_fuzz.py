@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, event, given, settings
 import fuzz_models as fm
 from checker import CheckerError, Options, SpecError, check
 from checker.lang.compile import compiled
+from test_compile import reachable
 
 # Every generation feature is on in both profiles; CHECKER_FUZZ_FEATURES (a comma-separated
 # list of names) narrows a run to some of them, to chase one disagreement.
@@ -131,16 +132,10 @@ def compiled_agrees_with_z3(system, problems: list[str]) -> set[tuple[int, ...]]
     """Every reachable state by the compiled expand; a problem for each state where the
     compiled code and Z3's evaluation differ (the first few)."""
     comp, lay = compiled(system), system.layout
-    start = lay.pack(system.init)
-    seen, todo = {start}, [start]
-    while todo:
-        for _, t in comp.expand(todo.pop()):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
+    seen = reachable(system)
     bad = 0
     bundle = bundled(system)
-    for st in sorted(seen):
+    for st in seen:
         values = lay.unpack(st)
         succ, props = z3_values(system, values, bundle)
         mine = [(a, lay.unpack(t)) for a, t in comp.expand(st)]
