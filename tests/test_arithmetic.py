@@ -401,6 +401,24 @@ def test_the_value_of_an_assignment_at_an_index_out_of_range_is_evaluated():
     assert all(e.startswith("DivisionByZero: action Div divides by zero: `0/d` with d = 0") for e in errors.values()), errors
 
 
+def test_every_division_of_an_action_is_checked_not_only_the_first_of_equal_looking_ones():
+    """Two divisions in one assignment, the index's guarded and the value's not: the value's
+    is checked too (found by the fuzzer's long profile, where it was dropped as a duplicate)."""
+    def Div(s):
+        """x = (x + 1) % 4; a[0 / ite(x == 0, 1, x)] = 0 / x."""
+        s.x = (s.x + 1) % 4
+        s.x = s.x
+        s.a[0 / ite(s.x == 0, 1, s.x)] = 0 / s.x
+
+    m = Model("toy", "An index that divides safely and a value that does not.")
+    m.variables(lambda p: [Var("x", Int(0, 3), "x", init=3), Var("a", Array(2, Int(0, 1)), "a", init=[0, 0])])
+    m.action(Div)
+    m.always(lambda s: s.x != 5, name="never-five")
+    errors = every_engine(m.build())
+    assert all(e.startswith("DivisionByZero: action Div divides by zero: `0/((x + 1)%4)` with (x + 1)%4 = 0")
+               for e in errors.values()), errors
+
+
 def test_modulo_by_zero_in_a_guard_names_the_guard():
     def Div(s):
         """when 7 % d == 0."""

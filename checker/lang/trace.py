@@ -531,12 +531,15 @@ class Tracer:
         if rec.divides:
             py = PythonArith()
             gdivs = self.divisions(guard, py)
-            seen: set[int] = set()
+            # Z3 shares equal terms, so equal divisions have equal ids while the terms live;
+            # `udivs` keeps them alive (a freed term's id is reused by the next new one).
+            seen: set[tuple[int, int]] = set()
             changed = [t for i, t in enumerate(cells) if not t.eq(self.consts[i])]
             for term in [*rec.assigned, *changed]:
                 for d in self.divisions(term, py):
-                    if d.safe().get_id() not in seen:
-                        seen.add(d.safe().get_id())
+                    key = (d.divisor.get_id(), d.when.get_id())
+                    if key not in seen:
+                        seen.add(key)
                         udivs.append(d)
             guard, cells = py(guard), [py(t) for t in cells]
         guard = z3.simplify(guard)
