@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from checker import Options, check
+from checker import Options, SpecError, check
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import catalogue, failures
@@ -132,6 +132,19 @@ def test_catalogue_has_c16_and_the_remedies():
     text = open(CATALOGUE, encoding="utf-8").read()
     remedies = re.findall(r"^\| (R\d+) \|", text, flags=re.M)
     assert remedies == ["R1", "R2", "R3", "R4", "R5"]
+
+
+def test_remedies_are_read_with_what_they_prevent():
+    got = {r.id: {k: "".join(sorted(v)) for k, v in r.prevents.items()} for r in catalogue.remedies().values()}
+    assert got == {
+        "R1": {"C2": "D", "C3": "D", "C8": "D", "C9": "D", "C10": "D", "C12": "D", "P3": "D"},
+        "R2": {"C2": "D", "C9": "D", "C10": "D", "C1": "L", "C7": "L"},
+        "R3": {"C16": "L"},
+        "R4": {"C2": "D", "C9": "D", "C10": "D", "P3": "D"},
+        "R5": {"C10": "D"},
+    }
+    with pytest.raises(SpecError, match="applies 'R9', which the failure catalogue .* its remedies are R1, R2"):
+        catalogue.check_remedies(["R9"], "matrix row 'x'")
 
 
 @pytest.mark.parametrize("row_id", sorted(EXPECTED))
