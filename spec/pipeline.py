@@ -16,18 +16,23 @@ With every producer and broker feature off (one replica, no producer failure), t
 consumer sees exactly the reference model: its states, projected on the reference
 variables, are those of `kafka` (a test checks it).
 
+Which Kafka (spec/versions.py): `kafka_version` and `client_version`, 4.1 by default.
+Brokers from 4.1 keep the high watermark still while the ISR is smaller than
+min.insync.replicas (KIP-966); Java consumers from 2.3 detect the truncation an
+unclean election makes and move back to where their log diverged (KIP-320).
+
 What the model leaves out: batches (a request carries one message); one partition
 and one producer session (no producer epochs, P7, P8); the consumer's
-OffsetOutOfRange and KIP-320 truncation detection (after an unclean election it keeps
-its position); delivery.timeout.ms; disk loss; the controller as a process.
+OffsetOutOfRange; delivery.timeout.ms; disk loss; the controller as a process; the
+Eligible Leader Replicas set (only strict min ISR, its high-watermark rule).
 """
 
 from checker import And, Array, Bool, CheckerError, Enum, Int, Model, Not, Or, Var, all_of, any_of, ite, when
 
-from . import failures
+from . import failures, versions
 from .producer import PST, Ack, Append, Expire, Retry, Send, acked
 from .replication import (EMPTY, NO_LEADER, Elect, Fetch, RestartBroker, Truncate, at_leader, capacity,
-                          describe_log, in_leader_log, leader_entry)
+                          describe_log, in_leader_log, leader_entry, leaders_change)
 
 ACKS = ("0", "1", "all")
 # Where the consumer is in its loop: commit=after goes idle, fetched, processed;
@@ -59,6 +64,7 @@ model.param("sink", "plain", choices=("plain", "idempotent"),
             doc="where the side effect goes: plain (each processing applies it) or idempotent (keyed by the "
                 "message's id, assigned by the producer, applied at most once: remedy R1)")
 model.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
+versions.declare(model)
 
 
 @model.variables
@@ -67,9 +73,11 @@ def _variables(p):
     if p.min_isr > R:
         raise CheckerError(f"min_isr={p.min_isr} is more than replicas={R}; "
                            f"use -p min_isr=1..{R} (Kafka would refuse every acks=all write)")
-    if p.min_isr > 1 and p.acks != "all":
-        raise CheckerError(f"min_isr={p.min_isr} has no effect with acks={p.acks} (min.insync.replicas bounds "
-                           "acks=all writes only); add -p acks=all, or drop min_isr")
+    strict = versions.switches(p)["strict_min_isr"]
+    if p.min_isr > 1 and p.acks != "all" and not strict:
+        raise CheckerError(f"min_isr={p.min_isr} has no effect with acks={p.acks} and kafka_version="
+                           f"{p.kafka_version} (min.insync.replicas bounds acks=all writes only before strict min "
+                           "ISR, KIP-966, 4.1); add -p acks=all, or drop min_isr")
     if p.idempotence == "yes" and (p.acks != "all" or p.retries < 1):
         raise CheckerError("enable.idempotence needs acks=all and retries >= 1 (Kafka's producer "
                            "refuses the configuration); use -p acks=all -p retries=1, or -p idempotence=no")
@@ -105,6 +113,12 @@ def _variables(p):
         Var("hw", Int(0, L), """
             The leader's high watermark: consumers read only below it. Real Kafka: the
             offset every ISR member has replicated (the "committed" log)."""),
+    ] + ([
+        Var("epoch_start", Int(0, L), """
+            The leader's log end when it was elected: the start offset of its leader
+            epoch, which a follower must reach to rejoin the ISR. Real Kafka: the leader
+            epoch cache's start offset of the current epoch (KAFKA-7128). Kept only
+            where leadership can move.""")] if leaders_change(p) else []) + [
         Var("position", Int(0, L), """
             The consumer's fetch position: the next offset poll() returns. Real Kafka:
             KafkaConsumer.position(); lost with the process."""),
@@ -126,12 +140,8 @@ def _variables(p):
     ]
 
 
-def _leaders_change(p):
-    return "broker-failure" in p.failure_modes
-
-
 def _isr_shrinks(p):
-    return "isr-shrink" in p.failure_modes or (_leaders_change(p) and p.replicas > 1)
+    return "isr-shrink" in p.failure_modes or (leaders_change(p) and p.replicas > 1)
 
 
 # An action that cannot happen in a configuration is not instantiated there (no
@@ -141,11 +151,11 @@ model.action(Send, over="messages")
 model.action(Append, over="messages")
 model.action(Ack, over=lambda p: range(p.messages) if p.acks != "0" else [])
 model.action(Retry, over=lambda p: range(p.messages) if p.retries and p.acks != "0" else [])
-model.action(Expire, over=lambda p: range(p.messages) if _leaders_change(p) or _isr_shrinks(p) else [])
+model.action(Expire, over=lambda p: range(p.messages) if leaders_change(p) or _isr_shrinks(p) else [])
 model.action(Fetch, over=lambda p: range(p.replicas) if p.replicas > 1 else [])
-model.action(Truncate, over=lambda p: range(p.replicas) if p.replicas > 1 and _leaders_change(p) else [])
+model.action(Truncate, over=lambda p: range(p.replicas) if p.replicas > 1 and leaders_change(p) else [])
 for fn in (Elect, RestartBroker):
-    model.action(fn, over=lambda p: range(p.replicas) if _leaders_change(p) else [])
+    model.action(fn, over=lambda p: range(p.replicas) if leaders_change(p) else [])
 
 
 @model.action
@@ -313,17 +323,24 @@ def _unclean_truncates_read_records(p):
     consumer may have read (the ISR shrank to the leader, whatever min.insync.replicas
     says); new messages then reuse those offsets, behind the consumer's position. An
     idempotent producer's next message does not: its sequence number no longer follows
-    the new leader's log, and the broker refuses it until the lost one is written again."""
+    the new leader's log, and the broker refuses it until the lost one is written again.
+    KIP-320 (client 2.3): the consumer detects the truncation and reads the new messages.
+    KIP-966 (broker 4.1): a record below the high watermark is on min.insync.replicas
+    replicas, so taking it back needs as many failures as losing an acks=all write."""
+    on = versions.switches(p)
+    if on["truncation_detection"]:
+        return False
     failures = _budget(p, "broker-failure", "max_broker_failures")
-    dropped = min(_budget(p, "isr-shrink", "max_isr_shrinks"), p.replicas - 1)
+    stay = p.min_isr if on["strict_min_isr"] else 1  # replicas that have every record the consumer can read
+    dropped = min(_budget(p, "isr-shrink", "max_isr_shrinks"), p.replicas - stay)
     return (p.unclean == "yes" and p.idempotence == "no" and p.replicas >= 2 and p.messages >= 2
             and failures >= p.replicas - dropped)
 
 
 def expect_no_loss(p):
     """End to end: what the log loses is never processed; B1: a consumer that read records an
-    unclean election took back skips the new messages at their offsets (it does not detect
-    the truncation, KIP-320); C1: commit-before loses one crash's record."""
+    unclean election took back skips the new messages at their offsets (before KIP-320's
+    truncation detection); C1: commit-before loses one crash's record."""
     consumer = p.commit == "before" and _can(p, "crash", "max_crashes")
     lost = expect_no_acked_loss(p) == "violated" or _unclean_truncates_read_records(p)
     return "violated" if consumer or lost else "holds"

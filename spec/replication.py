@@ -8,9 +8,12 @@ leader's log" is an if-then-else over the replicas (`at_leader`).
 
 What real Kafka does, and what is left out:
 - a follower fetches from the leader one record at a time (real: batches) and
-  rejoins the ISR once it has caught up with the leader's log end;
+  rejoins the ISR once its log end is at or above the high watermark and the offset
+  where the leader's epoch began (KAFKA-7128);
 - the leader's high watermark is the offset every ISR member has (real: the
-  minimum of the followers' fetch offsets, learned on their next fetch);
+  minimum of the followers' fetch offsets, learned on their next fetch); under
+  strict min ISR (KIP-966, Kafka 4.1) it stays put while the ISR is smaller than
+  min.insync.replicas;
 - after a leader change a follower truncates its log to where it diverges from the
   new leader's (real: KIP-101 leader-epoch truncation; the historic high-watermark
   truncation of B5-B7 is left out);
@@ -18,6 +21,8 @@ What real Kafka does, and what is left out:
 """
 
 from checker import And, Implies, Not, Or, all_of, any_of, ite, when
+
+from .versions import switches
 
 NO_LEADER = -1  # the partition is offline: no live replica may become leader
 EMPTY = -1  # a log cell past the log end
@@ -74,6 +79,16 @@ def common_prefix(s, r, q):
     return k
 
 
+def leaders_change(p):
+    """Leadership can move (the failure mode broker-failure is on)."""
+    return "broker-failure" in p.failure_modes
+
+
+def epoch_start(s):
+    """The leader's log end when it was elected: where its leader epoch begins (0 while leadership never moves)."""
+    return s.epoch_start if leaders_change(s.params) else 0
+
+
 def isr_size(s):
     return sum(ite(s.isr[r], 1, 0) for r in replicas(s))
 
@@ -87,15 +102,18 @@ def advance_hw(s):
 
     An ISR follower whose log has diverged from the leader's (it has not truncated
     yet) counts only up to the current watermark: the real leader waits for its fetch
-    offset, which it learns after the truncation.
+    offset, which it learns after the truncation. Under strict min ISR (KIP-966) the
+    leader does not move it while the ISR is smaller than min.insync.replicas
+    (Partition.maybeIncrementLeaderHW skips a partition under min ISR).
     """
+    strict = isr_size(s) >= s.params.min_isr if switches(s.params)["strict_min_isr"] else True
     for lead in replicas(s):
         new = s.leo[lead]
         for r in replicas(s):
             if r != lead:
                 have = ite(is_prefix(s, r, lead), s.leo[r], s.hw)
                 new = ite(s.isr[r], _smaller(new, have), new)
-        s.hw = ite(And(s.leader == lead, new > s.hw), new, s.hw)
+        s.hw = ite(And(s.leader == lead, new > s.hw, strict), new, s.hw)
 
 
 def _push(s, r, m, cond):
@@ -121,19 +139,23 @@ def truncate(s, r, keep):
 
 
 def Fetch(s, r):
-    """Follower r fetches the next record from the leader; caught up, it rejoins the ISR.
+    """Follower r fetches the next record from the leader; caught up to the high watermark, it rejoins the ISR.
 
     Real Kafka: the follower's fetcher thread sends FetchRequests to the leader and
-    appends what it gets; the leader counts it back into the ISR once its log end
-    reaches the leader's (a fetch with nothing new to copy does that too), and moves
-    the high watermark with its progress.
-    Left out: batches (one record per fetch), replica.lag.time.max.ms timing.
+    appends what it gets; the leader counts it back into the ISR once its log end is
+    at or above the leader's high watermark and the start offset of the leader's
+    current epoch (Partition.isFollowerInSync, KAFKA-7128: a follower that has only
+    the old high watermark must not rejoin and later win an election without the
+    records the new leader had), and moves the high watermark with its progress.
+    Left out: batches (one record per fetch), replica.lag.time.max.ms timing; the
+    follower's fetch offset is taken after this fetch's record (real: the offset of
+    the request, one fetch behind).
     """
     when(s.up[r], s.leader != NO_LEADER, s.leader != r)
     behind = s.leo[r] < leader_leo(s)
     when(at_leader(s, lambda q: is_prefix(s, r, q)), Or(behind, Not(s.isr[r])))
     _push(s, r, leader_entry(s, ite(behind, s.leo[r], 0)), behind)
-    s.isr[r] = ite(s.leo[r] == leader_leo(s), True, s.isr[r])
+    s.isr[r] = ite(And(s.leo[r] >= s.hw, s.leo[r] >= epoch_start(s)), True, s.isr[r])
     advance_hw(s)
 
 
@@ -156,7 +178,13 @@ def Elect(s, r):
     Real Kafka: when the leader dies the controller picks a live ISR member; with
     unclean.leader.election.enable=true (off by default since 0.11) and no live ISR
     member it picks any live replica, and the ISR becomes that replica alone: what
-    only the old ISR had is lost (B1). Left out: preferred-leader elections.
+    only the old ISR had is lost (B1). The new leader's epoch begins at its log end.
+    With truncation detection (KIP-320, Java consumer 2.3) the consumer, at its next
+    fetch, asks the new leader where its epoch ended and moves back to that offset if
+    its position (or, on a restart, its committed offset, committed with its epoch) is
+    beyond it; the model moves both at the election, as nothing reads in between.
+    Left out: preferred-leader elections; the Eligible Leader Replicas set of KIP-966
+    (elections from replicas outside the ISR that strict min ISR keeps safe).
     """
     when(s.leader == NO_LEADER, s.up[r])
     clean = s.isr[r]
@@ -168,6 +196,10 @@ def Elect(s, r):
     for q in replicas(s):
         s.isr[q] = ite(clean, s.isr[q], q == r)
     s.hw = _smaller(s.hw, s.leo[r])
+    s.epoch_start = s.leo[r]
+    if switches(s.params)["truncation_detection"]:
+        s.position = _smaller(s.position, s.leo[r])
+        s.committed = _smaller(s.committed, s.leo[r])
     advance_hw(s)
 
 
