@@ -18,11 +18,18 @@ and librdkafka's auto-commit (auto_commit_on=librdkafka: the offset is stored *b
 the message is handed to the application and a timer commits it, so auto-commit is
 at-most-once there; `checker conform` replays traces against that client);
 transactions; auto.offset.reset=none.
+
+Which Kafka (spec/versions.py): `kafka_version` and `client_version`, 4.1 by default.
+`group_protocol=consumer` is the AsyncKafkaConsumer of KIP-848 (brokers from 4.0, Java
+clients from 3.7); its auto-commit runs on the background thread before the
+KAFKA-18641 fix (clients before 4.0) and like the classic consumer's from 4.0. The
+models do not otherwise tell the two protocols apart: a rebalance hands the partition
+over in one step either way.
 """
 
 from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, indices, ite, when
 
-from . import failures
+from . import failures, versions
 from .group_ops import NO_OFFSET, PC, STATUS, holds_records, in_hand, reset_target, start_position
 
 COMMITS = ("after", "before", "per-record", "record-offset", "periodic", "auto")
@@ -52,6 +59,21 @@ model.param("sink", "plain", choices=("plain", "idempotent"),
                 "record's offset, applied at most once: remedy R1)")
 model.param("new_group", "no", choices=("no", "yes"),
             doc="the group starts with no committed offset and its consumers not yet started")
+model.param("group_protocol", "classic", choices=("classic", "consumer"),
+            doc="group.protocol: classic (KafkaConsumer's ClassicKafkaConsumer) or consumer (the "
+                "AsyncKafkaConsumer, KIP-848; its auto-commit follows client_version)")
+versions.declare(model)
+
+
+def auto_commit_on(p):
+    """Where auto-commit runs: `auto_commit_on`, or for group.protocol=consumer the client version's.
+
+    The AsyncKafkaConsumer commits from its background thread at any moment before the
+    KAFKA-18641 fix (C6), and only what earlier polls returned from the fixed release on.
+    """
+    if p.group_protocol == "consumer":
+        return "poll" if versions.switches(p)["async_auto_commit_fixed"] else "background"
+    return p.auto_commit_on
 
 # Moments in a consumer's life where a failure mode may run code (FailureMode.on), e.g. to
 # reset a variable of its own: the model's actions fire them, the modes hook them.
@@ -68,6 +90,17 @@ def _variables(p):
         raise CheckerError("processing=worker is modelled with commit=auto only; "
                            "use -p commit=auto or -p processing=sync")
     # A parameter that changes nothing under the others is refused, naming what enables it.
+    on = versions.switches(p)
+    if p.group_protocol == "consumer":
+        if not on["consumer_protocol"]:
+            raise CheckerError(f"group_protocol=consumer needs kafka_version 4.0 or later (KIP-848 is generally "
+                               f"available from 4.0), not {p.kafka_version}; use -p kafka_version=4.0 or later")
+        if versions.parse(p.client_version) < versions.parse(versions.CONSUMER_PROTOCOL_CLIENT):
+            raise CheckerError(f"group_protocol=consumer needs client_version {versions.CONSUMER_PROTOCOL_CLIENT} "
+                               f"or later (the first AsyncKafkaConsumer), not {p.client_version}")
+        if p.auto_commit_on != "poll":
+            raise CheckerError(f"auto_commit_on={p.auto_commit_on} with group_protocol=consumer: the "
+                               "AsyncKafkaConsumer's auto-commit follows client_version; drop auto_commit_on")
     if p.auto_commit_on != "poll" and p.commit != "auto":
         raise CheckerError(f"auto_commit_on={p.auto_commit_on} has no effect without auto-commit; "
                            "add -p commit=auto, or drop auto_commit_on")
@@ -159,7 +192,7 @@ def Poll(s, c):
 
 def _auto(p, on):
     """The consumers, where auto-commit runs as `on` says (poll or not poll); none elsewhere."""
-    return range(p.consumers) if p.commit == "auto" and (p.auto_commit_on == "poll") == (on == "poll") else []
+    return range(p.consumers) if p.commit == "auto" and (auto_commit_on(p) == "poll") == (on == "poll") else []
 
 
 # An action that cannot happen under the chosen commit strategy is not instantiated (as in
@@ -174,7 +207,7 @@ def PollAutoCommit(s, c):
     Left out: the asynchronous commit's latency and failures (it is applied at once);
     an auto-commit in a poll that returns nothing counts as this action too.
     """
-    when(s.params.commit == "auto", s.params.auto_commit_on == "poll")
+    when(s.params.commit == "auto", auto_commit_on(s.params) == "poll")
     _may_poll(s, c)
     s.committed = s.pos[c]
     _fetch(s, c, empty_ok=True)
@@ -185,10 +218,11 @@ def BackgroundAutoCommit(s, c):
     """A background thread (auto_commit_on=background or librdkafka) commits the position at any moment.
 
     Real Kafka (C6): the AsyncKafkaConsumer (group.protocol=consumer) auto-commits
-    allConsumed() from its background thread; before the KAFKA-18641 fix (2025) that
-    could happen right after the application thread's poll() advanced the position,
-    covering records not yet processed. Left out: the fixed versions, which behave
-    like the classic consumer (use auto_commit_on=poll).
+    allConsumed() from its background thread; before the KAFKA-18641 fix (clients
+    before 4.0) that could happen right after the application thread's poll() advanced
+    the position, covering records not yet processed (group_protocol=consumer with
+    client_version before 4.0, or auto_commit_on=background). The fixed clients behave
+    like the classic consumer (PollAutoCommit).
     librdkafka (auto_commit_on=librdkafka): with enable.auto.offset.store=true (the
     default) the consumer stores a message's offset+1 when it hands the message to the
     application ("Automatically store offset of last message provided to
@@ -199,7 +233,7 @@ def BackgroundAutoCommit(s, c):
     close() and a revoke commit the stored offsets too, as Close and Rebalance do here.
     Left out: enable.auto.offset.store=false with store_offsets() after processing.
     """
-    when(s.params.commit == "auto", s.params.auto_commit_on != "poll",
+    when(s.params.commit == "auto", auto_commit_on(s.params) != "poll",
          s.st[c] == STATUS.member, s.owner == c, s.committed != s.pos[c])
     s.committed = s.pos[c]
 

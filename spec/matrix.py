@@ -9,6 +9,7 @@ they disagree.
 
 from checker import Config
 
+from . import versions
 from .catalogue import check
 
 # The property each effect letter of the catalogue breaks.
@@ -20,19 +21,27 @@ COLUMNS = list(EFFECT_PROPERTY.values())
 # and in what the consumer processes.
 PIPELINE_PROPERTY = {"L": ("no-acked-loss", "no-loss"), "D": ("no-duplicate-in-log", "no-duplicate-processing"),
                      "R": ("in-order",)}
+LOG_PROPERTIES = ("no-acked-loss", "no-duplicate-in-log")
 
 
 def row(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], *,
-        model: str = "group", **params) -> Config:
+        model: str = "group", consumer_only: bool = False, changes: tuple[str, ...] = (), **params) -> Config:
     """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented).
 
     An id the failure catalogue does not have is refused when the row is declared.
+    consumer_only (pipeline): the effect shows in what the consumer processes, not in
+    the leader's log. changes: the version switches (spec/versions.py) the answer
+    depends on, cited in the source with the row's kafka_version and client_version.
     """
     check(catalogue, f"matrix row {id!r} (spec/matrix.py)")
     effects = {e for v in catalogue.values() for e in v if e != "-"}
     props = PIPELINE_PROPERTY if model == "pipeline" else {e: (p,) for e, p in EFFECT_PROPERTY.items()}
-    expect = {prop: "violated" if e in effects else "holds" for e, names in props.items() for prop in names}
+    expect = {prop: "violated" if e in effects and not (consumer_only and prop in LOG_PROPERTIES) else "holds"
+              for e, names in props.items() for prop in names}
     source = ", ".join(f"{k} ({'prevented' if v == '-' else v})" for k, v in catalogue.items())
+    if changes:
+        source += "; " + versions.cite(changes, params.get("kafka_version", versions.CURRENT),
+                                       params.get("client_version", versions.CURRENT))
     return Config(id, description, model, params, failures, expect, source)
 
 
@@ -99,4 +108,32 @@ CONFIGS = [
              {"P4": "R", "P3": "D"}, ("request-timeout",), retries=1, in_flight=2),
     pipeline("in-flight-idempotent", "as in-flight-reorder, with enable.idempotence",
              {"P4": "-", "P3": "-"}, ("request-timeout",), retries=1, in_flight=2, idempotence="yes"),
+]
+
+# Rows whose answer depends on the Kafka release (spec/versions.py): one row per version
+# where the answer changes, side by side, the id suffixed with the versions it runs
+# (`@kafka-X-client-Y`) and the source citing each change on or off.
+_MIN_ISR_2_UNCLEAN = dict(acks="all", replicas=2, min_isr=2, unclean="yes")
+_UNCLEAN_FAULTS = ("broker-failure", "isr-shrink")
+_ASYNC = dict(commit="auto", group_protocol="consumer")
+CONFIGS += [
+    pipeline("min-isr-2-unclean@kafka-3.9-client-2.2", "min.insync.replicas=2, unclean election: the "
+             "consumer reads a write that failed after its append, the election takes it back, the next "
+             "message reuses its offset", {"B1": "L"}, _UNCLEAN_FAULTS, consumer_only=True,
+             changes=("strict_min_isr", "truncation_detection"), **_MIN_ISR_2_UNCLEAN, kafka_version="3.9",
+             client_version="2.2"),
+    pipeline("min-isr-2-unclean@kafka-3.9-client-4.1", "as above, with a consumer that detects the "
+             "truncation and reads the reused offset again", {"B1": "-"}, _UNCLEAN_FAULTS,
+             changes=("strict_min_isr", "truncation_detection"), **_MIN_ISR_2_UNCLEAN, kafka_version="3.9",
+             client_version="4.1"),
+    pipeline("min-isr-2-unclean@kafka-4.1-client-2.2", "as above, with brokers that keep the high watermark "
+             "still while the ISR is below min.insync.replicas", {"B1": "-"}, _UNCLEAN_FAULTS,
+             changes=("strict_min_isr", "truncation_detection"), **_MIN_ISR_2_UNCLEAN, kafka_version="4.1",
+             client_version="2.2"),
+    row("async-auto-commit@kafka-4.1-client-3.9", "group.protocol=consumer (AsyncKafkaConsumer), "
+        "enable.auto.commit; crash", {"C6": "L", "C3": "D"}, ("crash",), changes=("async_auto_commit_fixed",),
+        **_ASYNC, kafka_version="4.1", client_version="3.9"),
+    row("async-auto-commit@kafka-4.1-client-4.1", "as above, with the KAFKA-18641 fix",
+        {"C6": "-", "C3": "D"}, ("crash",), changes=("async_auto_commit_fixed",), **_ASYNC, kafka_version="4.1",
+        client_version="4.1"),
 ]

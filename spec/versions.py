@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from checker import CheckerError
 
 __all__ = ["CURRENT", "KAFKA_VERSIONS", "CLIENT_VERSIONS", "CHANGES", "Change", "parse", "line", "has",
-           "switches", "check_pair"]
+           "switches", "check_pair", "cite", "declare"]
 
 CURRENT = "4.1"  # the current Kafka release, the default of both settings
 KAFKA_VERSIONS = tuple(f"2.{n}" for n in range(1, 9)) + tuple(f"3.{n}" for n in range(10)) + ("4.0", "4.1")
@@ -35,6 +35,7 @@ class Change:
     """One behaviour Kafka changed: on from `since` (the first release of each line that has it)."""
 
     switch: str
+    name: str  # the KIP or JIRA it is known by
     side: str  # "broker" or "client" (or "both": needs both at least `since`)
     since: tuple[str, ...]
     what: str
@@ -42,31 +43,31 @@ class Change:
 
 
 CHANGES = (
-    Change("strict_min_isr", "broker", ("4.1",),
+    Change("strict_min_isr", "KIP-966", "broker", ("4.1",),
            "the high watermark does not advance while the ISR is smaller than min.insync.replicas, so a "
            "record the ISR alone has is never read (Eligible Leader Replicas: available from 4.0 with "
            "eligible.leader.replicas.version=1, on by default for new clusters from 4.1)",
            "KIP-966 part 1; Kafka docs, operations, \"Eligible Leader Replicas\" (4.0, 4.1)"),
-    Change("truncation_detection", "client", ("2.3",),
+    Change("truncation_detection", "KIP-320", "client", ("2.3",),
            "the consumer validates its position after a leader change (OffsetsForLeaderEpoch) and, finding "
            "its records truncated, resets to the first offset known to diverge (with auto.offset.reset=none "
            "it raises LogTruncationException), so it does not skip the new records at reused offsets",
            "KIP-320; KAFKA-7747 (Java consumer 2.3.0); SubscriptionState.maybeCompleteValidation"),
-    Change("producer_defaults", "client", ("3.0",),
+    Change("producer_defaults", "KIP-679", "client", ("3.0",),
            "the producer defaults to acks=all and enable.idempotence=true (acks=1 and false before)",
            "KIP-679; KAFKA-10619 (3.0.0)"),
-    Change("idempotence_default", "client", ("3.0.1", "3.1.1", "3.2.0"),
+    Change("idempotence_default", "KAFKA-13598", "client", ("3.0.1", "3.1.1", "3.2.0"),
            "the default enable.idempotence=true takes effect (in 3.0.0 and 3.1.0 it was not applied unless set)",
            "KAFKA-13598 (3.0.1, 3.1.1, 3.2.0)"),
-    Change("consumer_protocol", "broker", ("4.0",),
+    Change("consumer_protocol", "KIP-848", "broker", ("4.0",),
            "group.protocol=consumer (the AsyncKafkaConsumer with broker-side assignment) is generally "
            "available; the client has it from 3.7 (early access), the brokers need 4.0",
            "KIP-848 (early access 3.7, GA 4.0)"),
-    Change("async_auto_commit_fixed", "client", ("4.0",),
+    Change("async_auto_commit_fixed", "KAFKA-18641", "client", ("4.0",),
            "the AsyncKafkaConsumer's auto-commit covers only records poll() returned before, as the classic "
            "consumer's does; before, its background thread could commit past records not yet processed (C6)",
            "KAFKA-18641, apache/kafka PR #18737 (merged February 2025, before 4.0.0)"),
-    Change("kip890", "both", ("4.0",),
+    Change("kip890", "KIP-890", "both", ("4.0",),
            "transactions: the producer epoch is bumped on every transaction (transaction.version=2, finalized "
            "on upgrade to 4.0, with 4.0 producer clients); read by a transactional model",
            "KIP-890 part 2; Kafka 4.0 upgrade notes"),
@@ -125,6 +126,17 @@ def switches(p) -> dict[str, bool]:
     """Every switch of `CHANGES` for a build's parameters `p` (its kafka_version and client_version)."""
     check_pair(p.kafka_version, p.client_version)
     return {c.switch: has(c.switch, p.kafka_version, p.client_version) for c in CHANGES}
+
+
+def cite(names: tuple[str, ...], kafka: str, client: str) -> str:
+    """The changes `names` (switches) as they stand under these versions, for a matrix row's source."""
+    out = []
+    for n in names:
+        c = _BY_SWITCH[n]
+        who = {"broker": "Kafka", "client": "client", "both": "Kafka and client"}[c.side]
+        state = "on" if has(n, kafka, client) else f"off (on from {who} {c.since[-1]})"
+        out.append(f"{c.name} {state}")
+    return f"Kafka {kafka}, client {client}: " + ", ".join(out)
 
 
 def declare(model) -> None:
