@@ -182,6 +182,12 @@ def test_transactional_id_is_not_modelled_with_its_reason(capsys, tmp_path):
     ("replication.factor=2\nmin.insync.replicas=3\n", "NotEnoughReplicasException"),
     ("enable.auto.commit=false\n", "say how the application commits with app.commit"),
     ("bootstrap.servers=b:9092\n", "nothing to check"),
+    ("acks=all\napp.kafka.version=5.0\n", "app.kafka.version 5.0 is not supported: newer than 4.1"),
+    ("acks=all\napp.client.version=1.1\n", "app.client.version 1.1 is not supported: older than 2.0"),
+    ("acks=all\napp.kafka.version=four\n", "'four' is not a Kafka version"),
+    ("acks=all\napp.client.version=2.0\n", "app.client.version=2.0 cannot talk to app.kafka.version=4.1"),
+    ("group.id=g\ngroup.protocol=consumer\napp.kafka.version=3.9\n", "needs app.kafka.version 4.0 or later"),
+    ("group.id=g\napp.client=librdkafka\napp.client.version=4.1\n", "librdkafka's versions are not mapped"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, text, message):
     f = tmp_path / "c.properties"
@@ -243,11 +249,55 @@ def answers(capsys, *args):
 
 def test_group_protocol_consumer_is_the_async_consumer_before_kafka_18641(tmp_path, capsys):
     f = tmp_path / "c.properties"
-    f.write_text("group.id=g\ngroup.protocol=consumer\n")
+    f.write_text("group.id=g\ngroup.protocol=consumer\napp.client.version=3.9\n")
     got, a = answers(capsys, str(f), "--faults", "crash")
     assert got["settings"]["app.client"] == {"value": "java-consumer", "source": "default"}
-    assert a["no-loss"] == ("violated", ["C6"], [{"app.client": "java-classic", "group.protocol": "classic"},
+    assert a["no-loss"] == ("violated", ["C6"], [{"app.client.version": "4.1"},
+                                                 {"app.client": "java-classic", "group.protocol": "classic"},
                                                  {"enable.auto.commit": "false", "app.commit": "after-each-record"}])
+    # The 4.1 client (the default) has the fix: its auto-commit is the classic consumer's.
+    f.write_text("group.id=g\ngroup.protocol=consumer\n")
+    got, a = answers(capsys, str(f), "--faults", "crash")
+    assert a["no-loss"] == ("holds", [], []) and any("has the KAFKA-18641 fix" in n for n in got["notes"])
+
+
+def test_the_versions_assumed_are_said(tmp_path, capsys):
+    f = tmp_path / "p.properties"
+    f.write_text("acks=all\n")
+    got = json.loads(check(capsys, str(f), "--json", "--faults", "request-timeout")[1])
+    assert got["notes"][0] == ("versions assumed: Kafka 4.1 (app.kafka.version, the default), Java clients 4.1 "
+                               "(app.client.version, the default)")
+    assert got["settings"]["app.kafka.version"] == {"value": "4.1", "source": "default"}
+    code, out, _ = check(capsys, str(f), "-s", "app.kafka.version=3.9", "-s", "app.client.version=2.8.2",
+                         "--faults", "request-timeout")
+    assert "versions assumed: Kafka 3.9 (app.kafka.version), Java clients 2.8.2 (app.client.version)" in out
+
+
+@pytest.mark.parametrize("version, acks, idempotence", [
+    ("2.8", "1", "false"), ("3.0.0", "all", "false"), ("3.0.1", "all", "true"), ("3.1.0", "all", "false"),
+    ("3.1.1", "all", "true"), ("3.2", "all", "true"), ("4.1", "all", "true")])
+def test_producer_defaults_follow_the_client_version(tmp_path, capsys, version, acks, idempotence):
+    # KIP-679 (3.0): acks=all and enable.idempotence=true; KAFKA-13598: idempotence applied from 3.0.1, 3.1.1, 3.2.0
+    f = tmp_path / "p.properties"
+    f.write_text(f"retries=3\napp.client.version={version}\n")
+    s = json.loads(check(capsys, str(f), "--json", "--faults", "request-timeout")[1])["settings"]
+    assert (s["acks"]["value"], s["enable.idempotence"]["value"]) == (acks, idempotence)
+
+
+def test_offset_reuse_depends_on_the_versions(tmp_path, capsys):
+    # B1 with min.insync.replicas=2: the consumer skips a reused offset only before KIP-320 and KIP-966.
+    f = tmp_path / "t.properties"
+    f.write_text("acks=all\nreplication.factor=2\nmin.insync.replicas=2\nunclean.leader.election.enable=true\n"
+                 "enable.idempotence=false\n")
+    base = (str(f), "--faults", "broker-failure,isr-shrink")
+    _, a = answers(capsys, *base, "-s", "app.kafka.version=3.9", "-s", "app.client.version=2.2")
+    assert a["no-acked-loss"][0] == "holds"
+    assert a["no-loss"] == ("violated", ["B1"], [{"app.client.version": "4.1"}, {"app.kafka.version": "4.1"},
+                                                 {"unclean.leader.election.enable": "false"}])
+    for versions in (("3.9", "4.1"), ("4.1", "2.2")):
+        _, a = answers(capsys, *base, "-s", f"app.kafka.version={versions[0]}", "-s",
+                       f"app.client.version={versions[1]}")
+        assert a["no-loss"][0] == "holds", versions
 
 
 def test_librdkafka_store_after_processing_is_r3(capsys):

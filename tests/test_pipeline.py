@@ -69,9 +69,18 @@ def test_acks_all_with_too_small_an_isr_is_refused_not_lost():
     trace = shortest_trace(state_graph(system), None, lambda v: v.pst[0] == "failed")
     assert trace.actions == ["Send(0)", "ShrinkIsr(1)", "Append(0)"]
     assert _last(system, "Send(0) ShrinkIsr(1) Append(0)").leo == (0, 0)  # NOT_ENOUGH_REPLICAS: not written
-    # Written, then the ISR shrank below min.insync.replicas: NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+    # Written, then the ISR shrank below min.insync.replicas: NOT_ENOUGH_REPLICAS_AFTER_APPEND. Under
+    # strict min ISR (KIP-966, Kafka 4.1, the default) the high watermark stays below the failed write.
     after = _last(system, "Send(0) Append(0) ShrinkIsr(1) Expire(0)")
+    assert after.leo == (1, 0) and after.hw == 0 and after.pst[0] == "failed"
+    # Before it (Kafka 3.9) the ISR alone moves the high watermark: consumers can read the failed write.
+    old = m.build({"replicas": 2, "min_isr": 2, "kafka_version": "3.9"}, ["isr-shrink"], ["crash"])
+    after = _last(old, "Send(0) Append(0) ShrinkIsr(1) Expire(0)")
     assert after.leo == (1, 0) and after.hw == 1 and after.pst[0] == "failed"
+    # The follower fetches the write and rejoins (its log end is at or above the high watermark and
+    # the leader epoch's start); only then does the high watermark cover the write.
+    back = _last(system, "Send(0) Append(0) ShrinkIsr(1) Expire(0) Fetch(1)")
+    assert back.isr == (True, True) and back.hw == 1
 
 
 def test_the_idempotent_broker_answers_a_resent_batch_without_writing_it_again():

@@ -18,6 +18,8 @@ import difflib
 from checker import CheckerError
 from checker.setup import Run, Setup
 
+from .. import versions
+
 from .keys import CLIENTS, KEYS, NO_EFFECT, NO_EFFECT_PREFIXES, Key
 from .properties import parse
 
@@ -73,6 +75,13 @@ def _value(key: Key, raw: str, where: str) -> str:
         if v not in key.choices:
             raise CheckerError(f"{where}: invalid value {raw!r} for configuration {key.name}: string must be one "
                                f"of: {', '.join(key.choices)}")
+        return v
+    if key.kind == "version":
+        known = versions.KAFKA_VERSIONS if key.name == "app.kafka.version" else versions.CLIENT_VERSIONS
+        try:
+            versions.line(v, known, key.name)
+        except CheckerError as e:
+            raise CheckerError(f"{where}: {e}") from None
         return v
     return v
 
@@ -141,6 +150,34 @@ def _client(st: _Settings) -> str:
     return client
 
 
+def _versions(st: _Settings, client: str) -> tuple[str, str]:
+    """The brokers' and the Java clients' releases (release lines), said in a note; defaults when absent."""
+    if client == "librdkafka" and "app.client.version" in st.given:
+        raise CheckerError("app.client.version is the Java clients' release; librdkafka's versions are not "
+                           "mapped (drop app.client.version, or set app.client to a Java client)")
+    kafka = st.set_default("app.kafka.version", client)
+    given = "app.kafka.version" in st.given
+    if client != "librdkafka":
+        java = st.set_default("app.client.version", client)
+        given_client = "app.client.version" in st.given
+    else:
+        java, given_client = versions.CURRENT, False
+    lines = (versions.line(kafka, versions.KAFKA_VERSIONS, "app.kafka.version"),
+             versions.line(java, versions.CLIENT_VERSIONS, "app.client.version"))
+    try:
+        versions.check_pair(*lines)
+    except CheckerError:
+        raise CheckerError(f"app.client.version={java} cannot talk to app.kafka.version={kafka}: Kafka 4.0 "
+                           f"brokers refuse clients older than {versions.PROTOCOL_BASELINE} (KIP-896)") from None
+    def said(key, value, known):
+        return f"{value} ({key}{'' if known else ', the default'})"
+
+    java_note = (f", Java clients {said('app.client.version', java, given_client)}" if client != "librdkafka"
+                 else f" (the pipeline's consumer is the Java reference loop at {versions.CURRENT})")
+    st.notes.insert(0, f"versions assumed: Kafka {said('app.kafka.version', kafka, given)}{java_note}")
+    return lines
+
+
 def _sides(st: _Settings) -> tuple[bool, bool]:
     consumer = any(KEYS[k].side == "consumer" for k in st.given if k in KEYS) or any(k in st.given for k in APP_CONSUMER)
     producer = any(KEYS[k].side in ("producer", "topic") for k in st.given if k in KEYS)
@@ -157,7 +194,8 @@ def _not_modelled(st: _Settings) -> None:
             del st.values[key]
 
 
-def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, list[tuple[str, int]]]:
+def _group(st: _Settings, client: str, faults: list[str] | None, kafka: str,
+           java: str) -> tuple[Run, list[tuple[str, int]]]:
     for key in ("enable.auto.commit", "auto.offset.reset", "app.processing", "app.sink", "app.commit.on.revoke",
                 "app.consumers"):
         st.set_default(key, client)
@@ -208,7 +246,16 @@ def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, l
     if messages > 4:
         raise CheckerError(f"app.messages={messages}: the group model checks at most 4 messages; use 1 to 4")
     params = {"messages": messages, "consumers": consumers, "reset": st.get("auto.offset.reset"),
-              "commit_on_revoke": "yes" if st.get("app.commit.on.revoke") == "true" else "no"}
+              "commit_on_revoke": "yes" if st.get("app.commit.on.revoke") == "true" else "no",
+              "kafka_version": kafka, "client_version": java}
+    if client == "java-consumer":
+        if not versions.has("consumer_protocol", kafka, java):
+            raise CheckerError(f"group.protocol=consumer needs app.kafka.version 4.0 or later (KIP-848 is "
+                               f"generally available from 4.0), not {st.get('app.kafka.version')}")
+        if versions.parse(java) < versions.parse(versions.CONSUMER_PROTOCOL_CLIENT):
+            raise CheckerError(f"group.protocol=consumer needs app.client.version {versions.CONSUMER_PROTOCOL_CLIENT}"
+                               f" or later (the first AsyncKafkaConsumer), not {st.get('app.client.version')}")
+        params["group_protocol"] = "consumer"
     if sink != "plain":
         params["sink"] = sink
     mode = {"after-each-record": "after", "after-batch": "after", "before-processing": "before",
@@ -222,10 +269,12 @@ def _group(st: _Settings, client: str, faults: list[str] | None) -> tuple[Run, l
     if mode == "auto":
         if processing == "worker":
             params["processing"] = "worker"
-        if client == "java-consumer":
-            params["auto_commit_on"] = "background"
-            st.notes.append("app.client=java-consumer is the AsyncKafkaConsumer before the KAFKA-18641 fix "
-                            "(its background auto-commit could cover records not yet processed)")
+        if client == "java-consumer" and not versions.has("async_auto_commit_fixed", kafka, java):
+            st.notes.append(f"app.client=java-consumer {java} is the AsyncKafkaConsumer before the KAFKA-18641 "
+                            "fix (4.0): its background auto-commit can cover records not yet processed")
+        elif client == "java-consumer":
+            st.notes.append(f"app.client=java-consumer {java} has the KAFKA-18641 fix: its auto-commit covers "
+                            "what earlier polls returned, as the classic consumer's does")
         elif client == "librdkafka" and st.get("enable.auto.offset.store") == "true":
             params["auto_commit_on"] = "librdkafka"
         elif client == "librdkafka":
@@ -258,7 +307,10 @@ def _narrow(possible: list[str], faults: list[str] | None, order: tuple[str, ...
     return [f for f in ordered if f in faults]
 
 
-def _pipeline(st: _Settings, client: str, faults: list[str] | None):
+def _pipeline(st: _Settings, client: str, faults: list[str] | None, kafka: str, java: str):
+    java_client = client != "librdkafka"
+    if java_client and not versions.has("producer_defaults", kafka, java) and "acks" not in st.values:
+        st.values["acks"] = ("1", "default")  # KIP-679: acks=all is the default from 3.0
     for key in ("acks", "retries", "max.in.flight.requests.per.connection", "min.insync.replicas",
                 "unclean.leader.election.enable"):
         st.set_default(key, client)
@@ -270,6 +322,8 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None):
     min_isr = int(st.get("min.insync.replicas"))
     explicit = "enable.idempotence" in st.values
     idem = st.get("enable.idempotence") if explicit else KEYS["enable.idempotence"].default_for(client)
+    if java_client and not explicit and not versions.has("idempotence_default", kafka, st.get("app.client.version")):
+        idem = "false"  # KIP-679 made it true in 3.0, applied from 3.0.1, 3.1.1 and 3.2.0 (KAFKA-13598)
     if idem == "true":
         why = ("acks" if acks != "all" else "retries" if retries == 0
                else "max.in.flight.requests.per.connection" if in_flight > IDEMPOTENT_IN_FLIGHT else None)
@@ -299,14 +353,14 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None):
     messages = int(st.get("app.messages") or 2)
     if messages > 3:
         raise CheckerError(f"app.messages={messages}: the pipeline model checks at most 3 messages; use 1 to 3")
-    if min_isr > 1 and acks != "all":
-        st.notes.append(f"min.insync.replicas={min_isr} bounds acks=all writes only: with acks={acks} it has no "
-                        "effect")
+    if min_isr > 1 and acks != "all" and not versions.has("strict_min_isr", kafka, java):
+        st.notes.append(f"min.insync.replicas={min_isr} bounds acks=all writes only before strict min ISR "
+                        f"(KIP-966, Kafka 4.1): with acks={acks} it has no effect")
         min_isr = 1
     params = {"messages": messages, "replicas": rf, "acks": acks, "min_isr": min_isr,
               "unclean": "yes" if st.get("unclean.leader.election.enable") == "true" else "no",
               "retries": min(retries, 1), "idempotence": "yes" if idem == "true" else "no",
-              "in_flight": min(in_flight, 2), "max_crashes": 0}
+              "in_flight": min(in_flight, 2), "max_crashes": 0, "kafka_version": kafka, "client_version": java}
     if st.get("app.sink") not in (None, "plain"):
         params["sink"] = st.get("app.sink")
     if retries > 1:
@@ -336,13 +390,14 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
             if f not in everything:
                 raise CheckerError(f"--faults: unknown fault {f!r} for these settings; the faults are "
                                    f"{', '.join(everything)}")
+    kafka, java = _versions(st, client)
     runs, considered = [], []
     if consumer:
-        run, fs = _group(st, client, faults)
+        run, fs = _group(st, client, faults, kafka, java)
         runs.append(run)
         considered += fs
     if producer:
-        run, fs = _pipeline(st, client, faults)
+        run, fs = _pipeline(st, client, faults, kafka, java)
         runs.append(run)
         considered += fs
     if faults is not None:
@@ -379,6 +434,9 @@ def label(run: Run, events: list[str], guarantee: str) -> list[str]:
     out = []
     if run.model == "group":
         commit, worker, on = p["commit"], p.get("processing") == "worker", p.get("auto_commit_on", "poll")
+        if p.get("group_protocol") == "consumer" and not versions.has(
+                "async_auto_commit_fixed", p["kafka_version"], p["client_version"]):
+            on = "background"  # the AsyncKafkaConsumer before KAFKA-18641
         rules = [
             ("B9", "L", "retention" in m),
             ("C12", "L" if p["reset"] == "latest" else "D", "offset-expiry" in m),
@@ -407,6 +465,16 @@ def label(run: Run, events: list[str], guarantee: str) -> list[str]:
     return out
 
 
+def _upgrades(current: dict[str, str]) -> list[dict[str, str]]:
+    """Against B1's offset reuse: truncation detection (KIP-320) in the client, strict min ISR (KIP-966)."""
+    out = []
+    if "app.client.version" in current and not versions.has("truncation_detection", client=current["app.client.version"]):
+        out.append({"app.client.version": versions.CURRENT})
+    if "app.kafka.version" in current and not versions.has("strict_min_isr", kafka=current["app.kafka.version"]):
+        out.append({"app.kafka.version": versions.CURRENT})
+    return out
+
+
 DUP = {"app.sink": "idempotent"}  # R1: the side effect keyed by offset or message id, applied at most once
 MANUAL = {"enable.auto.commit": "false", "app.commit": "after-each-record"}
 
@@ -421,14 +489,15 @@ def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[di
             "C12": [{"auto.offset.reset": "earliest"}] if guarantee == "no-loss" else [DUP],
             "C5": [{"app.processing": "poll-thread"}],
             "C4": [{"app.processing": "poll-thread"}],
-            "C6": [{"app.client": "java-classic", "group.protocol": "classic"}, MANUAL],
+            "C6": [{"app.client.version": versions.CURRENT}, {"app.client": "java-classic", "group.protocol": "classic"},
+                   MANUAL],
             "C16": [{"enable.auto.offset.store": "false"}, MANUAL],  # R3
             "C1": [{"app.commit": "after-each-record"}],
             "C9": [DUP],
             "C10": [{"app.commit.on.revoke": "true"}, DUP],  # R5, R1
             "C3": [DUP], "C2": [DUP],
             "P1": [{"acks": "all"}], "P2": [{"acks": "all"}],
-            "B1": [{"unclean.leader.election.enable": "false"}],
+            "B1": [{"unclean.leader.election.enable": "false"}] + _upgrades(current),
             "B2": [{"min.insync.replicas": "2"}, {"min.insync.replicas": "2", "replication.factor": "3"}],
             "P3": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"}, DUP],
             "P4": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"},

@@ -4,7 +4,8 @@ A key is `modelled` (it chooses the model instance), `not-modelled` (it bears on
 delivery, but the models do not cover it; the reason says how the answer treats it) or
 `no-effect` (it does not bear on delivery semantics: addresses, serializers, security,
 tuning). Defaults are those of the client chosen by `app.client`, per its documentation:
-Java (ProducerConfig, ConsumerConfig; 3.0 and later), librdkafka (CONFIGURATION.md).
+Java (ProducerConfig, ConsumerConfig; 3.0 and later, and before 3.0 by `app.client.version`:
+acks=1, enable.idempotence=false, KIP-679), librdkafka (CONFIGURATION.md).
 Topic keys default to the broker's defaults (default.replication.factor=1,
 min.insync.replicas=1, unclean.leader.election.enable=false, retention.ms 7 days).
 """
@@ -12,6 +13,8 @@ min.insync.replicas=1, unclean.leader.election.enable=false, retention.ms 7 days
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ..versions import CURRENT
 
 __all__ = ["Key", "KEYS", "NO_EFFECT", "NO_EFFECT_PREFIXES", "CLIENTS"]
 
@@ -25,7 +28,7 @@ class Key:
 
     name: str
     side: str  # consumer, producer, topic, app
-    kind: str  # bool, int, choice, text
+    kind: str  # bool, int, choice, text, version
     choices: tuple[str, ...] = ()
     default: str | dict[str, str] | None = None  # one value, or by client; None: no default (unset)
     status: str = "modelled"  # modelled, not-modelled
@@ -105,6 +108,8 @@ KEYS = _keys(
         "offset-expiry)"),
     # --- the application, which Kafka has no key for
     Key("app.client", "app", "choice", CLIENTS, default="java-classic"),
+    Key("app.kafka.version", "app", "version", default=CURRENT),  # the brokers' release (spec/versions.py)
+    Key("app.client.version", "app", "version", default=CURRENT),  # the Java clients' release
     Key("app.commit", "app", "choice", ("after-each-record", "after-batch", "before-processing", "periodic", "none")),
     Key("app.processing", "app", "choice", ("poll-thread", "worker"), default="poll-thread"),
     Key("app.sink", "app", "choice", ("plain", "idempotent", "offsets-in-sink"), default="plain"),
