@@ -126,6 +126,10 @@ def plan(ids: list[str], walks: int, length: int, seed: int) -> tuple[list[Job],
                                         "kafka and group models); the mock cluster has one replica and no "
                                         "broker faults"))
             continue
+        if cfg.params.get("group_protocol", "classic") != "classic":
+            skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); the "
+                                        "harness drives librdkafka, which has no such consumer"))
+            continue
         system, note = row_system(cfg)
         why = _blocked(system)
         if why is not None:

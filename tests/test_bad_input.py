@@ -183,6 +183,13 @@ REPORTED = [
     (["bench", "--size", "200,1,1"], f"from 1 to {MAX_ARRAY_SIZE}"),
     (["bench", "--size", "\u0663,1,1"], "write PARTITIONS,MESSAGES,MAX_CRASHES"),
     (["diagrams", "kafka", "--project", "nosuch"], "cannot project on 'nosuch'"),
+    # Kafka versions (spec/versions.py): unknown, unsupported, or a pair the brokers refuse.
+    (["verify", "pipeline", "-p", "kafka_version=5.0"], "kafka_version=5.0: must be one of 2.1, 2.2"),
+    (["verify", "pipeline", "-p", "kafka_version=3.9.1"], "kafka_version=3.9.1: must be one of"),
+    (["verify", "group", "-p", "client_version=1.1"], "client_version=1.1: must be one of 2.0, 2.1"),
+    (["verify", "pipeline", "-p", "client_version=2.0"], "client_version=2.0 cannot talk to kafka_version=4.1"),
+    (["verify", "group", "-p", "group_protocol=consumer", "-p", "kafka_version=3.9"],
+     "group_protocol=consumer needs kafka_version 4.0 or later"),
 ]
 
 

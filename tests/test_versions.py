@@ -136,3 +136,9 @@ def test_rows_without_a_version_suffix_give_the_same_verdicts_in_every_version()
         for kafka, client in (("2.1", "2.0"), ("3.9", "2.2"), ("4.0", "4.0")):
             got = check(build_config(cfg, model, {"kafka_version": kafka, "client_version": client}), fast)
             assert {p.name: p.verdict for p in got.properties} == base, (cfg.id, kafka, client)
+
+
+def test_conformance_does_not_drive_the_async_consumer_rows():
+    from conform import traces
+    jobs, skipped = traces.plan(["async-auto-commit@kafka-4.1-client-3.9"], 0, 1, 1)
+    assert jobs == [] and skipped[0].reason.startswith("group_protocol=consumer is the Java AsyncKafkaConsumer")
