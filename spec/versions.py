@@ -53,6 +53,9 @@ CHANGES = (
            "its records truncated, resets to the first offset known to diverge (with auto.offset.reset=none "
            "it raises LogTruncationException), so it does not skip the new records at reused offsets",
            "KIP-320; KAFKA-7747 (Java consumer 2.3.0); SubscriptionState.maybeCompleteValidation"),
+    Change("retries_default", "KIP-91", "client", ("2.1",),
+           "the producer retries up to delivery.timeout.ms, retries=2147483647 by default (0 before)",
+           "KIP-91; KAFKA-5886 (2.1.0)"),
     Change("producer_defaults", "KIP-679", "client", ("3.0",),
            "the producer defaults to acks=all and enable.idempotence=true (acks=1 and false before)",
            "KIP-679; KAFKA-10619 (3.0.0)"),

@@ -273,6 +273,13 @@ def test_the_versions_assumed_are_said(tmp_path, capsys):
     assert "versions assumed: Kafka 3.9 (app.kafka.version), Java clients 2.8.2 (app.client.version)" in out
 
 
+def test_retries_default_to_zero_before_kip_91(tmp_path, capsys):
+    f = tmp_path / "p.properties"
+    f.write_text("acks=all\napp.kafka.version=3.9\napp.client.version=2.0\n")
+    s = json.loads(check(capsys, str(f), "--json", "--faults", "request-timeout")[1])["settings"]
+    assert s["retries"] == {"value": "0", "source": "default"}
+
+
 @pytest.mark.parametrize("version, acks, idempotence", [
     ("2.8", "1", "false"), ("3.0.0", "all", "false"), ("3.0.1", "all", "true"), ("3.1.0", "all", "false"),
     ("3.1.1", "all", "true"), ("3.2", "all", "true"), ("4.1", "all", "true")])

@@ -311,6 +311,8 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, kafka: str, 
     java_client = client != "librdkafka"
     if java_client and not versions.has("producer_defaults", kafka, java) and "acks" not in st.values:
         st.values["acks"] = ("1", "default")  # KIP-679: acks=all is the default from 3.0
+    if java_client and not versions.has("retries_default", kafka, java) and "retries" not in st.values:
+        st.values["retries"] = ("0", "default")  # KIP-91: retries=2147483647 is the default from 2.1
     for key in ("acks", "retries", "max.in.flight.requests.per.connection", "min.insync.replicas",
                 "unclean.leader.election.enable"):
         st.set_default(key, client)
