@@ -169,6 +169,7 @@ def _versions(st: _Settings, client: str) -> tuple[str, str]:
     except CheckerError:
         raise CheckerError(f"app.client.version={java} cannot talk to app.kafka.version={kafka}: Kafka 4.0 "
                            f"brokers refuse clients older than {versions.PROTOCOL_BASELINE} (KIP-896)") from None
+
     def said(key, value, known):
         return f"{value} ({key}{'' if known else ', the default'})"
 
@@ -470,9 +471,10 @@ def label(run: Run, events: list[str], guarantee: str) -> list[str]:
 def _upgrades(current: dict[str, str]) -> list[dict[str, str]]:
     """Against B1's offset reuse: truncation detection (KIP-320) in the client, strict min ISR (KIP-966)."""
     out = []
-    if "app.client.version" in current and not versions.has("truncation_detection", client=current["app.client.version"]):
+    client, kafka = current.get("app.client.version"), current.get("app.kafka.version")
+    if client and not versions.has("truncation_detection", client=client):
         out.append({"app.client.version": versions.CURRENT})
-    if "app.kafka.version" in current and not versions.has("strict_min_isr", kafka=current["app.kafka.version"]):
+    if kafka and not versions.has("strict_min_isr", kafka=kafka):
         out.append({"app.kafka.version": versions.CURRENT})
     return out
 
@@ -491,8 +493,8 @@ def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[di
             "C12": [{"auto.offset.reset": "earliest"}] if guarantee == "no-loss" else [DUP],
             "C5": [{"app.processing": "poll-thread"}],
             "C4": [{"app.processing": "poll-thread"}],
-            "C6": [{"app.client.version": versions.CURRENT}, {"app.client": "java-classic", "group.protocol": "classic"},
-                   MANUAL],
+            "C6": [{"app.client.version": versions.CURRENT},
+                   {"app.client": "java-classic", "group.protocol": "classic"}, MANUAL],
             "C16": [{"enable.auto.offset.store": "false"}, MANUAL],  # R3
             "C1": [{"app.commit": "after-each-record"}],
             "C9": [DUP],
