@@ -318,23 +318,34 @@ def expect_no_duplicate_in_log(p):
     return "violated" if dup else "holds"
 
 
-def _unclean_truncates_read_records(p):
+def _unclean_takes_back_read_records(p):
     """B1: an unclean election can take back records below the high watermark, which the
     consumer may have read (the ISR shrank to the leader, whatever min.insync.replicas
-    says); new messages then reuse those offsets, behind the consumer's position. An
-    idempotent producer's next message does not: its sequence number no longer follows
-    the new leader's log, and the broker refuses it until the lost one is written again.
-    KIP-320 (client 2.3): the consumer detects the truncation and reads the new messages.
-    KIP-966 (broker 4.1): a record below the high watermark is on min.insync.replicas
-    replicas, so taking it back needs as many failures as losing an acks=all write."""
-    on = versions.switches(p)
-    if on["truncation_detection"]:
-        return False
+    says). KIP-966 (broker 4.1): a record below the high watermark is on
+    min.insync.replicas replicas, so taking it back needs as many failures as losing an
+    acks=all write."""
     failures = _budget(p, "broker-failure", "max_broker_failures")
-    stay = p.min_isr if on["strict_min_isr"] else 1  # replicas that have every record the consumer can read
+    stay = p.min_isr if versions.switches(p)["strict_min_isr"] else 1  # replicas with every readable record
     dropped = min(_budget(p, "isr-shrink", "max_isr_shrinks"), p.replicas - stay)
-    return (p.unclean == "yes" and p.idempotence == "no" and p.replicas >= 2 and p.messages >= 2
-            and failures >= p.replicas - dropped)
+    return p.unclean == "yes" and p.replicas >= 2 and failures >= p.replicas - dropped
+
+
+def _unclean_truncates_read_records(p):
+    """B1's offset reuse: new messages take the offsets of records the consumer read, behind
+    its position, and it never reads them. An idempotent producer's next message does not:
+    its sequence number no longer follows the new leader's log, and the broker refuses it
+    until the lost one is written again. KIP-320 (client 2.3): the consumer detects the
+    truncation, moves back and reads them."""
+    return (not versions.switches(p)["truncation_detection"] and p.idempotence == "no" and p.messages >= 2
+            and _unclean_takes_back_read_records(p))
+
+
+def _reads_again_after_truncation(p):
+    """B1's "+D via reset": a consumer that detects the truncation (KIP-320) moves back to the
+    divergence and reads again a record it had processed, when the producer, whose write the
+    election took back before its acknowledgement, sends it again."""
+    return (versions.switches(p)["truncation_detection"] and p.acks != "0" and p.retries >= 1
+            and _unclean_takes_back_read_records(p))
 
 
 def expect_no_loss(p):
@@ -348,9 +359,10 @@ def expect_no_loss(p):
 
 def expect_no_duplicate(p):
     """A record written twice is processed twice; C2: a crash before the commit redelivers;
+    B1 with KIP-320: the consumer reads a rewritten record again after the truncation;
     R1: an idempotent sink applies each message once, whatever is delivered twice."""
     consumer = p.commit == "after" and _can(p, "crash", "max_crashes")
-    dup = consumer or expect_no_duplicate_in_log(p) == "violated"
+    dup = consumer or expect_no_duplicate_in_log(p) == "violated" or _reads_again_after_truncation(p)
     return "violated" if dup and p.sink == "plain" else "holds"
 
 
