@@ -48,6 +48,7 @@ class PropertyResult:
     reason: str = ""  # why the verdict is unknown, when it is
     loop: int | None = None  # a lasso (eventually): steps after this one repeat forever
     notes: list[str] = field(default_factory=list)  # eventually: how a lasso is fair, or what fairness ruled out
+    shortest: bool = True  # the trace is a shortest one (False: a simulation's walk, its loops cut out)
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)  # a word given by hand becomes the enum member; a bad one is refused
@@ -67,6 +68,7 @@ class PropertyResult:
             **({"reason": self.reason} if self.reason else {}),
             **({"loop": self.loop} if self.loop is not None else {}),
             **({"fairness": self.notes} if self.notes else {}),
+            **({"shortest": False} if self.trace and not self.shortest else {}),
         }
 
 
@@ -80,7 +82,7 @@ class Result:
     """
 
     system: System
-    engine: str  # fast, explicit or bmc
+    engine: str  # fast, explicit, bmc or simulate
     states: int | None
     transitions: int | None
     depth: int
@@ -112,9 +114,12 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """0 all as expected, 1 something decided against expectation, 3 incomplete."""
+        """0 all as expected, 1 something decided against expectation, 3 incomplete (a
+        simulation, which is never complete: some property it could not decide)."""
         if any(p.as_expected is False for p in self.properties):
             return 1
+        if self.engine == "simulate":
+            return 3 if any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
         return 0 if self.complete else 3
 
     def json(self) -> dict[str, Any]:

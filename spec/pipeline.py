@@ -41,7 +41,7 @@ def most(p):
 
 
 model = Model("pipeline", __doc__)
-model.param("messages", 2, min=1, max=3, doc="messages the producer sends")
+model.param("messages", 2, min=1, max=4, doc="messages the producer sends")
 model.param("replicas", 1, min=1, max=3, structural=True, doc="replication factor: brokers holding the partition")
 model.param("acks", "all", choices=ACKS,
             doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")

@@ -211,7 +211,7 @@ BASE = {  # the least each command needs, so that the option under test is what 
     "verify": ["verify"], "trace": ["trace", "--property", "no-loss"], "replay": ["replay", "Produce"],
     "bench": ["bench"], "prove": ["prove"], "list": ["list"], "matrix": ["matrix"],
     "diagrams": ["diagrams", "--max-nodes", "5"], "report": ["report", "kafka", "--max-nodes", "5"],
-    "conform": ["conform"],
+    "conform": ["conform"], "simulate": ["simulate"],
     "check": ["check", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
                                     "java-auto-commit", "consumer.properties")],
 }
@@ -249,7 +249,7 @@ def crossed():
                 forms = [base + [option, value]] + ([base + [f"{option}={value}"]] if value.startswith("-") else [])
             for n, args in enumerate(forms):
                 cases.append(pytest.param(args, id=f"{command} {option} {kind}{' =' if n else ''}"))
-    for command in ("verify", "trace", "replay", "prove", "diagrams", "report"):
+    for command in ("verify", "trace", "replay", "prove", "diagrams", "report", "simulate"):
         for name in ("messages", "max_crashes", "commit", "fairness"):
             for kind, value in VALUES.items():
                 cases.append(pytest.param(BASE[command] + ["-p", f"{name}={value}"], id=f"{command} -p {name} {kind}"))

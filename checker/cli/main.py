@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, NoReturn
 
 from checker import interrupt
-from checker.api import Options, check
+from checker.api import DEFAULT_WALK_DEPTH, DEFAULT_WALKS, Options, check
 from checker.config import build_config
 from checker.errors import CheckerError
 from checker.outputs import write_file
@@ -69,6 +69,9 @@ EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
                (2, BAD_INPUT), (3, "incomplete: a limit was hit; some cell is unknown")],
     "prove": [(0, "every property as expected"), (1, "some property decided against its expectation"),
               (2, BAD_INPUT), (3, "some property unknown (not proved and not refuted)")],
+    "simulate": [(0, "every property decided, as expected (a walk found each violation or witness)"),
+                 (1, "some property decided against its expectation"), (2, BAD_INPUT),
+                 (3, "some property not decided: no walk broke it (a simulation never says holds)")],
     "bench": [(0, "measured (a benchmark: a slow machine is no failure)"), (2, BAD_INPUT)],
     "diagrams": [(0, "drawn"), (2, BAD_INPUT)],
     "report": [(0, "written"), (2, BAD_INPUT)],
@@ -312,6 +315,28 @@ def build_parser() -> argparse.ArgumentParser:
     _max_depth(t, " with --engine bmc")
     _model_args(t)
 
+    sm = command("simulate", help="random walks for instances too big to enumerate",
+                 description="Take seeded random walks from the initial state, checking every state a walk "
+                             "reaches, and stop at the first violation with a replayable trace (its loops cut "
+                             "out). A simulation decides only what it finds: a property no walk breaks stays "
+                             "unknown, never holds.")
+    sm.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
+    sm.add_argument("--property", action="append", default=[], metavar="NAME",
+                    help="check only this property (repeatable; default: every property of the model)")
+    sm.add_argument("--walks", type=_count(), default=None, metavar="N",
+                    help=f"how many random walks at most (default {DEFAULT_WALKS})")
+    sm.add_argument("--depth", type=_count(), default=None, metavar="D",
+                    help=f"how many steps a walk takes at most (default {DEFAULT_WALK_DEPTH})")
+    sm.add_argument("--seed", type=_count("a whole number", lo=0), default=0, metavar="S",
+                    help="the random seed: the same seed takes the same walks (default 0)")
+    sm.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    _instance_args(sm)
+    sm.add_argument("--timeout", type=_seconds, metavar="S",
+                    help="stop after S seconds; what no walk decided is unknown (exit 3)")
+    sm.add_argument("--deadlock", action="store_true",
+                    help="report a walk that ends in a state with no enabled action as a violation of no-deadlock")
+    _progress_arg(sm)
+
     r = command("replay", help="replay a trace given as action names",
                 description="Take the named actions in order from the initial state and print "
                             "the trace: replay [MODEL] ACTION... (as printed after every trace).")
@@ -489,6 +514,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
     interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
     result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.property or None)
+    if args.json:
+        print(result_json(result))
+    else:
+        con = make_console()
+        print_result(con, result, traces=not args.no_traces)
+        finish(con)
+    return result.exit_code
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.json and args.no_traces:
+        raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    interrupt.start_clock(args.timeout)
+    system = _build(args, args.model)
+    left = interrupt.remaining()
+    interrupt.phase("simulating")
+    with Progress(args.progress) as progress:
+        result = check(system, Options(
+            engine="simulate", properties=args.property or None, walks=args.walks, max_depth=args.depth,
+            seed=args.seed, deadlock=args.deadlock, timeout=None if left is None else max(0.01, round(left, 2)),
+            progress=progress.walks))
+    interrupt.decided()
     if args.json:
         print(result_json(result))
     else:
@@ -903,7 +950,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         if getattr(args, "plugin", None) is not None:
             return args.plugin.run(args)
-        return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
+        return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay, "simulate": cmd_simulate,
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
                 "diagrams": cmd_diagrams, "report": cmd_report, "check": check_cmd.run}[args.command](args)
     except CheckerError as e:
