@@ -224,7 +224,7 @@ def Produce(s, c):
 
 @model.action(over="instances")
 def SendOffsets(s, c):
-    """sendOffsetsToTransaction(offsets, consumer.groupMetadata()) adds the next input offset to the transaction.
+    """sendOffsetsToTransaction() adds the next input offset to the transaction (KIP-447: with the group generation).
 
     Real Kafka: AddOffsetsToTxn to the transaction coordinator (which begins a
     transaction if none is ongoing), then TxnOffsetCommit to the group coordinator,
@@ -273,7 +273,7 @@ def Commit(s, c):
 
 @model.action(over=lambda p: range(p.instances) if _can_fail(p) else [])
 def Abort(s, c):
-    """After an abortable error, abortTransaction(); with rewind=yes, seek back to consumer.committed().
+    """After an abortable error or a commit timeout, abortTransaction(); with rewind=yes, seek back to committed().
 
     Real Kafka: EndTxn(abort): abort markers to every partition added to the
     transaction, its pending offsets dropped. The consumer's position is not rewound by
@@ -289,7 +289,13 @@ def Abort(s, c):
     s.pc[c] = PC.starting if s.params.rewind == "yes" else PC.idle
 
 
-@model.action(over="instances")
+def _can_start(p):
+    """An instance can come to fetch the committed offset: after a restart, a hand-over or a rewind."""
+    return (_can_go_down(p) or (p.instances > 1 and "max-poll-exceeded" in p.failure_modes)
+            or (_can_fail(p) and p.rewind == "yes"))
+
+
+@model.action(over=lambda p: range(p.instances) if _can_start(p) else [])
 def FetchOffset(s, c):
     """The owner fetches the group's committed offset and seeks there (after a start, a hand-over or a rewind).
 
