@@ -31,7 +31,8 @@ ORDER = 50
 
 
 def install(model):
-    model.param("max_commit_timeouts", 1, min=0, doc="commitTransaction() calls that time out in one run")
+    model.param("max_commit_timeouts", 1, min=0, structural=True,
+                doc="commitTransaction() calls that time out in one run")
     mode = model.failure_mode("commit-timeout", budget="max_commit_timeouts", counter="commit_timeouts",
                               doc=__doc__)
 

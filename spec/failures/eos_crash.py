@@ -25,7 +25,8 @@ ORDER = 10
 
 
 def install(model):
-    model.param("max_crashes", 1, min=0, doc="instance crashes allowed in one run")
+    model.param("max_crashes", 1, min=0, structural=True,
+                doc="instance crashes allowed in one run")
     mode = model.failure_mode("crash", budget="max_crashes", counter="crashes", doc=__doc__, default=True)
 
     @mode.action(over="instances", actor="instance {i}")

@@ -28,7 +28,8 @@ ORDER = 20
 
 
 def install(model):
-    model.param("max_rebalances", 1, min=0, doc="evictions in one run")
+    model.param("max_rebalances", 1, min=0, structural=True,
+                doc="evictions in one run")
     mode = model.failure_mode("max-poll-exceeded", budget="max_rebalances", counter="rebalances", doc=__doc__)
 
     # Instance c owns the partition only after c hand-overs, each from the budget: Evict(c) needs one more.

@@ -25,7 +25,8 @@ ORDER = 30
 
 
 def install(model):
-    model.param("max_send_errors", 1, min=0, doc="failed sends in one run")
+    model.param("max_send_errors", 1, min=0, structural=True,
+                doc="failed sends in one run")
     mode = model.failure_mode("send-error", budget="max_send_errors", counter="send_errors", doc=__doc__)
 
     @mode.action(over="instances", actor=("instance {i}", "output"))

@@ -22,7 +22,8 @@ ORDER = 40
 
 
 def install(model):
-    model.param("max_txn_timeouts", 1, min=0, doc="transactions aborted by transaction.timeout.ms in one run")
+    model.param("max_txn_timeouts", 1, min=0, structural=True,
+                doc="transactions aborted by transaction.timeout.ms in one run")
     mode = model.failure_mode("txn-timeout", budget="max_txn_timeouts", counter="txn_timeouts", doc=__doc__)
 
     @mode.action(over=lambda p: range(tids(p)), actor="txn coordinator")
