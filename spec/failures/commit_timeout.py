@@ -17,8 +17,10 @@ version 2 in 4.0); on a commit timeout, retrying commitTransaction() or closing 
 producer instead of aborting.
 Documented: Jepsen Bufstream section 5.4 (KAFKA-17754); KIP-890;
 KafkaProducer.commitTransaction javadoc.
-Left out: a delayed produce request (the other way into the next transaction); the
-Java client's own refusal to abort after a commit timeout.
+Left out: a delayed produce request (the other way into the next transaction). The
+Java client refuses abortTransaction() after a commit timeout (TransactionManager
+allows ABORTING_TRANSACTION only from IN_TRANSACTION or ABORTABLE_ERROR): the mode
+models an application on a client that lets it abort.
 """
 
 from spec.eos_ops import PC, commit_txn, live, tid
@@ -50,8 +52,7 @@ def install(model):
 
         Real Kafka: the request outlives max.block.ms (or request.timeout.ms); the
         application gets a TimeoutException although the request may still arrive.
-        Left out: a timeout whose request was already applied (the commit happened:
-        nothing to show).
+        Left out: the client's own retries of the request.
         """
         when(s.pc[c] == (PC.synced if s.params.commit == "sync" else PC.offsets), live(s, c))
         s.late[c] = True
