@@ -66,6 +66,11 @@ model.param("kip890", "on", choices=("off", "on"),
                 "coordinator, the epoch bumped at the end of every transaction, so a delayed EndTxn or "
                 "produce of an earlier transaction is refused); off: before KIP-890 part 2, where a "
                 "delayed EndTxn lands in the next transaction of the same epoch")
+model.param("verification", "on", choices=("off", "on"),
+            doc="transaction.partition.verification.enable (KIP-890 part 1, Kafka >= 3.6, default true): the "
+                "partition leader accepts a transactional produce only if the coordinator has the partition "
+                "in an ongoing transaction of the producer; off: before 3.6, or disabled (kip890=off only)")
+
 
 def _can_go_down(p):
     """An instance's process can stop: it crashes, or its producer is fenced and it closes."""
@@ -87,6 +92,9 @@ def _can_fail(p):
 @model.variables
 def _variables(p):
     M, I, T, L = p.messages, p.instances, tids(p), capacity(p)
+    if p.verification == "off" and p.kip890 == "on":
+        raise CheckerError("verification=off has no effect with kip890=on (KIP-890 part 2 verifies every "
+                           "transactional produce); add -p kip890=off, or drop verification")
     if I == 1 and p.fencing != "group-metadata":
         raise CheckerError(f"fencing={p.fencing} has no effect with one instance (there is nobody to fence); "
                            "add -p instances=2 -f max-poll-exceeded, or drop fencing")
@@ -205,15 +213,15 @@ def Produce(s, c):
     """The output record is appended to the output partition, open until a marker follows it.
 
     Real Kafka: the produce request with the transactional producer id and epoch. With
-    kip890=on the partition leader first verifies with the coordinator that the
+    verification=on the partition leader first verifies with the coordinator that the
     partition is in an ongoing transaction of this producer (KIP-890 part 1) and refuses
-    it otherwise (an abortable error); with kip890=off it appends whatever the
+    it otherwise (an abortable error); with verification=off it appends whatever the
     coordinator knows, so a record can join no transaction at all (a hanging
     transaction, T4) or a later one. Left out: the produce request's own delay.
     """
     when(s.pc[c] == PC.added, live(s, c), s.out_len < capacity(s.params))
     k = tid(s.params, c)
-    ok = True if s.params.kip890 == "off" else And(s.ongoing[k], s.added[k])
+    ok = True if s.params.verification == "off" else And(s.ongoing[k], s.added[k])
     n = s.out_len
     s.out_val[n] = ite(ok, s.pos[c] - 1, s.out_val[n])
     s.out_st[n] = ite(ok, REC.open, s.out_st[n])

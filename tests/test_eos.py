@@ -43,15 +43,31 @@ def test_kip447_and_kip890_keep_exactly_once_under_every_fault_at_once():
 
 def test_before_kip890_the_delayed_commit_also_lets_a_zombie_duplicate():
     m = get_model("eos")
+    # Kafka 3.6 to 3.9: produce verification (part 1), no epoch bump per transaction (part 2)
     r = check(m.build({"messages": 1, "instances": 2, "kip890": "off"}, ALL))
-    assert r.states == 111504
-    assert verdicts(r) == {"no-loss": "violated", "no-duplicate-processing": "violated",
+    assert r.states == 94504
+    assert verdicts(r) == {"no-loss": "holds", "no-duplicate-processing": "violated",
                            "no-aborted-read": "holds", "atomic-offsets": "violated"}
     # the zombie's delayed EndTxn commits its retried transaction after the new owner committed the record
     assert " ".join(r.prop("no-duplicate-processing").trace.actions) == (
         "Poll(0) AddPartition(0) Produce(0) SendOffsets(0) CommitTimesOut(0) Abort(0) FetchOffset(0) Poll(0) "
         "AddPartition(0) Produce(0) Evict(0) FetchOffset(1) Poll(1) AddPartition(1) Produce(1) SendOffsets(1) "
         "Commit(1) LateEndTxn(0)")
+    # before 3.6: no verification either, and the record can be lost
+    r = check(m.build({"messages": 1, "instances": 2, "kip890": "off", "verification": "off"}, ALL))
+    assert r.states == 111504
+    assert verdicts(r) == {"no-loss": "violated", "no-duplicate-processing": "violated",
+                           "no-aborted-read": "holds", "atomic-offsets": "violated"}
+
+
+def test_t3_with_verification_alone_tears_the_transaction_without_losing_the_record():
+    m = get_model("eos")
+    r = check(m.build({"messages": 1, "kip890": "off"}, ["commit-timeout"], ["crash"]), EXPLICIT)
+    assert r.states == 57
+    assert {n for n, v in verdicts(r).items() if v == "violated"} == {"atomic-offsets"}
+    assert r.prop("atomic-offsets").trace.actions[-3:] == ["AddPartition(0)", "Produce(0)", "LateEndTxn(0)"]
+    r = check(m.build({"messages": 1, "kip890": "off"}, ["commit-timeout", "crash"]), EXPLICIT)
+    assert len(r.prop("no-duplicate-processing").trace.actions) == 19 and verdicts(r)["no-loss"] == "holds"
 
 
 def test_commit_sync_in_the_loop_breaks_atomicity_without_any_fault():
@@ -74,7 +90,8 @@ def test_fast_engine_gives_the_reference_results_on_every_row(cfg):
     assert fast == ref
 
 
-@pytest.mark.parametrize("params, on", [({"messages": 2}, ALL), ({"messages": 2, "kip890": "off", "rewind": "no"}, ALL),
+@pytest.mark.parametrize("params, on", [({"messages": 2}, ALL),
+                                        ({"messages": 2, "kip890": "off", "verification": "off", "rewind": "no"}, ALL),
                                         ({"messages": 1, "instances": 2, "fencing": "none", "commit": "auto"}, ALL)])
 def test_the_output_partition_never_fills_up(params, on):
     # Produce is guarded by the capacity; no reachable state has a producer ready to send into a full log.
@@ -99,6 +116,7 @@ def test_the_output_partition_never_fills_up(params, on):
     (["verify", "eos", "-p", "fencing=none"], "fencing=none has no effect with one instance"),
     (["verify", "eos", "-p", "kip890=maybe"], "kip890"),
     (["verify", "eos", "-p", "instances=3"], "instances=3 is out of range"),
+    (["verify", "eos", "-p", "verification=off"], "verification=off has no effect with kip890=on"),
 ])
 def test_bad_settings_are_one_line(args, message):
     r = run(*args)

@@ -5,12 +5,14 @@ commitTransaction() throws TimeoutException, and an application that then calls
 abortTransaction() (or a client that lets it) goes on with the next transaction. The
 delayed EndTxn arrives later. Before KIP-890 part 2 the next transaction has the same
 producer epoch, so the coordinator applies the old commit to it: the next transaction
-is committed early, before its output is produced; that output is then appended
-outside any transaction the coordinator knows (no produce verification before KIP-890
-part 1), hangs open (T4: the LSO is stuck) and is never made visible, while the
-offsets, added afterwards, commit: the input record is lost, and the offsets and
-output disagree (a torn transaction). With KIP-890 (kip890=on, Kafka 4.x) every EndTxn
-bumps the epoch, so the delayed request is refused, and produce requests are verified.
+is committed early. Without produce verification (KIP-890 part 1, verification=off)
+output produced after that is appended outside any transaction the coordinator knows,
+hangs open (T4: the LSO is stuck) and is never made visible, while the offsets, added
+afterwards, commit: the input record is lost. With verification alone (Kafka 3.6 to
+3.9) the early commit takes the output already produced, and the offsets commit in a
+transaction of their own: the two disagree for a while (a torn transaction), and a
+crash in between duplicates the record. With KIP-890 (kip890=on, Kafka 4.x) every
+EndTxn bumps the epoch, so the delayed request is refused.
 Caused by: network delays, aborting after a commit timeout. Prevented by: KIP-890
 (transaction verification since 3.6, the epoch bump per transaction with transaction
 version 2 in 4.0); on a commit timeout, retrying commitTransaction() or closing the
