@@ -14,7 +14,8 @@ offset (read_committed). Settings: how zombies are fenced (`fencing`: KIP-447 gr
 metadata, the older transactional.id per input partition, or none), whether the
 application rewinds after abortTransaction() (`rewind`), offsets committed outside the
 transaction as well (`commit`: auto-commit or commitSync, T7), and whether the
-brokers and clients have KIP-890 (`kip890`). The faults are failure modes (spec/failures/,
+brokers and clients have KIP-890 (`kip890`: the epoch bump per transaction, part 2;
+`verification`: produce requests verified against the coordinator, part 1). The faults are failure modes (spec/failures/,
 MODEL "eos"): crash, max-poll-exceeded (a zombie), send-error, txn-timeout,
 commit-timeout. Checked against the catalogue's section 2.4 (T1-T7), C14 and section 4;
 the rows are in spec/matrix.py.
