@@ -15,9 +15,9 @@ metadata, the older transactional.id per input partition, or none), whether the
 application rewinds after abortTransaction() (`rewind`), offsets committed outside the
 transaction as well (`commit`: auto-commit or commitSync, T7), and whether the
 brokers and clients have KIP-890 (`kip890`: the epoch bump per transaction, part 2;
-`verification`: produce requests verified against the coordinator, part 1). The faults are failure modes (spec/failures/,
-MODEL "eos"): crash, max-poll-exceeded (a zombie), send-error, txn-timeout,
-commit-timeout. Checked against the catalogue's section 2.4 (T1-T7), C14 and section 4;
+`verification`: produce requests verified against the coordinator, part 1). The
+faults are failure modes (spec/failures/, MODEL "eos"): crash, max-poll-exceeded (a
+zombie), send-error, txn-timeout, commit-timeout, produce-timeout. Checked against the catalogue's section 2.4 (T1-T7), C14 and section 4;
 the rows are in spec/matrix.py.
 
 The properties read what a downstream read_committed reader of the output topic sees:
@@ -30,9 +30,8 @@ one output partition, and reordering across transactions is what Kafka allows (T
 a duplicate is reported as such.
 
 What the model leaves out: one input and one output partition; one record per
-transaction (max.poll.records=1); requests other than a delayed EndTxn are atomic (the
-delayed produce of T3 and the hanging transaction of T4 arise here only from a delayed
-EndTxn); the replication of the output partition and of the coordinators' logs; an
+transaction (max.poll.records=1); requests other than a delayed EndTxn or produce are
+atomic; the replication of the output partition and of the coordinators' logs; an
 input topic written by transactions (the input is plain records); the transaction
 coordinator's timeouts other than transaction.timeout.ms; side effects outside Kafka.
 """
@@ -87,6 +86,7 @@ def _can_be_fenced(p):
 def _can_fail(p):
     """A transaction can end in an abortable error, which the application answers with abortTransaction()."""
     return ("send-error" in p.failure_modes or "commit-timeout" in p.failure_modes
+            or "produce-timeout" in p.failure_modes
             or (p.fencing == "group-metadata" and "max-poll-exceeded" in p.failure_modes and p.instances > 1))
 
 

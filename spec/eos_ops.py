@@ -39,7 +39,8 @@ def capacity(p):
     tried again only after a fault (each unit of a failure mode's budget causes at most
     one more attempt, a zombie's included), so this bound is never what stops a run."""
     budgets = {"crash": "max_crashes", "max-poll-exceeded": "max_rebalances", "send-error": "max_send_errors",
-               "txn-timeout": "max_txn_timeouts", "commit-timeout": "max_commit_timeouts"}
+               "txn-timeout": "max_txn_timeouts", "commit-timeout": "max_commit_timeouts",
+               "produce-timeout": "max_produce_timeouts"}
     return p.messages + sum(getattr(p, b) for m, b in budgets.items() if m in p.failure_modes)
 
 
@@ -84,9 +85,12 @@ def bump_epoch(s, k, keep=None, cond=True):
     for c in range(p.instances):
         if tid(p, c) == k and c != keep:
             s.fenced[c] = ite(cond, True, s.fenced[c])
-        # The commit-timeout mode's delayed EndTxn carries the old epoch: refused from now on.
+        # The delayed requests of the commit-timeout and produce-timeout modes carry the old
+        # epoch: refused from now on.
         if tid(p, c) == k and "commit-timeout" in p.failure_modes:
             s.late[c] = ite(cond, False, s.late[c])
+        if tid(p, c) == k and "produce-timeout" in p.failure_modes:
+            s.late_rec[c] = ite(cond, -1, s.late_rec[c])
 
 
 def init_transactions(s, c, cond=True):
