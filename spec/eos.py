@@ -64,8 +64,9 @@ model.param("isolation", "read_committed", choices=("read_committed", "read_unco
 model.param("kip890", "on", choices=("off", "on"),
             doc="on: Kafka 4.x brokers and clients (KIP-890: produce requests verified against the "
                 "coordinator, the epoch bumped at the end of every transaction, so a delayed EndTxn or "
-                "produce of an earlier transaction is refused); off: before KIP-890 part 2, where a "
-                "delayed EndTxn lands in the next transaction of the same epoch")
+                "produce of an earlier transaction is refused); off: before KIP-890 part 2 (before 4.0), "
+                "where a delayed EndTxn or produce lands in the next transaction of the same epoch (part 1 "
+                "is the setting verification)")
 model.param("verification", "on", choices=("off", "on"),
             doc="transaction.partition.verification.enable (KIP-890 part 1, Kafka >= 3.6, default true): the "
                 "partition leader accepts a transactional produce only if the coordinator has the partition "
