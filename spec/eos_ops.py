@@ -83,8 +83,10 @@ def bump_epoch(s, k, keep=None, cond=True):
     requests still on the network will be refused (PRODUCER_FENCED)."""
     p = s.params
     for c in range(p.instances):
+        # Per input partition, only the owner and a zombie still have a producer with that id.
+        uses = Or(s.owner == c, s.st[c] == ST.zombie) if p.fencing == "static-id" else True
         if tid(p, c) == k and c != keep:
-            s.fenced[c] = ite(cond, True, s.fenced[c])
+            s.fenced[c] = ite(And(cond, uses), True, s.fenced[c])
         # The delayed requests of the commit-timeout and produce-timeout modes carry the old
         # epoch: refused from now on.
         if tid(p, c) == k and "commit-timeout" in p.failure_modes:
@@ -127,6 +129,7 @@ def hand_over(s, c):
     s.pc[d] = PC.starting
     if p.fencing == "static-id":
         init_transactions(s, d)
+        s.fenced[d] = False
 
 
 def visible(s, i):
