@@ -385,7 +385,8 @@ ACTORS = {"Poll": ("input", "instance {i}"), "PollAutoCommit": ("instance {i}", 
 def _output(s):
     """The output partition: each record's input, transactional.id and outcome; the LSO and the reader."""
     recs = [f"out{s.out_val[o]}/t{s.out_tid[o]} {s.out_st[o]}" for o in range(s.out_len)]
-    return ("; ".join(recs) or "empty") + f"; reader at {s.rd}"
+    lso = next((o for o in range(s.out_len) if s.out_st[o] == "open"), s.out_len)
+    return ("; ".join(recs) or "empty") + f"; LSO {lso}; reader at {s.rd}"
 
 
 def _offsets(s):
