@@ -4,9 +4,10 @@ from .kafka import model as kafka
 from .partitions import model as partitions
 from .group import model as group
 from .pipeline import model as pipeline
+from .eos import model as eos
 from .matrix import CONFIGS  # the rows of `checker matrix`
 from . import settings as SETUP  # the reader of Kafka .properties files, for `checker check`
 
-MODELS = [kafka, partitions, group, pipeline]
+MODELS = [kafka, partitions, group, pipeline, eos]
 
 __all__ = ["MODELS", "CONFIGS", "SETUP"]

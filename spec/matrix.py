@@ -1,15 +1,15 @@
-"""The delivery-guarantee matrix: named configurations of the `group` and `pipeline` models.
+"""The delivery-guarantee matrix: named configurations of the `group`, `pipeline` and `eos` models.
 
 Each row names the failure ids of the catalogue (spec/catalogue.py) it reproduces and
-the effect the catalogue gives them there (L loss, D duplicate, R reorder; "-" for a
-row that shows the catalogue's prevention). The expected verdicts follow from those
-effects; `checker matrix` computes the actual ones by search and says where
-they disagree.
+the effect the catalogue gives them there (L loss, D duplicate, R reorder, A aborted
+read; "-" for a row that shows the catalogue's prevention), and the catalogue's
+remedies it applies (`remedies`). The expected verdicts follow from those effects;
+`checker matrix` computes the actual ones by search and says where they disagree.
 """
 
 from checker import Config
 
-from .catalogue import check
+from .catalogue import check, check_remedies
 
 # The property each effect letter of the catalogue breaks.
 EFFECT_PROPERTY = {"L": "no-loss", "D": "no-duplicate-processing", "R": "in-order"}
@@ -22,18 +22,44 @@ PIPELINE_PROPERTY = {"L": ("no-acked-loss", "no-loss"), "D": ("no-duplicate-in-l
                      "R": ("in-order",)}
 
 
+# In the exactly-once loop (model `eos`) the properties read what a read_committed reader
+# of the output sees. A loss there is always an input offset committed without its output
+# (the loop commits nothing else), so it breaks atomic-offsets too; an aborted read (A,
+# the catalogue's G1a) is what a reader of the output delivered.
+EOS_PROPERTY = {"L": ("no-loss", "atomic-offsets"), "D": ("no-duplicate-processing",), "A": ("no-aborted-read",)}
+EOS_COLUMNS = ("no-loss", "no-duplicate-processing", "no-aborted-read", "atomic-offsets")
+
+
+def properties_of(model: str) -> dict[str, tuple[str, ...]]:
+    """Effect letter -> the properties of `model` it breaks."""
+    if model == "pipeline":
+        return PIPELINE_PROPERTY
+    if model == "eos":
+        return EOS_PROPERTY
+    return {e: (p,) for e, p in EFFECT_PROPERTY.items()}
+
+
 def row(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], *,
-        model: str = "group", **params) -> Config:
-    """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented).
+        model: str = "group", remedies: tuple[str, ...] = (), **params) -> Config:
+    """A configuration of a model; `catalogue` maps ids to the effects shown ("-": prevented);
+    `remedies`, the ids of the catalogue's remedies (section 2.5) the row applies.
 
     An id the failure catalogue does not have is refused when the row is declared.
     """
     check(catalogue, f"matrix row {id!r} (spec/matrix.py)")
+    check_remedies(remedies, f"matrix row {id!r} (spec/matrix.py)")
     effects = {e for v in catalogue.values() for e in v if e != "-"}
-    props = PIPELINE_PROPERTY if model == "pipeline" else {e: (p,) for e, p in EFFECT_PROPERTY.items()}
+    props = properties_of(model)
     expect = {prop: "violated" if e in effects else "holds" for e, names in props.items() for prop in names}
+    if model == "eos":
+        expect = {prop: expect[prop] for prop in EOS_COLUMNS}
     source = ", ".join(f"{k} ({'prevented' if v == '-' else v})" for k, v in catalogue.items())
-    return Config(id, description, model, params, failures, expect, source)
+    return Config(id, description, model, params, failures, expect, source, tuple(remedies))
+
+
+def eos(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], **params) -> Config:
+    """A configuration of the exactly-once loop (transactional producer, consumer, readers of the output)."""
+    return row(id, description, catalogue, failures, model="eos", **params)
 
 
 def pipeline(id: str, description: str, catalogue: dict[str, str], failures: tuple[str, ...], **params) -> Config:
@@ -99,4 +125,34 @@ CONFIGS = [
              {"P4": "R", "P3": "D"}, ("request-timeout",), retries=1, in_flight=2),
     pipeline("in-flight-idempotent", "as in-flight-reorder, with enable.idempotence",
              {"P4": "-", "P3": "-"}, ("request-timeout",), retries=1, in_flight=2, idempotence="yes"),
+    # Exactly-once (T1-T7, C14): the consume-transform-produce loop in transactions; each row
+    # one fault, a budget of one, one or two input records.
+    eos("eos-transactional", "consume-transform-produce in transactions, read_committed downstream (R4); an "
+        "instance crashes mid-transaction", {"C2": "-"}, ("crash",), remedies=("R4",)),
+    eos("eos-abort-no-rewind", "a send fails; abortTransaction() without seeking back to consumer.committed()",
+        {"T2": "L"}, ("send-error",), rewind="no"),
+    eos("eos-abort-rewind", "as eos-abort-no-rewind, seeking back to consumer.committed() after the abort",
+        {"T2": "-"}, ("send-error",), remedies=("R4",)),
+    eos("eos-commit-timeout-abort", "commitTransaction() times out and the application aborts; before KIP-890 "
+        "(Kafka before 3.6), the delayed EndTxn lands in the next transaction", {"T3": "L"}, ("commit-timeout",),
+        messages=1, kip890="off", verification="off"),
+    eos("eos-commit-timeout-abort-kip890", "as eos-commit-timeout-abort, with KIP-890 (Kafka 4.x)",
+        {"T3": "-"}, ("commit-timeout",), messages=1, remedies=("R4",)),
+    eos("eos-zombie-unfenced", "two instances; the owner exceeds max.poll.interval.ms mid-transaction; offsets "
+        "sent with the group id only", {"T1": "D"}, ("max-poll-exceeded",), messages=1, instances=2,
+        fencing="none"),
+    eos("eos-zombie-fenced", "as eos-zombie-unfenced, sendOffsetsToTransaction(offsets, "
+        "consumer.groupMetadata()) (KIP-447)", {"T1": "-", "C9": "-"}, ("max-poll-exceeded",), messages=1,
+        instances=2, remedies=("R4",)),
+    eos("eos-zombie-static-id", "as eos-zombie-unfenced, one transactional.id per input partition (the "
+        "scheme before KIP-447)", {"T1": "-", "C9": "-"}, ("max-poll-exceeded",), messages=1, instances=2,
+        fencing="static-id"),
+    eos("eos-txn-timeout", "a transaction outlives transaction.timeout.ms; the fenced instance closes and "
+        "restarts", {"T5": "-"}, ("txn-timeout",), messages=1, remedies=("R4",)),
+    eos("eos-auto-commit", "as eos-txn-timeout, with enable.auto.commit in the EOS loop",
+        {"T7": "L"}, ("txn-timeout",), messages=1, commit="auto"),
+    eos("read-uncommitted", "a read_uncommitted reader of the output topic; an instance crashes mid-transaction",
+        {"C14": "A"}, ("crash",), messages=1, isolation="read_uncommitted"),
+    eos("read-committed", "as read-uncommitted, with isolation.level=read_committed",
+        {"C14": "-"}, ("crash",), messages=1, remedies=("R4",)),
 ]

@@ -13,7 +13,7 @@ from checker import Options, SpecError, check
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import catalogue, failures
-from spec.matrix import EFFECT_PROPERTY, PIPELINE_PROPERTY
+from spec.matrix import EFFECT_PROPERTY, EOS_PROPERTY, PIPELINE_PROPERTY
 from spec_copy import copy_spec, run_checker
 
 EXPLICIT = Options(engine="explicit")  # the reference engine
@@ -27,6 +27,10 @@ CRASH_DUP = "Produce Poll(0) Process(0) Crash(0) Restart(0) Poll(0) Process(0)"
 FAILOVER = "Send(0) Append(0) Ack(0) BrokerFails(0) Elect(1)"  # P2: acked by the leader alone
 UNCLEAN = "Send(0) Append(0) ShrinkIsr(1) Ack(0) BrokerFails(0) Elect(1)"  # B1, B2
 RESENT = "Send(0) Append(0) LoseResponse(0) Retry(0) Append(0)"  # P3
+# T3: commitTransaction() times out, the application aborts and retries the record; the delayed
+# EndTxn then arrives while the retry's transaction is ongoing.
+TIMED_OUT = ("Poll(0) AddPartition(0) Produce(0) SendOffsets(0) CommitTimesOut(0) Abort(0) FetchOffset(0) Poll(0) "
+             "AddPartition(0)")
 RESENT_PROCESSED = "Send(0) Append(0) Poll Process Commit LoseResponse(0) Retry(0) Append(0) Poll Process"
 # Row id -> (states explored, {violated property: its least shortest trace}); every
 # property not listed holds.
@@ -69,12 +73,35 @@ EXPECTED = {
                                 "in-order": "Send(0) Send(1) LoseRequest(0) Append(1) Retry(0) Append(0) "
                                             "Poll Process Commit Poll Process"}),
     "in-flight-idempotent": (221, {}),
+    # The eos model: the consume-transform-produce loop in transactions (T1-T3, T5, T7, C14, R4).
+    "eos-transactional": (116, {}),
+    "eos-abort-no-rewind": (30, {"no-loss": "Poll(0) AddPartition(0) Produce(0) SendOffsets(0) Commit(0) "
+                                            "Poll(0) AddPartition(0) SendFails(0) Abort(0)",
+                                 "atomic-offsets": "Poll(0) AddPartition(0) SendFails(0) Abort(0) "
+                                                   "Poll(0) AddPartition(0) Produce(0) SendOffsets(0) Commit(0)"}),
+    "eos-abort-rewind": (42, {}),
+    "eos-commit-timeout-abort": (61, {"no-loss": f"{TIMED_OUT} LateEndTxn(0) Produce(0) SendOffsets(0) Commit(0)",
+                                      "atomic-offsets": f"{TIMED_OUT} Produce(0) LateEndTxn(0)"}),
+    "eos-commit-timeout-abort-kip890": (29, {}),
+    "eos-zombie-unfenced": (67, {"no-duplicate-processing":
+                                 "Poll(0) AddPartition(0) Produce(0) Evict(0) FetchOffset(1) Poll(1) AddPartition(1) "
+                                 "Produce(1) SendOffsets(0) SendOffsets(1) Commit(0) Commit(1)"}),
+    "eos-zombie-fenced": (70, {}),
+    "eos-zombie-static-id": (99, {}),
+    "eos-txn-timeout": (38, {}),
+    "eos-auto-commit": (21, {"no-loss": "Poll(0) AddPartition(0) TxnTimeout(0) Close(0)",
+                             "atomic-offsets": "Poll(0) AddPartition(0) TxnTimeout(0) Close(0)"}),
+    "read-uncommitted": (48, {"no-aborted-read": "Poll(0) AddPartition(0) Produce(0) Read Crash(0) Restart(0)"}),
+    "read-committed": (40, {}),
 }
 REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync", "auto-commit-async",
             "commit-sync-mid-batch", "commit-off-by-one", "rebalance-zombie", "rebalance-commit-on-revoke",
             "offset-expiry-latest", "offset-expiry-earliest", "retention-lag",
             "acks-0", "acks-1-failover", "acks-all-min-isr-2", "unclean-election", "producer-retry",
-            "idempotent-producer", "in-flight-reorder", "in-flight-idempotent"]
+            "idempotent-producer", "in-flight-reorder", "in-flight-idempotent",
+            "eos-transactional", "eos-abort-no-rewind", "eos-abort-rewind", "eos-commit-timeout-abort",
+            "eos-commit-timeout-abort-kip890", "eos-zombie-unfenced", "eos-zombie-fenced", "eos-auto-commit",
+            "read-uncommitted", "read-committed"]
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +191,8 @@ def test_row_agrees_with_the_catalogue_effect_column(rows, row_id):
     violated = {p.name for p in r.result.properties if p.verdict == "violated"}
     if r.config.model == "pipeline":  # each effect shows in the log and in what is processed
         assert violated == {p for e in shown for p in PIPELINE_PROPERTY[e]}
+    elif r.config.model == "eos":  # a loss is an offset committed without its output
+        assert violated == {p for e in shown for p in EOS_PROPERTY[e]}
     else:
         assert violated == {EFFECT_PROPERTY[e] for e in shown}
     assert r.agrees() is True
@@ -205,7 +234,7 @@ def test_matrix_json_shape(rows):
     cfgs = list(configs().values())
     d = matrix_json([rows[c.id] for c in cfgs], columns_of(cfgs))
     assert d["columns"] == ["no-loss", "no-duplicate-processing", "in-order", "no-acked-loss",
-                            "no-duplicate-in-log"]
+                            "no-duplicate-in-log", "no-aborted-read", "atomic-offsets"]
     row = next(x for x in d["rows"] if x["id"] == "auto-commit-async")
     assert set(row) == {"id", "description", "settings", "cells"}
     assert row["settings"] == {"model": "group", "params": {"commit": "auto", "processing": "worker"},
@@ -336,7 +365,7 @@ def test_list_shows_configurations_and_failure_modes_one_line_each():
 def test_every_failure_module_is_documented_and_installed():
     mods = failures.modules()
     installed = []
-    for name in ("group", "pipeline"):
+    for name in ("group", "pipeline", "eos"):
         m = get_model(name)
         # Each model's modes from modules are those modules' modes, in ORDER.
         origins = [f.origin for f in m.failure_modes.values() if f.origin.startswith("failure module ")]
@@ -398,7 +427,8 @@ def test_matrix_is_deterministic():
 
 
 @pytest.mark.parametrize("model, params", [("group", {"consumers": 2}),
-                                           ("pipeline", {"replicas": 2, "retries": 1, "in_flight": 2})])
+                                           ("pipeline", {"replicas": 2, "retries": 1, "in_flight": 2}),
+                                           ("eos", {"instances": 2, "commit": "sync"})])
 def test_every_variable_and_action_carries_a_note(model, params):
     m = get_model(model)
     s = m.build(params, list(m.failure_modes))
@@ -408,7 +438,7 @@ def test_every_variable_and_action_carries_a_note(model, params):
         assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name
 
 
-@pytest.mark.parametrize("model", ["kafka", "partitions", "group", "pipeline"])
+@pytest.mark.parametrize("model", ["kafka", "partitions", "group", "pipeline", "eos"])
 def test_every_shipped_model_default_instance_exits_0(model):
     r = run("verify", model, "--no-traces")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -424,6 +454,22 @@ def test_no_shipped_row_warns_of_an_action_its_model_does_not_use():
         result = check(build_config(cfg, get_model(cfg.model)), Options(engine="explicit"))
         if result.dead:
             dead[cfg.id] = result.dead
-    # what remains is budget-bound (a replica that a single failure cannot make leader again)
+    # what remains is budget-bound (a replica that a single failure cannot make leader again; an
+    # instance that a single eviction cannot give the input partition back to, or fence)
+    zombie = ["FetchOffset(0)"]
     assert dead == {"acks-1-failover": ["Truncate(1)", "Elect(0)"], "acks-all-failover": ["Truncate(1)", "Elect(0)"],
-                    "acks-all-min-isr-2": ["Elect(0)"], "unclean-election": ["Truncate(1)"]}, dead
+                    "acks-all-min-isr-2": ["Elect(0)"], "unclean-election": ["Truncate(1)"],
+                    "eos-zombie-unfenced": zombie, "eos-zombie-fenced": ["Abort(1)", *zombie],
+                    "eos-zombie-static-id": [*zombie, "Close(1)", "Restart(1)"]}, dead
+
+
+def test_aborted_read_is_an_effect_and_rows_name_the_remedies_they_apply():
+    from spec.matrix import row
+    effects = catalogue_effects()
+    assert effects["C14"] == {"D", "A"} and effects["T3"] == {"L", "A"} and effects["T1"] == {"D"}
+    applied = {c.id: c.remedies for c in configs().values() if c.remedies}
+    assert applied == {"eos-transactional": ("R4",), "eos-abort-rewind": ("R4",),
+                       "eos-commit-timeout-abort-kip890": ("R4",), "eos-zombie-fenced": ("R4",),
+                       "eos-txn-timeout": ("R4",), "read-committed": ("R4",)}
+    with pytest.raises(SpecError, match="matrix row 'x' .* applies 'R9', which the failure catalogue"):
+        row("x", "a row", {"C2": "D"}, ("crash",), remedies=("R9",))
