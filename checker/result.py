@@ -82,7 +82,7 @@ class Result:
     """
 
     system: System
-    engine: str  # fast, explicit, bmc or simulate
+    engine: str  # fast, explicit, bmc, simulate or distributed
     states: int | None
     transitions: int | None
     depth: int
@@ -99,6 +99,8 @@ class Result:
     liveness_seconds: float | None = None  # None when no eventually property was decided
     peak_bytes_search: int | None = None  # the process's peak resident memory after the search
     peak_bytes: int | None = None  # ... and at the end (after liveness)
+    workers: int | None = None  # distributed: the workers that searched
+    bytes_sent: int | None = None  # distributed: bytes of successor batches sent from worker to worker
 
     @property
     def dead(self) -> list[str]:
@@ -115,11 +117,12 @@ class Result:
     @property
     def exit_code(self) -> int:
         """0 all as expected, 1 something decided against expectation, 3 incomplete (a
-        simulation, which is never complete: some property it could not decide)."""
+        simulation, which is never complete, or the distributed engine: some property it
+        could not decide)."""
         if any(p.as_expected is False for p in self.properties):
             return 1
-        if self.engine == "simulate":
-            return 3 if any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
+        if self.engine in ("simulate", "distributed"):  # the distributed engine leaves eventually unknown
+            return 3 if not self.complete or any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
         return 0 if self.complete else 3
 
     def json(self) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class Result:
             "fired": self.fired, "never_enabled": self.dead, "vacuous": self.vacuous,
             **({"liveness_seconds": round(self.liveness_seconds, 3)} if self.liveness_seconds is not None else {}),
             "peak_bytes_search": self.peak_bytes_search, "peak_bytes": self.peak_bytes,
+            **({"workers": self.workers, "bytes_sent": self.bytes_sent} if self.workers else {}),
             **({"cover": {a: t.json() if t else None for a, t in self.cover.items()}}
                if self.cover is not None else {}),
         }

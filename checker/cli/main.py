@@ -204,6 +204,17 @@ def _amount(what: str, lo: float, hi: float, low_ok: bool = False):
     return parse
 
 
+MAX_WORKERS = 10**6          # --workers
+_ADDRESS = re.compile(r"auto|(?:ray://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+
+
+def _address(text: str) -> str:
+    """An argparse type: a Ray cluster's address, host:port (ray://host:port for Ray Client) or auto."""
+    if _ADDRESS.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"expected a Ray cluster's address, host:port or auto, got {text!r}")
+    return text
+
+
 _seconds = _amount("a positive number of seconds", 0, MAX_SECONDS)
 _megabytes = _amount("a positive number of megabytes", MIN_MEGABYTES, MAX_MEGABYTES, low_ok=True)
 
@@ -246,8 +257,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="report a state with no enabled action as a violation of no-deadlock")
     _progress_arg(p)
     p.add_argument("--max-memory", type=_megabytes, metavar="MB",
-                   help="fast engine: stop before the search's tables exceed MB megabytes; "
-                        "the run is then incomplete (exit 3)")
+                   help="fast engine: stop before the search's tables exceed MB megabytes; --distributed: "
+                        "once a worker's resident memory does; the run is then incomplete (exit 3)")
     p.add_argument("--symmetry", action="store_true",
                    help="fast engine: explore one state per orbit of the model's declared symmetry "
                         "(fewer states; counts are of orbits)")
@@ -300,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "reference engine in Python (same states, verdicts and traces)")
     v.add_argument("--cover", action="store_true",
                    help="also print, for each action, the shortest trace that takes it")
+    v.add_argument("--distributed", action="store_true",
+                   help="search on a Ray cluster (a local one unless --address): the states shared out by "
+                        "hash over the workers, the same states, verdicts and traces; always and sometimes "
+                        "properties only (needs the `distributed` extra)")
+    v.add_argument("--address", type=_address, default=None, metavar="ADDR",
+                   help="with --distributed: join the running Ray cluster at ADDR (host:port, or auto) instead "
+                        "of starting a local one")
+    v.add_argument("--workers", type=_count("a positive number of workers", hi=MAX_WORKERS), default=None,
+                   metavar="N", help="with --distributed: how many workers (default: one per CPU of the cluster)")
     _model_args(v)
 
     t = command("trace", help="print the shortest trace of one property",
@@ -511,9 +531,20 @@ def _search(args: argparse.Namespace, system, engine: str, **more: Any):
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.json and args.no_traces:
         raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    more: dict[str, Any] = {}
+    if args.distributed:
+        if args.engine is not None:
+            raise CheckerError("--distributed is an engine of its own (the explicit engine's search on Ray); "
+                               "drop --engine")
+        more = {"workers": args.workers, "address": args.address}
+        # The options checked before the model is built: Ray installed, no --cover or --symmetry.
+        Options(engine="distributed", cover=args.cover, symmetry=args.symmetry, **more)
+    elif args.address is not None or args.workers is not None:
+        raise CheckerError("--address and --workers are options of --distributed")
     interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
-    result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.property or None)
+    engine = "distributed" if args.distributed else args.engine or "fast"
+    result = _search(args, system, engine, cover=args.cover, properties=args.property or None, **more)
     if args.json:
         print(result_json(result))
     else:

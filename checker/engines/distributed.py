@@ -320,7 +320,7 @@ def _levels(system: System, comp, ray, shards: list, start: float, max_states: i
         keys = [g[0] for g in got]
         new = sum(len(k) for k in keys)
         held_by = [g[2] for g in got]
-        resident = [g[4] for g in got]
+        resident = [max(r, g[4]) for r, g in zip(resident, got)]
         if new == 0:
             break
         level += 1
@@ -372,7 +372,6 @@ def _levels(system: System, comp, ray, shards: list, start: float, max_states: i
     if progress is not None:
         progress(states, 0, depth, seconds)
     result = Result(system, "distributed", states, transitions, depth, seconds, complete, stopped, results,
-                    fired=fired_by, vacuous=vacuity(system, fired_by, held, complete))
-    result.distributed = {"workers": N, "bytes_sent": sent,  # type: ignore[attr-defined]
-                          "resident_per_worker": resident}
+                    fired=fired_by, vacuous=vacuity(system, fired_by, held, complete), workers=N, bytes_sent=sent)
+    result.resident_per_worker = resident  # type: ignore[attr-defined]  # for the measurements in docs
     return result

@@ -157,10 +157,13 @@ def final_word(result: Result) -> str:
 
 
 def engine_note(result: Result) -> str:
-    """`fast engine, 18.2 bytes/state`: the engine and its memory."""
+    """`fast engine, 18.2 bytes/state`: the engine and its memory (distributed: its workers and traffic)."""
     note = f"{result.engine} engine"
     if result.bytes_per_state:
         note += f", {result.bytes_per_state:,.1f} bytes/state"
+    if result.workers:
+        note += (f", {result.workers} workers, {result.bytes_sent / max(1, result.states or 1):,.1f} bytes "
+                 "sent/state")
     return note
 
 
