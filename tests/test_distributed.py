@@ -75,6 +75,12 @@ def test_same_results_as_the_fast_engine(cluster, name, build, kw):
     assert dist.exit_code == (1 if fast.exit_code == 1 else 3 if live else fast.exit_code)
 
 
+def test_properties_choose_what_is_checked(cluster):
+    r = check(toys.counter.build(), Options(engine="distributed", properties=["at-bound"]))
+    assert [p.name for p in r.properties] == ["at-bound"] and r.prop("at-bound").verdict == "reachable"
+    assert r.workers == WORKERS  # one per CPU of the cluster joined
+
+
 def test_a_violated_invariant_and_its_trace(cluster):
     _, dist = same_as_fast(kafka.build({"commit": "before"}), properties=["no-loss"])
     p = dist.prop("no-loss")
