@@ -173,6 +173,7 @@ def test_cli_local_cluster_starts_and_stops():
     (["--workers", "2"], "--address and --workers are options of --distributed"),
     (["--distributed", "--address", "/tmp/x"], "expected a Ray cluster's address, host:port or auto"),
     (["--distributed", "--workers", "0"], "expected a positive number of workers"),
+    (["--distributed", "--address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
 ])
 def test_cli_bad_options(args, msg):
     r = cli("verify", *args)

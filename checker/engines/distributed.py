@@ -32,6 +32,7 @@ import logging
 import os
 import pickle
 import signal
+import socket
 import time
 from typing import Any, Callable
 
@@ -118,7 +119,7 @@ class Shard:
         states, ranks, keys = self.levels[-1]
         deadline = None if seconds is None else time.monotonic() + seconds
         n, A, expand = self.n, self.A, self.expand_fn
-        out: list[dict[int, int]] = [{} for _ in range(n)]
+        best: dict[int, int] = {}  # successor -> least key, before it is told to its owner
         fired = [0] * A
         transitions = 0
         dead = error = None
@@ -135,13 +136,17 @@ class Shard:
             transitions += len(succ)
             for a, t in succ:
                 fired[a] += 1
-                batch = out[owner(t, n)]
-                if t not in batch:  # keys grow in this loop's order: the first is the least
-                    batch[t] = base + a
+                if t not in best:  # keys grow in this loop's order: the first is the least
+                    best[t] = base + a
             if deadline is not None and i & 1023 == 1023 and time.monotonic() > deadline:
                 stopped = True
                 break
-        blobs = [pickle.dumps((list(b), list(b.values())), protocol=5) for b in out]
+        out: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
+        for t, k in best.items():  # in key order, so each batch is sorted by key too
+            ts, ks = out[owner(t, n)]
+            ts.append(t)
+            ks.append(k)
+        blobs = [pickle.dumps(b, protocol=5) for b in out]
         sent = sum(len(b) for d, b in enumerate(blobs) if d != self.me)
         return (*blobs, (transitions, fired, dead, error, sent, stopped))
 
@@ -195,6 +200,17 @@ class Shard:
                 self.held[j] = True
 
 
+def _reachable(address: str) -> None:
+    """Refuse, in one line, an address where nothing listens: Ray itself would retry for minutes."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except (OSError, ValueError) as e:
+        raise CheckerError(f"no Ray cluster answers at {address}: {e.strerror or e}") from None
+
+
 class _Cluster:
     """Ray for one run: joined if this process is already connected, or at `address`, else
     a local cluster started quietly and stopped at the end."""
@@ -203,6 +219,8 @@ class _Cluster:
         self.ray = ray = _ray()
         self.started = False
         if not ray.is_initialized():
+            if address is not None:
+                _reachable(address)
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
             kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
