@@ -7,6 +7,7 @@ are unknown with the reason, never dropped.
 """
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -188,3 +189,24 @@ def test_cli_without_ray(tmp_path):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == ("checker: error: --distributed needs Ray, which is not installed: "
                                 "pip install 'kafka-semantics-checker[distributed]'")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_run_and_its_cluster(tmp_path, sig):
+    # The local cluster's processes (GCS, raylet, the workers) descend from the command, so the
+    # interrupt's watcher ends them with it: one line, no verdict, no Ray process left.
+    from test_signals import Run, descendants
+    run = Run(tmp_path, "verify", "partitions", "-p", "partitions=3", "-p", "messages=3", "--property", "no-loss",
+              "--distributed", "--workers", "2").at("searching")
+    run.wait(lambda: sum("default_worker" in cmdline(p) for p in descendants(run.proc.pid)) >= 2, "Ray workers")
+    out, _ = run.stop(sig)
+    assert out == ""
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""

@@ -28,13 +28,14 @@ a level), so an incomplete run ends at a level's end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
 import signal
 import socket
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -59,6 +60,10 @@ def owner(state: int, n: int) -> int:
 
 
 def _ray() -> Any:
+    # Read when Ray is imported: its core would print a stack dump on SIGTERM and SIGINT,
+    # which end a command the one way `interrupt.py` does; and it asks to send usage stats.
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
     except ImportError:
@@ -211,6 +216,24 @@ def _reachable(address: str) -> None:
         raise CheckerError(f"no Ray cluster answers at {address}: {e.strerror or e}") from None
 
 
+@contextlib.contextmanager
+def _own_signals() -> Iterator[None]:
+    """Keep this process's SIGINT and SIGTERM handlers while Ray starts: `ray.init` installs
+    its own, which exits with status 15 at once, and a command must end the one way
+    `interrupt.py` does (one line, exit 130 or 143, every child process ended)."""
+    keep = (signal.SIGINT, signal.SIGTERM)
+    real = signal.signal
+
+    def only_others(sig: int, handler: Any) -> Any:
+        return signal.getsignal(sig) if sig in keep else real(sig, handler)
+
+    signal.signal = only_others  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        signal.signal = real
+
+
 class _Cluster:
     """Ray for one run: joined if this process is already connected, or at `address`, else
     a local cluster started quietly and stopped at the end."""
@@ -221,22 +244,17 @@ class _Cluster:
         if not ray.is_initialized():
             if address is not None:
                 _reachable(address)
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
             kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                           logging_level=logging.ERROR, configure_logging=True)
             try:
-                if address is not None:
-                    ray.init(address=address, **kwargs)
-                else:
-                    ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
-                    self.started = True
+                with _own_signals():
+                    if address is not None:
+                        ray.init(address=address, **kwargs)
+                    else:
+                        ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
+                        self.started = True
             except ConnectionError as e:
                 raise CheckerError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0]}") from None
-            finally:
-                for s, h in handlers.items():  # the command's own handlers end it on a signal (interrupt.py)
-                    if h is not None:
-                        signal.signal(s, h)
         cpus = int(ray.cluster_resources().get("CPU", 0))
         self.workers = workers or max(1, cpus)
         if self.workers > cpus:
