@@ -114,6 +114,31 @@ def test_memory_and_time_limits(cluster):
     assert r.prop("no-loss").verdict == "unknown"
 
 
+def test_a_model_error_is_the_first_in_breadth_first_order(cluster):
+    # Two states of a level divide by zero; the one the explicit engine expands first is named.
+    from checker import when
+    from test_arithmetic import model, run
+
+    def ViaA(s):
+        """x = 1, d = 0."""
+        when(s.x == 0)
+        s.x, s.d = 1, 0
+
+    def ViaB(s):
+        """x = 2, d = 0."""
+        when(s.x == 0)
+        s.x, s.d = 2, 0
+
+    def Div(s):
+        """q = 7 / d."""
+        s.q = 7 / s.d
+
+    system = model([("x", 0, 2, 0), ("d", 0, 1, 1), ("q", 0, 7, 0)], ViaB, ViaA, Div,
+                   props=[("sometimes", "q-is-7", lambda s: s.q == 7)]).build()
+    assert run(system, "distributed") == run(system, "fast")
+    assert "from the state x=2, d=0, q=0" in run(system, "distributed")
+
+
 def test_options_refused(cluster):
     for kw, msg in [({"cover": True}, "--distributed does not take --cover or --symmetry"),
                     ({"symmetry": True}, "--distributed does not take --cover or --symmetry"),

@@ -240,7 +240,7 @@ class _Cluster:
 
     def __init__(self, workers: int | None, address: str | None) -> None:
         self.ray = ray = _ray()
-        self.started = False
+        self.connected = False
         if not ray.is_initialized():
             if address is not None:
                 _reachable(address)
@@ -252,7 +252,7 @@ class _Cluster:
                         ray.init(address=address, **kwargs)
                     else:
                         ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
-                        self.started = True
+                self.connected = True  # ray.shutdown() then stops a local cluster, and leaves a joined one running
             except ConnectionError as e:
                 raise CheckerError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0]}") from None
         cpus = int(ray.cluster_resources().get("CPU", 0))
@@ -262,9 +262,9 @@ class _Cluster:
             raise CheckerError(f"--workers {self.workers} needs {self.workers} CPUs; the Ray cluster has {cpus}")
 
     def close(self) -> None:
-        if self.started:
+        if self.connected:
             self.ray.shutdown()
-            self.started = False
+            self.connected = False
 
 
 def distributed(system: System, *, workers: int | None = None, address: str | None = None,
