@@ -147,8 +147,12 @@ class Shard:
                 stopped = True
                 break
         out: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
+        me, seen = self.me, self.seen
         for t, k in best.items():  # in key order, so each batch is sorted by key too
-            ts, ks = out[owner(t, n)]
+            o = ((t ^ (t >> 32)) * _MIX >> 20) % n  # owner(t, n), inline: once per distinct successor
+            if o == me and t in seen:  # known here: no need to send it to itself
+                continue
+            ts, ks = out[o]
             ts.append(t)
             ks.append(k)
         blobs = [pickle.dumps(b, protocol=5) for b in out]
