@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from checker.engines.postsearch import premises, property_results, vacuity
-from checker.errors import CheckerError
+from checker.errors import CheckerError, SpecError
 from checker.lang.compile import compiled, formulas_source, load, load_formulas
 from checker.lang.system import System, model_error
 from checker.result import Result, Step, Trace
@@ -282,7 +282,7 @@ def distributed(system: System, *, workers: int | None = None, address: str | No
     else a local one, started and stopped here). max_memory: bytes of resident memory
     each worker may use; past it the run stops after the level, incomplete.
     """
-    start = time.perf_counter()
+    start = time.perf_counter()  # the time limit counts from here; the seconds reported, once Ray is up
     comp = compiled(system)  # also checks, once, that the model compiles
     cluster = _Cluster(workers, address)
     try:
@@ -314,6 +314,7 @@ def _search(system: System, comp, cluster: _Cluster, start: float, max_states: i
 def _levels(system: System, comp, ray, shards: list, start: float, max_states: int | None,
             timeout: float | None, max_memory: int | None, deadlock: bool,
             progress: Callable[..., None] | None, progress_every: float) -> Result:
+    searching = time.perf_counter()
     N, A = len(shards), len(system.actions)
     props = system.properties
     init = system.layout.pack(system.init)
@@ -341,8 +342,10 @@ def _levels(system: System, comp, ray, shards: list, start: float, max_states: i
         errors = [f[3] for f in figures if f[3] is not None]
         if errors:  # the first state, in the explicit engine's order, whose expansion fails
             _, bad = min(errors)
-            raise model_error(system, system.layout.unpack(bad)) or CheckerError(
-                f"a check failed in the state {system.show_state(system.layout.unpack(bad))}")
+            state = system.layout.unpack(bad)
+            raise model_error(system, state) or SpecError(
+                f"a check failed in the state {system.show_state(state)} that Z3's evaluation does not "
+                "confirm; please report this model")
         if any(f[5] for f in figures):
             complete, stopped = False, f"time limit of {timeout:g} s"
             break
@@ -376,7 +379,7 @@ def _levels(system: System, comp, ray, shards: list, start: float, max_states: i
             s.rank.remote(np.searchsorted(merged, k).astype(np.int64))
         now = time.perf_counter()
         if progress is not None and now >= next_report:
-            progress(states, new, depth, now - start)
+            progress(states, new, depth, now - searching)
             next_report = now + progress_every
         if max_states is not None and states > max_states:
             complete, stopped = False, f"state limit of {max_states}"
@@ -388,7 +391,7 @@ def _levels(system: System, comp, ray, shards: list, start: float, max_states: i
             complete, stopped = False, (f"memory limit of {max_memory / 2**20:,.0f} MB per worker, after "
                                         f"{states:,} states to depth {depth}")
             break
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - searching
 
     def trace_to(at: tuple[int, int, int]) -> Trace:
         """Back from (level, key, state) to the initial state, a level at a time."""
