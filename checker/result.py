@@ -121,7 +121,9 @@ class Result:
         could not decide)."""
         if any(p.as_expected is False for p in self.properties):
             return 1
-        if self.engine in ("simulate", "distributed"):  # the distributed engine leaves eventually unknown
+        if self.engine == "simulate":
+            return 3 if any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
+        if self.engine == "distributed":  # complete, it still leaves eventually properties unknown
             return 3 if not self.complete or any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
         return 0 if self.complete else 3
 
