@@ -120,7 +120,7 @@ CONFIGS = [
         "after processing", {"C16": "-", "C3": "D"}, ("crash",), commit="auto", auto_commit_on="librdkafka",
         offset_store="manual", remedies=("R3",)),
     row("async-commit-retry", "commitAsync() after each batch; a failed commit retried from its callback after "
-        "a newer one; close() and restart", {"C15": "D"}, ("commit-failure", "shutdown"), commit="after"),
+        "a newer one; close() and restart", {"C15": "D"}, ("commit-retry", "shutdown"), commit="after"),
     # The remedies users adopt (catalogue section 2.5), each on the setting of a row above.
     row("idempotent-sink", "as at-least-once, the side effect keyed by the offset and applied at most once",
         {"C2": "-"}, ("crash",), commit="after", sink="idempotent", remedies=("R1",)),

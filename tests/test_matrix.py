@@ -73,8 +73,9 @@ EXPECTED = {
     "librdkafka-auto-commit": (248, {"no-loss": "Produce Poll(0) BackgroundAutoCommit(0) Crash(0)",
                                      "no-duplicate-processing": CRASH_DUP}),
     "librdkafka-manual-store": (186, {"no-duplicate-processing": CRASH_DUP}),
-    "async-commit-retry": (158, {"no-duplicate-processing": "Produce Produce Poll(0) Process(0) FailCommit(0) "
-                                 "Poll(0) Process(0) Commit(0) Close(0) Restart(0) Poll(0) Process(0)"}),
+    "async-commit-retry": (158, {"no-duplicate-processing": "Produce Produce Poll(0) Process(0) CommitFails(0) "
+                                 "Poll(0) Process(0) Commit(0) RetryCommit(0) Close(0) Restart(0) Poll(0) "
+                                 "Process(0)"}),
     # The remedies R1 and R2 on the settings of the rows they fix.
     "idempotent-sink": (78, {}),
     "idempotent-sink-auto-commit": (120, {}),
@@ -552,5 +553,5 @@ def test_offsets_in_the_sink_do_not_fence_a_zombie():
 
 def test_a_failed_commit_retried_before_any_newer_one_is_harmless():
     m = get_model("group")
-    r = check(m.build({"messages": 1}, ["commit-failure", "shutdown"], ["crash"]), EXPLICIT)
+    r = check(m.build({"messages": 1}, ["commit-retry", "shutdown"], ["crash"]), EXPLICIT)
     assert [p.verdict for p in r.properties] == ["holds", "holds", "holds"]
