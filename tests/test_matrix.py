@@ -76,6 +76,10 @@ EXPECTED = {
     "async-commit-retry": (158, {"no-duplicate-processing": "Produce Produce Poll(0) Process(0) CommitFails(0) "
                                  "Poll(0) Process(0) Commit(0) RetryCommit(0) Close(0) Restart(0) Poll(0) "
                                  "Process(0)"}),
+    # C11: the committed offset of a group.id that another assign()ing instance shares.
+    "shared-group-assign": (295, {"no-loss": "Produce ForeignCommit(1)",
+                                  "no-duplicate-processing": "Produce Poll(0) Process(0) Commit(0) Close(0) "
+                                  "ForeignCommit(0) Restart(0) Poll(0) Process(0)"}),
     # The remedies R1 and R2 on the settings of the rows they fix.
     "idempotent-sink": (78, {}),
     "idempotent-sink-auto-commit": (120, {}),
@@ -94,7 +98,7 @@ REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync",
             "acks-0", "acks-1-failover", "acks-all-min-isr-2", "unclean-election", "producer-retry",
             "idempotent-producer", "in-flight-reorder", "in-flight-idempotent",
             "librdkafka-auto-commit", "librdkafka-manual-store", "idempotent-sink", "offsets-in-sink",
-            "async-commit-retry"]
+            "async-commit-retry", "shared-group-assign"]
 
 
 @pytest.fixture(scope="module")

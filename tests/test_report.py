@@ -18,7 +18,7 @@ def report(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("report") / "report.html")
     r = run("report", "-o", path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"wrote {path} (45 instances, ")  # 5 declared instances, 40 matrix rows
+    assert r.stdout.startswith(f"wrote {path} (46 instances, ")  # 5 declared instances, 41 matrix rows
     return path
 
 
@@ -29,11 +29,11 @@ def test_report_is_self_contained_and_deterministic(report, tmp_path):
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
     # One viewer per trace: kafka, partitions, group and pipeline have one each, kafka
-    # commit=before two (no-loss and the all-processed lasso), the group rows 23 and the
-    # pipeline rows 14 (their violated cells), so 43; the matrix table has a row per config,
+    # commit=before two (no-loss and the all-processed lasso), the group rows 25 and the
+    # pipeline rows 14 (their violated cells), so 45; the matrix table has a row per config,
     # with the rows whose remedy fixes a violated cell.
-    assert page.count('class="viewer"') == 43
-    assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 40
+    assert page.count('class="viewer"') == 45
+    assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 41
     assert "<th>fixed by</th>" in page and "no-loss: librdkafka-manual-store; " in page
     again = str(tmp_path / "again.html")
     assert run("report", "-o", again).returncode == 0
