@@ -3,12 +3,14 @@
 The Java consumer (KafkaConsumer, classic group protocol) reading one partition in a
 group, with a choice of commit strategy (`commit`), batch size (`batch`,
 max.poll.records), processing on the polling thread or on a worker (`processing`),
-where auto-commit runs (`auto_commit_on`), `auto.offset.reset` (`reset`), committing
-in onPartitionsRevoked (`commit_on_revoke`) and a brand-new group (`new_group`). The
-perturbations are failure modes, one module each under spec/failures/, found
-automatically: crash, max-poll-exceeded (zombie), offset-expiry, rebalance,
-retention, shutdown. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
-`checker matrix` runs the named configurations (spec/matrix.py).
+where auto-commit runs (`auto_commit_on`), librdkafka's offset store (`offset_store`),
+`auto.offset.reset` (`reset`), committing in onPartitionsRevoked (`commit_on_revoke`),
+where the side effect goes (`sink`: the remedies R1 and R2) and a brand-new group
+(`new_group`). The perturbations are failure modes, one module each under
+spec/failures/, found automatically: crash, max-poll-exceeded (zombie), offset-expiry,
+rebalance, retention, shutdown, commit-retry, shared-group-id. Checked against
+../shared/kafka-failure-modes.md (C1-C13, C15, C16, B9, and the remedies R1, R2, R3,
+R5); `checker matrix` runs the named configurations (spec/matrix.py).
 
 What the model leaves out: one partition; a record is its offset; the producer never
 fails (the log holds each message once); fetches, commits and processing are atomic
@@ -16,8 +18,9 @@ steps; clients other than the Java classic consumer, except two auto-commit
 variants: the AsyncKafkaConsumer's race before KAFKA-18641 (auto_commit_on=background)
 and librdkafka's auto-commit (auto_commit_on=librdkafka: the offset is stored *before*
 the message is handed to the application and a timer commits it, so auto-commit is
-at-most-once there; `checker conform` replays traces against that client);
-transactions; auto.offset.reset=none.
+at-most-once there, unless offset_store=manual; `checker conform` replays traces
+against that client); transactions; auto.offset.reset=none; a sink that is both keyed
+and stores offsets (R1 with R2).
 """
 
 from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, indices, ite, when
@@ -273,7 +276,8 @@ def Commit(s, c):
     "offsets returned on the last poll()"); record-offset commits the last record's
     offset instead of offset+1. A zombie's commit is rejected (its generation is
     stale) and the exception abandons the rest of its batch.
-    Left out: commitAsync and retriable commit errors.
+    Left out: commitAsync (sent in call order, so it commits as commitSync does here;
+    the failure mode commit-retry adds a failed one retried late, C15).
     """
     p = s.params
     when(p.commit != "auto", s.st[c] != STATUS.down)
