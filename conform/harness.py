@@ -26,7 +26,8 @@ cluster (conform/cluster.py):
 - Rebalance(c): the harness plays the group coordinator: with commit_on_revoke the
   owner commits what it processed, then unassign() on it and assign() on the next consumer.
 - ForeignCommit(k) (C11): the harness's observer, a client of the same group.id that
-  never joined the group (as an assign()ing consumer), commits offset k.
+  never joined the group (as an assign()ing consumer), commits the log start (k=0) or
+  the log end offset (k=1).
 - BackgroundAutoCommit(c) (auto_commit_on=librdkafka): the consumer runs with
   enable.auto.commit=true and auto.commit.interval.ms at its maximum (a day), so the timer
   never fires on its own inside a run and commits happen only where the trace has them;
@@ -234,7 +235,7 @@ class _Driver:
         self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
 
     def _op_ForeignCommit(self, name: str, k: int) -> None:
-        self.cluster.commit(k)
+        self.cluster.commit(self.cluster.log_end() if k == 1 else 0)  # the mock cluster deletes nothing
 
     def _op_SkipCommit(self, name: str, c: int) -> None:
         pass  # the application's commit timer did not fire: nothing reaches the client

@@ -122,7 +122,8 @@ CONFIGS = [
     row("async-commit-retry", "commitAsync() after each batch; a failed commit retried from its callback after "
         "a newer one; close() and restart", {"C15": "D"}, ("shutdown", "commit-retry"), commit="after"),
     row("shared-group-assign", "assign() with a group.id another instance shares; its commits replace ours; "
-        "close() and restart", {"C11": "LD"}, ("shutdown", "shared-group-id"), commit="after"),
+        "close() and restart", {"C11": "LD"}, ("shutdown", "shared-group-id"), commit="after",
+        max_foreign_commits=1),
     # The remedies users adopt (catalogue section 2.5), each on the setting of a row above.
     row("idempotent-sink", "as at-least-once, the side effect keyed by the offset and applied at most once",
         {"C2": "-"}, ("crash",), commit="after", sink="idempotent", remedies=("R1",)),

@@ -26,14 +26,17 @@ def install(model):
     mode = model.failure_mode("shared-group-id", budget="max_foreign_commits", counter="foreign_commits",
                               doc=__doc__)
 
-    # k: the other instance's position, anywhere from the log's start to its end.
-    @mode.action(over=lambda p: range(p.messages + 1), actor=("other instance", "coordinator"))
+    # The other instance's position is at either end of the log: k=0 its start (it is
+    # behind us: a rewind), k=1 its end (it is ahead: an advance); any offset between does
+    # one of the two to us, so the ends show both effects with a fixed number of actions.
+    @mode.action(over=lambda p: range(2), actor=("other instance", "coordinator"))
     def ForeignCommit(s, k):
-        """Another instance with the same group.id commits its own position k for the partition.
+        """Another instance with the same group.id commits its own position (k=0: the log start, k=1: the log end).
 
         Real Kafka: its commitSync()/commitAsync() with generation -1 replaces the
         group's committed offset; nothing ties it to this consumer's progress.
-        Left out: which records that instance processed.
+        Left out: which records that instance processed; positions between the ends.
         """
-        when(k <= s.sent, s.committed != k)
-        s.committed = k
+        target = s.sent if k == 1 else s.log_start
+        when(s.committed != target)
+        s.committed = target
