@@ -378,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "graph); by default only the safety properties no-loss and duplicate-delivery")
     bn.add_argument("--repeat", type=_count(), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
+    bn.add_argument("--spin", action="store_true",
+                    help="also search each size with SPIN (the Promela the checker writes; needs spin and cc) "
+                         "and print both with the ratio of the whole-process times")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     _progress_arg(bn)
 
@@ -657,10 +660,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
             progress.say(f"partitions,messages,crashes = {','.join(map(str, size))} ...")
         rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=note if progress.on else None,
                          liveness=args.liveness)
+    spins = []
+    if args.spin:
+        if args.liveness or args.symmetry or args.engine != "fast":
+            raise CheckerError("bench --spin compares the fast engine's safety search with SPIN's; drop "
+                               "--liveness, --symmetry and --engine explicit")
+        with Progress(args.progress, prefix="bench: ") as progress:
+            for r in rows:
+                progress.say(f"SPIN on {','.join(map(str, r.size))} ...")
+                spins.append(bench.measure_spin(r.size, r))
     if args.json:
-        print(json.dumps([r.json() for r in rows], indent=2))
+        out = [r.json() | (sp.json() if spins else {}) for r, sp in zip(rows, spins or rows)]
+        print(json.dumps(out, indent=2))
         return 0
     con = make_console()
+    if spins:
+        load = f", load average {load:.1f} at the start" if load is not None else ""
+        con.print(bench.spin_table(rows, spins, f"partitions ladder beside SPIN (no-loss and duplicate-delivery; SPIN "
+                                                f"checks no-loss; {os.cpu_count()} cores{load})"))
+        finish(con)
+        return 0
     what = "every property, liveness included" if args.liveness else "safety properties"
     cond = f"{what}, {args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
            f"{os.cpu_count()} cores" + (f", load average {load:.1f} at the start" if load is not None else "")

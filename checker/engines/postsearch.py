@@ -49,6 +49,7 @@ class Explored:
     depth: np.ndarray | None  # BFS depth of each state id (liveness only)
     trace_to: Callable[[int], Trace]  # the least shortest trace to a state id
     fired: np.ndarray | None = None  # transitions per action, when not counted from `act`
+    premises_held: list[bool] | None = None  # whether each premise ever held, when the search decided it
 
 
 @dataclass
@@ -74,7 +75,9 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
     # Premises of implications, checked on every state after the search (numpy).
     formulas = [f for _, f in premises(system)]
     held: list[bool] = []
-    if formulas and g.complete:
+    if formulas and g.complete and g.premises_held is not None:
+        held = g.premises_held
+    elif formulas and g.complete:
         held = ever_true(system, formulas, g.states(), compile_formulas(system, formulas), g.words())
     vacuous = vacuity(system, fired, held, g.complete)
 

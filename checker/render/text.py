@@ -422,7 +422,7 @@ def _cell(v: Any) -> str:
 def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     """`matrix`: one line per configuration, one column per property, and agreement with the source
     (one table per model, each with the properties of its model)."""
-    from checker.matrix import by_model, cell_text  # matrix imports the engine; report stays light without it
+    from checker.matrix import by_model, cell_text, fixed_by_text  # matrix imports the engine; report stays light without it
 
     parts = by_model(rows, columns)
     for model, part, cols in parts:
@@ -441,6 +441,10 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
             agree = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[r.agrees()]
             t.add_row(r.config.id, *cells, r.config.source, agree)
         con.print(t)
+        fixed = [(r.config.id, fixed_by_text(r, cols)) for r in part]
+        for row_id, text in fixed:  # a violated cell, and the rows whose remedy makes it hold
+            if text:
+                con.print(f"  {row_id} fixed by: {text}", soft_wrap=True, highlight=False)
     bad = [r.config.id for r in rows if r.agrees() is False]
     undecided = [r.config.id for r in rows if r.agrees() is None]
     con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "
