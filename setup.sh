@@ -31,6 +31,18 @@ if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v chromedriver
     fi
 fi
 
+# SPIN and a C compiler: `bench --spin` times SPIN on the same model, and a test checks
+# that SPIN counts the states of the Promela the checker writes as the checker does.
+if [ "${1:-}" = "--test" ] && ! { command -v spin && command -v cc; } >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing spin and gcc with apt-get (for the SPIN comparison)" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spin gcc >/dev/null
+    else
+        echo "setup: spin or a C compiler is missing; install the system packages 'spin' and 'gcc' to run" \
+             "the SPIN comparison (its test is skipped without them)" >&2
+    fi
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # conform's real client (the `conform` extra) always; the test suite's needs with --test.
 extras="[conform]"

@@ -26,6 +26,7 @@ class Config:
     failures: tuple[str, ...] = ()
     expect: dict[str, str] = field(default_factory=dict)  # property -> expected verdict
     source: str = ""  # where the expectation comes from, one line
+    remedies: tuple[str, ...] = ()  # the remedies (ids of the model package's catalogue) the row applies
 
     def settings(self) -> dict[str, Any]:
         return {"model": self.model, "params": dict(self.params), "failure_modes": list(self.failures)}

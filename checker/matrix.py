@@ -5,13 +5,16 @@ parameters and failure modes, plus the verdict its source (a catalogue, a paper)
 expects for some properties. `run_matrix` checks each configuration once (the
 explicit engine unless told otherwise); a cell is "holds" (with the states explored)
 or "violated" (with the shortest trace), and the row says whether the search agrees
-with the source. Nothing here knows what the properties mean.
+with the source. A configuration may apply remedies (`Config.remedies`); `fixed_by`
+names, for every violated cell, the rows whose remedies the model package says address
+it (its `FIXES`) and where the search shows the same cell holding. Nothing here knows
+what the properties or the remedies mean.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from checker.api import Options, check
@@ -22,7 +25,8 @@ from checker.explain import explain
 from checker.outputs import Staging
 from checker.result import Result, Trace, Verdict
 
-__all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "prove_rows", "matrix_json",
+__all__ = ["Config", "Row", "build_config", "columns_of", "by_model", "run_matrix", "fixed_by", "prove_rows",
+           "matrix_json", "fixed_by_text",
            "matrix_markdown", "trace_page", "write_trace_pages", "TRACE_DIR"]
 
 TRACE_DIR = "docs/traces"  # where `matrix --markdown` links point (relative to the README)
@@ -41,6 +45,7 @@ class Row:
     config: Config
     result: Result
     proof: Any = None  # the row's ProveResult (checker/proofs/prove.py) after `prove_rows`
+    fixed_by: dict[str, list[str]] = field(default_factory=dict)  # violated column -> rows that hold it (`fixed_by`)
 
     def cell(self, column: str) -> dict[str, Any] | None:
         """verdict, states, trace_length and proved: None unless the row was proved
@@ -110,8 +115,10 @@ def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
         r.proof.config = r.config.id
 
 def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
-               progress: Callable[[Config], None] | None = None, options: Options | None = None) -> list[Row]:
-    """Check every configuration once (options: the engine and limits; default the explicit engine)."""
+               progress: Callable[[Config], None] | None = None, options: Options | None = None,
+               fixes: Callable[[Config, Config], Iterable[str]] | None = None) -> list[Row]:
+    """Check every configuration once (options: the engine and limits; default the explicit engine),
+    then fill each row's `fixed_by` (fixes: default the model packages' `FIXES`)."""
     options = Options(engine="explicit") if options is None else options
     if options.engine == "bmc":  # a cell that holds says how many states were explored
         raise CheckerError("the matrix needs an explicit-state engine (fast or explicit): its cells count states")
@@ -120,7 +127,42 @@ def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
         if progress is not None:
             progress(cfg)
         rows.append(Row(cfg, check(build_config(cfg, get_model(cfg.model)), options)))
+    if fixes is None:
+        from checker.registry import fixes as registered
+        fixes = registered()
+    fixed_by(rows, fixes)
     return rows
+
+
+def _verdict(row: Row, column: str) -> str | None:
+    cell = row.cell(column)
+    return None if cell is None else cell["verdict"]
+
+
+def fixed_by(rows: list[Row], fixes: Callable[[Config, Config], Iterable[str]]) -> None:
+    """Set each row's `fixed_by`: for every violated cell, the rows that apply a remedy `fixes`
+    says addresses that cell, and whose same cell (the same property, whichever model the row
+    is of) the search found holding.
+
+    Only rows of this run count (a verdict, never a table's word): `matrix --config A` alone
+    names no fixes.
+    """
+    for x in rows:
+        x.fixed_by = {}
+        for column in x.result.properties:
+            if column.verdict != Verdict.VIOLATED:
+                continue
+            x.fixed_by[column.name] = [
+                y.config.id for y in rows
+                if y is not x and y.config.remedies
+                and column.name in set(fixes(x.config, y.config)) and _verdict(y, column.name) == Verdict.HOLDS]
+
+
+def fixed_by_text(row: Row, columns: list[str], code: str = "") -> str:
+    """`no-loss: a, b; in-order: c` for the row's violated cells that some row fixes ("" if none);
+    `code` wraps each name (a backquote in markdown)."""
+    return "; ".join(f"{code}{c}{code}: " + ", ".join(f"{code}{y}{code}" for y in row.fixed_by[c])
+                     for c in columns if row.fixed_by.get(c))
 
 
 def by_model(rows: list[Row], columns: list[str]) -> list[tuple[str, list[Row], list[str]]]:
@@ -136,8 +178,9 @@ def by_model(rows: list[Row], columns: list[str]) -> list[tuple[str, list[Row], 
 def matrix_json(rows: list[Row], columns: list[str]) -> dict[str, Any]:
     return {"columns": columns,
             "rows": [{"id": r.config.id, "description": r.config.description,
-                      "settings": r.config.settings(),
-                      "cells": {c: r.cell(c) for c in columns}} for r in rows]}
+                      "settings": r.config.settings(), "remedies": list(r.config.remedies),
+                      "cells": {c: r.cell(c) for c in columns},
+                      "fixed_by": {c: r.fixed_by[c] for c in columns if c in r.fixed_by}} for r in rows]}
 
 
 def trace_link(config_id: str, column: str, trace_dir: str = TRACE_DIR) -> str:
@@ -164,8 +207,8 @@ def matrix_markdown(rows: list[Row], columns: list[str], trace_dir: str = TRACE_
 
 
 def _markdown_table(rows: list[Row], columns: list[str], trace_dir: str) -> str:
-    lines = ["| configuration | settings | " + " | ".join(f"`{c}`" for c in columns) + " | source |",
-             "|---|---|" + "---|" * len(columns) + "---|"]
+    lines = ["| configuration | settings | " + " | ".join(f"`{c}`" for c in columns) + " | source | fixed by |",
+             "|---|---|" + "---|" * len(columns) + "---|---|"]
     for r in rows:
         cells = []
         for c in columns:
@@ -177,7 +220,7 @@ def _markdown_table(rows: list[Row], columns: list[str], trace_dir: str) -> str:
                 text += f" **(source: {r.config.expect[c]})**"
             cells.append(text)
         lines.append(f"| `{r.config.id}`: {r.config.description} | `{r.config.settings_line()}` | "
-                     + " | ".join(cells) + f" | {r.config.source} |")
+                     + " | ".join(cells) + f" | {r.config.source} | {fixed_by_text(r, columns, '`')} |")
     return "\n".join(lines) + "\n"
 
 

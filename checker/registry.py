@@ -22,7 +22,7 @@ from checker.config import Config
 from checker.errors import CheckerError, SpecError
 from checker.lang.model import Model
 
-__all__ = ["models", "get_model", "configs", "get_config", "commands", "setup_reader"]
+__all__ = ["models", "get_model", "configs", "get_config", "fixes", "commands", "setup_reader"]
 
 _cache: dict[str, Model] | None = None
 _configs: dict[str, Any] | None = None
@@ -140,6 +140,23 @@ def get_config(name: str) -> Config:
         raise CheckerError(f"unknown configuration {name!r}; known: {', '.join(cs) or 'none'} "
                            "(checker list shows them)")
     return cs[name]
+
+
+def fixes() -> Callable[[Config, Config], set[str]]:
+    """`fixes(row, fix)`: the properties of configuration `row` that the remedies `fix` applies
+    address, by the model packages' `FIXES` (the union over packages; one without addresses none).
+
+    The packages know what a remedy prevents; `checker.matrix.fixed_by` keeps the cells that
+    the search shows violated in `row` and holding in `fix`.
+    """
+    models()  # imports the packages, with their one-line errors
+    found = [getattr(importlib.import_module(name), "FIXES", None) for name in _providers()]
+    for name, f in zip(_providers(), found):
+        if f is not None and not callable(f):
+            raise SpecError(f"{name}.FIXES must be a function (row, fix) -> the properties of row that fix's "
+                            f"remedies address, not {f!r}")
+    given = [f for f in found if f is not None]
+    return lambda row, fix: set().union(*(set(f(row, fix)) for f in given))
 
 
 def commands() -> dict[str, Any]:

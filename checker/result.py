@@ -48,6 +48,7 @@ class PropertyResult:
     reason: str = ""  # why the verdict is unknown, when it is
     loop: int | None = None  # a lasso (eventually): steps after this one repeat forever
     notes: list[str] = field(default_factory=list)  # eventually: how a lasso is fair, or what fairness ruled out
+    shortest: bool = True  # the trace is a shortest one (False: a simulation's walk, its loops cut out)
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)  # a word given by hand becomes the enum member; a bad one is refused
@@ -67,6 +68,7 @@ class PropertyResult:
             **({"reason": self.reason} if self.reason else {}),
             **({"loop": self.loop} if self.loop is not None else {}),
             **({"fairness": self.notes} if self.notes else {}),
+            **({"shortest": False} if self.trace and not self.shortest else {}),
         }
 
 
@@ -80,7 +82,7 @@ class Result:
     """
 
     system: System
-    engine: str  # fast, explicit or bmc
+    engine: str  # fast, explicit, bmc, simulate or distributed
     states: int | None
     transitions: int | None
     depth: int
@@ -97,6 +99,8 @@ class Result:
     liveness_seconds: float | None = None  # None when no eventually property was decided
     peak_bytes_search: int | None = None  # the process's peak resident memory after the search
     peak_bytes: int | None = None  # ... and at the end (after liveness)
+    workers: int | None = None  # distributed: the workers that searched
+    bytes_sent: int | None = None  # distributed: bytes of successor batches sent from worker to worker
 
     @property
     def dead(self) -> list[str]:
@@ -112,9 +116,15 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """0 all as expected, 1 something decided against expectation, 3 incomplete."""
+        """0 all as expected, 1 something decided against expectation, 3 incomplete (a
+        simulation, which is never complete, or the distributed engine: some property it
+        could not decide)."""
         if any(p.as_expected is False for p in self.properties):
             return 1
+        if self.engine == "simulate":
+            return 3 if any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
+        if self.engine == "distributed":  # complete, it still leaves eventually properties unknown
+            return 3 if not self.complete or any(p.verdict == Verdict.UNKNOWN for p in self.properties) else 0
         return 0 if self.complete else 3
 
     def json(self) -> dict[str, Any]:
@@ -132,6 +142,7 @@ class Result:
             "fired": self.fired, "never_enabled": self.dead, "vacuous": self.vacuous,
             **({"liveness_seconds": round(self.liveness_seconds, 3)} if self.liveness_seconds is not None else {}),
             "peak_bytes_search": self.peak_bytes_search, "peak_bytes": self.peak_bytes,
+            **({"workers": self.workers, "bytes_sent": self.bytes_sent} if self.workers else {}),
             **({"cover": {a: t.json() if t else None for a, t in self.cover.items()}}
                if self.cover is not None else {}),
         }

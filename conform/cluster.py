@@ -166,6 +166,12 @@ class MockCluster:
         with self._failures("reading the committed offset"):
             return self.observer.committed([self.tp], timeout=CALL_TIMEOUT)[0].offset
 
+    def commit(self, offset: int) -> None:
+        """Commit `offset` for the partition from the observer: another client with the same
+        group.id that never joined the group, as a consumer using assign() is (C11)."""
+        with self._failures("committing from another client of the group"):
+            self.observer.commit(offsets=[self._ck.TopicPartition(TOPIC, PARTITION, offset)], asynchronous=False)
+
     @contextlib.contextmanager
     def _failures(self, what: str):
         """A client error or timeout here makes the run incomplete (exit 3), never a traceback."""

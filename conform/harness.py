@@ -9,7 +9,12 @@ cluster (conform/cluster.py):
   because the client has fetched only some yet, is the model's Poll as if the rest
   had been produced after it: README, "Conformance").
 - Process(c): the application processes the next record in hand: the harness records it
-  (its side effect is a count per offset, which is what the models count).
+  (its side effect is a count per offset, which is what the models count). With
+  sink=idempotent (R1) the count is kept by offset and applied at most once, so what is
+  compared is whether the client redelivers the same offsets; with sink=offsets-in-sink
+  (R2) the harness keeps the next offset with the count and assign()s at it; with
+  offset_store=manual (R3, enable.auto.offset.store=false) the consumer then calls
+  store_offsets(offset + 1).
 - Commit(c): commit(asynchronous=False), Java's commitSync(): no offsets (the stored
   offsets, i.e. the position) for every strategy but record-offset, which commits
   record.offset() itself.
@@ -20,6 +25,9 @@ cluster (conform/cluster.py):
 - Close(c): close(); with enable.auto.commit librdkafka commits the stored offsets first.
 - Rebalance(c): the harness plays the group coordinator: with commit_on_revoke the
   owner commits what it processed, then unassign() on it and assign() on the next consumer.
+- ForeignCommit(k) (C11): the harness's observer, a client of the same group.id that
+  never joined the group (as an assign()ing consumer), commits the log start (k=0) or
+  the log end offset (k=1).
 - BackgroundAutoCommit(c) (auto_commit_on=librdkafka): the consumer runs with
   enable.auto.commit=true and auto.commit.interval.ms at its maximum (a day), so the timer
   never fires on its own inside a run and commits happen only where the trace has them;
@@ -130,6 +138,8 @@ class _Driver:
         self.processed: dict[int, int] = {}
         self.hands: dict[int, list[int]] = {}
         self.last: dict[int, int] = {}  # the offset each consumer processed last
+        self.sink = "plain" if self.kafka else self.p["sink"]
+        self.sink_offset = 0  # sink=offsets-in-sink: the next offset, written with each output
         self.workers: dict[int, ConsumerProcess | None] = {}
         self.owner = 0 if self.kafka else init["owner"]
         self.cluster = MockCluster(None if init["committed"] == -1 else init["committed"])
@@ -147,8 +157,9 @@ class _Driver:
     # --------------------------------------------------------------- client operations
     def _conf(self) -> dict[str, Any]:
         auto = not self.kafka and self.p["commit"] == "auto"
+        manual_store = not self.kafka and self.p["offset_store"] == "manual"
         return {"enable.auto.commit": auto, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS,
-                "enable.auto.offset.store": True,
+                "enable.auto.offset.store": not manual_store,
                 "auto.offset.reset": "earliest" if self.kafka else self.p["reset"]}
 
     def _start(self, c: int) -> None:
@@ -165,11 +176,16 @@ class _Driver:
         mock cluster; the Java consumer does it in its first poll()), so a record produced
         in between is skipped by `latest`, as in the model's run with the Restart after
         that Produce (README, "Conformance"). The harness lets it settle, so the client
-        follows the given trace. With a committed offset nothing moves it in between here.
+        follows the given trace. With a committed offset only another client of the group
+        (ForeignCommit, C11) can move it in between, and librdkafka fetches the committed
+        offset in the background too, so with that mode on the harness lets it settle as well.
         """
+        if self.sink == "offsets-in-sink":  # R2: seek to the sink's offset, Kafka's is unused
+            self._worker(c).call("assign", offset=self.sink_offset)
+            return
         no_offset = self.cluster.committed() == NO_OFFSET
         self._worker(c).call("assign")
-        if no_offset:
+        if no_offset or "shared-group-id" in self.system.failure_modes:
             time.sleep(RESET_SETTLE)
 
     def _worker(self, c: int) -> ConsumerProcess:
@@ -203,8 +219,13 @@ class _Driver:
         if not self.hands[c]:
             raise ClientFailure(f"{name}: consumer {c} has no record in hand to process")
         o = self.hands[c].pop(0)
-        self.processed[o] = self.processed.get(o, 0) + 1
+        n = self.processed.get(o, 0)
+        self.processed[o] = min(n + 1, 1) if self.sink == "idempotent" else n + 1  # R1: an upsert keyed by offset
         self.last[c] = o
+        if self.sink == "offsets-in-sink":
+            self.sink_offset = o + 1
+        if not self.kafka and self.p["offset_store"] == "manual":
+            self._worker(c).call("store", offset=o + 1)
 
     def _op_Commit(self, name: str, c: int) -> None:
         offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
@@ -212,6 +233,9 @@ class _Driver:
 
     def _op_BackgroundAutoCommit(self, name: str, c: int) -> None:
         self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
+
+    def _op_ForeignCommit(self, name: str, k: int) -> None:
+        self.cluster.commit(self.cluster.log_end() if k == 1 else 0)  # the mock cluster deletes nothing
 
     def _op_SkipCommit(self, name: str, c: int) -> None:
         pass  # the application's commit timer did not fire: nothing reaches the client

@@ -45,6 +45,18 @@ class Skipped:
     reason: str
 
 
+# Why the rows of the other models are not driven on librdkafka's mock cluster.
+NOT_DRIVEN_MODELS = {
+    "pipeline": "model pipeline: the harness drives the consumer side only (the kafka and group models); the "
+                "mock cluster has one replica and no broker faults",
+    # Measured with confluent-kafka 2.16.1 (librdkafka 2.16.0): init, commit and abort succeed and
+    # write markers, but a read_committed consumer reads the aborted record back.
+    "eos": "model eos: librdkafka's mock cluster runs transactions but returns an aborted transaction's "
+           "records to read_committed consumers (no aborted-transaction filtering), so what the eos rows "
+           "check cannot be observed there",
+}
+
+
 def row_system(cfg: Config) -> tuple[System, str]:
     """The row's instance as driven: commit=auto rows as the librdkafka variant."""
     model = get_model(cfg.model)
@@ -122,9 +134,8 @@ def plan(ids: list[str], walks: int, length: int, seed: int) -> tuple[list[Job],
             continue
         cfg = known[rid]
         if cfg.model != "group":
-            skipped.append(Skipped(rid, f"model {cfg.model}: the harness drives the consumer side only (the "
-                                        "kafka and group models); the mock cluster has one replica and no "
-                                        "broker faults"))
+            skipped.append(Skipped(rid, NOT_DRIVEN_MODELS.get(cfg.model, f"model {cfg.model}: the harness drives "
+                                                                           "the kafka and group models only")))
             continue
         if cfg.params.get("group_protocol", "classic") != "classic":
             skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); the "

@@ -36,7 +36,15 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
     if op == "assign":
         # No offset given: librdkafka starts at the group's committed offset, or at
         # auto.offset.reset when there is none (as the Java consumer does on assignment).
-        c.assign([TopicPartition(tp.topic, tp.partition)])
+        # An offset (offsets stored in the sink, R2) is where the application seeks instead.
+        if req.get("offset") is None:
+            c.assign([TopicPartition(tp.topic, tp.partition)])
+        else:
+            c.assign([TopicPartition(tp.topic, tp.partition, req["offset"])])
+        return {"ok": True}
+    if op == "store":
+        # enable.auto.offset.store=false: the application stores the next offset after processing (R3).
+        c.store_offsets(offsets=[TopicPartition(tp.topic, tp.partition, req["offset"])])
         return {"ok": True}
     if op == "unassign":
         c.unassign()

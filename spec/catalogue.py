@@ -32,7 +32,7 @@ class Entry:
     id: str
     area: str
     what: str
-    effects: frozenset[str]  # L loss, D duplicate, R reorder, as the "Eff." column gives them
+    effects: frozenset[str]  # L loss, D duplicate, R reorder, A aborted read (G1a), as the "Eff." column gives them
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ def entries() -> dict[str, Entry]:
     out = {}
     for cells in _rows():
         if len(cells) >= 4 and _ID.fullmatch(cells[0]):
-            out[cells[0]] = Entry(cells[0], cells[1], cells[2], frozenset(re.findall(r"\b([LDR])\b", cells[3])))
+            letters = set(re.findall(r"\b([LDR])\b", cells[3]))
+            if re.search(r"aborted read", cells[3], re.I):  # G1a: a reader sees a record of an aborted transaction
+                letters.add("A")
+            out[cells[0]] = Entry(cells[0], cells[1], cells[2], frozenset(letters))
     return out
 
 

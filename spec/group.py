@@ -3,12 +3,14 @@
 The Java consumer (KafkaConsumer, classic group protocol) reading one partition in a
 group, with a choice of commit strategy (`commit`), batch size (`batch`,
 max.poll.records), processing on the polling thread or on a worker (`processing`),
-where auto-commit runs (`auto_commit_on`), `auto.offset.reset` (`reset`), committing
-in onPartitionsRevoked (`commit_on_revoke`) and a brand-new group (`new_group`). The
-perturbations are failure modes, one module each under spec/failures/, found
-automatically: crash, max-poll-exceeded (zombie), offset-expiry, rebalance,
-retention, shutdown. Checked against ../shared/kafka-failure-modes.md (C1-C13, B9);
-`checker matrix` runs the named configurations (spec/matrix.py).
+where auto-commit runs (`auto_commit_on`), librdkafka's offset store (`offset_store`),
+`auto.offset.reset` (`reset`), committing in onPartitionsRevoked (`commit_on_revoke`),
+where the side effect goes (`sink`: the remedies R1 and R2) and a brand-new group
+(`new_group`). The perturbations are failure modes, one module each under
+spec/failures/, found automatically: crash, max-poll-exceeded (zombie), offset-expiry,
+rebalance, retention, shutdown, commit-retry, shared-group-id. Checked against
+../shared/kafka-failure-modes.md (C1-C13, C15, C16, B9, and the remedies R1, R2, R3,
+R5); `checker matrix` runs the named configurations (spec/matrix.py).
 
 What the model leaves out: one partition; a record is its offset; the producer never
 fails (the log holds each message once); fetches, commits and processing are atomic
@@ -16,8 +18,9 @@ steps; clients other than the Java classic consumer, except two auto-commit
 variants: the AsyncKafkaConsumer's race before KAFKA-18641 (auto_commit_on=background)
 and librdkafka's auto-commit (auto_commit_on=librdkafka: the offset is stored *before*
 the message is handed to the application and a timer commits it, so auto-commit is
-at-most-once there; `checker conform` replays traces against that client);
-transactions; auto.offset.reset=none.
+at-most-once there, unless offset_store=manual; `checker conform` replays traces
+against that client); transactions; auto.offset.reset=none; a sink that is both keyed
+and stores offsets (R1 with R2).
 
 Which Kafka (spec/versions.py): `kafka_version` and `client_version`, 4.1 by default.
 `group_protocol=consumer` is the AsyncKafkaConsumer of KIP-848 (brokers from 4.0, Java
@@ -30,7 +33,8 @@ over in one step either way.
 from checker import Array, Bool, CheckerError, Int, Model, Var, all_of, And, Implies, Not, Or, any_of, indices, ite, when
 
 from . import failures, versions
-from .group_ops import NO_OFFSET, PC, STATUS, holds_records, in_hand, reset_target, start_position
+from .group_ops import (NO_OFFSET, PC, STATUS, auto_commit_value, holds_records, in_hand, reset_target,
+                        resume_offset, start_position)
 
 COMMITS = ("after", "before", "per-record", "record-offset", "periodic", "auto")
 COMMIT_DOC = ("after: commitSync() after processing each batch; before: commitSync() right after "
@@ -54,9 +58,13 @@ model.param("reset", "latest", choices=("latest", "earliest"),
             doc="auto.offset.reset when there is no valid committed offset (Kafka's default: latest)")
 model.param("commit_on_revoke", "no", choices=("no", "yes"),
             doc="commit the processed offsets in onPartitionsRevoked")
-model.param("sink", "plain", choices=("plain", "idempotent"),
-            doc="where the side effect goes: plain (each processing applies it) or idempotent (keyed by the "
-                "record's offset, applied at most once: remedy R1)")
+model.param("offset_store", "auto", choices=("auto", "manual"),
+            doc="auto_commit_on=librdkafka: enable.auto.offset.store=true (auto: the offset is stored when the "
+                "message is handed over) or false (manual: store_offsets() after processing; remedy R3)")
+model.param("sink", "plain", choices=("plain", "idempotent", "offsets-in-sink"),
+            doc="where the side effect goes: plain (each processing applies it), idempotent (keyed by the "
+                "record's offset, applied at most once: remedy R1) or offsets-in-sink (the next offset stored "
+                "with the output in one transaction, and sought to on start and assignment: remedy R2)")
 model.param("new_group", "no", choices=("no", "yes"),
             doc="the group starts with no committed offset and its consumers not yet started")
 model.param("group_protocol", "classic", choices=("classic", "consumer"),
@@ -104,6 +112,9 @@ def _variables(p):
     if p.auto_commit_on != "poll" and p.commit != "auto":
         raise CheckerError(f"auto_commit_on={p.auto_commit_on} has no effect without auto-commit; "
                            "add -p commit=auto, or drop auto_commit_on")
+    if p.offset_store == "manual" and (p.commit != "auto" or p.auto_commit_on != "librdkafka"):
+        raise CheckerError("offset_store=manual (enable.auto.offset.store=false) is a setting of librdkafka's "
+                           "auto-commit; add -p commit=auto -p auto_commit_on=librdkafka, or drop offset_store")
     if p.commit_on_revoke == "yes" and p.commit == "auto":
         raise CheckerError("commit_on_revoke=yes has no effect with commit=auto (auto-commit already commits "
                            "on revoke); drop it, or choose another -p commit")
@@ -137,12 +148,21 @@ def _variables(p):
             Where each consumer is in its loop: idle (about to poll), fetched, committed
             (commit=before, not processed yet), processed (waiting to commit)."""),
         Var("processed", Array(M, Int(0, 2)), """
-            How often each record's side effect ran (2 means twice or more). Real Kafka:
-            outside Kafka (a database write); what at-least-once asks the app to tolerate."""),
+            How often each record's side effect took effect in the sink (2 means twice or
+            more): with a plain sink every processing, with an idempotent one (R1) the
+            first only. Real Kafka: outside Kafka (a database write); what at-least-once
+            asks the app to tolerate. Left out: the handler's own runs (retried work that
+            leaves no trace is not a duplicate)."""),
         Var("reordered", Bool(), """
             A history flag: some record was first processed after a later offset had
             been. Real Kafka: what a downstream reader of the side effects would observe."""),
-    ]
+    ] + ([
+        Var("sink_offset", Int(0, M), """
+            sink=offsets-in-sink (R2): the next offset to read, written in the same sink
+            transaction as each record's output. Real Kafka: the KafkaConsumer javadoc's
+            "Storing Offsets Outside Kafka"; the consumer seek()s to it. Left out: the
+            sink's transaction failing (output and offset are written together or not).""")]
+        if p.sink == "offsets-in-sink" else [])
 
 
 @model.action
@@ -230,12 +250,16 @@ def BackgroundAutoCommit(s, c):
     commits the stored offsets every auto.commit.interval.ms, whatever the application
     is doing (confluentinc/librdkafka#1122; wiki "Consumer offset management"). The
     stored offset is the position, so the step is the same as the AsyncKafkaConsumer's.
-    close() and a revoke commit the stored offsets too, as Close and Rebalance do here.
-    Left out: enable.auto.offset.store=false with store_offsets() after processing.
+    With offset_store=manual (enable.auto.offset.store=false, remedy R3) the application
+    calls store_offsets() after processing a message, and the timer commits what was
+    stored: the offset after the records processed. close() and a revoke commit the
+    stored offsets too, as Close and Rebalance do here.
+    Left out: the timer's period (a commit may come at any moment), failed commits.
     """
+    value = auto_commit_value(s, c)
     when(s.params.commit == "auto", auto_commit_on(s.params) != "poll",
-         s.st[c] == STATUS.member, s.owner == c, s.committed != s.pos[c])
-    s.committed = s.pos[c]
+         s.st[c] == STATUS.member, s.owner == c, s.committed != value)
+    s.committed = value
 
 
 @model.action(over="consumers")
@@ -245,7 +269,10 @@ def Process(s, c):
     Real Kafka: application code between poll() and the commit; a zombie keeps
     processing its batch after eviction. With sink=idempotent (R1) the side effect is
     keyed by the offset (an upsert or a unique key), so running it again changes
-    nothing. Left out: processing that fails half way.
+    nothing: `processed` counts the effects the sink applied, not the handler's runs.
+    With sink=offsets-in-sink (R2) the output and the next offset are written in one
+    sink transaction, unconditionally (the javadoc's pattern: nothing compares the
+    stored offset first). Left out: processing that fails half way.
     """
     p = s.params
     when(s.st[c] != STATUS.down, s.nxt[c] < s.pos[c])
@@ -260,6 +287,8 @@ def Process(s, c):
     else:
         s.processed[o] = ite(s.processed[o] >= 2, 2, s.processed[o] + 1)
     s.nxt[c] = o + 1
+    if p.sink == "offsets-in-sink":  # R2: the output and the next offset, in one transaction
+        s.sink_offset = o + 1
     if p.processing == "worker":
         return
     last = s.nxt[c] == s.pos[c]
@@ -281,7 +310,8 @@ def Commit(s, c):
     "offsets returned on the last poll()"); record-offset commits the last record's
     offset instead of offset+1. A zombie's commit is rejected (its generation is
     stale) and the exception abandons the rest of its batch.
-    Left out: commitAsync and retriable commit errors.
+    Left out: commitAsync (sent in call order, so it commits as commitSync does here;
+    the failure mode commit-retry adds a failed one retried late, C15).
     """
     p = s.params
     when(p.commit != "auto", s.st[c] != STATUS.down)
@@ -384,12 +414,12 @@ def _run_ended(s):
 
 
 def no_loss(s):
-    """No committed offset or deletion covers an unprocessed record outside a live consumer's hands, and a finished run processed every record."""
+    """No committed offset (the sink's, with R2) or deletion covers an unprocessed record outside a live consumer's hands, and a finished run processed every record."""
     end = _run_ended(s)
     # indices(): a range here, a quantifier over every offset when `prove` leaves messages symbolic.
     return all_of(indices(s.params.messages), lambda o: Implies(
         And(s.processed[o] == 0, o < s.sent, Not(in_hand(s, o))),
-        Not(Or(o < s.committed, o < s.log_start, end))))
+        Not(Or(o < resume_offset(s), o < s.log_start, end))))
 
 
 def no_duplicate(s):

@@ -19,14 +19,30 @@ def reset_target(s):
     return s.log_start if s.params.reset == "earliest" else s.sent
 
 
+def resume_offset(s):
+    """The offset a consumer resumes from: the group's committed offset, or with
+    sink=offsets-in-sink (R2) the offset stored in the sink with the output."""
+    return s.sink_offset if s.params.sink == "offsets-in-sink" else s.committed
+
+
 def start_position(s):
     """The position a consumer starts at when it gets the partition.
 
     Real Kafka: the group's committed offset if there is one and it is still in the
     log; otherwise (no offset, or OffsetOutOfRange after retention) auto.offset.reset.
+    With offsets stored in the sink (R2) the application seeks to the sink's offset on
+    start and in onPartitionsAssigned, and Kafka's committed offset goes unused.
     Left out: auto.offset.reset=none (the consumer throws and stops).
     """
-    return ite(s.committed >= s.log_start, s.committed, reset_target(s))
+    start = resume_offset(s)
+    return ite(start >= s.log_start, start, reset_target(s))
+
+
+def auto_commit_value(s, c):
+    """What an auto-commit of consumer c commits: its position, or with librdkafka's
+    offset_store=manual (enable.auto.offset.store=false) the offset the application
+    stored with store_offsets() after processing, i.e. past the records processed."""
+    return s.nxt[c] if s.params.offset_store == "manual" else s.pos[c]
 
 
 def other(s, c):

@@ -46,7 +46,7 @@ def most(p):
 
 
 model = Model("pipeline", __doc__)
-model.param("messages", 2, min=1, max=3, doc="messages the producer sends")
+model.param("messages", 2, min=1, max=4, doc="messages the producer sends")
 model.param("replicas", 1, min=1, max=3, structural=True, doc="replication factor: brokers holding the partition")
 model.param("acks", "all", choices=ACKS,
             doc="acks: 0 (fire and forget), 1 (the leader wrote it), all (the ISR has it; Kafka's default)")
@@ -60,9 +60,10 @@ model.param("idempotence", "no", choices=("no", "yes"),
 model.param("in_flight", 1, min=1, max=2, structural=True, doc="max.in.flight.requests.per.connection")
 model.param("commit", "after", choices=("after", "before"),
             doc="the consumer commits after processing (at-least-once) or before (at-most-once)")
-model.param("sink", "plain", choices=("plain", "idempotent"),
-            doc="where the side effect goes: plain (each processing applies it) or idempotent (keyed by the "
-                "message's id, assigned by the producer, applied at most once: remedy R1)")
+model.param("sink", "plain", choices=("plain", "idempotent", "idempotent-by-offset"),
+            doc="where the side effect goes: plain (each processing applies it), idempotent (keyed by the "
+                "message's id, assigned by the producer, applied at most once: remedy R1) or "
+                "idempotent-by-offset (keyed by the record's offset, which a resent copy does not share)")
 model.param("max_crashes", 1, min=0, doc="consumer crashes allowed in one run")
 versions.declare(model)
 
@@ -137,7 +138,11 @@ def _variables(p):
         Var("reordered", Bool(), """
             A history flag: some message was first processed after a later one had been.
             Real Kafka: what a downstream reader of the side effects sees."""),
-    ]
+    ] + ([
+        Var("applied", Array(L, Bool()), """
+            sink=idempotent-by-offset: the offsets whose side effect the sink has applied.
+            Real Kafka: a unique key on (topic, partition, offset) in the sink. Left out:
+            the sink's own failures.""")] if p.sink == "idempotent-by-offset" else [])
 
 
 def _isr_shrinks(p):
@@ -177,8 +182,11 @@ def Process(s):
 
     Real Kafka: application code between poll() and the commit; with commit=before it
     runs after the commit. With sink=idempotent (R1) the side effect is keyed by the
-    message's producer-assigned id, so a second copy changes nothing. Left out:
-    processing that fails or is only half done.
+    message's producer-assigned id, so a second copy changes nothing; with
+    sink=idempotent-by-offset it is keyed by the record's offset, so a redelivery of the
+    same record changes nothing but a copy the producer wrote again, at a new offset,
+    does. `processed` counts the effects the sink applied. Left out: processing that
+    fails or is only half done.
     """
     after = s.params.commit == "after"
     when(s.pc == (PC.fetched if after else PC.committed))
@@ -188,6 +196,12 @@ def Process(s):
     s.reordered = Or(s.reordered, And(first, later))
     if s.params.sink == "idempotent":  # R1, keyed by the message id: a copy at a new offset changes nothing
         s.processed[m] = ite(s.processed[m] >= 1, s.processed[m], 1)
+    elif s.params.sink == "idempotent-by-offset":  # keyed by the offset of the record in hand
+        off = s.position - 1
+        new = Not(any_of(range(capacity(s.params)), lambda i: And(i == off, s.applied[i])))
+        s.processed[m] = ite(And(new, s.processed[m] < most(s.params)), s.processed[m] + 1, s.processed[m])
+        for i in range(capacity(s.params)):
+            s.applied[i] = Or(s.applied[i], off == i)
     else:
         s.processed[m] = ite(s.processed[m] >= most(s.params), most(s.params), s.processed[m] + 1)
     s.pc = PC.processed if after else PC.idle
@@ -360,10 +374,11 @@ def expect_no_loss(p):
 def expect_no_duplicate(p):
     """A record written twice is processed twice; C2: a crash before the commit redelivers;
     B1 with KIP-320: the consumer reads a rewritten record again after the truncation;
-    R1: an idempotent sink applies each message once, whatever is delivered twice."""
-    consumer = p.commit == "after" and _can(p, "crash", "max_crashes")
-    dup = consumer or expect_no_duplicate_in_log(p) == "violated" or _reads_again_after_truncation(p)
-    return "violated" if dup and p.sink == "plain" else "holds"
+    R1: a sink keyed by the message id applies each message once, whatever is delivered
+    twice; one keyed by the offset only absorbs redeliveries of the same record."""
+    consumer = p.commit == "after" and _can(p, "crash", "max_crashes") and p.sink == "plain"
+    copies = expect_no_duplicate_in_log(p) == "violated" or _reads_again_after_truncation(p)
+    return "violated" if consumer or (copies and p.sink != "idempotent") else "holds"
 
 
 def expect_in_order(p):

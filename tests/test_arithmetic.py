@@ -284,7 +284,7 @@ def test_a_liveness_goal_beyond_64_bits_is_not_evaluated_by_numpy():
         assert answers(run(system, e)) == {"big": ("holds", None)}, e
 
 
-@pytest.mark.parametrize("name", ["kafka", "partitions", "group", "pipeline"])
+@pytest.mark.parametrize("name", ["kafka", "partitions", "group", "pipeline", "eos"])
 def test_the_shipped_models_fit_in_64_bits(name):
     from checker.engines.fast.kernel import compiled_fast
     from checker.registry import get_model

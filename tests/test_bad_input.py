@@ -199,6 +199,24 @@ def test_reported_case(args, message):
     assert os.listdir(".") == []
 
 
+DISTRIBUTED = [  # refused before any Ray cluster starts
+    (["verify", "--workers", "2"], "--address and --workers are options of --distributed"),
+    (["verify", "--address", "127.0.0.1:6379"], "--address and --workers are options of --distributed"),
+    (["verify", "--distributed", "--cover"], "--distributed does not take --cover or --symmetry"),
+    (["verify", "--distributed", "--symmetry"], "--distributed does not take --cover or --symmetry"),
+    (["verify", "--distributed", "--engine", "explicit"], "--distributed is an engine of its own"),
+    (["verify", "--distributed", "--address", "localhost"], "expected a Ray cluster's address, host:port or auto"),
+    (["verify", "--distributed", "--workers", "2", "--workers", "3"], "argument --workers: given twice"),
+    (["verify", "--distributed", "--workers", "1000001"], "expected a positive number of workers from 1 to 10^6"),
+]
+
+
+@pytest.mark.parametrize("args, message", DISTRIBUTED, ids=[f"distributed-{i}" for i in range(len(DISTRIBUTED))])
+def test_distributed_options(args, message):
+    assert_refused(*run_in_process(*args), message)
+    assert os.listdir(".") == []
+
+
 def test_negative_numbers_reach_their_checks():
     """`--max-states -5` is the option's value (out of range), not a missing argument."""
     for args in (["--max-states", "-5"], ["--timeout", "-1.5"], ["--max-memory", "-.5"], ["--timeout", "-inf"]):
@@ -218,7 +236,7 @@ BASE = {  # the least each command needs, so that the option under test is what 
     "verify": ["verify"], "trace": ["trace", "--property", "no-loss"], "replay": ["replay", "Produce"],
     "bench": ["bench"], "prove": ["prove"], "list": ["list"], "matrix": ["matrix"],
     "diagrams": ["diagrams", "--max-nodes", "5"], "report": ["report", "kafka", "--max-nodes", "5"],
-    "conform": ["conform"],
+    "conform": ["conform"], "simulate": ["simulate"],
     "check": ["check", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
                                     "java-auto-commit", "consumer.properties")],
 }
@@ -256,7 +274,7 @@ def crossed():
                 forms = [base + [option, value]] + ([base + [f"{option}={value}"]] if value.startswith("-") else [])
             for n, args in enumerate(forms):
                 cases.append(pytest.param(args, id=f"{command} {option} {kind}{' =' if n else ''}"))
-    for command in ("verify", "trace", "replay", "prove", "diagrams", "report"):
+    for command in ("verify", "trace", "replay", "prove", "diagrams", "report", "simulate"):
         for name in ("messages", "max_crashes", "commit", "fairness"):
             for kind, value in VALUES.items():
                 cases.append(pytest.param(BASE[command] + ["-p", f"{name}={value}"], id=f"{command} -p {name} {kind}"))

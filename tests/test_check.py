@@ -351,3 +351,19 @@ def test_report_and_diagrams_take_the_same_files(tmp_path, capsys):
     assert code == 0 and "setup-group: group" in capsys.readouterr().out
     code = main(["report", "group", "--setup", *example("java-auto-commit"), "-o", str(out)])
     assert code == 2 and "--setup chooses the instances from the settings files" in capsys.readouterr().err
+
+
+def test_offsets_in_the_sink_are_r2(capsys):
+    # R2: the restart seeks to the sink's offset, so a crash neither loses nor repeats an output.
+    got, a = answers(capsys, *example("manual-batch-commit"), "-s", "app.sink=offsets-in-sink", "--faults", "crash")
+    assert a["no-loss"][0] == "holds" and a["no-duplicate-processing"][0] == "holds"
+    # the pipeline's consumer does not crash: the sink runs as plain there, and the note says so
+    got, a = answers(capsys, *example("manual-batch-commit"), *example("producer-acks-1"),
+                     "-s", "app.sink=offsets-in-sink")
+    assert any("app.sink=offsets-in-sink runs as a plain sink" in n for n in got["notes"])
+
+
+def test_librdkafka_store_after_processing_with_a_worker_is_modelled(capsys):
+    got, a = answers(capsys, *example("librdkafka-defaults"), "-s", "enable.auto.offset.store=false",
+                     "-s", "app.processing=worker", "-s", "retention.ms=-1", "--faults", "crash,shutdown")
+    assert a["no-loss"][0] == "holds"  # close() and the timer commit only what store_offsets() stored

@@ -231,10 +231,10 @@ def test_every_output_is_o_output_and_rows_and_properties_are_chosen_one_way():
     for name in ("diagrams", "report", "matrix"):
         assert {"-o", "--output"} <= options[name], name
     assert all(not ({"--out", "--traces"} & opts) for opts in options.values())
-    for name in ("verify", "trace", "replay", "diagrams", "report", "matrix", "conform", "prove"):
+    for name in ("verify", "trace", "replay", "diagrams", "report", "matrix", "conform", "prove", "simulate"):
         assert "--config" in options[name], name
     assert positionals["matrix"] == [] and positionals["conform"] == ["model"]
-    assert all("--property" in options[name] for name in ("verify", "trace", "prove"))
+    assert all("--property" in options[name] for name in ("verify", "trace", "prove", "simulate"))
     assert positionals["trace"] == ["model"]
     helps = {name: next(a.help for a in subs[name]._actions if a.dest == "max_depth") for name in ("trace", "prove")}
     assert all("(default 20)" in h for h in helps.values())

@@ -75,6 +75,11 @@ ROWS = {
     "rebalance-uncommitted": [["Produce", "Poll(0)", "Process(0)", "SkipCommit(0)", "Rebalance(0)", "Poll(1)",
                                "Process(1)"]],
     "new-group-latest": [["Produce", "Produce", "Produce", "Restart(0)"]],
+    "librdkafka-manual-store": [["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)",
+                                 "Process(0)"]],
+    "shared-group-assign": [["Produce", "ForeignCommit(1)"],
+                            ["Produce", "Poll(0)", "Process(0)", "Commit(0)", "Close(0)", "ForeignCommit(0)",
+                             "Restart(0)", "Poll(0)", "Process(0)"]],
 }
 
 
@@ -280,3 +285,39 @@ def test_close_without_auto_commit_commits_nothing():
     finally:
         cluster.close()
 
+
+
+# ------------------------------------------------------------ the remedies on the client
+
+def _replay(params, modes, actions):
+    from checker.engines.replay import replay
+    m = get_model("group")
+    return replay_on_client(replay(m.build(params, modes, [f for f in m.failure_modes if f not in modes]), actions),
+                            record=True)
+
+
+def test_r3_store_offsets_after_processing_commits_only_what_was_processed():
+    """enable.auto.offset.store=false: the timer's commit (commit() with no offsets) covers what
+    store_offsets() stored after processing, so a crash after a poll loses nothing (C16's loss gone)."""
+    params = {"commit": "auto", "auto_commit_on": "librdkafka", "offset_store": "manual"}
+    out = _replay(params, ["crash"], ["Produce", "Poll(0)", "Process(0)", "BackgroundAutoCommit(0)", "Produce",
+                                      "Poll(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"])
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    after_commit = out.rows[4][3]
+    assert after_commit["committed"] == 1 and out.rows[10][3]["processed[1]"] == 1
+
+
+def test_r1_a_sink_keyed_by_offset_absorbs_the_client_s_redelivery():
+    out = _replay({"sink": "idempotent"}, ["crash"],
+                  ["Produce", "Poll(0)", "Process(0)", "Crash(0)", "Restart(0)", "Poll(0)", "Process(0)"])
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    assert out.rows[6][3]["in hand c0"] == [0] and out.rows[7][3]["processed[0]"] == 1  # same offset again
+
+
+def test_r2_the_consumer_seeks_to_the_sink_s_offset_not_the_committed_one():
+    out = _replay({"consumers": 2, "commit": "periodic", "sink": "offsets-in-sink"}, ["crash", "rebalance"],
+                  ["Produce", "Poll(0)", "Process(0)", "SkipCommit(0)", "Crash(0)", "Restart(0)", "Produce",
+                   "Poll(0)", "Process(0)"])
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    last = out.rows[9][3]
+    assert last["committed"] == 0 and last["processed[0]"] == 1 and last["processed[1]"] == 1

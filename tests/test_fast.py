@@ -292,3 +292,18 @@ def test_bench_row_that_finished_inside_the_clock_resolution_has_no_rate():
               peak_rss=2**20, bytes_per_state=None, complete=True)
     assert row.rate is None and row.json()["states_per_second"] is None
     assert table([row], "t").row_count == 1
+
+
+def test_premises_are_decided_in_the_kernel_without_keeping_states():
+    """A run with no transition graph decides implication premises as bits of the kernel,
+    so it keeps no state for them, and says what the explicit engine says."""
+    from toys import modulo, spin
+    system = spin.build({"fairness": "spin-dead"}).only(["small"])
+    fast, ref = check(system, Options(engine="fast")), check(system, Options(engine="explicit"))
+    assert fast.vacuous == ref.vacuous == ["small: the premise `x > 2` of an implication never holds"]
+    assert "_with_premises" in system.__dict__
+    held = kafka.build().only(["no-loss"])
+    assert check(held, Options(engine="fast")).vacuous == [] and "_with_premises" in held.__dict__
+    modular = modulo.build().only(["odd"])
+    fast, ref = check(modular, Options(engine="fast")), check(modular, Options(engine="explicit"))
+    assert fast.vacuous == ref.vacuous == ["odd: the premise `x%5 == 4` of an implication never holds"]

@@ -13,7 +13,7 @@ from checker import Options, SpecError, check
 from checker.matrix import columns_of, matrix_json, matrix_markdown, run_matrix, trace_page
 from checker.registry import configs, get_model
 from spec import catalogue, failures
-from spec.matrix import EFFECT_PROPERTY, PIPELINE_PROPERTY
+from spec.matrix import EFFECT_PROPERTY, EOS_PROPERTY, PIPELINE_PROPERTY
 from spec_copy import copy_spec, run_checker
 
 EXPLICIT = Options(engine="explicit")  # the reference engine
@@ -27,6 +27,10 @@ CRASH_DUP = "Produce Poll(0) Process(0) Crash(0) Restart(0) Poll(0) Process(0)"
 FAILOVER = "Send(0) Append(0) Ack(0) BrokerFails(0) Elect(1)"  # P2: acked by the leader alone
 UNCLEAN = "Send(0) Append(0) ShrinkIsr(1) Ack(0) BrokerFails(0) Elect(1)"  # B1, B2
 RESENT = "Send(0) Append(0) LoseResponse(0) Retry(0) Append(0)"  # P3
+# T3: commitTransaction() times out, the application aborts and retries the record; the delayed
+# EndTxn then arrives while the retry's transaction is ongoing.
+TIMED_OUT = ("Poll(0) AddPartition(0) Produce(0) SendOffsets(0) CommitTimesOut(0) Abort(0) FetchOffset(0) Poll(0) "
+             "AddPartition(0)")
 RESENT_PROCESSED = "Send(0) Append(0) Poll Process Commit LoseResponse(0) Retry(0) Append(0) Poll Process"
 # B1 without KIP-966 and KIP-320: the consumer reads m0, whose write failed after its append (the ISR
 # shrank), the unclean election takes it back, and m1, acknowledged at the same offset, is never read.
@@ -73,6 +77,48 @@ EXPECTED = {
                                 "in-order": "Send(0) Send(1) LoseRequest(0) Append(1) Retry(0) Append(0) "
                                             "Poll Process Commit Poll Process"}),
     "in-flight-idempotent": (221, {}),
+    # The eos model: the consume-transform-produce loop in transactions (T1-T3, T5, T7, C14, R4).
+    "eos-transactional": (116, {}),
+    "eos-abort-no-rewind": (30, {"no-loss": "Poll(0) AddPartition(0) Produce(0) SendOffsets(0) Commit(0) "
+                                            "Poll(0) AddPartition(0) SendFails(0) Abort(0)",
+                                 "atomic-offsets": "Poll(0) AddPartition(0) SendFails(0) Abort(0) "
+                                                   "Poll(0) AddPartition(0) Produce(0) SendOffsets(0) Commit(0)"}),
+    "eos-abort-rewind": (42, {}),
+    "eos-commit-timeout-abort": (61, {"no-loss": f"{TIMED_OUT} LateEndTxn(0) Produce(0) SendOffsets(0) Commit(0)",
+                                      "atomic-offsets": f"{TIMED_OUT} Produce(0) LateEndTxn(0)"}),
+    "eos-commit-timeout-abort-kip890": (29, {}),
+    "eos-zombie-unfenced": (67, {"no-duplicate-processing":
+                                 "Poll(0) AddPartition(0) Produce(0) Evict(0) FetchOffset(1) Poll(1) AddPartition(1) "
+                                 "Produce(1) SendOffsets(0) SendOffsets(1) Commit(0) Commit(1)"}),
+    "eos-zombie-fenced": (70, {}),
+    "eos-zombie-static-id": (99, {}),
+    "eos-txn-timeout": (38, {}),
+    "eos-auto-commit": (21, {"no-loss": "Poll(0) AddPartition(0) TxnTimeout(0) Close(0)",
+                             "atomic-offsets": "Poll(0) AddPartition(0) TxnTimeout(0) Close(0)"}),
+    "read-uncommitted": (48, {"no-aborted-read": "Poll(0) AddPartition(0) Produce(0) Read Crash(0) Restart(0)"}),
+    "read-committed": (40, {}),
+    # librdkafka's auto-commit (C16) and its remedy R3; a rewinding commit retry (C15).
+    "librdkafka-auto-commit": (248, {"no-loss": "Produce Poll(0) BackgroundAutoCommit(0) Crash(0)",
+                                     "no-duplicate-processing": CRASH_DUP}),
+    "librdkafka-manual-store": (186, {"no-duplicate-processing": CRASH_DUP}),
+    "async-commit-retry": (158, {"no-duplicate-processing": "Produce Produce Poll(0) Process(0) CommitFails(0) "
+                                 "Poll(0) Process(0) Commit(0) RetryCommit(0) Close(0) Restart(0) Poll(0) "
+                                 "Process(0)"}),
+    # C11: the committed offset of a group.id that another assign()ing instance shares.
+    "shared-group-assign": (257, {"no-loss": "Produce ForeignCommit(1)",
+                                  "no-duplicate-processing": "Produce Poll(0) Process(0) Commit(0) Close(0) "
+                                  "ForeignCommit(0) Restart(0) Poll(0) Process(0)"}),
+    # The remedies R1 and R2 on the settings of the rows they fix.
+    "idempotent-sink": (78, {}),
+    "idempotent-sink-auto-commit": (120, {}),
+    "idempotent-sink-off-by-one": (69, {}),
+    "idempotent-sink-zombie": (130, {}),
+    "idempotent-sink-offset-expiry": (110, {}),
+    "offsets-in-sink": (560, {}),
+    "offsets-in-sink-commit-before": (78, {}),
+    "offsets-in-sink-mid-batch": (118, {}),
+    "idempotent-sink-producer-id": (143, {"no-duplicate-in-log": RESENT}),
+    "idempotent-sink-by-offset": (143, {"no-duplicate-in-log": RESENT, "no-duplicate-processing": RESENT_PROCESSED}),
     # Rows under the Kafka versions where their answer changes (spec/versions.py).
     "min-isr-2-unclean@kafka-3.9-client-2.2": (2496, {"no-loss": OFFSET_REUSE}),
     "min-isr-2-unclean@kafka-3.9-client-4.1": (2502, {}),  # KIP-320: the consumer reads the reused offset
@@ -87,7 +133,12 @@ REQUIRED = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync",
             "commit-sync-mid-batch", "commit-off-by-one", "rebalance-zombie", "rebalance-commit-on-revoke",
             "offset-expiry-latest", "offset-expiry-earliest", "retention-lag",
             "acks-0", "acks-1-failover", "acks-all-min-isr-2", "unclean-election", "producer-retry",
-            "idempotent-producer", "in-flight-reorder", "in-flight-idempotent"]
+            "idempotent-producer", "in-flight-reorder", "in-flight-idempotent",
+            "eos-transactional", "eos-abort-no-rewind", "eos-abort-rewind", "eos-commit-timeout-abort",
+            "eos-commit-timeout-abort-kip890", "eos-zombie-unfenced", "eos-zombie-fenced", "eos-auto-commit",
+            "read-uncommitted", "read-committed",
+            "librdkafka-auto-commit", "librdkafka-manual-store", "idempotent-sink", "offsets-in-sink",
+            "async-commit-retry", "shared-group-assign"]
 
 
 @pytest.fixture(scope="module")
@@ -167,19 +218,25 @@ def test_row_agrees_with_the_catalogue_effect_column(rows, row_id):
     r = rows[row_id]
     ids = re.findall(r"([PBCT]\d+) \(([^)]*)\)", r.config.source)
     assert ids, r.config.source
-    shown = set()
+    prevents = {k: v for rid in r.config.remedies for k, v in catalogue.remedies()[rid].prevents.items()}
+    shown, remedied = set(), set()
     for cid, eff in ids:
         assert cid in effects, cid
         if eff != "prevented":
             assert set(eff) <= effects[cid], (cid, eff, effects[cid])  # an effect the catalogue gives
             shown |= set(eff)
-    # What the search found: exactly the properties of the effects the catalogue gives.
+            remedied |= set(eff) & set(prevents.get(cid, ()))
+    # What the search found: exactly the properties of the effects the catalogue gives, except
+    # that an effect the row's remedy prevents does not reach what the application processes.
     violated = {p.name for p in r.result.properties if p.verdict == "violated"}
     if r.config.model == "pipeline":  # each effect shows in the log and in what is processed
         log = {"no-acked-loss", "no-duplicate-in-log"} if row_id in CONSUMER_ONLY else set()
-        assert violated == {p for e in shown for p in PIPELINE_PROPERTY[e]} - log
+        assert violated == ({p for e in shown for p in PIPELINE_PROPERTY[e]} - log
+                            - {EFFECT_PROPERTY[e] for e in remedied})
+    elif r.config.model == "eos":  # a loss is an offset committed without its output
+        assert violated == {p for e in shown for p in EOS_PROPERTY[e]}
     else:
-        assert violated == {EFFECT_PROPERTY[e] for e in shown}
+        assert violated == {EFFECT_PROPERTY[e] for e in shown - remedied}
     assert r.agrees() is True
 
 
@@ -219,9 +276,11 @@ def test_matrix_json_shape(rows):
     cfgs = list(configs().values())
     d = matrix_json([rows[c.id] for c in cfgs], columns_of(cfgs))
     assert d["columns"] == ["no-loss", "no-duplicate-processing", "in-order", "no-acked-loss",
-                            "no-duplicate-in-log"]
+                            "no-duplicate-in-log", "no-aborted-read", "atomic-offsets"]
     row = next(x for x in d["rows"] if x["id"] == "auto-commit-async")
-    assert set(row) == {"id", "description", "settings", "cells"}
+    assert set(row) == {"id", "description", "settings", "remedies", "cells", "fixed_by"}
+    assert row["remedies"] == [] and row["fixed_by"] == {"no-loss": [],
+                                                         "no-duplicate-processing": ["idempotent-sink-auto-commit"]}
     assert row["settings"] == {"model": "group", "params": {"commit": "auto", "processing": "worker"},
                                "failure_modes": ["crash"]}
     assert row["cells"]["no-loss"] == {"verdict": "violated", "states": 335, "trace_length": 4, "proved": None}
@@ -323,6 +382,8 @@ def test_verify_config_and_f_alias():
     (["verify", "group", "-p", "processing=worker"], "processing=worker is modelled with commit=auto only"),
     (["verify", "group", "-p", "auto_commit_on=librdkafka"],
      "auto_commit_on=librdkafka has no effect without auto-commit; add -p commit=auto"),
+    (["verify", "group", "-p", "commit=auto", "-p", "offset_store=manual"],
+     "offset_store=manual (enable.auto.offset.store=false) is a setting of librdkafka's auto-commit"),
     (["verify", "group", "-p", "commit=auto", "-p", "commit_on_revoke=yes"],
      "commit_on_revoke=yes has no effect with commit=auto"),
     (["verify", "pipeline", "-p", "replicas=2", "-p", "min_isr=2", "-p", "acks=1", "-p", "kafka_version=3.9"],
@@ -356,7 +417,7 @@ def test_list_shows_configurations_and_failure_modes_one_line_each():
 def test_every_failure_module_is_documented_and_installed():
     mods = failures.modules()
     installed = []
-    for name in ("group", "pipeline"):
+    for name in ("group", "pipeline", "eos"):
         m = get_model(name)
         # Each model's modes from modules are those modules' modes, in ORDER.
         origins = [f.origin for f in m.failure_modes.values() if f.origin.startswith("failure module ")]
@@ -418,7 +479,8 @@ def test_matrix_is_deterministic():
 
 
 @pytest.mark.parametrize("model, params", [("group", {"consumers": 2}),
-                                           ("pipeline", {"replicas": 2, "retries": 1, "in_flight": 2})])
+                                           ("pipeline", {"replicas": 2, "retries": 1, "in_flight": 2}),
+                                           ("eos", {"instances": 2, "commit": "sync"})])
 def test_every_variable_and_action_carries_a_note(model, params):
     m = get_model(model)
     s = m.build(params, list(m.failure_modes))
@@ -428,7 +490,7 @@ def test_every_variable_and_action_carries_a_note(model, params):
         assert a.description and "Real Kafka" in a.note and "Left out" in a.note, a.name
 
 
-@pytest.mark.parametrize("model", ["kafka", "partitions", "group", "pipeline"])
+@pytest.mark.parametrize("model", ["kafka", "partitions", "group", "pipeline", "eos"])
 def test_every_shipped_model_default_instance_exits_0(model):
     r = run("verify", model, "--no-traces")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -444,9 +506,149 @@ def test_no_shipped_row_warns_of_an_action_its_model_does_not_use():
         result = check(build_config(cfg, get_model(cfg.model)), Options(engine="explicit"))
         if result.dead:
             dead[cfg.id] = result.dead
-    # what remains is budget-bound (a replica that a single failure cannot make leader again)
+    # what remains is budget-bound (a replica that a single failure cannot make leader again; an
+    # instance that a single eviction cannot give the input partition back to, or fence)
+    zombie = ["FetchOffset(0)"]
     assert dead == {"acks-1-failover": ["Truncate(1)", "Elect(0)"], "acks-all-failover": ["Truncate(1)", "Elect(0)"],
                     "acks-all-min-isr-2": ["Elect(0)"], "unclean-election": ["Truncate(1)"],
                     "min-isr-2-unclean@kafka-3.9-client-2.2": ["Truncate(1)"],
                     "min-isr-2-unclean@kafka-3.9-client-4.1": ["Truncate(1)"],
-                    "min-isr-2-unclean@kafka-4.1-client-2.2": ["Truncate(1)"]}, dead
+                    "min-isr-2-unclean@kafka-4.1-client-2.2": ["Truncate(1)"],
+                    "eos-zombie-unfenced": zombie, "eos-zombie-fenced": ["Abort(1)", *zombie],
+                    "eos-zombie-static-id": [*zombie, "Close(1)", "Restart(1)"]}, dead
+
+
+def test_aborted_read_is_an_effect_and_rows_name_the_remedies_they_apply():
+    from spec.matrix import row
+    effects = catalogue_effects()
+    assert effects["C14"] == {"D", "A"} and effects["T3"] == {"L", "A"} and effects["T1"] == {"D"}
+    applied = {c.id: c.remedies for c in configs().values() if c.remedies}
+    assert applied == {"eos-transactional": ("R4",), "eos-zombie-fenced": ("R4",),
+                       "rebalance-revoke-commits": ("R5",), "librdkafka-manual-store": ("R3",),
+                       "idempotent-sink": ("R1",), "idempotent-sink-auto-commit": ("R1",),
+                       "idempotent-sink-off-by-one": ("R1",), "idempotent-sink-zombie": ("R1",),
+                       "idempotent-sink-offset-expiry": ("R1",), "idempotent-sink-producer-id": ("R1",),
+                       "offsets-in-sink": ("R2",), "offsets-in-sink-commit-before": ("R2",),
+                       "offsets-in-sink-mid-batch": ("R2",)}
+    with pytest.raises(SpecError, match="matrix row 'x' .* applies 'R9', which the failure catalogue"):
+        row("x", "a row", {"C2": "D"}, ("crash",), remedies=("R9",))
+
+
+# Violated cell -> the rows whose remedy makes the same cell hold, as the search finds them
+# (`fixed_by`); a violated cell not listed has none.
+FIXED_BY = {
+    "at-least-once": {"no-duplicate-processing": ["idempotent-sink", "offsets-in-sink", "offsets-in-sink-mid-batch",
+                                                  "eos-transactional"]},
+    "at-most-once": {"no-loss": ["offsets-in-sink-commit-before"]},
+    "batch-commit": {"no-duplicate-processing": ["idempotent-sink", "offsets-in-sink", "offsets-in-sink-mid-batch",
+                                                 "eos-transactional"]},
+    "auto-commit-sync": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "auto-commit-async": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "auto-commit-background": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "commit-sync-mid-batch": {"no-loss": ["offsets-in-sink-mid-batch"],
+                              "no-duplicate-processing": ["idempotent-sink", "offsets-in-sink",
+                                                          "offsets-in-sink-mid-batch", "eos-transactional"]},
+    "commit-off-by-one": {"no-duplicate-processing": ["idempotent-sink-off-by-one"]},
+    "rebalance-zombie": {"no-duplicate-processing": ["idempotent-sink-zombie", "eos-zombie-fenced"]},
+    "rebalance-commit-on-revoke": {"no-duplicate-processing": ["idempotent-sink-zombie", "eos-zombie-fenced"]},
+    "rebalance-uncommitted": {"no-duplicate-processing": ["rebalance-revoke-commits", "offsets-in-sink"]},
+    "offset-expiry-earliest": {"no-duplicate-processing": ["idempotent-sink-offset-expiry"]},
+    "librdkafka-auto-commit": {"no-loss": ["librdkafka-manual-store"],
+                               "no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "librdkafka-manual-store": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "producer-retry": {"no-duplicate-processing": ["idempotent-sink-producer-id"]},
+    "in-flight-reorder": {"no-duplicate-processing": ["idempotent-sink-producer-id"]},
+    "idempotent-sink-by-offset": {"no-duplicate-processing": ["idempotent-sink-producer-id"]},
+}
+
+
+def test_fixed_by_is_pinned(rows):
+    got = {i: {c: ys for c, ys in r.fixed_by.items() if ys} for i, r in rows.items()}
+    assert {i: f for i, f in got.items() if f} == FIXED_BY
+    for i, r in rows.items():  # every violated cell has an entry, possibly empty
+        assert set(r.fixed_by) == {p.name for p in r.result.properties if p.verdict == "violated"}, i
+
+
+def test_every_row_in_fixed_by_holds_that_cell_with_a_remedy(rows):
+    for x in rows.values():
+        for column, fixers in x.fixed_by.items():
+            assert x.result.prop(column).verdict == "violated"
+            for y in map(rows.get, fixers):
+                assert y.config.remedies, (x.config.id, y.config.id)
+                assert y.result.prop(column).verdict == "holds", (x.config.id, column, y.config.id)
+
+
+def test_every_violated_cell_with_a_catalogue_remedy_is_fixed(rows):
+    """A cell whose cited failure and effect some remedy of the catalogue prevents names a row
+    that shows it; the log's own cells (no-duplicate-in-log) are not the application's to fix."""
+    prevents = [r.prevents for r in catalogue.remedies().values()]
+    for x in rows.values():
+        cited = dict(re.findall(r"([PBCT]\d+) \(([^)]*)\)", x.config.source))
+        for column in x.fixed_by:
+            remediable = [cid for cid, eff in cited.items() for e in eff if EFFECT_PROPERTY.get(e) == column
+                          and any(e in p.get(cid, ()) for p in prevents)]
+            if remediable:
+                assert x.fixed_by[column], (x.config.id, column, remediable)
+
+
+def test_fixed_by_needs_the_fixing_row_in_the_run():
+    (r,) = run_matrix([configs()["at-least-once"]], get_model)
+    assert r.fixed_by == {"no-duplicate-processing": []}
+
+
+def test_fixed_by_in_every_output(rows):
+    cfgs = list(configs().values())
+    md = matrix_markdown([rows[c.id] for c in cfgs], columns_of(cfgs))
+    assert "| source | fixed by |" in md
+    line = next(x for x in md.splitlines() if x.startswith("| `librdkafka-auto-commit`"))
+    assert line.endswith("| `no-loss`: `librdkafka-manual-store`; `no-duplicate-processing`: "
+                         "`idempotent-sink-auto-commit` |")
+    from checker.render.html import _matrix_table
+    page = _matrix_table({f"matrix-{i}": r.result for i, r in rows.items()})
+    assert "<th>fixed by</th>" in page and "no-loss: offsets-in-sink-commit-before" in page
+    r = run("matrix", "--config", "at-least-once", "--config", "idempotent-sink")
+    assert r.returncode == 0 and "at-least-once fixed by: no-duplicate-processing: idempotent-sink" in r.stdout
+    r = run("matrix", "--json", "--config", "at-most-once", "--config", "offsets-in-sink-commit-before")
+    d = json.loads(r.stdout)
+    assert d["rows"][0]["fixed_by"] == {"no-loss": ["offsets-in-sink-commit-before"]}
+    assert d["rows"][1]["remedies"] == ["R2"] and d["rows"][1]["fixed_by"] == {}
+
+
+def test_a_row_applying_an_unknown_remedy_is_refused():
+    from spec.matrix import row
+    with pytest.raises(SpecError, match="matrix row 'x' .* applies 'R9'"):
+        row("x", "nothing", {"C2": "-"}, ("crash",), remedies=("R9",))
+
+
+def test_offsets_in_the_sink_do_not_fence_a_zombie():
+    # The catalogue lists C9 among what R2 prevents; an unconditional sink transaction (the
+    # javadoc's pattern) lets the evicted consumer write its batch's output a second time.
+    m = get_model("group")
+    r = check(m.build({"consumers": 2, "commit": "after", "sink": "offsets-in-sink"}, ["max-poll-exceeded"],
+                      ["crash"]), EXPLICIT)
+    assert r.prop("no-loss").verdict == "holds"
+    assert " ".join(r.prop("no-duplicate-processing").trace.actions) == \
+        "Produce Poll(0) Evict(0) Poll(1) Process(0) Process(1)"
+
+
+def test_a_failed_commit_retried_before_any_newer_one_is_harmless():
+    m = get_model("group")
+    r = check(m.build({"messages": 1}, ["commit-retry", "shutdown"], ["crash"]), EXPLICIT)
+    assert [p.verdict for p in r.properties] == ["holds", "holds", "holds"]
+
+
+def test_every_row_with_a_remedy_fixes_a_violated_cell(rows):
+    # The catalogue's rule for remedies: a row that applies one shows the property it
+    # protects holding where a row without it is violated.
+    fixers = {y for r in rows.values() for ys in r.fixed_by.values() for y in ys}
+    assert {i for i, r in rows.items() if r.config.remedies} == fixers
+
+
+def test_two_foreign_commits_also_reorder():
+    # Beyond the catalogue's C11 (L, D): ahead, then behind, and record 0 is processed after record 1.
+    m = get_model("group")
+    r = check(m.build({"max_foreign_commits": 2, "max_shutdowns": 2}, ["shutdown", "shared-group-id"], ["crash"]),
+              EXPLICIT)
+    assert " ".join(r.prop("in-order").trace.actions) == (
+        "Produce Close(0) ForeignCommit(1) Produce Restart(0) Poll(0) Process(0) Commit(0) Close(0) "
+        "ForeignCommit(0) Restart(0) Poll(0) Process(0)")

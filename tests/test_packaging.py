@@ -85,6 +85,9 @@ def test_the_wheel_holds_every_package_its_entry_points_and_extras(tmp_path):
     assert "Provides-Extra: conform" in meta.splitlines()
     client = [r for r in requires if r.startswith("confluent-kafka")]
     assert client and all('extra == "conform"' in r for r in client), "confluent-kafka is only in the conform extra"
+    assert "Provides-Extra: distributed" in meta.splitlines()
+    ray = [r for r in requires if r.startswith("ray")]
+    assert ray and all('extra == "distributed"' in r for r in ray), "ray is only in the distributed extra"
 
 
 def test_version_prints_the_package_version():

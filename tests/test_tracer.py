@@ -13,7 +13,7 @@ from checker.engines.explicit import explore
 from checker.engines.symbolic import Unsupported, symbolic_build
 from checker.explain import explain, notable, property_values
 from checker.matrix import trace_page, Row, Config
-from spec import group, kafka, pipeline
+from spec import eos, group, kafka, pipeline
 from test_cli import ROOT, run
 
 
@@ -25,7 +25,9 @@ from test_cli import ROOT, run
     (kafka, {"max_crashes": UNBOUNDED}, []),
     (group, {}, ["crash", "rebalance"]),
     (pipeline, {}, []),
-], ids=["flags", "kafka", "kafka-unbounded-crashes", "group", "pipeline"])
+    (eos, {"instances": 2, "kip890": "off", "verification": "off"},
+     ["crash", "max-poll-exceeded", "send-error", "txn-timeout", "commit-timeout"]),
+], ids=["flags", "kafka", "kafka-unbounded-crashes", "group", "pipeline", "eos"])
 def test_both_builds_trace_the_same_terms(model, params, failures):
     """With no parameter left symbolic the symbolic build is the concrete one, term for term."""
     concrete = model.build(params, enable=failures)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,8 @@ from checker import interrupt
 from checker.errors import CheckerError
 from checker.lang.declare import MAX_ARRAY_SIZE
 
-__all__ = ["LADDER", "BIG", "Row", "measure", "parse_size", "run", "table"]
+__all__ = ["LADDER", "BIG", "Row", "SpinRow", "measure", "measure_spin", "parse_size", "run", "table",
+           "spin_table"]
 
 LADDER = [(2, 3, 2), (3, 3, 2), (3, 4, 2)]  # (partitions, messages, max_crashes)
 BIG = [(3, 5, 3)]
@@ -43,6 +45,7 @@ class Row:
     complete: bool
     full_states: int | None = None
     liveness_seconds: float | None = None  # deciding the eventually properties, after the search
+    depth: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -93,14 +96,79 @@ def measure(size: tuple[int, int, int], engine: str, symmetry: bool = False,
         raise CheckerError(f"bench: `{' '.join(cmd[1:])}` failed: {last}")
     d = json.loads(out)
     return Row(size, d["states"], d["transitions"], d["seconds"], wall, rss, d.get("bytes_per_state"),
-               d["complete"], d.get("states_without_symmetry"), d.get("liveness_seconds"))
+               d["complete"], d.get("states_without_symmetry"), d.get("liveness_seconds"), d["depth"])
 
 
-def _run_child(cmd: list[str]) -> tuple[int, str, str, float, int]:
+@dataclass
+class SpinRow:
+    """SPIN on the same instance: the Promela the checker writes (checker/render/promela.py),
+    `spin -a`, the C compiler, then `pan`; its stored states should equal the checker's."""
+
+    size: tuple[int, int, int]
+    states: int
+    pan_seconds: float  # the search alone (pan's process)
+    whole_seconds: float  # spin -a, cc and pan: SPIN's whole way from the model to the answer
+    peak_rss: int  # pan's, bytes
+    errors: int
+
+    def json(self) -> dict:
+        p, m, k = self.size
+        return {"partitions": p, "messages": m, "max_crashes": k, "spin_states": self.states,
+                "pan_seconds": round(self.pan_seconds, 3), "spin_whole_seconds": round(self.whole_seconds, 3),
+                "spin_peak_rss_mb": round(self.peak_rss / 2**20, 1), "spin_errors": self.errors}
+
+
+def measure_spin(size: tuple[int, int, int], ours: Row) -> SpinRow:
+    """Export `partitions` at `size` to Promela and search it with SPIN (no partial-order
+    reduction: one process; hash table sized from our state count, depth from our depth)."""
+    import shutil
+
+    from checker.registry import get_model
+    from checker.render.promela import promela
+    missing = [t for t in ("spin", "cc") if shutil.which(t) is None]
+    if missing:
+        raise CheckerError(f"bench --spin needs {' and '.join(missing)}: install SPIN and a C compiler "
+                           "(e.g. `apt-get install spin gcc`)")
+    p, m, k = size
+    system = get_model("partitions").build({"partitions": p, "messages": m, "max_crashes": k})
+    with tempfile.TemporaryDirectory(prefix="bench-spin-") as work:
+        with open(os.path.join(work, "model.pml"), "w") as f:
+            f.write(promela(system.only(["no-loss"])))
+        start = time.perf_counter()
+        for cmd in (["spin", "-a", "model.pml"], ["cc", "-O2", "-DSAFETY", "-DNOREDUCE", "-DMEMLIM=100000",
+                                                   "-o", "pan", "pan.c"]):
+            done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise CheckerError(f"bench: `{' '.join(cmd)}` failed: {(done.stderr or done.stdout).strip()[-300:]}")
+        w = max(18, ours.states.bit_length())
+        code, out, err, pan_wall, rss = _run_child([os.path.join(work, "pan"), f"-m{ours.depth + 10}", f"-w{w}"],
+                                                   cwd=work)
+        whole = time.perf_counter() - start
+    stored = re.search(r"(\d+) states, stored", out)
+    errors = re.search(r"errors: (\d+)", out)
+    if stored is None or errors is None:
+        raise CheckerError(f"bench: pan printed no state count (exit {code}): {(err or out).strip()[-300:]}")
+    return SpinRow(size, int(stored.group(1)), pan_wall, whole, rss, int(errors.group(1)))
+
+
+def spin_table(rows: list[Row], spins: list[SpinRow], title: str) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    for col in ("P,M,K", "states", "SPIN states", "checker process s", "SPIN pan s", "SPIN whole s",
+                "checker / SPIN whole", "checker MB", "SPIN MB"):
+        t.add_column(col, justify="left" if col == "P,M,K" else "right")
+    for r, sp in zip(rows, spins):
+        same = "" if sp.states == r.states else " DIFFERS"
+        t.add_row(",".join(map(str, r.size)), f"{r.states:,}", f"{sp.states:,}{same}", f"{r.process_seconds:.2f}",
+                  f"{sp.pan_seconds:.2f}", f"{sp.whole_seconds:.2f}", f"{r.process_seconds / sp.whole_seconds:.2f}",
+                  f"{r.peak_rss / 2**20:,.0f}", f"{sp.peak_rss / 2**20:,.0f}")
+    return t
+
+
+def _run_child(cmd: list[str], cwd: str | None = None) -> tuple[int, str, str, float, int]:
     """Run cmd; return its exit code, stdout, stderr, wall seconds and peak RSS in bytes."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
         interrupt.adopt(proc)  # an interrupted bench leaves no run behind
         try:
             _, status, usage = os.wait4(proc.pid, 0)

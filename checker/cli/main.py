@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, NoReturn
 
 from checker import interrupt
-from checker.api import Options, check
+from checker.api import DEFAULT_WALK_DEPTH, DEFAULT_WALKS, Options, check
 from checker.config import build_config
 from checker.errors import CheckerError
 from checker.outputs import write_file
@@ -69,6 +69,9 @@ EXIT_CODES: dict[str | None, list[tuple[int, str]]] = {
                (2, BAD_INPUT), (3, "incomplete: a limit was hit; some cell is unknown")],
     "prove": [(0, "every property as expected"), (1, "some property decided against its expectation"),
               (2, BAD_INPUT), (3, "some property unknown (not proved and not refuted)")],
+    "simulate": [(0, "every property decided, as expected (a walk found each violation or witness)"),
+                 (1, "some property decided against its expectation"), (2, BAD_INPUT),
+                 (3, "some property not decided: no walk broke it (a simulation never says holds)")],
     "bench": [(0, "measured (a benchmark: a slow machine is no failure)"), (2, BAD_INPUT)],
     "diagrams": [(0, "drawn"), (2, BAD_INPUT)],
     "report": [(0, "written"), (2, BAD_INPUT)],
@@ -201,6 +204,17 @@ def _amount(what: str, lo: float, hi: float, low_ok: bool = False):
     return parse
 
 
+MAX_WORKERS = 10**6          # --workers
+_ADDRESS = re.compile(r"auto|(?:ray://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+
+
+def _address(text: str) -> str:
+    """An argparse type: a Ray cluster's address, host:port (ray://host:port for Ray Client) or auto."""
+    if _ADDRESS.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"expected a Ray cluster's address, host:port or auto, got {text!r}")
+    return text
+
+
 _seconds = _amount("a positive number of seconds", 0, MAX_SECONDS)
 _megabytes = _amount("a positive number of megabytes", MIN_MEGABYTES, MAX_MEGABYTES, low_ok=True)
 
@@ -243,8 +257,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="report a state with no enabled action as a violation of no-deadlock")
     _progress_arg(p)
     p.add_argument("--max-memory", type=_megabytes, metavar="MB",
-                   help="fast engine: stop before the search's tables exceed MB megabytes; "
-                        "the run is then incomplete (exit 3)")
+                   help="fast engine: stop before the search's tables exceed MB megabytes; --distributed: "
+                        "once a worker's resident memory does; the run is then incomplete (exit 3)")
     p.add_argument("--symmetry", action="store_true",
                    help="fast engine: explore one state per orbit of the model's declared symmetry "
                         "(fewer states; counts are of orbits)")
@@ -297,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "reference engine in Python (same states, verdicts and traces)")
     v.add_argument("--cover", action="store_true",
                    help="also print, for each action, the shortest trace that takes it")
+    v.add_argument("--distributed", action="store_true",
+                   help="search on a Ray cluster (a local one unless --address): the states shared out by "
+                        "hash over the workers, the same states, verdicts and traces; always and sometimes "
+                        "properties only (needs the `distributed` extra)")
+    v.add_argument("--address", type=_address, default=None, metavar="ADDR",
+                   help="with --distributed: join the running Ray cluster at ADDR (host:port, or auto) instead "
+                        "of starting a local one")
+    v.add_argument("--workers", type=_count("a positive number of workers", hi=MAX_WORKERS), default=None,
+                   metavar="N", help="with --distributed: how many workers (default: one per CPU of the cluster)")
     _model_args(v)
 
     t = command("trace", help="print the shortest trace of one property",
@@ -311,6 +334,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "engine in Python, or Z3 bounded model checking")
     _max_depth(t, " with --engine bmc")
     _model_args(t)
+
+    sm = command("simulate", help="random walks for instances too big to enumerate",
+                 description="Take seeded random walks from the initial state, checking every state a walk "
+                             "reaches, and stop at the first violation with a replayable trace (its loops cut "
+                             "out). A simulation decides only what it finds: a property no walk breaks stays "
+                             "unknown, never holds.")
+    sm.add_argument("model", nargs="?", help=f"model name (default {DEFAULT_MODEL}, or the --config's)")
+    sm.add_argument("--property", action="append", default=[], metavar="NAME",
+                    help="check only this property (repeatable; default: every property of the model)")
+    sm.add_argument("--walks", type=_count(), default=None, metavar="N",
+                    help=f"how many random walks at most (default {DEFAULT_WALKS})")
+    sm.add_argument("--depth", type=_count(), default=None, metavar="D",
+                    help=f"how many steps a walk takes at most (default {DEFAULT_WALK_DEPTH})")
+    sm.add_argument("--seed", type=_count("a whole number", lo=0), default=0, metavar="S",
+                    help="the random seed: the same seed takes the same walks (default 0)")
+    sm.add_argument("--no-traces", action="store_true", help="print the verdict table only")
+    _instance_args(sm)
+    sm.add_argument("--timeout", type=_seconds, metavar="S",
+                    help="stop after S seconds; what no walk decided is unknown (exit 3)")
+    sm.add_argument("--deadlock", action="store_true",
+                    help="report a walk that ends in a state with no enabled action as a violation of no-deadlock")
+    _progress_arg(sm)
 
     r = command("replay", help="replay a trace given as action names",
                 description="Take the named actions in order from the initial state and print "
@@ -333,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "graph); by default only the safety properties no-loss and duplicate-delivery")
     bn.add_argument("--repeat", type=_count(), default=1, metavar="N",
                     help="run each size N times and keep the fastest whole-process run (default 1)")
+    bn.add_argument("--spin", action="store_true",
+                    help="also search each size with SPIN (the Promela the checker writes; needs spin and cc) "
+                         "and print both with the ratio of the whole-process times")
     bn.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     _progress_arg(bn)
 
@@ -486,9 +534,42 @@ def _search(args: argparse.Namespace, system, engine: str, **more: Any):
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.json and args.no_traces:
         raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    more: dict[str, Any] = {}
+    if args.distributed:
+        if args.engine is not None:
+            raise CheckerError("--distributed is an engine of its own (the explicit engine's search on Ray); "
+                               "drop --engine")
+        more = {"workers": args.workers, "address": args.address}
+        # The options checked before the model is built: Ray installed, no --cover or --symmetry.
+        Options(engine="distributed", cover=args.cover, symmetry=args.symmetry, **more)
+    elif args.address is not None or args.workers is not None:
+        raise CheckerError("--address and --workers are options of --distributed")
     interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
-    result = _search(args, system, args.engine or "fast", cover=args.cover, properties=args.property or None)
+    engine = "distributed" if args.distributed else args.engine or "fast"
+    result = _search(args, system, engine, cover=args.cover, properties=args.property or None, **more)
+    if args.json:
+        print(result_json(result))
+    else:
+        con = make_console()
+        print_result(con, result, traces=not args.no_traces)
+        finish(con)
+    return result.exit_code
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.json and args.no_traces:
+        raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    interrupt.start_clock(args.timeout)
+    system = _build(args, args.model)
+    left = interrupt.remaining()
+    interrupt.phase("simulating")
+    with Progress(args.progress) as progress:
+        result = check(system, Options(
+            engine="simulate", properties=args.property or None, walks=args.walks, max_depth=args.depth,
+            seed=args.seed, deadlock=args.deadlock, timeout=None if left is None else max(0.01, round(left, 2)),
+            progress=progress.walks))
+    interrupt.decided()
     if args.json:
         print(result_json(result))
     else:
@@ -579,10 +660,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
             progress.say(f"partitions,messages,crashes = {','.join(map(str, size))} ...")
         rows = bench.run(sizes, args.engine, args.repeat, args.symmetry, progress=note if progress.on else None,
                          liveness=args.liveness)
+    spins = []
+    if args.spin:
+        if args.liveness or args.symmetry or args.engine != "fast":
+            raise CheckerError("bench --spin compares the fast engine's safety search with SPIN's; drop "
+                               "--liveness, --symmetry and --engine explicit")
+        with Progress(args.progress, prefix="bench: ") as progress:
+            for r in rows:
+                progress.say(f"SPIN on {','.join(map(str, r.size))} ...")
+                spins.append(bench.measure_spin(r.size, r))
     if args.json:
-        print(json.dumps([r.json() for r in rows], indent=2))
+        out = [r.json() | (sp.json() if spins else {}) for r, sp in zip(rows, spins or rows)]
+        print(json.dumps(out, indent=2))
         return 0
     con = make_console()
+    if spins:
+        load = f", load average {load:.1f} at the start" if load is not None else ""
+        con.print(bench.spin_table(rows, spins, f"partitions ladder beside SPIN (no-loss and duplicate-delivery; SPIN "
+                                                f"checks no-loss; {os.cpu_count()} cores{load})"))
+        finish(con)
+        return 0
     what = "every property, liveness included" if args.liveness else "safety properties"
     cond = f"{what}, {args.engine} engine{', symmetry' if args.symmetry else ''}, best of {args.repeat}, " \
            f"{os.cpu_count()} cores" + (f", load average {load:.1f} at the start" if load is not None else "")
@@ -903,7 +1000,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         if getattr(args, "plugin", None) is not None:
             return args.plugin.run(args)
-        return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay,
+        return {"verify": cmd_verify, "trace": cmd_trace, "replay": cmd_replay, "simulate": cmd_simulate,
                 "list": cmd_list, "matrix": cmd_matrix, "prove": cmd_prove, "bench": cmd_bench,
                 "diagrams": cmd_diagrams, "report": cmd_report, "check": check_cmd.run}[args.command](args)
     except CheckerError as e:

@@ -70,6 +70,16 @@ class Progress:
         self.say(text)
 
     @property
+    def walks(self) -> Callable[..., None] | None:
+        """What to hand simulate: (distinct states seen, walks done, deepest walk, seconds)."""
+        if not self.on:
+            return None
+
+        def report(states: int, walks: int, deepest: int, seconds: float) -> None:
+            self.say(f"simulated {walks:,} walks, {states:,} distinct states seen, deepest walk {deepest} steps")
+        return report
+
+    @property
     def search(self) -> Progress | None:
         """What to hand an engine: this reporter when it shows anything (the engines skip None)."""
         return self if self.on else None

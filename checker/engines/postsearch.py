@@ -23,7 +23,7 @@ from checker.result import DEADLOCK, PropertyResult, Step, Trace, Verdict, verdi
 from checker.lang.system import System
 from checker.engines.vector import Words, ever_true
 
-__all__ = ["Explored", "decide", "property_results"]
+__all__ = ["Explored", "decide", "premises", "vacuity", "property_results"]
 
 At = TypeVar("At")  # how an engine names a state: a packed state (explicit) or a state id (fast)
 
@@ -49,6 +49,7 @@ class Explored:
     depth: np.ndarray | None  # BFS depth of each state id (liveness only)
     trace_to: Callable[[int], Trace]  # the least shortest trace to a state id
     fired: np.ndarray | None = None  # transitions per action, when not counted from `act`
+    premises_held: list[bool] | None = None  # whether each premise ever held, when the search decided it
 
 
 @dataclass
@@ -72,19 +73,13 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
     counts = g.fired if g.fired is not None else np.bincount(g.act, minlength=n_actions)
     fired = dict(zip((a.name for a in system.actions), counts.tolist()))
     # Premises of implications, checked on every state after the search (numpy).
-    premises = [(p.name, f) for p in system.properties for f in p.premises]
+    formulas = [f for _, f in premises(system)]
     held: list[bool] = []
-    if premises and g.complete:
-        held = ever_true(system, [f for _, f in premises], g.states(),
-                         compile_formulas(system, [f for _, f in premises]), g.words())
-    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
-               for (name, f), ok in zip(premises, held) if not ok]
-    for p in system.properties:
-        for base in p.fair:
-            if all(fired[a.name] == 0 for a in system.actions if a.base == base):
-                vacuous.append(f"{p.name}: the fairness of {base} is vacuous: {base} is never enabled")
-    if not g.complete:
-        vacuous = []  # unexplored states may yet make a premise true or an action fire
+    if formulas and g.complete and g.premises_held is not None:
+        held = g.premises_held
+    elif formulas and g.complete:
+        held = ever_true(system, formulas, g.states(), compile_formulas(system, formulas), g.words())
+    vacuous = vacuity(system, fired, held, g.complete)
 
     cover_traces: dict[str, Trace | None] | None = None
     if cover:
@@ -123,6 +118,26 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
         out.eventually[i] = check_eventually(system, graph, system.properties[i], pred)
     out.liveness_seconds = time.perf_counter() - start
     return out
+
+
+def premises(system: System) -> list[tuple[str, Any]]:
+    """Every implication's premise, as (property name, formula), in declaration order."""
+    return [(p.name, f) for p in system.properties for f in p.premises]
+
+
+def vacuity(system: System, fired: dict[str, int], held: Sequence[bool], complete: bool) -> list[str]:
+    """One sentence per premise of `premises(system)` that never held (`held`, in that order)
+    and per fairness of an action never enabled; none when the search stopped early, since
+    unexplored states may yet make a premise true or an action fire."""
+    if not complete:
+        return []
+    vacuous = [f"{name}: the premise `{f}` of an implication never holds"
+               for (name, f), ok in zip(premises(system), held) if not ok]
+    for p in system.properties:
+        for base in p.fair:
+            if all(fired[a.name] == 0 for a in system.actions if a.base == base):
+                vacuous.append(f"{p.name}: the fairness of {base} is vacuous: {base} is never enabled")
+    return vacuous
 
 
 def property_results(system: System, found: dict[int, At], dead: At | None, deadlock: bool,

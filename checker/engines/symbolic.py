@@ -236,18 +236,50 @@ def symbolic_build(model: Model, params: dict[str, Any] | None = None, unbounded
 WITNESS = [z3.Int(f"k!{n}") for n in range(4)]
 
 
-_QUANTIFIED: dict[int, tuple[z3.ExprRef, bool]] = {}  # term id -> (the term, kept alive; has a quantifier)
+_QUANTIFIED: dict[int, bool] = {}  # term id -> has a quantifier, for every subterm of a kept root
+_ROOTS: list[z3.ExprRef] = []  # the roots walked, kept alive so that no id above is reused
 
 
 def _has_quantifier(t: z3.ExprRef) -> bool:
-    """Whether a quantifier occurs in t (remembered: the bodies of candidates recur)."""
-    key = t.get_id()
-    hit = _QUANTIFIED.get(key)
+    """Whether a quantifier occurs in t (remembered: the bodies of candidates recur). Walked
+    on the C API's raw terms: Python wrappers for every subterm cost more than the walk."""
+    hit = _QUANTIFIED.get(t.get_id())
     if hit is not None:
-        return hit[1]
-    found = z3.is_quantifier(t) or (z3.is_app(t) and any(_has_quantifier(c) for c in t.children()))
-    _QUANTIFIED[key] = (t, found)  # holding t keeps its id from being reused for another term
-    return found
+        return hit
+    ctx = t.ctx.ref()
+    memo = _QUANTIFIED
+    stack: list[tuple[Any, bool]] = [(t.as_ast(), False)]
+    while stack:
+        a, ready = stack.pop()
+        k = z3.Z3_get_ast_id(ctx, a)
+        if k in memo:
+            continue
+        kind = z3.Z3_get_ast_kind(ctx, a)
+        if kind == z3.Z3_QUANTIFIER_AST:
+            memo[k] = True
+            continue
+        if kind != z3.Z3_APP_AST:
+            memo[k] = False
+            continue
+        app = z3.Z3_to_app(ctx, a)
+        kids = [z3.Z3_get_app_arg(ctx, app, i) for i in range(z3.Z3_get_app_num_args(ctx, app))]
+        if ready:
+            memo[k] = any(memo[z3.Z3_get_ast_id(ctx, c)] for c in kids)
+        else:
+            stack.append((a, True))
+            stack.extend((c, False) for c in kids)
+    _ROOTS.append(t)
+    return memo[t.get_id()]
+
+
+def _and(xs: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.And of boolean terms through the C API: z3.And's coercion of every argument costs
+    more than the instantiation itself (a Houdini run builds thousands of these)."""
+    if not xs:
+        return z3.BoolVal(True)
+    ctx = xs[0].ctx
+    args = (z3.Ast * len(xs))(*[x.as_ast() for x in xs])
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(xs), args), ctx)
 
 
 def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = True, level: int = 0,
@@ -263,18 +295,28 @@ def instantiate(f: z3.ExprRef, terms: list[z3.ExprRef] | None, positive: bool = 
                 return instantiate(z3.substitute_vars(body, WITNESS[level]), None, positive, level + 1)
             at = terms if level == 0 or inner is None else inner
             if not _has_quantifier(body):  # the common case: one C call per term, no walk
-                return z3.And([z3.substitute_vars(body, t) for t in at])
-            return z3.And([instantiate(z3.substitute_vars(body, t), terms, positive, level + 1, inner) for t in at])
+                return _and([z3.substitute_vars(body, t) for t in at])
+            return _and([instantiate(z3.substitute_vars(body, t), terms, positive, level + 1, inner) for t in at])
         return f
-    if z3.is_and(f) or z3.is_or(f):
+    kind = _bool_op(f)
+    if kind == z3.Z3_OP_AND or kind == z3.Z3_OP_OR:
         kids = [instantiate(c, terms, positive, level, inner) for c in f.children()]
-        return z3.And(kids) if z3.is_and(f) else z3.Or(kids)
-    if z3.is_not(f):
+        return _and(kids) if kind == z3.Z3_OP_AND else z3.Or(kids)
+    if kind == z3.Z3_OP_NOT:
         return z3.Not(instantiate(f.arg(0), terms, not positive, level, inner))
-    if z3.is_implies(f):
+    if kind == z3.Z3_OP_IMPLIES:
         return z3.Implies(instantiate(f.arg(0), terms, not positive, level, inner),
                           instantiate(f.arg(1), terms, positive, level, inner))
     return f
+
+
+def _bool_op(f: z3.ExprRef) -> int | None:
+    """The operator of an application (one C call each, where z3.is_and and its kin take
+    several), None for anything else."""
+    ctx, a = f.ctx_ref(), f.as_ast()
+    if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
+        return None
+    return z3.Z3_get_decl_kind(ctx, z3.Z3_get_app_decl(ctx, z3.Z3_to_app(ctx, a)))
 
 
 

@@ -31,7 +31,8 @@ from checker.errors import SpecError
 from checker.lang.arith import Bounds, defined
 from checker.lang.system import DomainError, System, bounds, model_error
 
-__all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "DomainError", "domain_checks"]
+__all__ = ["Compiled", "compile_system", "compiled", "compile_formulas", "formulas_source", "load",
+           "load_formulas", "DomainError", "domain_checks"]
 
 _BINARY = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">"}
 _NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_SUB: " - ",
@@ -306,10 +307,17 @@ def compile_system(system: System) -> Compiled:
             "does not confirm; please report this model")
 
     code = "\n".join(src) + "\n"
+    expand, preds = load(code, len(system.properties), fail, system.model)
+    return Compiled(expand, preds, code)
+
+
+def load(code: str, n_props: int, fail: Callable[[int], None], name: str = "model") -> tuple[Callable, list]:
+    """`expand` and the property predicates from `Compiled.source`, in this process: the
+    distributed engine's workers load the code the driver generated, without Z3 terms.
+    fail: called with a state whose checks fail (it must raise)."""
     namespace: dict = {"_fail": fail, "_div": _div, "_mod": _mod}
-    exec(compile(code, f"<compiled {system.model}>", "exec"), namespace)
-    preds = [namespace[f"prop{i}"] for i in range(len(system.properties))]
-    return Compiled(namespace["expand"], preds, code)
+    exec(compile(code, f"<compiled {name}>", "exec"), namespace)
+    return namespace["expand"], [namespace[f"prop{i}"] for i in range(n_props)]
 
 
 def compiled(system: System) -> Compiled:
@@ -323,6 +331,11 @@ def compiled(system: System) -> Compiled:
 
 def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callable[[int], bool]]:
     """One predicate over packed states per formula (premises for the vacuity check, say)."""
+    return load_formulas(formulas_source(system, formulas), len(formulas), system.model)
+
+
+def formulas_source(system: System, formulas: list[z3.BoolRef]) -> str:
+    """The Python source of `compile_formulas`' predicates (`f0`, `f1`, ...)."""
     lay = system.layout
     index = {c.get_id(): i for i, c in enumerate(system.consts)}
     counter = itertools.count()
@@ -334,6 +347,11 @@ def compile_formulas(system: System, formulas: list[z3.BoolRef]) -> list[Callabl
         g.prepare([f])
         with naming(f"formula {f}"):
             src.append(f"    return {g.expr(f)}")
+    return "\n".join(src) + "\n"
+
+
+def load_formulas(code: str, n: int, name: str = "model") -> list[Callable[[int], bool]]:
+    """The predicates of `formulas_source`'s code, loaded in this process."""
     namespace: dict = {"_div": _div, "_mod": _mod}
-    exec(compile("\n".join(src) + "\n", f"<formulas {system.model}>", "exec"), namespace)
-    return [namespace[f"f{i}"] for i in range(len(formulas))]
+    exec(compile(code, f"<formulas {name}>", "exec"), namespace)
+    return [namespace[f"f{i}"] for i in range(n)]

@@ -196,17 +196,18 @@ def _matrix_table(results: dict[str, Any], proofs: dict[str, Any] | None = None)
     """The matrix as an HTML table; each cell links to the drawn row, whose traces step below.
     With proofs, a cell that holds says whether it is proved for every size (its claim or
     the reason in the cell's tooltip)."""
-    from checker.matrix import Row, cell_text, columns_of
-    from checker.registry import configs
+    from checker.matrix import Row, cell_text, columns_of, fixed_by, fixed_by_text
+    from checker.registry import configs, fixes
     e = html.escape
     cfgs = [c for c in configs().values() if f"matrix-{c.id}" in results]
     if not cfgs:
         return ""
     cols = columns_of(cfgs)
     out = ["<h2>Matrix</h2>", '<table class="matrix"><tr><th>configuration</th><th>settings</th>'
-           + "".join(f"<th>{e(c)}</th>" for c in cols) + "<th>source</th><th>agrees</th></tr>"]
-    for cfg in cfgs:
-        row = Row(cfg, results[f"matrix-{cfg.id}"], (proofs or {}).get(cfg.id))
+           + "".join(f"<th>{e(c)}</th>" for c in cols) + "<th>source</th><th>agrees</th><th>fixed by</th></tr>"]
+    rows = [Row(cfg, results[f"matrix-{cfg.id}"], (proofs or {}).get(cfg.id)) for cfg in cfgs]
+    fixed_by(rows, fixes())
+    for cfg, row in zip(cfgs, rows):
         cells = []
         for c in cols:
             cell = row.cell(c)
@@ -219,6 +220,7 @@ def _matrix_table(results: dict[str, Any], proofs: dict[str, Any] | None = None)
         agrees = {True: "yes", False: "NO", None: "-"}[row.agrees()]
         out.append(f"<tr><td><code>{e(cfg.id)}</code>: {e(cfg.description)}</td>"
                    f"<td><code>{e(cfg.settings_line())}</code></td>" + "".join(cells)
-                   + f'<td>{e(cfg.source)}</td><td class="{_verdict_class(row.agrees())}">{agrees}</td></tr>')
+                   + f'<td>{e(cfg.source)}</td><td class="{_verdict_class(row.agrees())}">{agrees}</td>'
+                   + f"<td>{e(fixed_by_text(row, cols))}</td></tr>")
     out.append("</table>")
     return "\n".join(out) + "\n"

@@ -157,19 +157,26 @@ def final_word(result: Result) -> str:
 
 
 def engine_note(result: Result) -> str:
-    """`fast engine, 18.2 bytes/state`: the engine and its memory."""
+    """`fast engine, 18.2 bytes/state`: the engine and its memory (distributed: its workers and traffic)."""
     note = f"{result.engine} engine"
     if result.bytes_per_state:
         note += f", {result.bytes_per_state:,.1f} bytes/state"
+    if result.workers:
+        note += (f", {result.workers} workers, {result.bytes_sent / max(1, result.states or 1):,.1f} bytes "
+                 "sent/state")
     return note
 
 
 def print_result(con: Console, result: Result, traces: bool = True) -> None:
     s = result.system
     con.print(params_line(s))
-    status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
-    con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
-              f"depth {result.depth}, {status}, {result.seconds:.2f} s ({engine_note(result)})")
+    if result.engine == "simulate":
+        con.print(f"simulated: {result.stopped}; {result.states:,} distinct states seen, {result.transitions:,} "
+                  f"steps, deepest walk {result.depth}, {result.seconds:.2f} s")
+    else:
+        status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
+        con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
+                  f"depth {result.depth}, {status}, {result.seconds:.2f} s ({engine_note(result)})")
     if result.symmetry:
         con.print(f"symmetry: the {result.symmetry} are interchangeable; the {result.states:,} states are "
                   f"orbits of {result.full_states:,} states")
@@ -217,7 +224,7 @@ def _memory(result: Result) -> str:
 
 def print_coverage(con: Console, result: Result) -> None:
     """What the run exercised: each action's firings, dead actions, vacuous properties."""
-    so_far = "" if result.complete else " (so far)"
+    so_far = " in the walks" if result.engine == "simulate" else "" if result.complete else " (so far)"
     groups: dict[str, list[str]] = {}  # one line per indexed action, its instances together
     for a in result.system.actions:
         if a.name in result.fired:
@@ -226,6 +233,11 @@ def print_coverage(con: Console, result: Result) -> None:
     lines = [", ".join(g) for g in groups.values()]
     for i, line in enumerate(lines):
         con.print((head if i == 0 else " " * len(head)) + line)
+    if result.engine == "simulate":
+        taken = sum(1 for n in result.fired.values() if n)
+        con.print(f"{taken} of {len(result.fired)} actions taken; dead actions and vacuity are not judged "
+                  "by a simulation")
+        return
     if not result.complete:
         con.print("dead actions and vacuity are not judged: the search stopped early")
         return
@@ -256,6 +268,8 @@ def trace_title(p: PropertyResult) -> str:
         if n == p.loop:
             return f"{p.name} violated: a fair run of {n} steps that stops short of it (a shortest lasso)"
         return f"{p.name} violated: {p.loop} steps, then a {n - p.loop}-step cycle forever (a shortest lasso)"
+    if not p.shortest:
+        return f"{p.name} {what} in {n} steps (a random walk with its loops cut out; a shorter trace may exist)"
     return f"{p.name} {what} in {n} steps (a shortest trace)"
 
 
@@ -408,7 +422,7 @@ def _cell(v: Any) -> str:
 def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
     """`matrix`: one line per configuration, one column per property, and agreement with the source
     (one table per model, each with the properties of its model)."""
-    from checker.matrix import by_model, cell_text  # matrix imports the engine; report stays light without it
+    from checker.matrix import by_model, cell_text, fixed_by_text  # matrix imports the engine; report stays light without it
 
     parts = by_model(rows, columns)
     for model, part, cols in parts:
@@ -427,6 +441,10 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
             agree = {True: Text("yes", "green"), False: Text("NO", "bold red"), None: Text("-")}[r.agrees()]
             t.add_row(r.config.id, *cells, r.config.source, agree)
         con.print(t)
+        fixed = [(r.config.id, fixed_by_text(r, cols)) for r in part]
+        for row_id, text in fixed:  # a violated cell, and the rows whose remedy makes it hold
+            if text:
+                con.print(f"  {row_id} fixed by: {text}", soft_wrap=True, highlight=False)
     bad = [r.config.id for r in rows if r.agrees() is False]
     undecided = [r.config.id for r in rows if r.agrees() is None]
     con.print(f"{len(rows)} configurations, {sum(r.result.states for r in rows):,} states in all; "

@@ -7,8 +7,8 @@ where that is documented), `CATALOGUE`, the ids of the failure catalogue
 modules of its model, and `install(model)`, which declares the mode's budget
 parameter, the mode (`model.failure_mode(...)`), its actions and, if it needs them,
 its own variables, lanes and handlers of the model's events. `MODEL` names the model
-it perturbs: `group` (the consumer group, the default) or `pipeline` (producer and
-replicated partition). Modules install in ORDER, so the order of parameters and
+it perturbs: `group` (the consumer group, the default), `pipeline` (producer and
+replicated partition) or `eos` (the exactly-once loop with transactions). Modules install in ORDER, so the order of parameters and
 actions, and with it every least shortest trace, is fixed: a new module takes an
 unused number and moves nothing already there.
 """

@@ -12,7 +12,7 @@ ConsumerCoordinator.onJoinPrepare.
 Left out: cooperative (incremental) rebalancing, the assignor.
 """
 
-from spec.group_ops import PC, STATUS, hand_over
+from spec.group_ops import PC, STATUS, auto_commit_value, hand_over
 
 from checker import when
 
@@ -39,5 +39,5 @@ def install(model):
         if p.processing == "sync":
             when(s.pc[c] == PC.idle)
         if p.commit == "auto" or p.commit_on_revoke == "yes":
-            s.committed = s.nxt[c] if p.commit != "auto" else s.pos[c]
+            s.committed = s.nxt[c] if p.commit != "auto" else auto_commit_value(s, c)
         hand_over(s, c)

@@ -12,7 +12,7 @@ Documented: KafkaConsumer.close() javadoc; ConsumerCoordinator.close (L976-981).
 Left out: close() timing out, closing mid-batch on the polling thread.
 """
 
-from spec.group_ops import PC, STATUS
+from spec.group_ops import PC, STATUS, auto_commit_value
 
 from checker import when
 
@@ -35,7 +35,7 @@ def install(model):
         when(s.st[c] == STATUS.member, s.pc[c] == PC.idle)
         if s.params.commit == "auto":
             when(s.owner == c)
-            s.committed = s.pos[c]
+            s.committed = auto_commit_value(s, c)
         s.st[c] = STATUS.down
         s.nxt[c] = s.pos[c]
         model.fire("close", s, c)

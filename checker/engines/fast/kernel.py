@@ -566,6 +566,7 @@ class _Compiled:
 
     def __init__(self, system: System, symmetry: bool, graph: bool):
         start = time.perf_counter()
+        self.system = system
         self.layout = FastLayout.of(system)
         self.canon = None
         if symmetry:

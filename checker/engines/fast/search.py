@@ -31,6 +31,7 @@ lookup (see `symmetry.py`), so one state stands for its orbit.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -41,7 +42,7 @@ from checker.engines.fast.layout import Packed, layout_words
 from checker.engines.postsearch import Explored, decide, property_results
 from checker.engines.vector import Words
 from checker.errors import CheckerError, SpecError
-from checker.lang.system import System, model_error, take
+from checker.lang.system import PropInst, System, model_error, take
 from checker.result import Result, Step, Trace
 
 __all__ = ["explore_fast", "LIVENESS_NOT_UNDER_SYMMETRY"]
@@ -58,6 +59,17 @@ _LOAD = 0.8  # the hash table is rebuilt twice as large before it is fuller than
 LIVENESS_NOT_UNDER_SYMMETRY = ("eventually properties are not decided under --symmetry (the graph of orbits "
                                "does not keep each action instance's fairness); run without --symmetry")
 
+
+
+def _with_premises(system: System) -> System:
+    """The system the kernel runs when it decides the premises of implications: the same
+    instance with each premise added as a `sometimes` property after the real ones."""
+    got = system.__dict__.get("_with_premises")
+    if got is None:
+        extra = [PropInst(f"premise {k}", "sometimes", "reachable", f, "")
+                 for k, f in enumerate(f for p in system.properties for f in p.premises)]
+        got = system.__dict__["_with_premises"] = replace(system, properties=[*system.properties, *extra])
+    return got
 
 
 def explore_fast(system: System, *, max_states: int | None = None, timeout: float | None = None,
@@ -77,19 +89,25 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     assert not (symmetry and cover), "checker.Options refuses cover with symmetry"
     live = any(p.kind == "eventually" for p in system.properties)
     graph = (cover or live) and not symmetry
-    keep = graph or (any(p.premises for p in system.properties) and not symmetry)
-    comp = compiled_fast(system, symmetry, graph)
+    premises = [f for p in system.properties for f in p.premises]
+    # Premises are decided in the kernel as `sometimes` bits when it can (no graph kept,
+    # no division to guard, room in the 62 bits), so no state is kept for them.
+    in_kernel = (bool(premises) and not graph and not symmetry and len(system.properties) + len(premises) <= 62
+                 and not any(p.divisions for p in system.properties if p.premises))
+    keep = graph or (bool(premises) and not symmetry and not in_kernel)
+    comp = compiled_fast(_with_premises(system) if in_kernel else system, symmetry, graph)
     start = time.perf_counter()  # `seconds` is the search; compiling is comp.seconds
     lay = comp.layout
     W, A = lay.words, len(system.actions)
     if A >= 1 << 16:
         raise CheckerError(f"{A} actions: the fast engine numbers actions in 16 bits")
     props = system.properties
+    kprops = comp.system.properties  # the kernel's: props, then the premises when in_kernel
     if len(props) > 62:
         raise CheckerError(f"{len(props)} properties: the fast engine tracks at most 62 in one run")
-    must = sum(1 << i for i, p in enumerate(props) if p.kind == "always")
-    openmask = sum(1 << i for i, p in enumerate(props) if p.kind != "eventually")
-    found = np.full(max(1, len(props)), -1, dtype=np.int64)
+    must = sum(1 << i for i, p in enumerate(kprops) if p.kind == "always")
+    openmask = sum(1 << i for i, p in enumerate(kprops) if p.kind != "eventually")
+    found = np.full(max(1, len(kprops)), -1, dtype=np.int64)
     fired = np.zeros(max(1, A), dtype=np.int64)
 
     # S: the levels being expanded and filled (state number base + row); parent and act:
@@ -117,7 +135,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     comp.rehash(S.ctypes.data, np.zeros(1, dtype=np.int32).ctypes.data, 1, table.ctypes.data, tids.ctypes.data,
                 table.shape[0] - 1)
     hit = (comp.props(*init) ^ must) & openmask
-    for i in range(len(props)):
+    for i in range(len(kprops)):
         if hit >> i & 1:
             found[i] = 0
     openmask &= ~hit
@@ -143,7 +161,7 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
         tcap = min(int(table.shape[0] * _LOAD), links)
         comp.kernel(S.ctypes.data, parent.ctypes.data, act.ctypes.data, table.ctypes.data, table.shape[0] - 1,
                     fired.ctypes.data, found.ctypes.data, io.ctypes.data, stop, limit, room,
-                    int(deadlock), must, len(props), base, tcap,
+                    int(deadlock), must, len(kprops), base, tcap,
                     tids.ctypes.data, deg.ctypes.data, etgt.ctypes.data, eact.ctypes.data, ecap)
         if io[5]:  # a model error: worded from the state, as every engine words it
             state = lay.unpack(S[int(io[9]) - base])
@@ -251,6 +269,11 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                             trace_to, fired[:A])
         decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()), progress)
         del explored
+    elif in_kernel:
+        held = [bool(found[len(props) + k] >= 0) for k in range(len(premises))]
+        explored = Explored(complete, stopped, lambda: [], lambda: None, None, None, None, None,  # type: ignore
+                            trace_to, fired[:A], premises_held=held)
+        decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()), progress)
 
     dead = int(io[3])
     results = property_results(system, {i: int(at) for i, at in enumerate(found[:len(props)]) if at >= 0},

@@ -1,0 +1,237 @@
+"""The distributed engine on a local 2-worker Ray cluster: the fast engine's results.
+
+One cluster is started for the module; `check` joins it, and the CLI runs join it
+through --address (one run starts and stops its own). Counts, verdicts, fired counts,
+vacuity and every state of every trace must be the fast engine's; eventually properties
+are unknown with the reason, never dropped.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from checker import CheckerError, Options, Verdict, check
+from checker.config import build_config
+from checker.registry import configs, models
+from spec import kafka, partitions
+import toys
+
+ray = pytest.importorskip("ray")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def row(cid):
+    c = configs()[cid]
+    return build_config(c, models()[c.model], {}, [], [])
+
+
+INSTANCES = [
+    ("kafka-default", lambda: kafka.build(), {}),
+    ("kafka-at-most-once", lambda: kafka.build({"commit": "before"}), {}),  # no-loss violated
+    ("partitions-small", lambda: partitions.build({"partitions": 3, "messages": 2, "max_crashes": 1}),
+     {"deadlock": True}),
+    ("group-auto-commit-async", lambda: row("auto-commit-async"), {"deadlock": True}),
+    ("pipeline-in-flight-reorder", lambda: row("in-flight-reorder"), {}),
+    ("pipeline-acks-1-failover", lambda: row("acks-1-failover"), {}),
+    ("toy-badinit", lambda: toys.badinit.build({}), {}),  # the initial state breaks the invariant
+]
+
+
+def same_as_fast(system, **kw):
+    fast = check(system, Options(**kw))
+    dist = check(system, Options(engine="distributed", workers=WORKERS, **kw))
+    assert dist.engine == "distributed" and dist.workers == WORKERS and dist.bytes_sent >= 0
+    assert (dist.states, dist.transitions, dist.depth, dist.complete) == \
+           (fast.states, fast.transitions, fast.depth, fast.complete)
+    assert dist.fired == fast.fired and dist.vacuous == fast.vacuous
+    assert [p.name for p in dist.properties] == [p.name for p in fast.properties]
+    for d, f in zip(dist.properties, fast.properties):
+        if d.kind == "eventually":
+            assert d.verdict == Verdict.UNKNOWN and "always and sometimes properties only" in d.reason
+            continue
+        assert d.verdict == f.verdict, d.name
+        assert (d.trace is None) == (f.trace is None), d.name
+        if f.trace is not None:
+            assert d.trace.steps == f.trace.steps, d.name  # the least shortest trace, state by state
+    return fast, dist
+
+
+@pytest.mark.parametrize("name, build, kw", INSTANCES, ids=[i[0] for i in INSTANCES])
+def test_same_results_as_the_fast_engine(cluster, name, build, kw):
+    fast, dist = same_as_fast(build(), **kw)
+    live = any(p.kind == "eventually" for p in dist.properties)
+    assert dist.exit_code == (1 if fast.exit_code == 1 else 3 if live else fast.exit_code)
+
+
+def test_properties_choose_what_is_checked(cluster):
+    r = check(toys.counter.build(), Options(engine="distributed", properties=["at-bound"]))
+    assert [p.name for p in r.properties] == ["at-bound"] and r.prop("at-bound").verdict == "reachable"
+    assert r.workers == WORKERS  # one per CPU of the cluster joined
+
+
+def test_a_violated_invariant_and_its_trace(cluster):
+    _, dist = same_as_fast(kafka.build({"commit": "before"}), properties=["no-loss"])
+    p = dist.prop("no-loss")
+    assert p.verdict == "violated" and [s.action for s in p.trace.steps] == [None, "Produce", "Poll", "Commit",
+                                                                              "Crash"]
+    assert dist.exit_code == 0  # as expected, and no eventually property was asked for
+
+
+def test_incomplete_by_the_state_limit(cluster):
+    # A level is the unit: the run stops at the end of the level that passes the limit, so it
+    # knows at least as many states as the fast engine, which stops inside it; never holds.
+    system = kafka.build()
+    fast = check(system, Options(max_states=50))
+    dist = check(system, Options(engine="distributed", workers=WORKERS, max_states=50))
+    assert not dist.complete and dist.stopped == "state limit of 50" and dist.exit_code == 3
+    assert 50 < dist.states < 193 and dist.states >= fast.states
+    assert dist.prop("no-loss").verdict == "unknown" and "state limit of 50" in dist.prop("no-loss").reason
+    d, f = dist.prop("duplicate-delivery"), fast.prop("duplicate-delivery")
+    assert d.verdict == f.verdict == "reachable" and d.trace.steps == f.trace.steps
+    assert dist.vacuous == []
+
+
+def test_memory_and_time_limits(cluster):
+    system = partitions.build()
+    r = check(system, Options(engine="distributed", workers=WORKERS, max_memory=2**20))
+    assert not r.complete and r.exit_code == 3 and r.stopped.startswith("memory limit of 1 MB per worker, after ")
+    r = check(partitions.build({"partitions": 3, "messages": 3}), Options(engine="distributed", workers=WORKERS,
+                                                                          timeout=0.5))
+    assert not r.complete and "time limit of 0.5 s" in r.stopped and r.states < 301_884
+    assert r.prop("no-loss").verdict == "unknown"
+
+
+def test_a_model_error_is_the_first_in_breadth_first_order(cluster):
+    # Two states of a level divide by zero; the one the explicit engine expands first is named.
+    from checker import when
+    from test_arithmetic import model, run
+
+    def ViaA(s):
+        """x = 1, d = 0."""
+        when(s.x == 0)
+        s.x, s.d = 1, 0
+
+    def ViaB(s):
+        """x = 2, d = 0."""
+        when(s.x == 0)
+        s.x, s.d = 2, 0
+
+    def Div(s):
+        """q = 7 / d."""
+        s.q = 7 / s.d
+
+    system = model([("x", 0, 2, 0), ("d", 0, 1, 1), ("q", 0, 7, 0)], ViaB, ViaA, Div,
+                   props=[("sometimes", "q-is-7", lambda s: s.q == 7)]).build()
+    assert run(system, "distributed") == run(system, "fast")
+    assert "from the state x=2, d=0, q=0" in run(system, "distributed")
+
+
+def test_options_refused(cluster):
+    for kw, msg in [({"cover": True}, "--distributed does not take --cover or --symmetry"),
+                    ({"symmetry": True}, "--distributed does not take --cover or --symmetry"),
+                    ({"max_depth": 3}, "--max-depth bounds the bmc engine only"),
+                    ({"workers": 0}, "workers must be a positive integer"),
+                    ({"address": ""}, "address must be a Ray cluster's address")]:
+        with pytest.raises(CheckerError, match=msg.replace("-", r"\-")):
+            Options(engine="distributed", **kw)
+    with pytest.raises(CheckerError, match="workers and address are options of the distributed engine"):
+        Options(workers=2)
+    with pytest.raises(CheckerError, match="needs 99 CPUs; the Ray cluster has 2"):
+        check(kafka.build(), Options(engine="distributed", workers=99))
+
+
+def test_without_ray_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does when it is not installed
+    with pytest.raises(CheckerError, match=r"pip install 'kafka-semantics-checker\[distributed\]'"):
+        Options(engine="distributed")
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "checker", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "COLUMNS": "120", **(env or {})}, timeout=120)
+
+
+def test_cli_joins_a_cluster(cluster):
+    r = cli("verify", "kafka", "-p", "commit=before", "--property", "no-loss", "--distributed",
+            "--address", cluster, "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert "(distributed engine, 2 workers, " in r.stdout and "replay: checker replay kafka Produce Poll Commit Crash" \
+        in r.stdout and r.stderr == ""
+    # An eventually property is named as skipped, with the reason; the run is then incomplete.
+    r = cli("verify", "--distributed", "--address", cluster, "--no-traces")
+    assert r.returncode == 3 and "all-processed is unknown: the distributed engine decides always and sometimes" \
+        in r.stdout and "verdict: incomplete" in r.stdout
+    r = cli("verify", "--distributed", "--address", cluster, "--max-states", "50", "--property", "no-loss")
+    assert r.returncode == 3 and "INCOMPLETE (stopped at the state limit of 50)" in r.stdout
+
+
+def raylets():
+    out = subprocess.run(["pgrep", "-f", "ray/raylet/raylet"], capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+@pytest.mark.slow
+def test_cli_local_cluster_starts_and_stops():
+    before = raylets()
+    r = cli("verify", "kafka", "--property", "no-loss", "--distributed", "--workers", "2", "--json")
+    assert r.returncode == 0 and r.stderr == ""  # quiet: nothing of Ray's on stderr
+    assert '"engine": "distributed"' in r.stdout and '"workers": 2' in r.stdout
+    assert raylets() <= before  # the local cluster went with the command
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--distributed", "--cover"], "--distributed does not take --cover or --symmetry"),
+    (["--distributed", "--symmetry"], "--distributed does not take --cover or --symmetry"),
+    (["--distributed", "--engine", "explicit"], "--distributed is an engine of its own"),
+    (["--workers", "2"], "--address and --workers are options of --distributed"),
+    (["--distributed", "--address", "/tmp/x"], "expected a Ray cluster's address, host:port or auto"),
+    (["--distributed", "--workers", "0"], "expected a positive number of workers"),
+    (["--distributed", "--address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
+])
+def test_cli_bad_options(args, msg):
+    r = cli("verify", *args)
+    assert r.returncode == 2 and r.stdout == "" and msg in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_cli_without_ray(tmp_path):
+    fake = tmp_path / "ray"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError(\"No module named 'ray'\")\n")
+    r = cli("verify", "--distributed", env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == ("checker: error: --distributed needs Ray, which is not installed: "
+                                "pip install 'kafka-semantics-checker[distributed]'")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_run_and_its_cluster(tmp_path, sig):
+    # The local cluster's processes (GCS, raylet, the workers) descend from the command, so the
+    # interrupt's watcher ends them with it: one line, no verdict, no Ray process left.
+    from test_signals import Run, descendants
+    run = Run(tmp_path, "verify", "partitions", "-p", "partitions=3", "-p", "messages=3", "--property", "no-loss",
+              "--distributed", "--workers", "2").at("searching")
+    run.wait(lambda: sum("default_worker" in cmdline(p) for p in descendants(run.proc.pid)) >= 2, "Ray workers")
+    out, _ = run.stop(sig)
+    assert out == ""
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
