@@ -15,7 +15,8 @@ metadata, the older transactional.id per input partition, or none), whether the
 application rewinds after abortTransaction() (`rewind`), offsets committed outside the
 transaction as well (`commit`: auto-commit or commitSync, T7), and whether the
 brokers and clients have KIP-890 (`kip890`: the epoch bump per transaction, part 2;
-`verification`: produce requests verified against the coordinator, part 1). The
+`verification`: produce requests verified against the coordinator, part 1), which by
+default follows `kafka_version` and `client_version` (spec/versions.py). The
 faults are failure modes (spec/failures/, MODEL "eos"): crash, max-poll-exceeded (a
 zombie), send-error, txn-timeout, commit-timeout, produce-timeout. Checked against the catalogue's section 2.4 (T1-T7), C14 and section 4;
 the rows are in spec/matrix.py.
@@ -38,8 +39,8 @@ coordinator's timeouts other than transaction.timeout.ms; side effects outside K
 
 from checker import And, Array, Bool, CheckerError, Int, Model, Not, Or, Var, all_of, ite, when
 
-from . import failures
-from .eos_ops import (NO_OFFSETS, PC, REC, ST, abort_txn, bump_epoch, capacity, commit_txn, holds, init_transactions, live,
+from . import failures, versions
+from .eos_ops import (NO_OFFSETS, kip890, PC, REC, ST, abort_txn, bump_epoch, capacity, commit_txn, holds, init_transactions, live,
                       no_pending_offsets, tid, tids, visible)
 
 model = Model("eos", __doc__)
@@ -61,16 +62,19 @@ model.param("commit", "txn", choices=("txn", "auto", "sync"),
                 "sendOffsetsToTransaction and before commitTransaction, T7)")
 model.param("isolation", "read_committed", choices=("read_committed", "read_uncommitted"),
             doc="isolation.level of the downstream reader of the output topic (C14)")
-model.param("kip890", "on", choices=("off", "on"),
-            doc="on: Kafka 4.x brokers and clients (KIP-890: produce requests verified against the "
+model.param("kip890", "version", choices=("version", "off", "on"),
+            doc="version (the default): as kafka_version and client_version have it; on: Kafka 4.x brokers and "
+                "clients (KIP-890: produce requests verified against the "
                 "coordinator, the epoch bumped at the end of every transaction, so a delayed EndTxn or "
                 "produce of an earlier transaction is refused); off: before KIP-890 part 2 (before 4.0), "
                 "where a delayed EndTxn or produce lands in the next transaction of the same epoch (part 1 "
                 "is the setting verification)")
-model.param("verification", "on", choices=("off", "on"),
-            doc="transaction.partition.verification.enable (KIP-890 part 1, Kafka >= 3.6, default true): the "
+model.param("verification", "version", choices=("version", "off", "on"),
+            doc="version (the default): as kafka_version has it; on: transaction.partition.verification.enable "
+                "(KIP-890 part 1, Kafka >= 3.6, default true): the "
                 "partition leader accepts a transactional produce only if the coordinator has the partition "
                 "in an ongoing transaction of the producer; off: before 3.6, or disabled (kip890=off only)")
+versions.declare(model)
 
 
 def _can_go_down(p):
@@ -94,9 +98,15 @@ def _can_fail(p):
 @model.variables
 def _variables(p):
     M, I, T, L = p.messages, p.instances, tids(p), capacity(p)
-    if p.verification == "off" and p.kip890 == "on":
-        raise CheckerError("verification=off has no effect with kip890=on (KIP-890 part 2 verifies every "
-                           "transactional produce); add -p kip890=off, or drop verification")
+    verified, bumped = kip890(p, "verification"), kip890(p, "kip890")  # refuses an on the versions lack
+    if not verified and bumped:
+        raise CheckerError(f"verification=off has no effect while KIP-890 part 2 is on (kafka_version="
+                           f"{p.kafka_version} client_version={p.client_version}: it verifies every transactional "
+                           "produce); add -p kip890=off, or drop verification")
+    if I == 2 and p.fencing == "group-metadata" and not versions.switches(p)["kip447"]:
+        raise CheckerError(f"fencing=group-metadata needs KIP-447 (Kafka and clients 2.5), not kafka_version="
+                           f"{p.kafka_version} client_version={p.client_version}; use -p fencing=static-id "
+                           "-p instances=2, or later versions")
     if I == 1 and p.fencing != "group-metadata":
         raise CheckerError(f"fencing={p.fencing} has no effect with one instance (there is nobody to fence); "
                            "add -p instances=2 -f max-poll-exceeded, or drop fencing")
@@ -223,7 +233,7 @@ def Produce(s, c):
     """
     when(s.pc[c] == PC.added, live(s, c), s.out_len < capacity(s.params))
     k = tid(s.params, c)
-    ok = True if s.params.verification == "off" else And(s.ongoing[k], s.added[k])
+    ok = True if not kip890(s.params, "verification") else And(s.ongoing[k], s.added[k])
     n = s.out_len
     s.out_val[n] = ite(ok, s.pos[c] - 1, s.out_val[n])
     s.out_st[n] = ite(ok, REC.open, s.out_st[n])
@@ -294,7 +304,7 @@ def Abort(s, c):
     when(Or(s.pc[c] == PC.failed, s.pc[c] == PC.timedout), live(s, c))
     k = tid(s.params, c)
     abort_txn(s, k)
-    if s.params.kip890 == "on":  # KIP-890 part 2: every EndTxn ends the epoch; the client gets the next one
+    if kip890(s.params, "kip890"):  # KIP-890 part 2: every EndTxn ends the epoch; the client gets the next one
         bump_epoch(s, k, keep=c)
     s.pc[c] = PC.starting if s.params.rewind == "yes" else PC.idle
 

@@ -5,7 +5,9 @@ without importing the model it is installed into. Each helper is one protocol st
 the transaction coordinator or of the group coordinator, written once.
 """
 
-from checker import And, Enum, Not, Or, all_of, ite, when
+from checker import And, CheckerError, Enum, Not, Or, all_of, ite, when
+
+from . import versions
 
 # An application instance's process: down (crashed or closed), a member of the group, or
 # a zombie (evicted for exceeding max.poll.interval.ms but still running its transaction).
@@ -146,3 +148,22 @@ def holds(s, i):
 def live(s, c):
     """Instance c's process runs and its producer has not been fenced."""
     return And(s.st[c] != ST.down, Not(s.fenced[c]))
+
+
+def kip890(p, part: str) -> bool:
+    """Whether KIP-890 `part` ("verification", part 1; "kip890", part 2) is on: the parameter
+    of that name when set to on or off, else what kafka_version and client_version have.
+
+    An explicit on that the versions do not have is refused; an explicit off is a cluster
+    that turned the feature off (transaction.partition.verification.enable=false, or
+    transaction.version=1 on a 4.x cluster)."""
+    value = getattr(p, part)
+    has = versions.switches(p)[part]
+    if value == "version":
+        return has
+    if value == "on" and not has:
+        which = "part 1 (3.6)" if part == "verification" else "part 2 (4.0, with 4.0 clients)"
+        raise CheckerError(f"{part}=on needs a Kafka with KIP-890 {which}, "
+                           f"not kafka_version={p.kafka_version} client_version={p.client_version}; "
+                           f"drop -p {part}=on or choose later versions")
+    return value == "on"

@@ -201,9 +201,9 @@ CONFIGS = [
         {"T2": "-"}, ("send-error",)),
     eos("eos-commit-timeout-abort", "commitTransaction() times out and the application aborts; before KIP-890 "
         "(Kafka before 3.6), the delayed EndTxn lands in the next transaction", {"T3": "L"}, ("commit-timeout",),
-        messages=1, kip890="off", verification="off"),
+        messages=1, kafka_version="3.5", client_version="3.5", changes=("verification", "kip890")),
     eos("eos-commit-timeout-abort-kip890", "as eos-commit-timeout-abort, with KIP-890 (Kafka 4.x)",
-        {"T3": "-"}, ("commit-timeout",), messages=1),
+        {"T3": "-"}, ("commit-timeout",), messages=1, changes=("verification", "kip890")),
     eos("eos-zombie-unfenced", "two instances; the owner exceeds max.poll.interval.ms mid-transaction; offsets "
         "sent with the group id only", {"T1": "D"}, ("max-poll-exceeded",), messages=1, instances=2,
         fencing="none"),

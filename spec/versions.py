@@ -1,6 +1,6 @@
 """Which Kafka: the broker and Java client versions, and the behaviour each selects.
 
-The `group` and `pipeline` models take `kafka_version` (the brokers) and
+The `group`, `pipeline` and `eos` models take `kafka_version` (the brokers) and
 `client_version` (the Java clients), both defaulting to the current release, 4.1.
 Each entry of `CHANGES` is one place where Kafka changed a behaviour the models
 distinguish: its switch, the side it belongs to, the first release that has it (per
@@ -70,9 +70,19 @@ CHANGES = (
            "the AsyncKafkaConsumer's auto-commit covers only records poll() returned before, as the classic "
            "consumer's does; before, its background thread could commit past records not yet processed (C6)",
            "KAFKA-18641, apache/kafka PR #18737 (merged February 2025, before 4.0.0)"),
-    Change("kip890", "KIP-890", "both", ("4.0",),
+    Change("kip447", "KIP-447", "both", ("2.5",),
+           "transactions: sendOffsetsToTransaction(offsets, consumer.groupMetadata()) carries the group's "
+           "generation, so a zombie's offsets are refused and one transactional.id per instance is safe",
+           "KIP-447; Apache Kafka 2.5.0 release notes"),
+    Change("verification", "KIP-890 part 1", "broker", ("3.6",),
+           "transactions: the partition leader accepts a transactional produce only if the coordinator has "
+           "the partition in an ongoing transaction of the producer (transaction.partition.verification.enable, "
+           "true by default)",
+           "KIP-890 part 1; KAFKA-14402 (3.6.0)"),
+    Change("kip890", "KIP-890 part 2", "both", ("4.0",),
            "transactions: the producer epoch is bumped on every transaction (transaction.version=2, finalized "
-           "on upgrade to 4.0, with 4.0 producer clients); read by a transactional model",
+           "on upgrade to 4.0, with 4.0 producer clients), so a delayed EndTxn or produce of an earlier "
+           "transaction is refused",
            "KIP-890 part 2; Kafka 4.0 upgrade notes"),
 )
 _BY_SWITCH = {c.switch: c for c in CHANGES}
@@ -145,8 +155,8 @@ def cite(names: tuple[str, ...], kafka: str, client: str) -> str:
 def declare(model) -> None:
     """The two version parameters, on a model."""
     model.param("kafka_version", CURRENT, choices=KAFKA_VERSIONS,
-                doc=f"the brokers' Kafka release (default {CURRENT}): selects strict min ISR (KIP-966) and "
-                    "the consumer group protocol (KIP-848); see spec/versions.py")
+                doc=f"the brokers' Kafka release (default {CURRENT}): selects strict min ISR (KIP-966), "
+                    "the consumer group protocol (KIP-848) and transaction verification (KIP-890); see spec/versions.py")
     model.param("client_version", CURRENT, choices=CLIENT_VERSIONS,
                 doc=f"the Java clients' release (default {CURRENT}): selects truncation detection (KIP-320) "
                     "and the AsyncKafkaConsumer's auto-commit fix (KAFKA-18641); see spec/versions.py")

@@ -133,7 +133,7 @@ def test_the_output_partition_never_fills_up(params, on):
     (["verify", "eos", "-p", "fencing=none"], "fencing=none has no effect with one instance"),
     (["verify", "eos", "-p", "kip890=maybe"], "kip890"),
     (["verify", "eos", "-p", "instances=3"], "instances=3 is out of range"),
-    (["verify", "eos", "-p", "verification=off"], "verification=off has no effect with kip890=on"),
+    (["verify", "eos", "-p", "verification=off"], "verification=off has no effect while KIP-890 part 2 is on"),
 ])
 def test_bad_settings_are_one_line(args, message):
     r = run(*args)

@@ -545,6 +545,8 @@ FIXED_BY = {
     "auto-commit-sync": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
     "auto-commit-async": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
     "auto-commit-background": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "async-auto-commit@kafka-4.1-client-3.9": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
+    "async-auto-commit@kafka-4.1-client-4.1": {"no-duplicate-processing": ["idempotent-sink-auto-commit"]},
     "commit-sync-mid-batch": {"no-loss": ["offsets-in-sink-mid-batch"],
                               "no-duplicate-processing": ["idempotent-sink", "offsets-in-sink",
                                                           "offsets-in-sink-mid-batch", "eos-transactional"]},

@@ -22,6 +22,8 @@ EXPLICIT = Options(engine="explicit")
     ("consumer_protocol", "4.0", "3.7", True), ("consumer_protocol", "3.9", "4.1", False),
     ("async_auto_commit_fixed", "4.1", "4.0", True), ("async_auto_commit_fixed", "4.1", "3.9", False),
     ("kip890", "4.0", "4.0", True), ("kip890", "3.9", "4.1", False), ("kip890", "4.1", "3.9", False),
+    ("verification", "3.6", "2.0", True), ("verification", "3.5", "4.1", False),
+    ("kip447", "2.5", "2.5", True), ("kip447", "2.4", "4.1", False), ("kip447", "4.1", "2.4", False),
 ])
 def test_the_table_selects_each_change_by_version(switch, kafka, client, on):
     assert versions.has(switch, kafka, client) is on
@@ -32,7 +34,7 @@ def test_every_change_is_cited_and_the_default_is_the_current_release():
     for c in versions.CHANGES:
         assert c.source and c.what and c.name.startswith(("KIP-", "KAFKA-")), c
         assert c.name in c.source
-    for model in ("group", "pipeline"):
+    for model in ("group", "pipeline", "eos"):
         params = get_model(model).params
         assert params["kafka_version"].default == params["client_version"].default == versions.CURRENT
 
@@ -125,15 +127,61 @@ def test_the_async_consumer_before_the_fix_is_auto_commit_on_background():
     assert before.prop("no-loss").verdict == "violated" and fixed.prop("no-loss").verdict == "holds"
 
 
+# Rows whose answer changes with the versions: run under the versions each names (the matrix
+# cites the changes in their source); every other row is version-independent.
+VERSIONED = {"eos-commit-timeout-abort", "eos-commit-timeout-abort-kip890"}
+
+
+def _eos(params, failures):
+    m = get_model("eos")
+    return check(m.build({"messages": 1, **params}, failures, [f for f in m.failure_modes if f not in failures]),
+                 EXPLICIT)
+
+
+@pytest.mark.parametrize("kafka, client, violated", [
+    ("3.5", "3.5", {"no-loss": 13, "atomic-offsets": 11}),  # neither part: the delayed EndTxn commits the retry
+    ("3.9", "3.9", {"atomic-offsets": 11}),  # part 1 alone: the retry's output is refused, its offsets torn
+    ("4.0", "3.9", {"atomic-offsets": 11}),  # part 2 needs 4.0 clients as well
+    ("4.0", "4.0", {}), ("4.1", "4.1", {}),
+])
+def test_kip890_follows_the_versions_in_the_eos_model(kafka, client, violated):
+    r = _eos({"kafka_version": kafka, "client_version": client}, ["commit-timeout"])
+    assert {p.name: len(p.trace.steps) - 1 for p in r.properties if p.verdict == "violated"} == violated
+    # the same instance as the explicit switches
+    on = {"verification": "on" if kafka >= "3.6" else "off", "kip890": "on" if min(kafka, client) >= "4.0" else "off"}
+    assert r.states == _eos(on, ["commit-timeout"]).states
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"kip890": "on", "kafka_version": "3.9"}, "kip890=on needs a Kafka with KIP-890 part 2"),
+    ({"verification": "on", "kafka_version": "3.5"}, "verification=on needs a Kafka with KIP-890 part 1"),
+    ({"verification": "off"}, "verification=off has no effect while KIP-890 part 2 is on"),
+    ({"instances": 2, "kafka_version": "2.4", "client_version": "2.4"}, "fencing=group-metadata needs KIP-447"),
+])
+def test_eos_refuses_a_transaction_feature_its_versions_lack(params, message):
+    with pytest.raises(CheckerError, match=message):
+        _eos(params, ["max-poll-exceeded"])
+
+
+def test_the_commit_timeout_rows_cite_the_versions_they_run_under():
+    rows = configs()
+    assert "Kafka 3.5, client 3.5: KIP-890 part 1 off" in rows["eos-commit-timeout-abort"].source
+    assert "Kafka 4.1, client 4.1: KIP-890 part 1 on, KIP-890 part 2 on" in \
+        rows["eos-commit-timeout-abort-kip890"].source
+
+
 @pytest.mark.slow
 def test_rows_without_a_version_suffix_give_the_same_verdicts_in_every_version():
     fast = Options(engine="fast")
     for cfg in configs().values():
-        if "@" in cfg.id:
+        if "@" in cfg.id or cfg.id in VERSIONED:
             continue
         model = get_model(cfg.model)
         base = {p.name: p.verdict for p in check(build_config(cfg, model), fast).properties}
-        for kafka, client in (("2.1", "2.0"), ("3.9", "2.2"), ("4.0", "4.0")):
+        # transactions with KIP-447 fencing start at 2.5
+        pairs = (("2.5", "2.5"), ("3.5", "3.5"), ("3.9", "3.9")) if cfg.model == "eos" else \
+            (("2.1", "2.0"), ("3.9", "2.2"), ("4.0", "4.0"))
+        for kafka, client in pairs:
             got = check(build_config(cfg, model, {"kafka_version": kafka, "client_version": client}), fast)
             assert {p.name: p.verdict for p in got.properties} == base, (cfg.id, kafka, client)
 
