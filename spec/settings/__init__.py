@@ -23,20 +23,42 @@ from .. import versions
 from .keys import CLIENTS, KEYS, NO_EFFECT, NO_EFFECT_PREFIXES, Key
 from .properties import parse
 
-__all__ = ["read", "label", "remedies", "REQUIREMENTS", "GROUP_FAULTS", "PIPELINE_FAULTS"]
+__all__ = ["read", "label", "remedies", "REQUIREMENTS", "GROUP_FAULTS", "PIPELINE_FAULTS", "EOS_FAULTS"]
 
 GROUP_FAULTS = ("crash", "shutdown", "rebalance", "max-poll-exceeded", "offset-expiry", "retention")
 PIPELINE_FAULTS = ("request-timeout", "broker-failure", "isr-shrink")
+EOS_FAULTS = ("crash", "max-poll-exceeded", "send-error", "txn-timeout", "commit-timeout", "produce-timeout")
 # Each fault's budget parameter (rebalance and max-poll-exceeded share one in the group model).
 BUDGETS = {"crash": "max_crashes", "shutdown": "max_shutdowns", "rebalance": "max_rebalances",
            "max-poll-exceeded": "max_rebalances", "offset-expiry": "max_expiries", "retention": "max_deletions",
            "request-timeout": "max_timeouts", "broker-failure": "max_broker_failures",
-           "isr-shrink": "max_isr_shrinks"}
+           "isr-shrink": "max_isr_shrinks", "send-error": "max_send_errors", "txn-timeout": "max_txn_timeouts",
+           "commit-timeout": "max_commit_timeouts", "produce-timeout": "max_produce_timeouts"}
 REQUIREMENTS = {"at-least-once": ("no-loss", "no-acked-loss"),
                 "at-most-once": ("no-duplicate-processing", "no-duplicate-in-log"),
-                "exactly-once": ("no-loss", "no-acked-loss", "no-duplicate-processing", "no-duplicate-in-log")}
+                "exactly-once": ("no-loss", "no-acked-loss", "no-duplicate-processing", "no-duplicate-in-log",
+                                 "no-aborted-read", "atomic-offsets")}
 GROUP_GUARANTEES = ("no-loss", "no-duplicate-processing", "in-order")
 PIPELINE_GUARANTEES = ("no-acked-loss", "no-duplicate-in-log", "no-loss", "no-duplicate-processing", "in-order")
+EOS_GUARANTEES = ("no-loss", "no-duplicate-processing", "no-aborted-read", "atomic-offsets")
+# The topic keys that, beside transactional.id, also run the pipeline model (the replicated partition).
+REPLICATION_KEYS = ("replication.factor", "default.replication.factor", "min.insync.replicas",
+                    "unclean.leader.election.enable")
+# Consumer and topic keys the eos loop does not read, each with why (listed as not modelled).
+EOS_LEAVES_OUT = {
+    "max.poll.records": "the eos model's loop takes one record per transaction (max.poll.records=1)",
+    "auto.offset.reset": "the eos model's group has a valid committed offset from the start: the reset is never "
+                         "used",
+    "group.protocol": "the eos model hands the input partition over in one step, whatever the group protocol",
+    "enable.auto.offset.store": "the eos model's loop is the Java client's (offsets go into the transaction)",
+    "app.processing": "the eos model's loop processes on the polling thread, inside the transaction",
+    "app.sink": "the eos model's output is the output topic, written in the transaction",
+    "app.commit.on.revoke": "the eos model commits offsets in the transaction (or as app.commit and "
+                            "enable.auto.commit say), not in onPartitionsRevoked",
+    "retention.ms": "the eos model's input keeps its records (retention is not among its faults)",
+    "log.retention.ms": "the eos model's input keeps its records (retention is not among its faults)",
+}
+TXN_REFUSAL = "Cannot set a transactional.id without also enabling idempotence."
 APP_CONSUMER = ("app.commit", "app.processing", "app.commit.on.revoke", "app.consumers")  # app.sink: both sides
 IDEMPOTENT_IN_FLIGHT = 5  # the Java and librdkafka producers keep order with at most 5 requests in flight
 
@@ -185,14 +207,17 @@ def _sides(st: _Settings) -> tuple[bool, bool]:
     return consumer, producer
 
 
-def _not_modelled(st: _Settings) -> None:
+def _not_modelled(st: _Settings, modelled: tuple[str, ...] = ()) -> None:
     for key in sorted(st.values):
         k = KEYS[key]
+        if key in modelled:
+            continue
         if k.status == "not-modelled" and st.values[key][1] != "default":
             st.not_modelled.append((key, k.reason))
     for key in list(st.values):  # a not-modelled key's default is not something the answer rests on
-        if KEYS[key].status == "not-modelled" and st.values[key][1] == "default":
+        if KEYS[key].status == "not-modelled" and st.values[key][1] == "default" and key not in modelled:
             del st.values[key]
+    st.not_modelled.sort()
 
 
 def _group(st: _Settings, client: str, faults: list[str] | None, kafka: str,
@@ -296,6 +321,112 @@ def _group(st: _Settings, client: str, faults: list[str] | None, kafka: str,
     return Run("group", params, tuple(chosen), GROUP_GUARANTEES), [(f, 1) for f in chosen]
 
 
+def _eos(st: _Settings, client: str, faults: list[str] | None, kafka: str,
+         java: str) -> tuple[list[Run], list[tuple[str, int]]]:
+    """transactional.id with the consumer's settings: the eos model's consume-transform-produce loop."""
+    # The transactional producer is idempotent with acks=all; Kafka refuses anything else.
+    explicit = "enable.idempotence" in st.values
+    if explicit and st.get("enable.idempotence") == "false":
+        raise CheckerError(f"Kafka refuses transactional.id with enable.idempotence=false: \"{TXN_REFUSAL}\" "
+                           "(set enable.idempotence=true, or drop transactional.id)")
+    if "acks" not in st.values:
+        st.values["acks"] = ("all", "default")  # a transactional producer defaults to acks=all in every release
+    for key in ("retries", "max.in.flight.requests.per.connection"):
+        st.set_default(key, client)
+    acks, retries = st.get("acks"), int(st.get("retries"))
+    in_flight = int(st.get("max.in.flight.requests.per.connection"))
+    why = ("acks" if acks != "all" else "retries" if retries == 0
+           else "max.in.flight.requests.per.connection" if in_flight > IDEMPOTENT_IN_FLIGHT else None)
+    if why:
+        reason = TXN_REFUSAL if not explicit else {
+            "acks": "Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee "
+                    "idempotence.",
+            "retries": "Must set retries to non-zero when using the idempotent producer.",
+            "max.in.flight.requests.per.connection": "Must set max.in.flight.requests.per.connection to at most "
+            f"{IDEMPOTENT_IN_FLIGHT} to use the idempotent producer."}[why]
+        fix = {"acks": "acks=all", "retries": "retries above 0",
+               "max.in.flight.requests.per.connection": f"max.in.flight.requests.per.connection at most "
+                                                        f"{IDEMPOTENT_IN_FLIGHT}"}[why]
+        raise CheckerError(f"Kafka refuses transactional.id with {why}={st.get(why)}: \"{reason}\" (set {fix}, "
+                           "or drop transactional.id)")
+    if not explicit:
+        st.values["enable.idempotence"] = ("true", "default")
+    # The consumer: how offsets are committed besides sendOffsetsToTransaction (T7).
+    auto = st.set_default("enable.auto.commit", client) == "true"
+    commit = st.get("app.commit")
+    if commit is None:
+        st.values["app.commit"] = ("none", "default")
+        commit = "none"
+    if commit == "none":
+        mode = "auto" if auto else "txn"
+    elif commit in ("after-each-record", "after-batch"):
+        if auto:
+            raise CheckerError(f"app.commit={commit} with enable.auto.commit=true: the model has one commit strategy;"
+                               " set enable.auto.commit=false to check the commitSync() calls, or app.commit=none")
+        mode = "sync"
+    else:
+        raise CheckerError(f"app.commit={commit} with transactional.id is not modelled: the transactional loop "
+                           "commits offsets with sendOffsetsToTransaction (app.commit=none), or with commitSync() "
+                           "as well (after-each-record, after-batch)")
+    if mode == "auto":
+        source = "the default" if st.values["enable.auto.commit"][1] == "default" else st.where("enable.auto.commit")
+        st.notes.append(f"enable.auto.commit=true ({source}): poll() and close() also commit the position, outside "
+                        "the transaction (T7)")
+    elif mode == "sync":
+        st.notes.append(f"app.commit={commit}: commitSync() in the transactional loop, after "
+                        "sendOffsetsToTransaction and before commitTransaction (T7)")
+    consumers = int(st.set_default("app.consumers", client))
+    if consumers > 2:
+        raise CheckerError(f"app.consumers={consumers}: the eos model has at most 2 instances (one input partition "
+                           "has one owner; a second already shows a zombie and its fencing); use 1 or 2")
+    if st.get("app.messages") is None:
+        st.notes.append("app.messages=2 in the eos model's runs (the input records; set app.messages to change)")
+    messages = int(st.get("app.messages") or 2)
+    if messages > 3:
+        raise CheckerError(f"app.messages={messages}: the eos model checks at most 3 input records; use 1 to 3")
+    fencing = st.set_default("app.txn.fencing", client)
+    if consumers == 1:
+        if fencing != "group-metadata":
+            raise CheckerError(f"app.txn.fencing={fencing} has no effect with app.consumers=1 (there is no other "
+                               "instance to fence); set app.consumers=2, or drop app.txn.fencing")
+        if st.values["app.txn.fencing"][1] == "default":
+            del st.values["app.txn.fencing"]
+    elif fencing == "group-metadata" and not versions.has("kip447", kafka, java):
+        raise CheckerError(f"app.txn.fencing=group-metadata (sendOffsetsToTransaction(offsets, "
+                           "consumer.groupMetadata()), KIP-447) needs app.kafka.version and app.client.version 2.5 "
+                           f"or later, not {st.get('app.kafka.version')} and {st.get('app.client.version')}; set "
+                           "app.txn.fencing=static-id (one transactional.id per input partition), or later versions")
+    isolation = st.set_default("isolation.level", client)
+    st.notes.append(f"isolation.level={isolation} is read as the output topic's readers' (the eos model's input "
+                    "is plain records, written without transactions)")
+    if client == "librdkafka":
+        st.notes.append(f"app.client=librdkafka runs the Java client's transactional loop at {versions.CURRENT} "
+                        "(librdkafka's transactional API takes the same steps)")
+    for key in list(st.values):
+        if key in EOS_LEAVES_OUT:
+            if st.values[key][1] != "default":
+                st.not_modelled.append((key, EOS_LEAVES_OUT[key]))
+            del st.values[key]
+    base = {"commit": mode, "isolation": isolation, "kafka_version": kafka, "client_version": java}
+    # One instance with every fault but the zombie's; with two, a second run for the zombie and its fencing
+    # (two instances with every fault at once take minutes before KIP-890).
+    single = _narrow(["crash", "send-error", "txn-timeout", "commit-timeout", "produce-timeout"], faults, EOS_FAULTS)
+    runs = [Run("eos", {"messages": messages, "instances": 1, **base, **{BUDGETS[f]: 1 for f in single}},
+                tuple(single), EOS_GUARANTEES)]
+    chosen = list(single)
+    if consumers == 2:
+        pair = _narrow(["crash", "max-poll-exceeded", "send-error", "txn-timeout"], faults, EOS_FAULTS)
+        if "max-poll-exceeded" in pair:
+            runs.append(Run("eos", {"messages": 1, "instances": 2, "fencing": fencing, **base,
+                                    **{BUDGETS[f]: 1 for f in pair}}, tuple(pair), EOS_GUARANTEES))
+            chosen = [f for f in EOS_FAULTS if f in chosen or f in pair]
+            st.notes.append("app.consumers=2 runs the eos model twice: one instance with "
+                            f"{', '.join(single) or 'no fault'} and {messages} input record{'s' if messages > 1 else ''};"
+                            f" two instances with {', '.join(pair)} and one input record (the zombie and its "
+                            "fencing: two instances with every fault take minutes)")
+    return runs, [(f, 1) for f in chosen]
+
+
 def _narrow(possible: list[str], faults: list[str] | None, order: tuple[str, ...]) -> list[str]:
     ordered = [f for f in order if f in possible]
     if faults is None:
@@ -382,17 +513,25 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
     st = _Settings(_gather(files, overrides))
     client = _client(st)
     consumer, producer = _sides(st)
-    if not consumer and not producer:
+    transactional = "transactional.id" in st.values
+    if transactional:  # the consume-transform-produce loop; the replicated partition only when its keys are given
+        consumer, producer = False, any(k in st.given for k in REPLICATION_KEYS)
+    if not consumer and not producer and not transactional:
         raise CheckerError("nothing to check: the settings have no consumer, producer or topic key that bears on "
                            "delivery (e.g. enable.auto.commit, acks, replication.factor)")
     if faults is not None:
-        everything = (GROUP_FAULTS if consumer else ()) + (PIPELINE_FAULTS if producer else ())
+        everything = ((EOS_FAULTS if transactional else ()) + (GROUP_FAULTS if consumer else ())
+                      + (PIPELINE_FAULTS if producer else ()))
         for f in faults:
             if f not in everything:
                 raise CheckerError(f"--faults: unknown fault {f!r} for these settings; the faults are "
                                    f"{', '.join(everything)}")
     kafka, java = _versions(st, client)
     runs, considered = [], []
+    if transactional:
+        eos_runs, fs = _eos(st, client, faults, kafka, java)
+        runs += eos_runs
+        considered += fs
     if consumer:
         run, fs = _group(st, client, faults, kafka, java)
         runs.append(run)
@@ -405,9 +544,18 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
         unusable = [f for f in faults if f not in {name for name, _ in considered}]
         if unusable:
             raise CheckerError(f"--faults: {', '.join(unusable)} cannot happen with these settings (e.g. "
-                               "broker-failure needs replication.factor > 1, rebalance app.consumers > 1, "
-                               "retention retention.ms other than -1)")
-    if consumer and producer:
+                               "broker-failure needs replication.factor > 1, rebalance and max-poll-exceeded "
+                               "app.consumers > 1, retention retention.ms other than -1)")
+    eos_line = "the eos model (the consume-transform-produce loop in transactions)"
+    if transactional and producer:
+        line = (f"answered by {eos_line} and the pipeline model (the transactional producer as the idempotent "
+                "producer it is, and the replicated partition) together")
+        st.notes.append("the pipeline model answers for the replicated partition: its producer is the idempotent "
+                        "one (acks=all) without transactions, its consumer a plain one that commits after "
+                        "processing; the transactions are the eos model's")
+    elif transactional:
+        line = f"answered by {eos_line}; the output partition is not replicated (give replication.factor to check it)"
+    elif consumer and producer:
         line = ("answered by the group model (the consumer group) and the pipeline model (the producer and the "
                 "replicated partition) together")
     elif consumer:
@@ -415,10 +563,10 @@ def read(files: list[tuple[str, str]], overrides: list[tuple[str, str]], faults:
     else:
         line = ("answered by the pipeline model (the producer and the replicated partition; its consumer "
                 "commits after processing and never crashes)")
-    _not_modelled(st)
+    _not_modelled(st, ("isolation.level",) if transactional else ())
     settings = {k: st.values[k] for k in sorted(st.values)}
     return Setup(settings=settings, ignored=sorted(set(st.ignored)), not_modelled=st.not_modelled,
-                 model_line=line, runs=runs, faults=considered, notes=st.notes,
+                 model_line=line, runs=runs, faults=[(f, b) for f, b in dict(considered).items()], notes=st.notes,
                  requirements={w: tuple(g for g in gs if any(g in r.guarantees for r in runs))
                                for w, gs in REQUIREMENTS.items()},
                  label=label, remedies=remedies)
@@ -430,10 +578,23 @@ def label(run: Run, events: list[str], guarantee: str) -> list[str]:
     """The catalogue ids that explain a violation of `guarantee` found by `run`, from its settings
     and the actions and faults its trace took (spec/kafka-failure-modes.md)."""
     p, m = run.params, set(events)
+    # L loss, D duplicate, R reordering, A an aborted record read, T a torn transaction (offsets and output apart)
     effect = {"no-loss": "L", "no-acked-loss": "L", "no-duplicate-processing": "D", "no-duplicate-in-log": "D",
-              "in-order": "R"}[guarantee]
+              "in-order": "R", "no-aborted-read": "A", "atomic-offsets": "LDT"}[guarantee]
     out = []
-    if run.model == "group":
+    if run.model == "eos":
+        commit, uncommitted = p["commit"], p["isolation"] == "read_uncommitted"
+        bumped = versions.has("kip890", p["kafka_version"], p["client_version"])
+        verified = versions.has("verification", p["kafka_version"], p["client_version"])
+        rules = [
+            ("T7", "L", commit in ("auto", "sync")),
+            ("T1", "D", p.get("fencing") == "none" and "max-poll-exceeded" in m),
+            ("T3", "LDAT", not bumped and ("LateEndTxn" in m or "LateProduce" in m)),
+            ("T4", "LDAT", not verified and "LateProduce" in m),
+            ("T5", "A", uncommitted and "txn-timeout" in m),
+            ("C14", "A", uncommitted),
+        ]
+    elif run.model == "group":
         commit, worker, on = p["commit"], p.get("processing") == "worker", p.get("auto_commit_on", "poll")
         if p.get("group_protocol") == "consumer" and not versions.has(
                 "async_auto_commit_fixed", p["kafka_version"], p["client_version"]):
@@ -461,7 +622,7 @@ def label(run: Run, events: list[str], guarantee: str) -> list[str]:
             ("P3", "D", p["idempotence"] == "no" and "Retry" in m),
         ]
     for cid, effects, applies in rules:
-        if applies and effect in effects:
+        if applies and set(effect) & set(effects):
             out.append(cid)
     return out
 
@@ -479,6 +640,9 @@ def _upgrades(current: dict[str, str]) -> list[dict[str, str]]:
 
 DUP = {"app.sink": "idempotent"}  # R1: the side effect keyed by offset or message id, applied at most once
 MANUAL = {"enable.auto.commit": "false", "app.commit": "after-each-record"}
+# Against T3 and T4: KIP-890 (part 1, verification, in the brokers from 3.6; part 2 in brokers and clients from 4.0)
+KIP890 = [{"app.kafka.version": versions.CURRENT}, {"app.client.version": versions.CURRENT},
+          {"app.kafka.version": versions.CURRENT, "app.client.version": versions.CURRENT}]
 
 
 def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[dict[str, str]]:
@@ -504,8 +668,15 @@ def remedies(guarantee: str, ids: list[str], current: dict[str, str]) -> list[di
             "P3": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"}, DUP],
             "P4": [{"enable.idempotence": "true"}, {"enable.idempotence": "true", "acks": "all"},
                    {"max.in.flight.requests.per.connection": "1"}],
+            # the transactional loop (T1-T7, C14)
+            "T7": [{"enable.auto.commit": "false"} if current.get("enable.auto.commit") == "true"
+                   else {"app.commit": "none"}],
+            "T1": [{"app.txn.fencing": "group-metadata"}, {"app.txn.fencing": "static-id"}],
+            "T3": KIP890, "T4": KIP890,
+            "T5": [{"isolation.level": "read_committed"}], "C14": [{"isolation.level": "read_committed"}],
         }.get(cid, [])
-    if guarantee in ("no-duplicate-processing",) and DUP not in out:
+    transactional = "transactional.id" in current  # the eos model's output is a topic: no sink to make idempotent
+    if guarantee in ("no-duplicate-processing",) and DUP not in out and not transactional:
         out.append(DUP)
     seen, unique = set(), []
     for c in out:

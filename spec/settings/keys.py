@@ -64,7 +64,8 @@ KEYS = _keys(
         "rebalance)"),
     Key("isolation.level", "consumer", "choice", ("read_uncommitted", "read_committed"),
         default="read_uncommitted", status="not-modelled",
-        reason="transactions are not modelled: without a transactional producer both levels read the same records"),
+        reason="without transactional.id the input has no transactions: both levels read the same records (with "
+        "transactional.id it is the isolation of the output topic's readers)"),
     Key("group.id", "consumer", "text", status="not-modelled",
         reason="the model is one group on one partition; two applications sharing a group.id (C11) is not "
         "modelled"),
@@ -86,11 +87,9 @@ KEYS = _keys(
         "retried while retries last; giving up after the timeout (P5) is not modelled"),
     Key("request.timeout.ms", "producer", "int", minimum=0, status="not-modelled",
         reason="the model has no clock: any request may time out (fault request-timeout)"),
-    Key("transactional.id", "producer", "text", status="not-modelled",
-        reason="transactions (exactly-once, R4) are not modelled yet: the answer is for the idempotent producer "
-        "without transactions"),
-    Key("transaction.timeout.ms", "producer", "int", minimum=1, status="not-modelled",
-        reason="transactions are not modelled"),
+    Key("transactional.id", "producer", "text"),  # the eos model: the consume-transform-produce loop
+    Key("transaction.timeout.ms", "producer", "int", default="60000", minimum=1, status="not-modelled",
+        reason="the model has no clock: any transaction may outlive the timeout (fault txn-timeout)"),
     # --- topic (and the broker defaults for it)
     Key("replication.factor", "topic", "int", default="1", minimum=1),
     Key("default.replication.factor", "topic", "int", default="1", minimum=1),
@@ -116,6 +115,7 @@ KEYS = _keys(
     Key("app.commit.on.revoke", "app", "bool", default="false"),
     Key("app.consumers", "app", "int", default="2", minimum=1),
     Key("app.messages", "app", "int", minimum=1),
+    Key("app.txn.fencing", "app", "choice", ("group-metadata", "static-id", "none"), default="group-metadata"),
 )
 
 # Kafka keys that do not bear on delivery semantics: accepted and listed as such.
