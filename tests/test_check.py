@@ -78,6 +78,17 @@ EXPECTED = {
     },
     "producer-durable": {g: ("holds", [], None, []) for g in
                          ("no-acked-loss", "no-duplicate-in-log", "no-loss", "no-duplicate-processing", "in-order")},
+    "transactional-service": {g: ("holds", [], None, []) for g in
+                              ("no-loss", "no-duplicate-processing", "no-aborted-read", "atomic-offsets",
+                               "no-acked-loss", "no-duplicate-in-log", "in-order")},
+    "transactional-auto-commit": {
+        "no-loss": ("violated", ["T7"], ["Poll(0)", "AddPartition(0)", "TxnTimeout(0)", "Close(0)"],
+                    [{"enable.auto.commit": "false"}]),
+        "no-duplicate-processing": ("holds", [], None, []),
+        "no-aborted-read": ("holds", [], None, []),
+        "atomic-offsets": ("violated", ["T7"], ["Poll(0)", "AddPartition(0)", "TxnTimeout(0)", "Close(0)"],
+                           [{"enable.auto.commit": "false"}]),
+    },
 }
 
 
@@ -163,12 +174,93 @@ def test_every_issue_key_is_understood_or_not_modelled_with_a_reason(key):
         assert len(reasons[key]) > 20
 
 
-def test_transactional_id_is_not_modelled_with_its_reason(capsys, tmp_path):
-    f = tmp_path / "p.properties"
-    f.write_text("transactional.id=orders-tx\nacks=all\n")
-    got = json.loads(check(capsys, str(f), "--json", "--faults", "request-timeout")[1])
-    assert [n["key"] for n in got["not_modelled"]] == ["transactional.id"]
-    assert "transactions" in got["not_modelled"][0]["reason"]
+EOS = os.path.join(ROOT, "examples", "transactional-service")
+
+
+def test_transactional_id_is_answered_by_the_eos_model(capsys):
+    got = json.loads(check(capsys, os.path.join(EOS, "consumer.properties"), os.path.join(EOS, "producer.properties"),
+                           "--json")[1])
+    assert got["model"] == "eos"
+    assert got["model_line"].startswith("answered by the eos model (the consume-transform-produce loop in "
+                                        "transactions)")
+    assert got["settings"]["transactional.id"] == {"value": "enrichment-service-0", "source": "file"}
+    assert got["settings"]["isolation.level"] == {"value": "read_committed", "source": "file"}
+    assert got["settings"]["app.txn.fencing"] == {"value": "group-metadata", "source": "default"}
+    assert [n["key"] for n in got["not_modelled"]] == ["auto.offset.reset", "delivery.timeout.ms", "group.id",
+                                                       "max.poll.records", "transaction.timeout.ms"]
+    assert [f["name"] for f in got["faults"]] == ["crash", "max-poll-exceeded", "send-error", "txn-timeout",
+                                                  "commit-timeout", "produce-timeout"]
+    assert all(f["budget"] == 1 for f in got["faults"])
+    assert any(n.startswith("isolation.level=read_committed is read as the output topic's readers'")
+               for n in got["notes"])
+    assert any(n.startswith("app.consumers=2 runs the eos model twice") for n in got["notes"])
+    assert [(g["name"], g["verdict"], g["trace"], g["fixes"]) for g in got["guarantees"]] == [
+        (g, "holds", None, []) for g in ("no-loss", "no-duplicate-processing", "no-aborted-read", "atomic-offsets")]
+    assert got["complete"] is True
+
+
+def test_the_eos_runs_follow_the_settings():
+    setup = read([("c", "group.id=g\nenable.auto.commit=false\n"), ("p", "transactional.id=t\n")],
+                 [("app.kafka.version", "3.9")], None)
+    assert [(r.model, r.params["instances"], r.params["messages"]) for r in setup.runs] == [("eos", 1, 2),
+                                                                                          ("eos", 2, 1)]
+    assert setup.runs[0].params["commit"] == "txn" and setup.runs[0].params["isolation"] == "read_uncommitted"
+    assert setup.runs[1].params["fencing"] == "group-metadata" and setup.runs[1].params["kafka_version"] == "3.9"
+    assert setup.settings["acks"] == ("all", "default") and setup.settings["enable.idempotence"] == ("true", "default")
+    one = read([("c", "group.id=g\napp.commit=after-batch\nenable.auto.commit=false\napp.consumers=1\n"
+                      "app.messages=3\n"), ("p", "transactional.id=t\n")], [], ["crash"])
+    assert [(r.params["instances"], r.params["messages"], r.params["commit"], r.failures) for r in one.runs] == [
+        (1, 3, "sync", ("crash",))]
+    assert "app.txn.fencing" not in one.settings  # nobody to fence: the default is not something the answer rests on
+    assert read([("p", "transactional.id=t\n")], [], None).runs[0].params["commit"] == "auto"  # the Java default
+    assert read([("p", "transactional.id=t\n")], [], None).requirements["exactly-once"] == (
+        "no-loss", "no-duplicate-processing", "no-aborted-read", "atomic-offsets")
+
+
+@pytest.mark.parametrize("change, guarantee, expected", [
+    # T1: offsets sent with the group id only; the evicted instance commits the record's output a second time
+    ({"app.txn.fencing": "none"}, "no-duplicate-processing",
+     ("violated", ["T1"], ["Poll(0)", "AddPartition(0)", "Produce(0)", "Evict(0)", "FetchOffset(1)", "Poll(1)",
+                           "AddPartition(1)", "Produce(1)", "SendOffsets(0)", "SendOffsets(1)", "Commit(0)",
+                           "Commit(1)"],
+      [{"app.txn.fencing": "group-metadata"}, {"app.txn.fencing": "static-id"}])),
+    # T7 with commitSync(): the offset is committed before the transaction is
+    ({"app.commit": "after-batch"}, "atomic-offsets",
+     ("violated", ["T7"], ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "CommitSync(0)"],
+      [{"app.commit": "none"}])),
+    # C14: a read_uncommitted reader of the output delivers the record of a transaction that then aborts (T5)
+    ({"isolation.level": "read_uncommitted"}, "no-aborted-read",
+     ("violated", ["T5", "C14"], ["Poll(0)", "AddPartition(0)", "Produce(0)", "Read", "TxnTimeout(0)"],
+      [{"isolation.level": "read_committed"}])),
+])
+def test_eos_causes_and_fixes(capsys, change, guarantee, expected):
+    args = [os.path.join(EOS, "consumer.properties"), os.path.join(EOS, "producer.properties")]
+    for k, v in change.items():
+        args += ["-s", f"{k}={v}"]
+    got = json.loads(check(capsys, *args, "--json")[1])
+    g = {g["name"]: g for g in got["guarantees"]}[guarantee]
+    assert (g["verdict"], g["catalogue"], [s["action"] for s in g["trace"][1:]],
+            [f["change"] for f in g["fixes"]]) == expected
+
+
+def test_eos_commit_timeout_before_kip_890_is_t3(capsys):
+    got, a = answers(capsys, os.path.join(EOS, "consumer.properties"), os.path.join(EOS, "producer.properties"),
+                     "-s", "app.kafka.version=3.5", "-s", "app.client.version=3.5", "-s", "app.consumers=1",
+                     "--faults", "commit-timeout")
+    assert a["no-loss"] == ("violated", ["T3"], [{"app.kafka.version": "4.1"}])
+    g = {g["name"]: g for g in got["guarantees"]}["no-loss"]
+    assert [s["action"] for s in g["trace"][1:]] == [
+        "Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "CommitTimesOut(0)", "Abort(0)",
+        "FetchOffset(0)", "Poll(0)", "AddPartition(0)", "LateEndTxn(0)", "Produce(0)", "SendOffsets(0)", "Commit(0)"]
+
+
+def test_require_exactly_once_includes_the_eos_guarantees(capsys):
+    code, out, _ = check(capsys, *example("transactional-auto-commit"), "--require", "exactly-once")
+    assert code == 1 and "no-loss" in out
+    got = json.loads(check(capsys, *example("transactional-service"), "--require", "exactly-once", "--json")[1])
+    assert got["require"]["met"] == "yes"
+    assert got["require"]["guarantees"] == ["no-loss", "no-acked-loss", "no-duplicate-processing",
+                                            "no-duplicate-in-log", "no-aborted-read", "atomic-offsets"]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -188,6 +280,20 @@ def test_transactional_id_is_not_modelled_with_its_reason(capsys, tmp_path):
     ("acks=all\napp.client.version=2.0\n", "app.client.version=2.0 cannot talk to app.kafka.version=4.1"),
     ("group.id=g\ngroup.protocol=consumer\napp.kafka.version=3.9\n", "needs app.kafka.version 4.0 or later"),
     ("group.id=g\napp.client=librdkafka\napp.client.version=4.1\n", "librdkafka's versions are not mapped"),
+    ("transactional.id=t\nenable.idempotence=false\n",
+     'Kafka refuses transactional.id with enable.idempotence=false: "Cannot set a transactional.id without also '
+     'enabling idempotence."'),
+    ("transactional.id=t\nacks=1\n", "Cannot set a transactional.id without also enabling idempotence."),
+    ("transactional.id=t\nacks=1\nenable.idempotence=true\n", "Must set acks to all in order to use the "
+                                                                 "idempotent producer"),
+    ("transactional.id=t\napp.consumers=3\n", "app.consumers=3: the eos model has at most 2 instances"),
+    ("transactional.id=t\nenable.auto.commit=false\napp.commit=before-processing\n",
+     "app.commit=before-processing with transactional.id is not modelled"),
+    ("transactional.id=t\napp.commit=after-batch\n", "the model has one commit strategy"),
+    ("transactional.id=t\napp.messages=4\n", "the eos model checks at most 3 input records"),
+    ("transactional.id=t\napp.consumers=1\napp.txn.fencing=static-id\n", "has no effect with app.consumers=1"),
+    ("transactional.id=t\napp.kafka.version=2.4\n", "app.txn.fencing=group-metadata (sendOffsetsToTransaction("
+                                                      "offsets, consumer.groupMetadata()), KIP-447) needs"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, text, message):
     f = tmp_path / "c.properties"
@@ -207,6 +313,11 @@ def test_options_bad_input(tmp_path, capsys):
     assert code == 2 and "unknown fault 'broker-failure'" in err
     code, _, err = check(capsys, str(f), "-s", "novalue")
     assert code == 2 and "KEY=VALUE" in err
+    f.write_text("transactional.id=t\napp.consumers=1\n")
+    code, _, err = check(capsys, str(f), "--faults", "max-poll-exceeded")
+    assert code == 2 and "max-poll-exceeded cannot happen with these settings" in err
+    code, _, err = check(capsys, str(f), "--faults", "rebalance")
+    assert code == 2 and "unknown fault 'rebalance'" in err
 
 
 def test_faults_narrow_and_only_those_are_named(tmp_path, capsys):
