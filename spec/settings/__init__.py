@@ -4,8 +4,10 @@
 merged in order, then the `-s` overrides), refuses a key that is not Kafka's (with the
 nearest one) and a combination Kafka refuses (with Kafka's reason), fills in the
 documented defaults of the chosen client, and turns the settings into instances of the
-`group` model (the consumer side) and the `pipeline` model (the producer and the
-brokers), with every realistic fault on at a budget of one. `label` names the failure
+`group` model (the consumer side), the `pipeline` model (the producer and the brokers)
+or, with `transactional.id`, the `eos` model (the consume-transform-produce loop in
+transactions; the pipeline model beside it when replication keys are given), with every
+realistic fault on at a budget of one. `label` names the failure
 catalogue's ids behind a violation, `remedies` the changes the catalogue prevents them
 with (its "Prevents" column and remedies R1-R5); `checker check` re-runs the search
 with each and offers only those that make the guarantee hold.

@@ -6,6 +6,10 @@ delivery, but the models do not cover it; the reason says how the answer treats 
 tuning). Defaults are those of the client chosen by `app.client`, per its documentation:
 Java (ProducerConfig, ConsumerConfig; 3.0 and later, and before 3.0 by `app.client.version`:
 acks=1, enable.idempotence=false, KIP-679), librdkafka (CONFIGURATION.md).
+With `transactional.id` the producer is idempotent with acks=all, and `isolation.level` is
+the isolation of the output topic's readers (the eos model); `app.txn.fencing` says how a
+zombie instance of the transactional loop is fenced (KIP-447 group metadata, one
+transactional.id per input partition, or none).
 Topic keys default to the broker's defaults (default.replication.factor=1,
 min.insync.replicas=1, unclean.leader.election.enable=false, retention.ms 7 days).
 """
