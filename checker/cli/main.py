@@ -279,11 +279,13 @@ def _setup_jobs(args: argparse.Namespace) -> tuple[list, str]:
     interrupt.phase("reading the settings")
     setup = setup_reader().read([check_cmd.read_file(p) for p in args.setup], [], None)
     jobs = []
-    for run in setup.runs:
+    for i, run in enumerate(setup.runs):
         model = get_model(run.model)
         system = model.build(dict(run.params), list(run.failures),
                              [f for f in model.failure_modes if f not in run.failures])
-        jobs.append((model, system, f"setup-{run.model}", f"{run.model} for {' '.join(args.setup)}: {setup.model_line}"))
+        n = sum(r.model == run.model for r in setup.runs[:i])  # a model run twice: setup-eos, setup-eos-2
+        jobs.append((model, system, f"setup-{run.model}" + (f"-{n + 1}" if n else ""),
+                     f"{run.model} for {' '.join(args.setup)}: {setup.model_line}"))
     return jobs, " ".join(["checker report --setup", *args.setup])
 
 
