@@ -377,3 +377,31 @@ def test_cli_simulate_local_cluster_starts_and_stops():
     assert r.returncode == 3 and r.stderr == ""
     assert '"engine": "simulate"' in r.stdout and '"workers": 2' in r.stdout
     assert raylets() <= before
+
+
+def test_simulate_distributed_stops_inside_a_batch_that_went_on(cluster, monkeypatch):
+    # Walk i sets x to 1..4 at random. With seed 10, walk 0 reaches x=1 and walk 7 first
+    # reaches x=2: the run ends after walk 7. The task taking walks 7..13 did not know that walk 0
+    # had reached x=1 and went on to walk 13; the driver takes walks 7.. again itself and stops at 7.
+    from checker import when
+    from checker.engines import simdist
+    from test_arithmetic import model
+
+    def setter(v):
+        def f(s):
+            when(s.x == 0)
+            s.x = v
+        f.__name__, f.__doc__ = f"Set{v}", f"x = {v}."
+        return f
+
+    system = model([("x", 0, 4, 0)], *[setter(v) for v in range(1, 5)],
+                   props=[("sometimes", "one", lambda s: s.x == 1), ("sometimes", "two", lambda s: s.x == 2)]).build()
+    again = []
+    take = simdist.take_walks
+    monkeypatch.setattr(simdist, "batch_size", lambda walks, workers: 7)
+    monkeypatch.setattr(simdist, "take_walks", lambda *a, **k: again.append(a[9:11]) or take(*a, **k))
+    one, dist = same_as_one_process(system, seed=10, walks=40, max_depth=1)
+    assert again == [(7, 14)]  # the driver's own walks: the batch from 7
+    assert dist.stopped == "8 random walks of up to 1 step (seed 10)"
+    assert dist.prop("one").trace.actions == ["Set1"] and dist.prop("two").trace.actions == ["Set2"]
+    assert dist.exit_code == 0

@@ -140,7 +140,7 @@ def simulation_result(system: System, *, walks: int, depth: int, seed: int, dead
         return Trace(system, [Step(None if a < 0 else names[a], system.layout.unpack(s))
                               for a, s in loop_free(path)])
 
-    ran = f"{done:,} random walk{'' if done == 1 else 's'} of up to {depth:,} steps (seed {seed})"
+    ran = f"{done:,} random walk{'' if done == 1 else 's'} of up to {depth:,} step{'' if depth == 1 else 's'} (seed {seed})"
 
     def undecided(what: str) -> str:
         if violated:
