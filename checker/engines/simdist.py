@@ -32,7 +32,7 @@ import math
 import time
 from typing import Any, Callable
 
-from checker.engines.distributed import _Cluster, _fail, _ModelError
+from checker.engines.raycluster import Cluster, StateError, fail_at
 from checker.engines.simulate import Walks, open_at_start, simulation_result, take_walks
 from checker.lang.compile import compiled, load
 from checker.lang.system import System
@@ -54,13 +54,13 @@ def _batch(code: str, name: str, must: list[bool], n_actions: int, init: int, op
     """One Ray task: walks lo..hi-1 (None: a model error, which the driver words)."""
     fns = _LOADED.get(code)
     if fns is None:
-        fns = _LOADED[code] = load(code, len(must), _fail, name)
+        fns = _LOADED[code] = load(code, len(must), fail_at, name)
     expand, preds = fns
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         return take_walks(expand, preds, must, n_actions, init, open_props, deadlock, seed, depth, lo, hi,
                           None if deadline is None else lambda w: time.monotonic() > deadline)
-    except _ModelError:
+    except StateError:
         return None
 
 
@@ -73,14 +73,14 @@ def simulate_distributed(system: System, *, walks: int, depth: int, seed: int, w
     local one, started and stopped here)."""
     start = time.perf_counter()  # the time limit counts from here; the seconds reported, once Ray is up
     comp = compiled(system)
-    cluster = _Cluster(workers, address)
+    cluster = Cluster(workers, address)
     try:
         return _run(system, comp, cluster, start, walks, depth, seed, timeout, deadlock, progress, progress_every)
     finally:
         cluster.close()
 
 
-def _run(system: System, comp, cluster: _Cluster, start: float, walks: int, depth: int, seed: int,
+def _run(system: System, comp, cluster: Cluster, start: float, walks: int, depth: int, seed: int,
          timeout: float | None, deadlock: bool, progress: Callable[..., None] | None,
          progress_every: float) -> Result:
     ray, N = cluster.ray, cluster.workers
