@@ -44,9 +44,9 @@ _LOADED: dict[str, tuple] = {}  # in a worker: the compiled code, loaded once pe
 
 
 def batch_size(walks: int, workers: int) -> int:
-    """Walks per task: about four batches per worker, at most 100 walks each, so that a run that
-    stops early waits for few walks after the one that ends it."""
-    return max(1, min(100, math.ceil(walks / (4 * workers))))
+    """Walks per task: about four batches per worker, at most 1,000 walks each (a task that
+    breaks a property stops there itself, and the batches after it are cancelled)."""
+    return max(1, min(1000, math.ceil(walks / (4 * workers))))
 
 
 def _batch(code: str, name: str, must: list[bool], n_actions: int, init: int, open_props: list[int],
