@@ -3,13 +3,15 @@
 One cluster is started for the module; `check` joins it, and the CLI runs join it
 through --address (one run starts and stops its own). Counts, verdicts, fired counts,
 vacuity and every state of every trace must be the fast engine's; eventually properties
-are unknown with the reason, never dropped.
+are unknown with the reason, never dropped. `simulate --distributed` must be `simulate`:
+the same walks counted, counts, verdicts and traces, whatever the walks per task.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -157,6 +159,8 @@ def test_without_ray_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does when it is not installed
     with pytest.raises(CheckerError, match=r"pip install 'kafka-semantics-checker\[distributed\]'"):
         Options(engine="distributed")
+    with pytest.raises(CheckerError, match=r"pip install 'kafka-semantics-checker\[distributed\]'"):
+        Options(engine="simulate", distributed=True)
 
 
 def cli(*args, env=None):
@@ -226,6 +230,17 @@ def test_a_signal_ends_the_run_and_its_cluster(tmp_path, sig):
               "--distributed", "--workers", "2").at("searching")
     run.wait(lambda: sum("default_worker" in cmdline(p) for p in descendants(run.proc.pid)) >= 2, "Ray workers")
     out, _ = run.stop(sig)
+    assert out == ""
+
+
+@pytest.mark.slow
+def test_a_signal_ends_a_distributed_simulation_and_its_cluster(tmp_path):
+    from test_signals import Run, descendants
+    run = Run(tmp_path, "simulate", "partitions", "-p", "partitions=3", "-p", "messages=3", "--walks", "1000000",
+              "--distributed", "--workers", "2").at("simulating")
+    run.wait(lambda: sum("default_worker" in cmdline(p) for p in descendants(run.proc.pid)) >= 2, "Ray workers")
+    time.sleep(4)  # past Ray's start: a signal while `ray.init` connects may end the command with exit 1
+    out, _ = run.stop(signal.SIGINT)
     assert out == ""
 
 
