@@ -42,8 +42,10 @@ class Options:
     max_depth: bmc engine: the longest trace looked for (default 30); simulate: the
     longest walk (default 100).
     walks, seed: simulate: how many random walks (default 1000) and their seed (default 0).
-    workers, address: distributed: how many Ray actors (default: one per CPU of the cluster) and
-    the address of a running Ray cluster to join (default: a local one, started for the run).
+    distributed: simulate: take the walks in batches as Ray tasks (the same result as in one process).
+    workers, address: the distributed engine, or simulate with `distributed`: how many Ray actors
+    or tasks at a time (default: one per CPU of the cluster) and the address of a running Ray
+    cluster to join (default: a local one, started for the run).
     progress: called now and then with (states, frontier, depth, seconds[, memory bytes])
     during an explicit-state search (bmc never calls it); progress_every: seconds between calls.
     """
@@ -59,6 +61,7 @@ class Options:
     max_depth: int | None = None
     walks: int | None = None
     seed: int = 0
+    distributed: bool = False
     workers: int | None = None
     address: str | None = None
     progress: Callable[..., None] | None = None
@@ -76,7 +79,7 @@ class Options:
         _positive("seed", self.seed, integer=True, zero=True)
         _positive("timeout", self.timeout, integer=False)
         _positive("progress_every", self.progress_every, integer=False, zero=True)
-        for name in ("deadlock", "cover", "symmetry"):
+        for name in ("deadlock", "cover", "symmetry", "distributed"):
             if not isinstance(getattr(self, name), bool):
                 raise CheckerError(f"{name} is true or false, not {getattr(self, name)!r}")
         if self.progress is not None and not callable(self.progress):
@@ -84,6 +87,9 @@ class Options:
         if self.address is not None and (not isinstance(self.address, str) or not self.address.strip()):
             raise CheckerError(f"address must be a Ray cluster's address (host:port), not {self.address!r}")
         # The combinations: each option the chosen engine would not honour, in the CLI's words.
+        if self.distributed and self.engine != "simulate":
+            raise CheckerError(f"distributed is an option of simulate (engine \"simulate\"), not of the "
+                               f"{self.engine} engine; a distributed search is engine \"distributed\"")
         if self.engine == "distributed":
             if self.cover or self.symmetry:
                 raise CheckerError("--distributed does not take --cover or --symmetry (their traces and orbits "
@@ -91,8 +97,13 @@ class Options:
             if _ray_missing():
                 from checker.engines.distributed import INSTALL
                 raise CheckerError(INSTALL)
+        elif self.distributed:
+            if _ray_missing():
+                from checker.engines.distributed import INSTALL
+                raise CheckerError(INSTALL)
         elif self.workers is not None or self.address is not None:
-            raise CheckerError("workers and address are options of the distributed engine (--distributed)")
+            raise CheckerError("workers and address are options of the distributed engine (--distributed) "
+                               "and of a distributed simulation (simulate --distributed)")
         if (self.max_memory is not None and self.engine not in ("fast", "distributed")
                 or self.symmetry and self.engine != "fast"):
             raise CheckerError("--max-memory and --symmetry need the fast engine (--engine fast)")
@@ -152,6 +163,12 @@ def check(system: System, options: Options | None = None) -> Result:
         return bmc(system, o.properties, DEFAULT_MAX_DEPTH if o.max_depth is None else o.max_depth, o.timeout)
     if o.properties is not None:
         system = system.only([n for n in o.properties if not (o.deadlock and n == DEADLOCK)])
+    if o.engine == "simulate" and o.distributed:
+        from checker.engines.simdist import simulate_distributed
+        return simulate_distributed(system, walks=DEFAULT_WALKS if o.walks is None else o.walks,
+                                    depth=DEFAULT_WALK_DEPTH if o.max_depth is None else o.max_depth, seed=o.seed,
+                                    workers=o.workers, address=o.address, timeout=o.timeout, deadlock=o.deadlock,
+                                    progress=o.progress, progress_every=o.progress_every)
     if o.engine == "simulate":
         from checker.engines.simulate import simulate
         return simulate(system, walks=DEFAULT_WALKS if o.walks is None else o.walks,

@@ -99,7 +99,7 @@ class Result:
     liveness_seconds: float | None = None  # None when no eventually property was decided
     peak_bytes_search: int | None = None  # the process's peak resident memory after the search
     peak_bytes: int | None = None  # ... and at the end (after liveness)
-    workers: int | None = None  # distributed: the workers that searched
+    workers: int | None = None  # distributed, simulate --distributed: the workers that searched (took walks)
     bytes_sent: int | None = None  # distributed: bytes of successor batches sent from worker to worker
 
     @property
@@ -142,7 +142,8 @@ class Result:
             "fired": self.fired, "never_enabled": self.dead, "vacuous": self.vacuous,
             **({"liveness_seconds": round(self.liveness_seconds, 3)} if self.liveness_seconds is not None else {}),
             "peak_bytes_search": self.peak_bytes_search, "peak_bytes": self.peak_bytes,
-            **({"workers": self.workers, "bytes_sent": self.bytes_sent} if self.workers else {}),
+            **({"workers": self.workers} if self.workers else {}),
+            **({"bytes_sent": self.bytes_sent} if self.bytes_sent is not None else {}),
             **({"cover": {a: t.json() if t else None for a, t in self.cover.items()}}
                if self.cover is not None else {}),
         }

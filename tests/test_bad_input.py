@@ -208,6 +208,11 @@ DISTRIBUTED = [  # refused before any Ray cluster starts
     (["verify", "--distributed", "--address", "localhost"], "expected a Ray cluster's address, host:port or auto"),
     (["verify", "--distributed", "--workers", "2", "--workers", "3"], "argument --workers: given twice"),
     (["verify", "--distributed", "--workers", "1000001"], "expected a positive number of workers from 1 to 10^6"),
+    (["simulate", "--workers", "2"], "--address and --workers are options of --distributed"),
+    (["simulate", "--address", "127.0.0.1:6379"], "--address and --workers are options of --distributed"),
+    (["simulate", "--distributed", "--address", "localhost"], "expected a Ray cluster's address, host:port or auto"),
+    (["simulate", "--distributed", "--workers", "0"], "expected a positive number of workers from 1 to 10^6"),
+    (["simulate", "--distributed", "--max-states", "9"], "unrecognized arguments: --max-states"),
 ]
 
 

@@ -3,13 +3,15 @@
 One cluster is started for the module; `check` joins it, and the CLI runs join it
 through --address (one run starts and stops its own). Counts, verdicts, fired counts,
 vacuity and every state of every trace must be the fast engine's; eventually properties
-are unknown with the reason, never dropped.
+are unknown with the reason, never dropped. `simulate --distributed` must be `simulate`:
+the same walks counted, counts, verdicts and traces, whatever the walks per task.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -157,6 +159,8 @@ def test_without_ray_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does when it is not installed
     with pytest.raises(CheckerError, match=r"pip install 'kafka-semantics-checker\[distributed\]'"):
         Options(engine="distributed")
+    with pytest.raises(CheckerError, match=r"pip install 'kafka-semantics-checker\[distributed\]'"):
+        Options(engine="simulate", distributed=True)
 
 
 def cli(*args, env=None):
@@ -229,9 +233,190 @@ def test_a_signal_ends_the_run_and_its_cluster(tmp_path, sig):
     assert out == ""
 
 
+@pytest.mark.slow
+def test_a_signal_ends_a_distributed_simulation_and_its_cluster(tmp_path):
+    from test_signals import Run, descendants
+    run = Run(tmp_path, "simulate", "partitions", "-p", "partitions=3", "-p", "messages=3", "--walks", "1000000",
+              "--distributed", "--workers", "2").at("simulating")
+    run.wait(lambda: sum("default_worker" in cmdline(p) for p in descendants(run.proc.pid)) >= 2, "Ray workers")
+    time.sleep(4)  # past Ray's start: a signal while `ray.init` connects may end the command with exit 1
+    out, _ = run.stop(signal.SIGINT)
+    assert out == ""
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return f.read().decode(errors="replace")
     except OSError:
         return ""
+
+
+# --------------------------------------------------------------------------- simulate --distributed
+
+def same_as_one_process(system, **kw):
+    """simulate --distributed and simulate: the same walks counted, the same verdicts and traces."""
+    one = check(system, Options(engine="simulate", **kw))
+    dist = check(system, Options(engine="simulate", distributed=True, workers=WORKERS, **kw))
+    assert dist.engine == "simulate" and dist.workers == WORKERS and one.workers is None
+    assert (dist.states, dist.transitions, dist.depth, dist.complete, dist.stopped, dist.fired) == \
+           (one.states, one.transitions, one.depth, one.complete, one.stopped, one.fired)
+    assert [(p.name, p.verdict, p.reason) for p in dist.properties] == \
+           [(p.name, p.verdict, p.reason) for p in one.properties]
+    for d, o in zip(dist.properties, one.properties):
+        assert (d.trace and d.trace.steps) == (o.trace and o.trace.steps), d.name
+    assert dist.exit_code == one.exit_code
+    return one, dist
+
+
+@pytest.fixture(params=[1, 7, 100], ids=["batch1", "batch7", "batch100"])
+def batches(request, monkeypatch):
+    """Walks per task: the result must not depend on it."""
+    from checker.engines import simdist
+    monkeypatch.setattr(simdist, "batch_size", lambda walks, workers: request.param)
+    return request.param
+
+
+def acks_1_failover():
+    from checker.registry import get_config, get_model
+    return build_config(get_config("acks-1-failover"), get_model("pipeline"), {"replicas": 3, "messages": 4})
+
+
+SIMULATIONS = [  # (id, system, options): a loss found, nothing broken, a deadlock, witnesses only
+    ("acks-1-failover-loss", acks_1_failover, {}),
+    ("kafka-nothing-broken", lambda: kafka.build(), {"walks": 60, "max_depth": 30, "seed": 3}),
+    ("kafka-deadlock", lambda: kafka.build({"messages": 1, "max_crashes": 0}), {"deadlock": True, "seed": 1}),
+    ("counter-sometimes-only", lambda: toys.counter.build(), {"properties": ["at-bound"], "walks": 40}),
+    ("kafka-sometimes-only", lambda: kafka.build(), {"properties": ["duplicate-delivery"], "walks": 200}),
+    ("toy-badinit", lambda: toys.badinit.build({}), {}),
+]
+
+
+@pytest.mark.parametrize("name, build, kw", SIMULATIONS, ids=[s[0] for s in SIMULATIONS])
+def test_simulate_distributed_is_simulate(cluster, batches, name, build, kw):
+    one, dist = same_as_one_process(build(), **kw)
+    if name == "acks-1-failover-loss":
+        assert dist.prop("no-acked-loss").verdict == "violated"
+        assert dist.stopped.startswith("107 random walks")  # the first violating walk, whichever task ends first
+    if name == "kafka-nothing-broken":
+        assert dist.stopped == "60 random walks of up to 30 steps (seed 3)" and dist.exit_code == 3
+
+
+def test_simulate_distributed_under_a_time_limit_counts_a_prefix_of_the_walks(cluster):
+    # Stopped by the time limit after k walks, it is `simulate --walks k`, stopped at the limit.
+    system = partitions.build({"partitions": 3, "messages": 3})
+    dist = check(system, Options(engine="simulate", distributed=True, workers=WORKERS, walks=10**6, seed=5,
+                                 timeout=3.0))
+    assert dist.stopped.endswith(", stopped at the time limit of 3 s") and dist.exit_code == 3
+    k = int(dist.stopped.split()[0].replace(",", ""))
+    assert 0 < k < 10**6
+    one = check(system, Options(engine="simulate", walks=k, seed=5))
+    assert (dist.states, dist.transitions, dist.depth, dist.fired) == (one.states, one.transitions, one.depth,
+                                                                       one.fired)
+    assert one.stopped + ", stopped at the time limit of 3 s" == dist.stopped
+    assert [(p.name, p.verdict) for p in dist.properties] == [(p.name, p.verdict) for p in one.properties]
+    assert [p.trace and p.trace.steps for p in dist.properties] == [p.trace and p.trace.steps for p in one.properties]
+    assert dist.prop("no-loss").verdict == "unknown" and "stopped at the time limit of 3 s" in dist.prop("no-loss").reason
+
+
+def test_simulate_distributed_meets_the_model_error_simulate_meets(cluster, batches):
+    from checker import when
+    from test_arithmetic import model
+
+    def Up(s):
+        """x up to 2."""
+        when(s.x < 2)
+        s.x = s.x + 1
+
+    def Div(s):
+        """q = 7 / (2 - x)."""
+        when(s.x == 2)
+        s.q = 7 / (2 - s.x)
+
+    system = model([("x", 0, 2, 0), ("q", 0, 7, 0)], Up, Div,
+                   props=[("always", "small", lambda s: s.q < 7)]).build()
+    errors = []
+    for kw in ({}, {"distributed": True, "workers": WORKERS}):
+        with pytest.raises(CheckerError) as e:
+            check(system, Options(engine="simulate", **kw))
+        errors.append(str(e.value))
+    assert errors[0] == errors[1] and "x=2" in errors[0]
+
+
+def test_simulate_distributed_options_refused(cluster):
+    for kw, msg in [({"engine": "fast", "distributed": True}, "distributed is an option of simulate"),
+                    ({"engine": "distributed", "distributed": True}, "distributed is an option of simulate"),
+                    ({"engine": "simulate", "workers": 2}, "workers and address are options of the distributed"),
+                    ({"engine": "simulate", "address": "auto"}, "workers and address are options of the "),
+                    ({"engine": "simulate", "distributed": "yes"}, "distributed is true or false"),
+                    ({"engine": "simulate", "distributed": True, "max_states": 9}, "--cover and --max-states"),
+                    ({"engine": "simulate", "distributed": True, "max_memory": 2**20}, "--max-memory and")]:
+        with pytest.raises(CheckerError, match=msg.replace("-", r"\-")):
+            Options(**kw)
+    with pytest.raises(CheckerError, match="needs 99 CPUs; the Ray cluster has 2"):
+        check(kafka.build(), Options(engine="simulate", distributed=True, workers=99))
+
+
+def test_cli_simulate_joins_a_cluster(cluster):
+    import json
+    args = ("simulate", "--config", "acks-1-failover", "-p", "replicas=3", "-p", "messages=4", "--json")
+    one, dist = cli(*args), cli(*args, "--distributed", "--address", cluster, "--workers", "2")
+    assert one.returncode == dist.returncode == 3 and dist.stderr == ""
+    a, b = json.loads(one.stdout), json.loads(dist.stdout)
+    assert b.pop("workers") == 2
+    for k in ("seconds", "peak_bytes", "peak_bytes_search"):
+        a.pop(k, None), b.pop(k, None)
+    assert a == b
+    r = cli("simulate", "--config", "acks-1-failover", "-p", "replicas=3", "-p", "messages=4", "--no-traces",
+            "--distributed", "--address", cluster, "--workers", "2")
+    assert r.returncode == 3 and "s on 2 workers" in r.stdout
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--workers", "2"], "--address and --workers are options of --distributed"),
+    (["--address", "auto"], "--address and --workers are options of --distributed"),
+    (["--distributed", "--address", "/tmp/x"], "expected a Ray cluster's address, host:port or auto"),
+    (["--distributed", "--workers", "0"], "expected a positive number of workers"),
+    (["--distributed", "--address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
+    (["--distributed", "--max-states", "5"], "unrecognized arguments: --max-states"),
+])
+def test_cli_simulate_bad_options(args, msg):
+    r = cli("simulate", *args)
+    assert r.returncode == 2 and r.stdout == "" and msg in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_cli_simulate_local_cluster_starts_and_stops():
+    before = raylets()
+    r = cli("simulate", "kafka", "--walks", "20", "--distributed", "--workers", "2", "--json")
+    assert r.returncode == 3 and r.stderr == ""
+    assert '"engine": "simulate"' in r.stdout and '"workers": 2' in r.stdout
+    assert raylets() <= before
+
+
+def test_simulate_distributed_stops_inside_a_batch_that_went_on(cluster, monkeypatch):
+    # Walk i sets x to 1..4 at random. With seed 10, walk 0 reaches x=1 and walk 7 first
+    # reaches x=2: the run ends after walk 7. The task taking walks 7..13 did not know that walk 0
+    # had reached x=1 and went on to walk 13; the driver takes walks 7.. again itself and stops at 7.
+    from checker import when
+    from checker.engines import simdist
+    from test_arithmetic import model
+
+    def setter(v):
+        def f(s):
+            when(s.x == 0)
+            s.x = v
+        f.__name__, f.__doc__ = f"Set{v}", f"x = {v}."
+        return f
+
+    system = model([("x", 0, 4, 0)], *[setter(v) for v in range(1, 5)],
+                   props=[("sometimes", "one", lambda s: s.x == 1), ("sometimes", "two", lambda s: s.x == 2)]).build()
+    again = []
+    take = simdist.take_walks
+    monkeypatch.setattr(simdist, "batch_size", lambda walks, workers: 7)
+    monkeypatch.setattr(simdist, "take_walks", lambda *a, **k: again.append(a[9:11]) or take(*a, **k))
+    one, dist = same_as_one_process(system, seed=10, walks=40, max_depth=1)
+    assert again == [(7, 14)]  # the driver's own walks: the batch from 7
+    assert dist.stopped == "8 random walks of up to 1 step (seed 10)"
+    assert dist.prop("one").trace.actions == ["Set1"] and dist.prop("two").trace.actions == ["Set2"]
+    assert dist.exit_code == 0

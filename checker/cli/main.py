@@ -357,6 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop after S seconds; what no walk decided is unknown (exit 3)")
     sm.add_argument("--deadlock", action="store_true",
                     help="report a walk that ends in a state with no enabled action as a violation of no-deadlock")
+    sm.add_argument("--distributed", action="store_true",
+                    help="take the walks in batches as Ray tasks (a local cluster unless --address): the same "
+                         "walks, counts, verdicts and traces as in one process (needs the `distributed` extra)")
+    sm.add_argument("--address", type=_address, default=None, metavar="ADDR",
+                    help="with --distributed: join the running Ray cluster at ADDR (host:port, or auto) instead "
+                         "of starting a local one")
+    sm.add_argument("--workers", type=_count("a positive number of workers", hi=MAX_WORKERS), default=None,
+                    metavar="N", help="with --distributed: how many tasks at a time (default: one per CPU of the "
+                                      "cluster)")
     _progress_arg(sm)
 
     r = command("replay", help="replay a trace given as action names",
@@ -562,6 +571,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json and args.no_traces:
         raise CheckerError("--no-traces shortens the tables; --json always holds the traces: drop one of them")
+    more: dict[str, Any] = {}
+    if args.distributed:
+        more = {"distributed": True, "workers": args.workers, "address": args.address}
+        Options(engine="simulate", **more)  # Ray installed: checked before the model is built
+    elif args.address is not None or args.workers is not None:
+        raise CheckerError("--address and --workers are options of --distributed")
     interrupt.start_clock(args.timeout)
     system = _build(args, args.model)
     left = interrupt.remaining()
@@ -570,7 +585,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         result = check(system, Options(
             engine="simulate", properties=args.property or None, walks=args.walks, max_depth=args.depth,
             seed=args.seed, deadlock=args.deadlock, timeout=None if left is None else max(0.01, round(left, 2)),
-            progress=progress.walks))
+            progress=progress.walks, **more))
     interrupt.decided()
     if args.json:
         print(result_json(result))

@@ -28,27 +28,22 @@ a level), so an incomplete run ends at a level's end.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import pickle
-import signal
-import socket
 import time
-from typing import Any, Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from checker.engines.postsearch import premises, property_results, vacuity
-from checker.errors import CheckerError, SpecError
+from checker.engines.raycluster import INSTALL, Cluster, StateError, fail_at
+from checker.errors import SpecError
 from checker.lang.compile import compiled, formulas_source, load, load_formulas
 from checker.lang.system import System, model_error
 from checker.result import Result, Step, Trace
 
 __all__ = ["distributed", "owner", "Shard", "INSTALL", "LIVENESS_NOT_DISTRIBUTED"]
 
-INSTALL = ("--distributed needs Ray, which is not installed: "
-           "pip install 'kafka-semantics-checker[distributed]'")
 LIVENESS_NOT_DISTRIBUTED = ("the distributed engine decides always and sometimes properties only (an eventually "
                             "property needs the whole transition graph in one process); run without --distributed")
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: packed states differ in their low fields, owners must not
@@ -57,30 +52,6 @@ _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: packed states differ in their lo
 def owner(state: int, n: int) -> int:
     """The shard that owns a packed state: the same in every process, on every machine."""
     return ((state ^ (state >> 32)) * _MIX >> 20) % n
-
-
-def _ray() -> Any:
-    # Read when Ray is imported: its core would print a stack dump on SIGTERM and SIGINT,
-    # which end a command the one way `interrupt.py` does; and it asks to send usage stats.
-    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-    except ImportError:
-        raise CheckerError(INSTALL) from None
-    return ray
-
-
-class _ModelError(Exception):
-    """A state whose compiled checks failed; the driver words it from the state."""
-
-    def __init__(self, state: int) -> None:
-        super().__init__(state)
-        self.state = state
-
-
-def _fail(state: int) -> None:
-    raise _ModelError(state)
 
 
 def _resident() -> int:
@@ -99,7 +70,7 @@ class Shard:
     def __init__(self, me: int, n: int, code: str, kinds: list[str], premise_code: str, n_premises: int,
                  n_actions: int, name: str) -> None:
         self.me, self.n, self.A = me, n, n_actions
-        self.expand_fn, self.preds = load(code, len(kinds), _fail, name)
+        self.expand_fn, self.preds = load(code, len(kinds), fail_at, name)
         self.must = [k == "always" for k in kinds]
         self.premises = load_formulas(premise_code, n_premises, name) if n_premises else []
         self.held = [False] * n_premises
@@ -132,7 +103,7 @@ class Shard:
         for i, (st, r) in enumerate(zip(states, ranks.tolist())):
             try:
                 succ = expand(st)
-            except _ModelError as e:  # states go in rank order: this is the shard's first
+            except StateError as e:  # states go in rank order: this is the shard's first
                 error = (r, e.state)
                 break
             if not succ and dead is None:
@@ -209,68 +180,6 @@ class Shard:
                 self.held[j] = True
 
 
-def _reachable(address: str) -> None:
-    """Refuse, in one line, an address where nothing listens: Ray itself would retry for minutes."""
-    if address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
-    except (OSError, ValueError) as e:
-        raise CheckerError(f"no Ray cluster answers at {address}: {e.strerror or e}") from None
-
-
-@contextlib.contextmanager
-def _own_signals() -> Iterator[None]:
-    """Keep this process's SIGINT and SIGTERM handlers while Ray starts: `ray.init` installs
-    its own, which exits with status 15 at once, and a command must end the one way
-    `interrupt.py` does (one line, exit 130 or 143, every child process ended)."""
-    keep = (signal.SIGINT, signal.SIGTERM)
-    real = signal.signal
-
-    def only_others(sig: int, handler: Any) -> Any:
-        return signal.getsignal(sig) if sig in keep else real(sig, handler)
-
-    signal.signal = only_others  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        signal.signal = real
-
-
-class _Cluster:
-    """Ray for one run: joined if this process is already connected, or at `address`, else
-    a local cluster started quietly and stopped at the end."""
-
-    def __init__(self, workers: int | None, address: str | None) -> None:
-        self.ray = ray = _ray()
-        self.connected = False
-        if not ray.is_initialized():
-            if address is not None:
-                _reachable(address)
-            kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
-                                          logging_level=logging.ERROR, configure_logging=True)
-            try:
-                with _own_signals():
-                    if address is not None:
-                        ray.init(address=address, **kwargs)
-                    else:
-                        ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
-                self.connected = True  # ray.shutdown() then stops a local cluster, and leaves a joined one running
-            except ConnectionError as e:
-                raise CheckerError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0]}") from None
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        self.workers = workers or max(1, cpus)
-        if self.workers > cpus:
-            self.close()
-            raise CheckerError(f"--workers {self.workers} needs {self.workers} CPUs; the Ray cluster has {cpus}")
-
-    def close(self) -> None:
-        if self.connected:
-            self.ray.shutdown()
-            self.connected = False
-
-
 def distributed(system: System, *, workers: int | None = None, address: str | None = None,
                 max_states: int | None = None, timeout: float | None = None, max_memory: int | None = None,
                 deadlock: bool = False, progress: Callable[..., None] | None = None,
@@ -284,7 +193,7 @@ def distributed(system: System, *, workers: int | None = None, address: str | No
     """
     start = time.perf_counter()  # the time limit counts from here; the seconds reported, once Ray is up
     comp = compiled(system)  # also checks, once, that the model compiles
-    cluster = _Cluster(workers, address)
+    cluster = Cluster(workers, address)
     try:
         return _search(system, comp, cluster, start, max_states, timeout, max_memory, deadlock, progress,
                        progress_every)
@@ -292,7 +201,7 @@ def distributed(system: System, *, workers: int | None = None, address: str | No
         cluster.close()
 
 
-def _search(system: System, comp, cluster: _Cluster, start: float, max_states: int | None,
+def _search(system: System, comp, cluster: Cluster, start: float, max_states: int | None,
             timeout: float | None, max_memory: int | None, deadlock: bool,
             progress: Callable[..., None] | None, progress_every: float) -> Result:
     ray, N = cluster.ray, cluster.workers

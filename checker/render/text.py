@@ -171,8 +171,9 @@ def print_result(con: Console, result: Result, traces: bool = True) -> None:
     s = result.system
     con.print(params_line(s))
     if result.engine == "simulate":
+        on = f" on {result.workers} workers" if result.workers else ""
         con.print(f"simulated: {result.stopped}; {result.states:,} distinct states seen, {result.transitions:,} "
-                  f"steps, deepest walk {result.depth}, {result.seconds:.2f} s")
+                  f"steps, deepest walk {result.depth}, {result.seconds:.2f} s{on}")
     else:
         status = "complete" if result.complete else f"INCOMPLETE (stopped at the {result.stopped})"
         con.print(f"{result.states:,} distinct states, {result.transitions:,} transitions, "
