@@ -1,0 +1,209 @@
+// The Java side of the conformance harness (conform/realcluster.py compiles it into the cache).
+//
+// `java Conform format ID FILE...`: formats the KRaft storage of each node's properties file
+// with cluster id ID (kafka.tools.StorageTool, as `kafka-storage.sh format` does), all in one JVM.
+//
+// `java Conform consumer`: one Java KafkaConsumer (org.apache.kafka:kafka-clients), driven
+// over stdin/stdout as conform/worker.py drives librdkafka: one JSON object per line each
+// way; a request is {"op": ..., ...}, the reply {"ok": true, ...} or {"error": "..."}.
+// Ops: start (conf, topic, partition), assign (offset: seek there), unassign, poll (max,
+// first, end), commit (offset: commitSync of that offset; none: commitSync()), commit_async
+// (commitAsync(), waited for through its callback), auto_commit_due (the classic consumer's
+// auto-commit timer expired, so the next poll() commits), position, seek, close.
+// A crash is kill -9 of this process (the harness does it); nothing runs on the way down.
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+public final class Conform {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private TopicPartition tp;
+    // Records a poll() returned beyond what the harness asked for (max), handed out next time.
+    private final List<Long> ahead = new ArrayList<>();
+
+    public static void main(String[] args) throws Exception {
+        if (args.length >= 3 && args[0].equals("format")) {
+            for (int i = 2; i < args.length; i++) {
+                int rc = kafka.tools.StorageTool.execute(new String[]{"format", "-t", args[1], "-c", args[i]},
+                        System.out);
+                if (rc != 0) System.exit(rc);
+            }
+            System.exit(0);
+        }
+        if (args.length == 1 && args[0].equals("consumer")) {
+            new Conform().serve();
+            System.exit(0);
+        }
+        System.err.println("usage: Conform format CLUSTER_ID PROPERTIES... | Conform consumer");
+        System.exit(2);
+    }
+
+    private void serve() throws Exception {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        String line;
+        while ((line = in.readLine()) != null) {
+            ObjectNode reply;
+            boolean closed = false;
+            try {
+                JsonNode req = JSON.readTree(line);
+                closed = req.get("op").asText().equals("close");
+                reply = handle(req);
+            } catch (Exception e) {
+                reply = JSON.createObjectNode();
+                Throwable t = e.getCause() != null && e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+                reply.put("error", t.getClass().getSimpleName() + ": " + t.getMessage());
+            }
+            out.println(JSON.writeValueAsString(reply));
+            if (closed) return;
+        }
+    }
+
+    private ObjectNode handle(JsonNode req) throws Exception {
+        ObjectNode ok = JSON.createObjectNode();
+        ok.put("ok", true);
+        String op = req.get("op").asText();
+        switch (op) {
+            case "start": {
+                Properties props = new Properties();
+                Iterator<Map.Entry<String, JsonNode>> it = req.get("conf").fields();
+                while (it.hasNext()) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    props.put(e.getKey(), e.getValue().asText());
+                }
+                props.put("key.deserializer", ByteArrayDeserializer.class.getName());
+                props.put("value.deserializer", ByteArrayDeserializer.class.getName());
+                consumer = new KafkaConsumer<>(props);
+                tp = new TopicPartition(req.get("topic").asText(), req.get("partition").asInt());
+                return ok;
+            }
+            case "assign": {
+                // assign(); with no offset the start is the committed offset, or auto.offset.reset
+                // when there is none. position() resolves it now (the Java consumer would do it in
+                // its next poll()), which is the model's Restart. An offset (R2) is sought to.
+                consumer.assign(Collections.singletonList(tp));
+                ahead.clear();
+                if (req.hasNonNull("offset")) consumer.seek(tp, req.get("offset").asLong());
+                ok.put("position", consumer.position(tp, Duration.ofSeconds(15)));
+                return ok;
+            }
+            case "seek": {
+                consumer.seek(tp, req.get("offset").asLong());
+                ahead.clear();
+                return ok;
+            }
+            case "unassign": {
+                consumer.assign(Collections.emptyList());
+                ahead.clear();
+                return ok;
+            }
+            case "poll": {
+                // Up to `max` records (max.poll.records is the batch); the first may take `first`
+                // seconds; then every record the log held when the step began (`end`) up to max.
+                int max = req.get("max").asInt();
+                long end = req.get("end").asLong();
+                long waitMs = (long) (req.get("first").asDouble() * 1000);
+                List<Long> got = new ArrayList<>(ahead);
+                ahead.clear();
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+                while (true) {
+                    long want = got.isEmpty() ? 1 : Math.min(max, end - got.get(0));
+                    if (!got.isEmpty() && got.size() >= want) break;
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) break;
+                    ConsumerRecords<byte[], byte[]> rs = consumer.poll(Duration.ofMillis(left));
+                    for (ConsumerRecord<byte[], byte[]> r : rs) got.add(r.offset());
+                    if (!got.isEmpty()) deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+                }
+                var arr = ok.putArray("offsets");
+                for (int i = 0; i < got.size(); i++) {
+                    if (i < max) arr.add(got.get(i)); else ahead.add(got.get(i));
+                }
+                return ok;
+            }
+            case "commit": {
+                if (req.hasNonNull("offset")) {
+                    consumer.commitSync(Map.of(tp, new OffsetAndMetadata(req.get("offset").asLong())));
+                } else {
+                    consumer.commitSync();
+                }
+                return ok;
+            }
+            case "commit_async": {
+                CompletableFuture<Exception> done = new CompletableFuture<>();
+                consumer.commitAsync((offsets, e) -> done.complete(e));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+                while (!done.isDone() && System.nanoTime() < until) consumer.poll(Duration.ZERO);
+                if (!done.isDone()) throw new IllegalStateException("commitAsync: no callback within 15 s");
+                if (done.get() != null) throw done.get();
+                return ok;
+            }
+            case "auto_commit_due": {
+                // The classic consumer's auto-commit runs in poll() once auto.commit.interval.ms has
+                // passed (ConsumerCoordinator.maybeAutoCommitOffsetsAsync, nextAutoCommitTimer). The
+                // harness runs with the interval at a day and expires the timer here, so the next
+                // poll() is the one that auto-commits: no waiting on a clock.
+                Object delegate = field(consumer, "delegate");
+                Object coordinator = field(delegate, "coordinator");
+                org.apache.kafka.common.utils.Timer timer =
+                        (org.apache.kafka.common.utils.Timer) field(coordinator, "nextAutoCommitTimer");
+                timer.reset(0);
+                return ok;
+            }
+            case "committed": {
+                // The group's committed offset as this consumer's coordinator connection sees it:
+                // asked after a commit sent asynchronously in poll(), it is answered after it.
+                OffsetAndMetadata m = consumer.committed(Collections.singleton(tp), Duration.ofSeconds(15)).get(tp);
+                ok.put("committed", m == null ? -1 : m.offset());
+                return ok;
+            }
+            case "position": {
+                ok.put("position", consumer.position(tp, Duration.ofSeconds(15)));
+                return ok;
+            }
+            case "close": {
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(15)));
+                return ok;
+            }
+            default:
+                throw new IllegalArgumentException("unknown op " + op);
+        }
+    }
+
+    private static Object field(Object o, String name) throws Exception {
+        for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(o);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            }
+        }
+        throw new NoSuchFieldException(o.getClass().getName() + "." + name);
+    }
+}
