@@ -60,14 +60,14 @@ def client_version() -> str:
 class ConsumerProcess:
     """One consumer in a child process (conform/worker.py); kill() is the model's crash."""
 
-    def __init__(self, bootstrap: str, conf: dict[str, Any]):
+    def __init__(self, bootstrap: str, conf: dict[str, Any], topic: str = TOPIC):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "conform.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         interrupt.adopt(self.proc)  # an interrupted run kills it (checker/interrupt.py)
         try:
-            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=TOPIC, partition=PARTITION)
+            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=topic, partition=PARTITION)
         except BaseException:
             self.kill()  # no half-started process is left behind
             raise
@@ -160,6 +160,10 @@ class MockCluster:
     def log_end(self) -> int:
         with self._failures("reading the log end offset"):
             return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[1]
+
+    def log_start(self) -> int:
+        with self._failures("reading the log start offset"):
+            return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[0]
 
     def committed(self) -> int:
         """The group's committed offset, -1001 (librdkafka's OFFSET_INVALID) when there is none."""

@@ -62,6 +62,7 @@ from typing import Any
 
 from checker.result import Trace
 
+from .backends import MOCK, Backend
 from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
 __all__ = ["NOT_DRIVEN", "DRIVEN", "not_driven", "Mismatch", "Outcome", "replay_on_client", "show_value"]
@@ -78,8 +79,26 @@ NOT_DRIVEN = {
                       "(commit=auto rows run as auto_commit_on=librdkafka)",
 }
 
+# ... on a real broker, per client (conform/backends.py): the broker has DeleteRecords and
+# DeleteGroups, so only what the client itself lacks, and what the harness does not force yet.
+_EVICT_REAL = ("a zombie needs the group protocol (subscribe(), generations, max.poll.interval.ms); the harness "
+               "assigns the partition itself, and has no forced trigger for an eviction yet")
+NOT_DRIVEN_REAL = {
+    "librdkafka": {"Evict": _EVICT_REAL, "PollAutoCommit": NOT_DRIVEN["PollAutoCommit"]},
+    "java-classic": {"Evict": _EVICT_REAL,
+                     "BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
+                                             "(commit=auto rows run as auto_commit_on=poll)"},
+    "java-consumer": {"Evict": _EVICT_REAL,
+                      "PollAutoCommit": "the AsyncKafkaConsumer (group.protocol=consumer) runs its auto-commit "
+                                        "timer in its background thread; the harness has no forced trigger for it, "
+                                        "and waiting for a timer is not a forced step",
+                      "BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
+                                              "(commit=auto rows run as auto_commit_on=poll)"},
+}
+
 POLL_FIRST = 5.0  # seconds a poll waits for each record of its batch that the log holds
 POLL_NOTHING = 1.0  # ... when the model says nothing is there (the end-of-trace check)
+POLL_EMPTY = 0.3  # a PollAutoCommit with nothing to fetch: the commit happens at the start of poll()
 RESET_SETTLE = 1.0  # seconds to let librdkafka resolve auto.offset.reset after assign() (5x the 0.2 s measured)
 AUTO_COMMIT_NEVER_MS = 86_400_000  # librdkafka's maximum auto.commit.interval.ms: no timer commit within a run
 
@@ -124,15 +143,18 @@ def show_value(v: Any) -> str:
 class _Driver:
     """The client side of one trace: a fresh cluster, one consumer process per live consumer."""
 
-    def __init__(self, trace: Trace):
+    def __init__(self, trace: Trace, backend: Backend = MOCK, kafka: Any = None):
         s = trace.system
+        self.backend = backend
+        self.java = backend.client == "java"
         self.system = s
         self.kafka = s.model == "kafka"
         self.p = s.params
-        why = _instance_not_driven(s)
+        why = _instance_not_driven(s, backend)
         if why is not None:
             raise ValueError(why)  # replay_on_client checks first: a bug if reached
         self.by_name = {a.name: a for a in s.actions}
+        self.retention = "retention" in s.failure_modes  # the log start is compared too
         init = s.as_json_state(s.init)
         self.cap = None if self.kafka else 2  # the group model counts "twice or more" as 2
         self.processed: dict[int, int] = {}
@@ -142,7 +164,8 @@ class _Driver:
         self.sink_offset = 0  # sink=offsets-in-sink: the next offset, written with each output
         self.workers: dict[int, ConsumerProcess | None] = {}
         self.owner = 0 if self.kafka else init["owner"]
-        self.cluster = MockCluster(None if init["committed"] == -1 else init["committed"])
+        committed = None if init["committed"] == -1 else init["committed"]
+        self.cluster = MockCluster(committed) if not backend.real else kafka.session(backend, committed)
         try:
             members = [0] if self.kafka else [c for c, st in enumerate(init["st"]) if st == "member"]
             for c in range(1 if self.kafka else self.p["consumers"]):
@@ -157,6 +180,10 @@ class _Driver:
     # --------------------------------------------------------------- client operations
     def _conf(self) -> dict[str, Any]:
         auto = not self.kafka and self.p["commit"] == "auto"
+        if self.java:  # the Java consumer: auto-commit in poll() only when the harness expires its timer
+            return {"enable.auto.commit": str(auto).lower(), "auto.commit.interval.ms": str(AUTO_COMMIT_NEVER_MS),
+                    "auto.offset.reset": "earliest" if self.kafka else self.p["reset"],
+                    "max.poll.records": str(1 if self.kafka else self.p["batch"])}
         manual_store = not self.kafka and self.p["offset_store"] == "manual"
         return {"enable.auto.commit": auto, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS,
                 "enable.auto.offset.store": not manual_store,
@@ -183,6 +210,9 @@ class _Driver:
         if self.sink == "offsets-in-sink":  # R2: seek to the sink's offset, Kafka's is unused
             self._worker(c).call("assign", offset=self.sink_offset)
             return
+        if self.java:  # the Java driver resolves the start (position()) inside assign: no wait
+            self._worker(c).call("assign")
+            return
         no_offset = self.cluster.committed() == NO_OFFSET
         self._worker(c).call("assign")
         if no_offset or "shared-group-id" in self.system.failure_modes:
@@ -201,7 +231,7 @@ class _Driver:
     def do(self, name: str) -> None:
         """Perform the model action `name` (e.g. "Poll(1)") on the client."""
         a = self.by_name[name]
-        why = not_driven(a.base)
+        why = not_driven(a.base, self.backend)
         if why is not None:
             raise ValueError(f"{name} is not driven: {why}")  # replay_on_client checks first: a bug if reached
         getattr(self, f"_op_{a.base}")(name, a.index if a.index is not None else 0)
@@ -210,8 +240,8 @@ class _Driver:
     def _op_Produce(self, name: str, c: int) -> None:
         self.cluster.produce()
 
-    def _op_Poll(self, name: str, c: int) -> None:
-        got = self._poll(c, 1 if self.kafka else self.p["batch"])
+    def _op_Poll(self, name: str, c: int, first: float = POLL_FIRST) -> None:
+        got = self._poll(c, 1 if self.kafka else self.p["batch"], first)
         worker_thread = not self.kafka and self.p["processing"] == "worker"
         self.hands[c] = (self.hands[c] + got) if worker_thread else got
 
@@ -231,11 +261,27 @@ class _Driver:
         offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
         self._worker(c).call("commit", offset=offset)
 
+    def _op_PollAutoCommit(self, name: str, c: int) -> None:
+        # The Java classic consumer: the auto-commit timer is expired (by the driver, not by
+        # waiting), so this poll() commits the positions before it fetches; the commit is
+        # asynchronous, and the consumer's own committed() is answered after it.
+        w = self._worker(c)
+        w.call("auto_commit_due")
+        ahead = self.cluster.log_end() > w.call("position")["position"]
+        self._op_Poll(name, c, POLL_FIRST if ahead else POLL_EMPTY)
+        w.call("committed")
+
+    def _op_DeleteRecords(self, name: str, c: int) -> None:
+        self.cluster.delete_records(self.cluster.log_start() + 1)  # retention deletes the oldest record
+
+    def _op_ExpireOffsets(self, name: str, c: int) -> None:
+        self.cluster.expire_offsets()
+
     def _op_BackgroundAutoCommit(self, name: str, c: int) -> None:
         self._worker(c).call("commit", offset=None)  # what the timer does (see the module docstring)
 
     def _op_ForeignCommit(self, name: str, k: int) -> None:
-        self.cluster.commit(self.cluster.log_end() if k == 1 else 0)  # the mock cluster deletes nothing
+        self.cluster.commit(self.cluster.log_end() if k == 1 else self.cluster.log_start())
 
     def _op_SkipCommit(self, name: str, c: int) -> None:
         pass  # the application's commit timer did not fire: nothing reaches the client
@@ -257,6 +303,10 @@ class _Driver:
 
     def _op_Rebalance(self, name: str, c: int) -> None:
         w = self._worker(c)
+        if self.java and self.p["commit"] == "auto":
+            # The classic protocol's onJoinPrepare commits the positions synchronously before
+            # the revoke (maybeAutoCommitOffsetsSync); the harness plays the coordinator.
+            w.call("commit", offset=None)
         if self.p["commit_on_revoke"] == "yes" and self.p["commit"] != "auto":
             # onPartitionsRevoked commits what was processed: the first record still in
             # hand, or (nothing in hand) the position, which commit() with no offsets commits.
@@ -271,6 +321,8 @@ class _Driver:
     def model_view(self, state: tuple[int, ...]) -> dict[str, Any]:
         j = self.system.as_json_state(state)
         v: dict[str, Any] = {"sent": j["sent"], "committed": j["committed"]}
+        if self.retention:
+            v["log start"] = j["log_start"]
         for o, n in enumerate(j["processed"]):
             v[f"processed[{o}]"] = n
         if self.kafka:
@@ -286,6 +338,8 @@ class _Driver:
 
     def observed_view(self, keys: list[str]) -> dict[str, Any]:
         v: dict[str, Any] = {"sent": self.cluster.log_end()}
+        if self.retention:
+            v["log start"] = self.cluster.log_start()
         committed = self.cluster.committed()
         v["committed"] = -1 if committed == NO_OFFSET else committed
         for o in range(self.p["messages"]):
@@ -340,26 +394,30 @@ def _compare(model: dict[str, Any], observed: dict[str, Any]) -> tuple[int, tupl
 DRIVEN = frozenset(n[len("_op_"):] for n in vars(_Driver) if n.startswith("_op_"))
 
 
-def _instance_not_driven(s: Any) -> str | None:
-    """Why the harness cannot drive any trace of the built system `s`, or None."""
+def _instance_not_driven(s: Any, backend: Backend = MOCK) -> str | None:
+    """Why the harness cannot drive any trace of the built system `s` on `backend`, or None."""
     if s.model not in ("kafka", "group"):
         return f"model {s.model}: the harness drives the kafka and group models only"
-    if s.model == "group" and s.params["commit"] == "auto" and s.params["auto_commit_on"] != "librdkafka":
-        return "commit=auto is driven only as auto_commit_on=librdkafka"
+    if s.model != "group" or s.params["commit"] != "auto":
+        return None
+    variant = "poll" if backend.client == "java" else "librdkafka"
+    if s.params["auto_commit_on"] != variant:
+        return f"commit=auto is driven on {backend.name} only as auto_commit_on={variant}"
     return None
 
 
-def not_driven(action: str) -> str | None:
-    """Why the harness cannot perform the model action `action` (a base name, e.g. "Evict"), or None."""
-    if action in NOT_DRIVEN:
-        return NOT_DRIVEN[action]
+def not_driven(action: str, backend: Backend = MOCK) -> str | None:
+    """Why the harness cannot perform the model action `action` (a base name, e.g. "Evict") on `backend`, or None."""
+    table = NOT_DRIVEN_REAL[backend.name] if backend.real else NOT_DRIVEN
+    if action in table:
+        return table[action]
     if action not in DRIVEN:
         return (f"the harness has no client operation for {action} (conform/harness.py drives "
                 f"{', '.join(sorted(DRIVEN))})")
     return None
 
 
-def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
+def replay_on_client(trace: Trace, record: bool = False, backend: Backend = MOCK, kafka: Any = None) -> Outcome:
     """Perform `trace` on a fresh mock cluster; stop at the first mismatch.
 
     A trace with an action the harness cannot perform is not run at all: the outcome
@@ -367,16 +425,16 @@ def replay_on_client(trace: Trace, record: bool = False) -> Outcome:
     observed values (for --verbose).
     """
     out = Outcome()
-    out.not_driven = _instance_not_driven(trace.system) or ""
+    out.not_driven = _instance_not_driven(trace.system, backend) or ""
     if out.not_driven:
         return out
     for step in trace.steps[1:]:
-        why = not_driven(trace.system.actions[trace.system.action_index(step.action)].base)
+        why = not_driven(trace.system.actions[trace.system.action_index(step.action)].base, backend)
         if why is not None:
             out.not_driven = f"{step.action}: {why}"
             return out
     try:
-        driver = _Driver(trace)
+        driver = _Driver(trace, backend, kafka)
     except ClientFailure as e:
         out.error = f"setting up: {e}"
         return out
