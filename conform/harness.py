@@ -273,6 +273,12 @@ class _Driver:
 
     def _op_DeleteRecords(self, name: str, c: int) -> None:
         self.cluster.delete_records(self.cluster.log_start() + 1)  # retention deletes the oldest record
+        # A consumer may hold the record already, fetched ahead of its next poll() (librdkafka
+        # fetches as soon as it is assigned); the model has no prefetch, so its next Poll
+        # fetches after the deletion: each live owner drops what it fetched ahead.
+        w = self.workers.get(self.owner)
+        if w is not None and w.alive:
+            w.call("refetch")
 
     def _op_ExpireOffsets(self, name: str, c: int) -> None:
         self.cluster.expire_offsets()
@@ -368,6 +374,8 @@ class _Driver:
             if j["st"][c] != "member" or (self.p["processing"] == "sync" and j["pc"][c] != "idle"):
                 return None
             pos, batch = j["pos"][c], self.p["batch"]
+            if pos < j["log_start"]:  # OffsetOutOfRange: auto.offset.reset, as the model's next Poll does
+                pos = j["log_start"] if self.p["reset"] == "earliest" else j["sent"]
         expect = list(range(pos, min(j["sent"], pos + batch)))
         got = self._poll(c, batch, POLL_FIRST if expect else POLL_NOTHING)
         return ("next poll" if self.kafka else f"next poll c{c}"), expect, got

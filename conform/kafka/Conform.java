@@ -111,6 +111,12 @@ public final class Conform {
                 ok.put("position", consumer.position(tp, Duration.ofSeconds(15)));
                 return ok;
             }
+            case "refetch": {
+                // Drop records fetched ahead: seek to the position (the next poll fetches again).
+                consumer.seek(tp, consumer.position(tp, Duration.ofSeconds(15)));
+                ahead.clear();
+                return ok;
+            }
             case "seek": {
                 consumer.seek(tp, req.get("offset").asLong());
                 ahead.clear();
