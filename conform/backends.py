@@ -64,7 +64,7 @@ class RealKafka:
         try:
             self.cluster.start()
         except BaseException:
-            self.cluster.stop(keep_logs=True)
+            self.failed = True  # its logs are kept (stop() names the folder)
             raise
         return self
 

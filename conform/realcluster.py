@@ -293,8 +293,10 @@ class KafkaCluster:
             finally:
                 _kill(proc)
         if rc != 0:
-            raise ClientFailure(f"formatting the KRaft storage failed ({'timed out' if rc is None else f'exit {rc}'});"
-                                f" see {fmt}")
+            with open(fmt, errors="replace") as f:
+                last = [x.strip() for x in f if x.strip()][-1:] or ["no output"]
+            raise ClientFailure(f"formatting the KRaft storage failed ({'timed out' if rc is None else f'exit {rc}'}:"
+                                f" {last[0][:200]}); see {fmt}")
         self.started = True
         for n in self.nodes:
             self._launch(n)
