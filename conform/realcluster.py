@@ -152,6 +152,8 @@ def _kill_all() -> None:
 
 
 def _spawn(cmd: list[str], **kw: Any) -> subprocess.Popen:
+    if cmd[0] == "java":  # the JVM's temporary folder is the harness's (it names the run's JVMs too)
+        cmd = [cmd[0], f"-Djava.io.tmpdir={tempfile.gettempdir()}", *cmd[1:]]
     proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent, **kw)
     _LIVE.add(proc)
     interrupt.adopt(proc)  # Ctrl-C on the command kills it (checker/interrupt.py)

@@ -48,7 +48,7 @@ public final class Conform {
     public static void main(String[] args) throws Exception {
         if (args.length >= 3 && args[0].equals("format")) {
             for (int i = 2; i < args.length; i++) {
-                int rc = kafka.tools.StorageTool.execute(new String[]{"format", "-t", args[1], "-c", args[i]},
+                int rc = kafka.tools.StorageTool.execute(new String[]{"format", "--cluster-id=" + args[1], "-c", args[i]},
                         System.out);
                 if (rc != 0) System.exit(rc);
             }
