@@ -3,8 +3,9 @@
 The jars come from Maven Central: `conform/kafka/pom.xml` pins one Kafka version
 (KAFKA_VERSION) and `mvn dependency:copy-dependencies` resolves the broker
 (`org.apache.kafka:kafka_2.13`), the Java client (`kafka-clients`) and their
-dependencies into a cache folder (`.cache/kafka-VERSION/` in the checkout, or
-$CONFORM_KAFKA_CACHE), where `conform/kafka/Conform.java` is compiled against them.
+dependencies into a cache folder (`.cache/kafka-VERSION/` in the checkout,
+$CONFORM_KAFKA_CACHE, or the user's cache folder for an installed package), where
+`conform/kafka/Conform.java` is compiled against them.
 `runtime()` fills a missing cache (`./setup.sh --test` does it ahead of time).
 
 `KafkaCluster` runs that Kafka in KRaft mode on 127.0.0.1 with free ports: one node
@@ -65,7 +66,13 @@ class Runtime:
 
 
 def cache_dir() -> str:
-    return os.environ.get("CONFORM_KAFKA_CACHE") or os.path.join(ROOT, ".cache", f"kafka-{KAFKA_VERSION}")
+    """$CONFORM_KAFKA_CACHE, else .cache/ in the checkout, else (an installed wheel) the user's cache."""
+    if os.environ.get("CONFORM_KAFKA_CACHE"):
+        return os.environ["CONFORM_KAFKA_CACHE"]
+    if os.path.isfile(os.path.join(ROOT, "pyproject.toml")):
+        return os.path.join(ROOT, ".cache", f"kafka-{KAFKA_VERSION}")
+    user = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(user, "kafka-semantics-checker", f"kafka-{KAFKA_VERSION}")
 
 
 def have_tools() -> str | None:
