@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cluster import (CALL_TIMEOUT, GROUP, NO_OFFSET, PARTITION, TOPIC, ClientFailure, ConsumerProcess, MockCluster,
-                      _import_client, _quiet_logger)
+                      import_client, quiet_logger)
 
 __all__ = ["Backend", "BACKENDS", "CHOICES", "chosen", "RealKafka"]
 
@@ -83,7 +83,7 @@ class RealSession:
     group's committed offsets are gone, as when they expire)."""
 
     def __init__(self, kafka: RealKafka, backend: Backend, n: int, committed: int | None):
-        ck = _import_client()
+        ck = import_client()
         from confluent_kafka.admin import AdminClient, NewTopic
 
         self._ck, self.kafka, self.backend = ck, kafka, backend
@@ -91,15 +91,15 @@ class RealSession:
         self.bootstrap = kafka.cluster.bootstrap
         self.consumers: list[ConsumerProcess] = []
         self.producer = self.observer = None
-        self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": _quiet_logger()})
+        self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
         try:
             with self._failures("creating the topic"):
                 fut = self.admin.create_topics([NewTopic(self.topic, 1, 1)], operation_timeout=CALL_TIMEOUT)
                 fut[self.topic].result(CALL_TIMEOUT)
             self.producer = ck.Producer({"bootstrap.servers": self.bootstrap, "acks": "all",
-                                         "logger": _quiet_logger()})
+                                         "logger": quiet_logger()})
             self.observer = ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
-                                         "enable.auto.commit": False, "logger": _quiet_logger()})
+                                         "enable.auto.commit": False, "logger": quiet_logger()})
             self.tp = ck.TopicPartition(self.topic, PARTITION)
             if committed is not None:
                 self.commit(committed)
@@ -160,7 +160,7 @@ class RealSession:
             fut = self.admin.delete_consumer_groups([self.group], request_timeout=CALL_TIMEOUT)
             fut[self.group].result(CALL_TIMEOUT)
             self.observer = self._ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
-                                               "enable.auto.commit": False, "logger": _quiet_logger()})
+                                               "enable.auto.commit": False, "logger": quiet_logger()})
 
     def consumer(self, conf: dict[str, Any]) -> ConsumerProcess:
         if self.backend.client == "java":

@@ -34,7 +34,7 @@ class ClientFailure(Exception):
     """The real client failed or did not answer in time: the run is incomplete, not a mismatch."""
 
 
-def _quiet_logger() -> logging.Logger:
+def quiet_logger() -> logging.Logger:
     log = logging.getLogger("conform.librdkafka")
     if not log.handlers:
         log.addHandler(logging.NullHandler())
@@ -42,7 +42,7 @@ def _quiet_logger() -> logging.Logger:
     return log
 
 
-def _import_client():
+def import_client():
     try:
         import confluent_kafka
     except ImportError:
@@ -52,7 +52,7 @@ def _import_client():
 
 
 def client_version() -> str:
-    ck = _import_client()
+    ck = import_client()
     v = ck.version()  # a string in recent releases, a (string, int) pair in older ones
     return f"confluent-kafka {v if isinstance(v, str) else v[0]} (librdkafka {ck.libversion()[0]})"
 
@@ -127,11 +127,11 @@ class MockCluster:
     """A fresh mock cluster with a producer and an observer of the group's committed offset."""
 
     def __init__(self, committed: int | None):
-        ck = _import_client()
+        ck = import_client()
         self._ck = ck
         self.consumers: list[ConsumerProcess] = []
         # The producer creates the cluster and keeps it alive: the cluster lives as long as it.
-        self.producer = ck.Producer({"test.mock.num.brokers": 1, "logger": _quiet_logger()})
+        self.producer = ck.Producer({"test.mock.num.brokers": 1, "logger": quiet_logger()})
         self.observer = None
         try:
             md = self.producer.list_topics(timeout=10)
@@ -139,7 +139,7 @@ class MockCluster:
             # Never assigned nor subscribed: it only reads the group's committed offset and
             # the log end, so it takes no part in the group.
             self.observer = ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": GROUP,
-                                         "enable.auto.commit": False, "logger": _quiet_logger()})
+                                         "enable.auto.commit": False, "logger": quiet_logger()})
             self.tp = ck.TopicPartition(TOPIC, PARTITION)
             self.producer.list_topics(TOPIC, timeout=10)  # the mock creates the topic on first use
             if committed is not None:  # the model's initial committed offset (a group that ran before)

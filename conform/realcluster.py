@@ -326,9 +326,9 @@ class KafkaCluster:
 
     def wait_ready(self, end: float | None = None, brokers: list[Node] | None = None) -> None:
         """Until every (given) broker answers a metadata request listing them all, or ClientFailure."""
-        from .cluster import _import_client, _quiet_logger
+        from .cluster import import_client, quiet_logger
 
-        ck = _import_client()
+        ck = import_client()
         from confluent_kafka.admin import AdminClient
 
         end = end if end is not None else time.monotonic() + START_TIMEOUT
@@ -342,7 +342,7 @@ class KafkaCluster:
             if left <= 0:
                 raise ClientFailure(f"the Kafka cluster was not ready within {START_TIMEOUT:g} s; see {self.dir}")
             try:
-                admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": _quiet_logger()})
+                admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
                 md = admin.list_topics(timeout=min(5.0, left))
                 if want <= set(md.brokers):
                     return
