@@ -90,7 +90,10 @@ class ConsumerProcess:
         line = self.proc.stdout.readline()
         if not line:
             raise ClientFailure(f"the consumer process died during {op}")
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise ClientFailure(f"the consumer answered {op} with something else than JSON: {line[:200]!r}") from None
         if "error" in reply:
             raise ClientFailure(f"the consumer failed {op}: {reply['error']}")
         return reply

@@ -81,12 +81,11 @@ NOT_DRIVEN = {
 
 # ... on a real broker, per client (conform/backends.py): the broker has DeleteRecords and
 # DeleteGroups, so only what the client itself lacks, and what the harness does not force yet.
-_EVICT_REAL = ("a zombie needs the group protocol (subscribe(), generations, max.poll.interval.ms); the harness "
-               "assigns the partition itself, and has no forced trigger for an eviction yet")
+_EVICT_REAL = ("a zombie needs the group protocol (subscribe(), generations, max.poll.interval.ms) and a forced "
+               "expiry of the poll timer; the harness has one for the Java classic consumer only (java-classic)")
 NOT_DRIVEN_REAL = {
     "librdkafka": {"Evict": _EVICT_REAL, "PollAutoCommit": NOT_DRIVEN["PollAutoCommit"]},
-    "java-classic": {"Evict": _EVICT_REAL,
-                     "BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
+    "java-classic": {"BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
                                              "(commit=auto rows run as auto_commit_on=poll)"},
     "java-consumer": {"Evict": _EVICT_REAL,
                       "PollAutoCommit": "the AsyncKafkaConsumer (group.protocol=consumer) runs its auto-commit "
@@ -100,6 +99,7 @@ POLL_FIRST = 5.0  # seconds a poll waits for each record of its batch that the l
 POLL_NOTHING = 1.0  # ... when the model says nothing is there (the end-of-trace check)
 POLL_EMPTY = 0.3  # a PollAutoCommit with nothing to fetch: the commit happens at the start of poll()
 RESET_SETTLE = 1.0  # seconds to let librdkafka resolve auto.offset.reset after assign() (5x the 0.2 s measured)
+JOIN_TIMEOUT = 30.0  # seconds a rebalance may take (joins, and the hand-over after an eviction)
 AUTO_COMMIT_NEVER_MS = 86_400_000  # librdkafka's maximum auto.commit.interval.ms: no timer commit within a run
 
 
@@ -155,6 +155,9 @@ class _Driver:
             raise ValueError(why)  # replay_on_client checks first: a bug if reached
         self.by_name = {a.name: a for a in s.actions}
         self.retention = "retention" in s.failure_modes  # the log start is compared too
+        # Evictions need the group protocol: the consumers subscribe() and the coordinator
+        # assigns the partition (the Java classic consumer; see _op_Evict).
+        self.group_mode = self.java and "max-poll-exceeded" in s.failure_modes
         init = s.as_json_state(s.init)
         self.cap = None if self.kafka else 2  # the group model counts "twice or more" as 2
         self.processed: dict[int, int] = {}
@@ -173,6 +176,8 @@ class _Driver:
                 self.hands[c] = []
             for c in members:
                 self._start(c)
+            if self.group_mode:
+                self._join(members)
         except BaseException:
             self.cluster.close()
             raise
@@ -190,10 +195,40 @@ class _Driver:
                 "auto.offset.reset": "earliest" if self.kafka else self.p["reset"]}
 
     def _start(self, c: int) -> None:
+        if self.group_mode:
+            # client.id orders the members (the range assignor gives the one partition to the
+            # first member id, "c0-..."), heartbeats every 100 ms so a rebalance is quick, and
+            # max.poll.interval.ms stays at its default: only _op_Evict makes it expire.
+            self.workers[c] = self.cluster.consumer({**self._conf(), "client.id": f"c{c}",
+                                                     "heartbeat.interval.ms": "100",
+                                                     "partition.assignment.strategy":
+                                                         "org.apache.kafka.clients.consumer.RangeAssignor"})
+            self.workers[c].call("subscribe")
+            self.hands[c] = []
+            return
         self.workers[c] = self.cluster.consumer(self._conf())
         self.hands[c] = []
         if c == self.owner:
             self._assign(c)
+
+    def _join(self, members: list[int]) -> None:
+        """The members join the group one by one, each rebalance completed inside their polls
+        (the partition paused on assignment, so these polls hand out nothing); the first
+        member ends up owning the partition, as the model's initial state has it."""
+        joined: list[int] = []
+        for c in members:
+            joined.append(c)
+            done = {m: self._worker(m).call("join", ms=0)["assignments"] for m in joined}
+            end = time.monotonic() + JOIN_TIMEOUT
+            while True:
+                got = {m: self._worker(m).call("join", ms=100) for m in joined}
+                if all(got[m]["assignments"] > done[m] for m in joined) and \
+                        got[self.owner]["assigned"] == [0] and all(got[m]["assigned"] == [] for m in joined
+                                                                    if m != self.owner):
+                    break
+                if time.monotonic() > end:
+                    raise ClientFailure(f"the group did not settle within {JOIN_TIMEOUT:g} s with c{self.owner} "
+                                        f"owning the partition: {got}")
 
     def _assign(self, c: int) -> None:
         """assign(); with no committed offset, wait while librdkafka resolves auto.offset.reset.
@@ -259,7 +294,8 @@ class _Driver:
 
     def _op_Commit(self, name: str, c: int) -> None:
         offset = self.last[c] if not self.kafka and self.p["commit"] == "record-offset" else None
-        self._worker(c).call("commit", offset=offset)
+        if self._worker(c).call("commit", offset=offset).get("rejected"):
+            self.hands[c] = []  # CommitFailedException (a zombie): the rest of its batch is abandoned
 
     def _op_PollAutoCommit(self, name: str, c: int) -> None:
         # The Java classic consumer: the auto-commit timer is expired (by the driver, not by
@@ -270,6 +306,20 @@ class _Driver:
         ahead = self.cluster.log_end() > w.call("position")["position"]
         self._op_Poll(name, c, POLL_FIRST if ahead else POLL_EMPTY)
         w.call("committed")
+
+    def _op_Evict(self, name: str, c: int) -> None:
+        # max.poll.interval.ms exceeded mid-batch, forced: the owner's poll timer is expired
+        # (not waited out), its heartbeat thread leaves the group, and the next member takes
+        # the partition in a real rebalance (a new generation) from the committed offset.
+        # The harness waits for that rebalance (bounded), polling the next member.
+        self._worker(c).call("expire_poll_timer")
+        d = (c + 1) % self.p["consumers"]
+        end = time.monotonic() + JOIN_TIMEOUT
+        while self._worker(d).call("join", ms=100)["assigned"] != [0]:
+            if time.monotonic() > end:
+                raise ClientFailure(f"{name}: c{d} did not get the partition within {JOIN_TIMEOUT:g} s")
+        self.owner = d
+        self.hands[d] = []
 
     def _op_DeleteRecords(self, name: str, c: int) -> None:
         self.cluster.delete_records(self.cluster.log_start() + 1)  # retention deletes the oldest record

@@ -223,3 +223,20 @@ def test_no_jvm_outlives_an_interrupted_or_killed_command(how):
         while time.monotonic() < end and _spawned_jvms(tmp):
             time.sleep(0.1)
         assert _spawned_jvms(tmp) == []
+
+
+@pytest.mark.parametrize("row", ["rebalance-zombie", "rebalance-commit-on-revoke", "idempotent-sink-zombie"])
+def test_a_zombie_is_a_real_eviction_with_a_new_generation(row, kafka):
+    """Evict: the owner's poll timer expired (forced), its heartbeat thread leaves the group,
+    the other member takes the partition in a rebalance; the zombie's commit is rejected."""
+    _replay_row(row, JAVA_CLASSIC, kafka)
+
+
+def test_the_zombies_commit_is_rejected_and_its_batch_abandoned(kafka):
+    system = traces.row_system(get_config("rebalance-zombie"), JAVA_CLASSIC)[0]
+    trace = replay(system, ["Produce", "Poll(0)", "Process(0)", "Evict(0)", "Commit(0)", "Poll(1)", "Process(1)"])
+    out = replay_on_client(trace, record=True, backend=JAVA_CLASSIC, kafka=kafka)
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    after_commit = out.rows[5][3]
+    assert after_commit["committed"] == 0 and after_commit["in hand c1"] == []
+    assert out.rows[7][3]["processed[0]"] == 2  # processed by the zombie and again by the new owner

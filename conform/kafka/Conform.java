@@ -9,7 +9,9 @@
 // Ops: start (conf, topic, partition), assign (offset: seek there), unassign, poll (max,
 // first, end), commit (offset: commitSync of that offset; none: commitSync()), commit_async
 // (commitAsync(), waited for through its callback), auto_commit_due (the classic consumer's
-// auto-commit timer expired, so the next poll() commits), position, seek, close.
+// auto-commit timer expired, so the next poll() commits), subscribe and join (the group
+// protocol assigns the partition), expire_poll_timer (max.poll.interval.ms exceeded: the
+// heartbeat thread leaves the group), position, seek, refetch, close.
 // A crash is kill -9 of this process (the harness does it); nothing runs on the way down.
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,6 +25,7 @@ import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -31,11 +34,14 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 public final class Conform {
@@ -44,6 +50,8 @@ public final class Conform {
     private TopicPartition tp;
     // Records a poll() returned beyond what the harness asked for (max), handed out next time.
     private final List<Long> ahead = new ArrayList<>();
+    private boolean subscribed;  // group mode: subscribe(), the coordinator assigns the partition
+    private int assignments;  // onPartitionsAssigned calls so far (a completed rebalance, even an empty share)
 
     public static void main(String[] args) throws Exception {
         if (args.length >= 3 && args[0].equals("format")) {
@@ -64,7 +72,9 @@ public final class Conform {
 
     private void serve() throws Exception {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
+                StandardCharsets.UTF_8);
+        System.setOut(System.err);  // the client's log lines go to stderr, never into the protocol
         String line;
         while ((line = in.readLine()) != null) {
             ObjectNode reply;
@@ -127,7 +137,47 @@ public final class Conform {
                 ahead.clear();
                 return ok;
             }
+            case "subscribe": {
+                // The group protocol assigns the partition. Each assignment is paused at once, so the
+                // polls that only take part in a rebalance (join) hand out nothing; Poll resumes it.
+                subscribed = true;
+                consumer.subscribe(Collections.singletonList(tp.topic()), new ConsumerRebalanceListener() {
+                    @Override
+                    public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+                        consumer.pause(parts);
+                        assignments++;
+                    }
+
+                    @Override
+                    public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+                        ahead.clear();
+                    }
+                });
+                return ok;
+            }
+            case "join": {
+                // One short poll() (a rebalance completes inside poll); the assignment and how many
+                // rebalances this member has completed, for the harness's bounded wait.
+                consumer.poll(Duration.ofMillis(req.get("ms").asLong()));
+                var arr = ok.putArray("assigned");
+                for (TopicPartition p : consumer.assignment()) arr.add(p.partition());
+                ok.put("assignments", assignments);
+                return ok;
+            }
+            case "expire_poll_timer": {
+                // max.poll.interval.ms exceeded, forced: the heartbeat thread checks the poll timer
+                // (AbstractCoordinator.HeartbeatThread, Heartbeat.pollTimeoutExpired) and leaves the
+                // group when it has expired; the timer is expired here instead of waiting it out.
+                Object coordinator = field(field(consumer, "delegate"), "coordinator");
+                org.apache.kafka.common.utils.Timer timer =
+                        (org.apache.kafka.common.utils.Timer) field(field(coordinator, "heartbeat"), "pollTimer");
+                synchronized (coordinator) {
+                    timer.reset(0);
+                }
+                return ok;
+            }
             case "poll": {
+                if (subscribed) consumer.resume(consumer.assignment());
                 // Up to `max` records (max.poll.records is the batch); the first may take `first`
                 // seconds; then every record the log held when the step began (`end`) up to max.
                 int max = req.get("max").asInt();
@@ -152,10 +202,15 @@ public final class Conform {
                 return ok;
             }
             case "commit": {
-                if (req.hasNonNull("offset")) {
-                    consumer.commitSync(Map.of(tp, new OffsetAndMetadata(req.get("offset").asLong())));
-                } else {
-                    consumer.commitSync();
+                try {
+                    if (req.hasNonNull("offset")) {
+                        consumer.commitSync(Map.of(tp, new OffsetAndMetadata(req.get("offset").asLong())));
+                    } else {
+                        consumer.commitSync();
+                    }
+                } catch (CommitFailedException | RebalanceInProgressException e) {
+                    // A member no longer in the group (a zombie): the commit is rejected.
+                    ok.put("rejected", e.getClass().getSimpleName());
                 }
                 return ok;
             }
