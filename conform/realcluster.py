@@ -380,6 +380,11 @@ class KafkaCluster:
         assert n.proc is not None
         os.killpg(n.proc.pid, signal.SIGSTOP)
         n.paused = True
+        end = time.monotonic() + 5.0  # the signal is delivered asynchronously: wait until it is stopped
+        while _state(n.proc.pid) not in ("T", "t") and time.monotonic() < end:
+            time.sleep(0.01)
+        if _state(n.proc.pid) not in ("T", "t"):
+            raise ClientFailure(f"Kafka node {node_id} did not stop on SIGSTOP within 5 s")
 
     def resume(self, node_id: int) -> None:
         n = self.node(node_id)
@@ -398,6 +403,15 @@ class KafkaCluster:
         n = self.node(node_id)
         self.kill(node_id)
         self._launch(n)
+
+
+def _state(pid: int) -> str:
+    """The process's state letter from /proc (R, S, T stopped, Z, ...); "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
 
 
 class JavaConsumerProcess(ConsumerProcess):

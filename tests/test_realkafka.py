@@ -240,3 +240,25 @@ def test_the_zombies_commit_is_rejected_and_its_batch_abandoned(kafka):
     after_commit = out.rows[5][3]
     assert after_commit["committed"] == 0 and after_commit["in hand c1"] == []
     assert out.rows[7][3]["processed[0]"] == 2  # processed by the zombie and again by the new owner
+
+
+def test_three_brokers_start_and_take_the_faults_the_replication_rows_need():
+    """The replication cluster: a controller and three brokers; a broker paused (SIGSTOP)
+    and resumed, one killed (kill -9) and restarted, each back in the cluster's metadata."""
+    from conform.realcluster import KafkaCluster
+
+    c = KafkaCluster(3)
+    try:
+        c.start()
+        assert len(c.broker_nodes) == 3 and len(c.bootstrap.split(",")) == 3
+        b = c.broker_nodes[1]
+        c.pause(b.node_id)
+        assert open(f"/proc/{b.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T"  # stopped
+        c.resume(b.node_id)
+        c.kill(b.node_id)
+        assert b.proc is None
+        c.restart(b.node_id)
+        c.wait_ready()
+    finally:
+        c.stop()
+    assert not os.path.exists(c.dir)
