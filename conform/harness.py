@@ -1,7 +1,9 @@
 """Drive a model trace on the real client, step by step, and compare what it observes with the model's state.
 
-Each action of the `kafka` and `group` models becomes client operations on a fresh mock
-cluster (conform/cluster.py):
+Each action of the `kafka` and `group` models becomes client operations on a backend
+(conform/backends.py): a fresh mock cluster (conform/cluster.py), or a fresh topic and
+group on the real broker (conform/realcluster.py) with librdkafka or the Java consumer
+(conform/kafka/Conform.java, the same operations over the same line protocol):
 
 - Produce: the producer sends one record to the partition and waits for it to be delivered.
 - Poll(c): consumer c's poll() hands out up to max.poll.records (`batch`) records; the
@@ -43,6 +45,18 @@ librdkafka has none: rows with commit=auto run as auto_commit_on=librdkafka); an
 action the harness has no operation for, such as the action of a new failure mode
 (`not_driven` says so, with the reason; a `_op_<Action>` method of `_Driver` drives it).
 
+On the real broker (NOT_DRIVEN_REAL says what stays undriven per client):
+- DeleteRecords: the admin client's DeleteRecords moves the log start past the oldest
+  record; the owner then drops what it fetched ahead (a seek to its position), since
+  the model has no prefetch.
+- ExpireOffsets: DeleteGroups on the empty group (what offset expiry removes).
+- PollAutoCommit (the Java classic consumer): the auto-commit timer is expired in place,
+  then poll() commits the positions of earlier polls and fetches.
+- Evict (the Java classic consumer): the consumers subscribe(); the owner's poll timer
+  is expired in place, its heartbeat thread leaves the group, and the harness waits
+  (bounded) until the other member owns the partition after a real rebalance; the
+  zombie's commitSync() is rejected (CommitFailedException) and its batch abandoned.
+
 After every step the harness compares, variable by variable: `sent` (the log end offset),
 `committed` (the group's committed offset; -1 when there is none), `processed[o]` (how
 often the harness processed record o; the group model counts up to 2, "twice or more"),
@@ -82,16 +96,12 @@ NOT_DRIVEN = {
 # ... on a real broker, per client (conform/backends.py): the broker has DeleteRecords and
 # DeleteGroups, so only what the client itself lacks, and what the harness does not force yet.
 _EVICT_REAL = ("a zombie needs the group protocol (subscribe(), generations, max.poll.interval.ms) and a forced "
-               "expiry of the poll timer; the harness has one for the Java classic consumer only (java-classic)")
+               "expiry of the poll timer; the harness has one for the Java consumer only")
 NOT_DRIVEN_REAL = {
     "librdkafka": {"Evict": _EVICT_REAL, "PollAutoCommit": NOT_DRIVEN["PollAutoCommit"]},
     "java-classic": {"BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
                                              "(commit=auto rows run as auto_commit_on=poll)"},
-    "java-consumer": {"Evict": _EVICT_REAL,
-                      "PollAutoCommit": "the AsyncKafkaConsumer (group.protocol=consumer) runs its auto-commit "
-                                        "timer in its background thread; the harness has no forced trigger for it, "
-                                        "and waiting for a timer is not a forced step",
-                      "BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
+    "java-consumer": {"BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
                                               "(commit=auto rows run as auto_commit_on=poll)"},
 }
 
@@ -199,10 +209,12 @@ class _Driver:
             # client.id orders the members (the range assignor gives the one partition to the
             # first member id, "c0-..."), heartbeats every 100 ms so a rebalance is quick, and
             # max.poll.interval.ms stays at its default: only _op_Evict makes it expire.
+            classic = {"heartbeat.interval.ms": "100",
+                       "partition.assignment.strategy": "org.apache.kafka.clients.consumer.RangeAssignor"}
+            # group.protocol=consumer: the broker sets the heartbeat interval and assigns (KIP-848);
+            # the member that joins first keeps the partition when the second joins.
             self.workers[c] = self.cluster.consumer({**self._conf(), "client.id": f"c{c}",
-                                                     "heartbeat.interval.ms": "100",
-                                                     "partition.assignment.strategy":
-                                                         "org.apache.kafka.clients.consumer.RangeAssignor"})
+                                                     **(classic if self.backend.protocol == "classic" else {})})
             self.workers[c].call("subscribe")
             self.hands[c] = []
             return
@@ -222,9 +234,13 @@ class _Driver:
             end = time.monotonic() + JOIN_TIMEOUT
             while True:
                 got = {m: self._worker(m).call("join", ms=100) for m in joined}
-                if all(got[m]["assignments"] > done[m] for m in joined) and \
-                        got[self.owner]["assigned"] == [0] and all(got[m]["assigned"] == [] for m in joined
-                                                                    if m != self.owner):
+                # The new member has completed a rebalance (onPartitionsAssigned runs for an empty
+                # share too); with the classic (eager) protocol every member has rejoined, while with
+                # the consumer protocol a member whose assignment does not change gets no callback.
+                settled = all(got[m]["assignments"] > done[m] for m in joined
+                              if m == c or self.backend.protocol == "classic")
+                if settled and got[self.owner]["assigned"] == [0] and \
+                        all(got[m]["assigned"] == [] for m in joined if m != self.owner):
                     break
                 if time.monotonic() > end:
                     raise ClientFailure(f"the group did not settle within {JOIN_TIMEOUT:g} s with c{self.owner} "

@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import base64
 import ctypes
+import hashlib
 import os
 import shutil
 import signal
@@ -94,25 +95,32 @@ def runtime() -> Runtime:
     if why is not None:
         raise CheckerError(f"conform --backend kafka: {why}")
     base = cache_dir()
-    lib, classes = os.path.join(base, "lib"), os.path.join(base, "classes")
+    lib = os.path.join(base, "lib")
     source = os.path.join(HERE, "kafka", "Conform.java")
     if not os.path.isfile(os.path.join(lib, f"kafka-clients-{KAFKA_VERSION}.jar")):
         print(f"conform: resolving Apache Kafka {KAFKA_VERSION} with Maven into {lib} (once)", file=sys.stderr)
-        tmp = lib + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        _run(["mvn", "-q", "-B", "-f", os.path.join(HERE, "kafka", "pom.xml"), "dependency:copy-dependencies",
-              f"-DoutputDirectory={tmp}"], RESOLVE_TIMEOUT, "resolving the Kafka jars with Maven")
-        shutil.rmtree(lib, ignore_errors=True)
-        os.replace(tmp, lib)
-    stamp = os.path.join(classes, "Conform.class")
-    if not os.path.isfile(stamp) or os.path.getmtime(stamp) < os.path.getmtime(source):
-        tmp = classes + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        _run(["javac", "-nowarn", "-encoding", "UTF-8", "-d", tmp, "-cp", os.path.join(lib, "*"), source], 120,
-             "compiling conform/kafka/Conform.java")
-        shutil.rmtree(classes, ignore_errors=True)
-        os.replace(tmp, classes)
+        os.makedirs(base, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix="lib.tmp-", dir=base)
+        try:
+            _run(["mvn", "-q", "-B", "-f", os.path.join(HERE, "kafka", "pom.xml"), "dependency:copy-dependencies",
+                  f"-DoutputDirectory={tmp}"], RESOLVE_TIMEOUT, "resolving the Kafka jars with Maven")
+            shutil.rmtree(lib, ignore_errors=True)
+            os.replace(tmp, lib)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    # One folder per version of the source, so a run never sees another one's class swapped in.
+    with open(source, "rb") as f:
+        classes = os.path.join(base, "classes-" + hashlib.sha256(f.read()).hexdigest()[:12])
+    if not os.path.isfile(os.path.join(classes, "Conform.class")):
+        tmp = tempfile.mkdtemp(prefix="classes.tmp-", dir=base)
+        try:
+            _run(["javac", "-nowarn", "-encoding", "UTF-8", "-d", tmp, "-cp", os.path.join(lib, "*"), source], 120,
+                 "compiling conform/kafka/Conform.java")
+            os.replace(tmp, classes)
+        except OSError:  # another run compiled the same source meanwhile
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return Runtime(lib, classes)
 
 
@@ -267,6 +275,8 @@ class KafkaCluster:
             "transaction.state.log.num.partitions": "1", "share.coordinator.state.topic.replication.factor": replication,
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0", "auto.create.topics.enable": "false",
+            # KIP-848 groups: heartbeats every 500 ms (default 5 s), so a rebalance takes about a second
+            "group.consumer.heartbeat.interval.ms": "500", "group.consumer.min.heartbeat.interval.ms": "500",
             "num.network.threads": "2", "num.io.threads": "2", "background.threads": "2",
             "log.flush.interval.messages": "1", "unstable.api.versions.enable": "false",
         }

@@ -102,8 +102,9 @@ def test_java_classic_consumer_matches_every_row_it_defines(row, kafka):
     _replay_row(row, JAVA_CLASSIC, kafka)
 
 
-@pytest.mark.parametrize("row", ["at-least-once", "commit-sync-mid-batch", "rebalance-uncommitted",
-                                 "offset-expiry-latest", "retention-lag", "shared-group-assign"])
+@pytest.mark.parametrize("row", ["at-least-once", "auto-commit-async", "commit-sync-mid-batch",
+                                 "rebalance-uncommitted", "offset-expiry-latest", "retention-lag",
+                                 "shared-group-assign"])
 def test_java_consumer_protocol_matches(row, kafka):
     _replay_row(row, JAVA_CONSUMER, kafka)
 
@@ -123,18 +124,20 @@ def test_the_rows_the_mock_could_not_drive_have_their_real_traces(kafka):
         "no-loss counterexample, 4 steps", ["Produce", "Poll(0)", "PollAutoCommit(0)", "Crash(0)"])
 
 
-def test_java_auto_commit_runs_inside_poll_and_close_commits(kafka):
-    """The classic consumer's auto-commit: nothing at a poll before the timer expires; at the
-    poll after, the positions of earlier polls; close() commits synchronously."""
-    system, note = traces.row_system(get_config("auto-commit-sync"), JAVA_CLASSIC)
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_java_auto_commit_runs_inside_poll_and_close_commits(backend, kafka):
+    """The Java consumer's auto-commit (classic, and the AsyncKafkaConsumer after KAFKA-18641):
+    nothing at a poll before the timer expires; at the poll after, the positions of earlier
+    polls; close() commits synchronously."""
+    system, note = traces.row_system(get_config("auto-commit-sync"), backend)
     assert system.params["auto_commit_on"] == "poll" and note == ""
     trace = replay(system, ["Produce", "Produce", "Poll(0)", "Process(0)", "PollAutoCommit(0)", "Process(0)"])
-    out = replay_on_client(trace, record=True, backend=JAVA_CLASSIC, kafka=kafka)
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
     assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
     committed = [observed["committed"] for _, _, _, observed in out.rows if "committed" in observed]
     assert committed == [0, 0, 0, 0, 0, 1, 1]
-    close = traces.row_system(get_config("auto-commit-close"), JAVA_CLASSIC)[0]
-    out = replay_on_client(replay(close, ["Produce", "Poll(0)", "Close(0)"]), record=True, backend=JAVA_CLASSIC,
+    close = traces.row_system(get_config("auto-commit-close"), backend)[0]
+    out = replay_on_client(replay(close, ["Produce", "Poll(0)", "Close(0)"]), record=True, backend=backend,
                            kafka=kafka)
     assert out.matched and out.rows[-1][3]["committed"] == 1  # close() committed the record never processed
 
@@ -163,11 +166,14 @@ def test_a_wrong_model_value_is_a_mismatch_on_the_real_broker(kafka):
 
 
 def test_rows_not_driven_say_why_per_backend():
-    _, skipped = traces.plan(["rebalance-zombie", "librdkafka-manual-store", "auto-commit-sync"], 0, 1, 1,
-                             JAVA_CONSUMER)
+    rows = ["rebalance-zombie", "librdkafka-manual-store", "auto-commit-sync", "acks-1-failover"]
+    _, skipped = traces.plan(rows, 0, 1, 1, JAVA_CONSUMER)
     assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
-        ("rebalance-zombie", "Evict"), ("librdkafka-manual-store", "a librdkafka row (auto_commit_on=librdkafka)"),
-        ("auto-commit-sync", "PollAutoCommit")]
+        ("librdkafka-manual-store", "a librdkafka row (auto_commit_on=librdkafka)"),
+        ("acks-1-failover", "model pipeline")]
+    _, skipped = traces.plan(rows, 0, 1, 1, LIBRDKAFKA)
+    assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
+        ("rebalance-zombie", "Evict"), ("acks-1-failover", "model pipeline")]
 
 
 def test_cli_backend_kafka_json_has_every_step_per_backend(capsys):
@@ -183,7 +189,10 @@ def test_cli_backend_kafka_json_has_every_step_per_backend(capsys):
         assert [s["action"] for s in t["steps"]] == ["(initial)", "Produce", "Poll(0)", "Commit(0)", "Crash(0)"]
         assert [s["observed"]["committed"] for s in t["steps"]] == [0, 0, 0, 1, 1]
         assert t["steps"][-1]["model"] == t["steps"][-1]["observed"]  # the loss: committed 1, processed 0
-    assert doc["rows"]["rebalance-zombie"]["java-classic"]["status"] == "not driven"
+    zombie = doc["rows"]["rebalance-zombie"]
+    assert [zombie[b]["status"] for b in ("librdkafka", "java-classic", "java-consumer")] == [
+        "not driven", "match", "match"]
+    assert zombie["librdkafka"]["reason"].startswith("Evict: a zombie needs the group protocol")
 
 
 def test_cli_bad_input_is_one_line_exit_2(capsys):
@@ -225,17 +234,19 @@ def test_no_jvm_outlives_an_interrupted_or_killed_command(how):
         assert _spawned_jvms(tmp) == []
 
 
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
 @pytest.mark.parametrize("row", ["rebalance-zombie", "rebalance-commit-on-revoke", "idempotent-sink-zombie"])
-def test_a_zombie_is_a_real_eviction_with_a_new_generation(row, kafka):
-    """Evict: the owner's poll timer expired (forced), its heartbeat thread leaves the group,
-    the other member takes the partition in a rebalance; the zombie's commit is rejected."""
-    _replay_row(row, JAVA_CLASSIC, kafka)
+def test_a_zombie_is_a_real_eviction_with_a_new_generation(row, backend, kafka):
+    """Evict: the owner's poll timer expired (forced), it leaves the group, the other member
+    takes the partition in a rebalance; the zombie's commit is rejected."""
+    _replay_row(row, backend, kafka)
 
 
-def test_the_zombies_commit_is_rejected_and_its_batch_abandoned(kafka):
-    system = traces.row_system(get_config("rebalance-zombie"), JAVA_CLASSIC)[0]
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_the_zombies_commit_is_rejected_and_its_batch_abandoned(backend, kafka):
+    system = traces.row_system(get_config("rebalance-zombie"), backend)[0]
     trace = replay(system, ["Produce", "Poll(0)", "Process(0)", "Evict(0)", "Commit(0)", "Poll(1)", "Process(1)"])
-    out = replay_on_client(trace, record=True, backend=JAVA_CLASSIC, kafka=kafka)
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
     assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
     after_commit = out.rows[5][3]
     assert after_commit["committed"] == 0 and after_commit["in hand c1"] == []

@@ -52,6 +52,7 @@ public final class Conform {
     private final List<Long> ahead = new ArrayList<>();
     private boolean subscribed;  // group mode: subscribe(), the coordinator assigns the partition
     private int assignments;  // onPartitionsAssigned calls so far (a completed rebalance, even an empty share)
+    private final java.util.Set<TopicPartition> owned = new java.util.HashSet<>();  // as the callbacks say
 
     public static void main(String[] args) throws Exception {
         if (args.length >= 3 && args[0].equals("format")) {
@@ -145,11 +146,19 @@ public final class Conform {
                     @Override
                     public void onPartitionsAssigned(Collection<TopicPartition> parts) {
                         consumer.pause(parts);
+                        owned.addAll(parts);
                         assignments++;
                     }
 
                     @Override
                     public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+                        owned.removeAll(parts);
+                        ahead.clear();
+                    }
+
+                    @Override
+                    public void onPartitionsLost(Collection<TopicPartition> parts) {
+                        owned.removeAll(parts);
                         ahead.clear();
                     }
                 });
@@ -159,8 +168,10 @@ public final class Conform {
                 // One short poll() (a rebalance completes inside poll); the assignment and how many
                 // rebalances this member has completed, for the harness's bounded wait.
                 consumer.poll(Duration.ofMillis(req.get("ms").asLong()));
+                // What the callbacks have seen (the AsyncKafkaConsumer updates assignment() in its
+                // background thread before the callback has run, and paused, on this one).
                 var arr = ok.putArray("assigned");
-                for (TopicPartition p : consumer.assignment()) arr.add(p.partition());
+                for (TopicPartition p : owned) arr.add(p.partition());
                 ok.put("assignments", assignments);
                 return ok;
             }
@@ -168,11 +179,21 @@ public final class Conform {
                 // max.poll.interval.ms exceeded, forced: the heartbeat thread checks the poll timer
                 // (AbstractCoordinator.HeartbeatThread, Heartbeat.pollTimeoutExpired) and leaves the
                 // group when it has expired; the timer is expired here instead of waiting it out.
-                Object coordinator = field(field(consumer, "delegate"), "coordinator");
-                org.apache.kafka.common.utils.Timer timer =
-                        (org.apache.kafka.common.utils.Timer) field(field(coordinator, "heartbeat"), "pollTimer");
-                synchronized (coordinator) {
-                    timer.reset(0);
+                // The AsyncKafkaConsumer's heartbeat manager (background thread) keeps the same timer and
+                // sends its leave heartbeat when it has expired.
+                Object delegate = field(consumer, "delegate");
+                if (delegate.getClass().getSimpleName().equals("ClassicKafkaConsumer")) {
+                    Object coordinator = field(delegate, "coordinator");
+                    org.apache.kafka.common.utils.Timer timer = (org.apache.kafka.common.utils.Timer)
+                            field(field(coordinator, "heartbeat"), "pollTimer");
+                    synchronized (coordinator) {
+                        timer.reset(0);
+                    }
+                } else {
+                    Object managers = field(field(field(delegate, "applicationEventHandler"), "networkThread"),
+                            "requestManagers");
+                    Object heartbeat = ((java.util.Optional<?>) field(managers, "consumerHeartbeatRequestManager")).get();
+                    ((org.apache.kafka.common.utils.Timer) field(heartbeat, "pollTimer")).reset(0);
                 }
                 return ok;
             }
@@ -228,10 +249,21 @@ public final class Conform {
                 // passed (ConsumerCoordinator.maybeAutoCommitOffsetsAsync, nextAutoCommitTimer). The
                 // harness runs with the interval at a day and expires the timer here, so the next
                 // poll() is the one that auto-commits: no waiting on a clock.
+                // The AsyncKafkaConsumer (group.protocol=consumer) keeps its timer in the background
+                // thread's CommitRequestManager; the poll() after it is expired sends the commit of
+                // the positions from there (a PollEvent), which is what the step forces.
                 Object delegate = field(consumer, "delegate");
-                Object coordinator = field(delegate, "coordinator");
-                org.apache.kafka.common.utils.Timer timer =
-                        (org.apache.kafka.common.utils.Timer) field(coordinator, "nextAutoCommitTimer");
+                org.apache.kafka.common.utils.Timer timer;
+                if (delegate.getClass().getSimpleName().equals("ClassicKafkaConsumer")) {
+                    timer = (org.apache.kafka.common.utils.Timer) field(field(delegate, "coordinator"),
+                            "nextAutoCommitTimer");
+                } else {
+                    Object managers = field(field(field(delegate, "applicationEventHandler"), "networkThread"),
+                            "requestManagers");
+                    Object commits = ((java.util.Optional<?>) field(managers, "commitRequestManager")).get();
+                    Object state = ((java.util.Optional<?>) field(commits, "autoCommitState")).get();
+                    timer = (org.apache.kafka.common.utils.Timer) field(state, "timer");
+                }
                 timer.reset(0);
                 return ok;
             }
