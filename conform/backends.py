@@ -20,10 +20,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from .cluster import (CALL_TIMEOUT, GROUP, NO_OFFSET, PARTITION, TOPIC, ClientFailure, ConsumerProcess, MockCluster,
-                      import_client, quiet_logger)
+from .cluster import (CALL_TIMEOUT, GROUP, PARTITION, TOPIC, ClientFailure, ConsumerProcess, import_client,
+                      quiet_logger)
 
-__all__ = ["Backend", "BACKENDS", "CHOICES", "chosen", "RealKafka"]
+__all__ = ["Backend", "BACKENDS", "CHOICES", "chosen", "RealKafka", "RealSession", "MOCK", "LIBRDKAFKA",
+           "JAVA_CLASSIC", "JAVA_CONSUMER"]
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,32 @@ class RealKafka:
         from .realcluster import KafkaCluster, runtime
 
         self.rt = runtime()
-        self.cluster = KafkaCluster(brokers, rt=self.rt)
+        self.cluster = KafkaCluster(brokers, rt=self.rt, proxied=True)
+        self.proxy = None
         self._n = itertools.count(1)
         self.failed = False
 
     def start(self) -> "RealKafka":
+        from .proxy import Proxy
+
         try:
             self.cluster.start()
+            assert self.cluster.proxied is not None
+            self.proxy = Proxy(self.cluster.proxied[0], self.cluster.proxied[1])
         except BaseException:
             self.failed = True  # its logs are kept (stop() names the folder)
             raise
         return self
 
-    def session(self, backend: Backend, committed: int | None) -> "RealSession":
-        return RealSession(self, backend, next(self._n), committed)
+    def session(self, backend: Backend, committed: int | None, proxied: bool = False) -> "RealSession":
+        """A fresh topic and group; with `proxied`, the consumers talk to the broker through
+        the proxy (conform/proxy.py), which can lose a response on cue."""
+        return RealSession(self, backend, next(self._n), committed, proxied)
 
     def stop(self) -> str | None:
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
         return self.cluster.stop(keep_logs=self.failed)
 
 
@@ -82,13 +93,15 @@ class RealSession:
     DeleteRecords (the log start moves up, as retention moves it) and DeleteGroups (the
     group's committed offsets are gone, as when they expire)."""
 
-    def __init__(self, kafka: RealKafka, backend: Backend, n: int, committed: int | None):
+    def __init__(self, kafka: RealKafka, backend: Backend, n: int, committed: int | None, proxied: bool = False):
         ck = import_client()
         from confluent_kafka.admin import AdminClient, NewTopic
 
         self._ck, self.kafka, self.backend = ck, kafka, backend
         self.topic, self.group = f"{TOPIC}-{n}", f"{GROUP}-{n}"
         self.bootstrap = kafka.cluster.bootstrap
+        self.proxy = kafka.proxy if proxied else None
+        self.consumer_bootstrap = f"127.0.0.1:{self.proxy.port}" if self.proxy is not None else self.bootstrap
         self.consumers: list[ConsumerProcess] = []
         self.producer = self.observer = None
         self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
@@ -162,15 +175,23 @@ class RealSession:
             self.observer = self._ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
                                                "enable.auto.commit": False, "logger": quiet_logger()})
 
+    def lose_next_commit_response(self) -> None:
+        """The proxy drops the broker's response to the next OffsetCommit (after it is stored)."""
+        from .proxy import OFFSET_COMMIT
+
+        if self.proxy is None:
+            raise ClientFailure("losing a commit response needs the proxied session")
+        self.proxy.lose_next_response(OFFSET_COMMIT)
+
     def consumer(self, conf: dict[str, Any]) -> ConsumerProcess:
         if self.backend.client == "java":
             from .realcluster import JavaConsumerProcess
 
-            c: ConsumerProcess = JavaConsumerProcess(self.kafka.rt, self.bootstrap,
+            c: ConsumerProcess = JavaConsumerProcess(self.kafka.rt, self.consumer_bootstrap,
                                                      {"group.id": self.group, "group.protocol": self.backend.protocol,
                                                       **conf}, self.topic, PARTITION)
         else:
-            c = ConsumerProcess(self.bootstrap, {"group.id": self.group, **conf}, topic=self.topic)
+            c = ConsumerProcess(self.consumer_bootstrap, {"group.id": self.group, **conf}, topic=self.topic)
         self.consumers.append(c)
         return c
 
@@ -184,10 +205,3 @@ class RealSession:
         if self.producer is not None:
             self.producer.flush(1)
             self.producer = None
-
-
-def mock_session(committed: int | None) -> MockCluster:
-    return MockCluster(committed)
-
-
-__all__ += ["MOCK", "LIBRDKAFKA", "JAVA_CLASSIC", "JAVA_CONSUMER", "RealSession", "mock_session", "NO_OFFSET"]

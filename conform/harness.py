@@ -83,6 +83,7 @@ __all__ = ["NOT_DRIVEN", "DRIVEN", "not_driven", "Mismatch", "Outcome", "replay_
 
 # Actions the harness cannot perform on the mock cluster, with the reason it prints.
 NOT_DRIVEN = {
+    "CommitFails": "a commitAsync() whose response is lost needs the proxy in front of a real broker",
     "Evict": "a zombie (max.poll.interval.ms exceeded) needs the group protocol's generations and real "
              "timeouts; the harness assigns the partition itself and the mock cluster takes seconds per rebalance",
     "ExpireOffsets": "offset expiry is a broker timer (offsets.retention.minutes, days); the mock cluster "
@@ -98,7 +99,8 @@ NOT_DRIVEN = {
 _EVICT_REAL = ("a zombie needs the group protocol (subscribe(), generations, max.poll.interval.ms) and a forced "
                "expiry of the poll timer; the harness has one for the Java consumer only")
 NOT_DRIVEN_REAL = {
-    "librdkafka": {"Evict": _EVICT_REAL, "PollAutoCommit": NOT_DRIVEN["PollAutoCommit"]},
+    "librdkafka": {"Evict": _EVICT_REAL, "PollAutoCommit": NOT_DRIVEN["PollAutoCommit"],
+                   "CommitFails": "the harness drives commitAsync() with its callback on the Java consumer only"},
     "java-classic": {"BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
                                              "(commit=auto rows run as auto_commit_on=poll)"},
     "java-consumer": {"BackgroundAutoCommit": "the Java consumer has no background auto-commit after KAFKA-18641 "
@@ -178,7 +180,9 @@ class _Driver:
         self.workers: dict[int, ConsumerProcess | None] = {}
         self.owner = 0 if self.kafka else init["owner"]
         committed = None if init["committed"] == -1 else init["committed"]
-        self.cluster = MockCluster(committed) if not backend.real else kafka.session(backend, committed)
+        self.retry: dict[int, int] = {}  # commit-retry: the offset of each consumer's failed commitAsync()
+        self.cluster = (MockCluster(committed) if not backend.real else
+                        kafka.session(backend, committed, proxied="commit-retry" in s.failure_modes))
         try:
             members = [0] if self.kafka else [c for c, st in enumerate(init["st"]) if st == "member"]
             for c in range(1 if self.kafka else self.p["consumers"]):
@@ -337,6 +341,24 @@ class _Driver:
         self.owner = d
         self.hands[d] = []
 
+    def _op_CommitFails(self, name: str, c: int) -> None:
+        # commitAsync() whose response is lost, forced: the proxy in front of the broker drops
+        # the OffsetCommit response after the broker stored the offset and closes the
+        # connection; the callback gets a retriable error, and the application keeps the
+        # offset to retry from it (the model's retry).
+        w = self._worker(c)
+        pos = w.call("position")["position"]
+        self.cluster.lose_next_commit_response()
+        if not w.call("commit_async", offset=None).get("failed"):
+            raise ClientFailure(f"{name}: the commitAsync() whose response was lost did not fail")
+        self.retry[c] = pos
+
+    def _op_RetryCommit(self, name: str, c: int) -> None:
+        # The callback's retry: commitAsync(offsets) of the failed commit's offset, now.
+        reply = self._worker(c).call("commit_async", offset=self.retry.pop(c))
+        if reply.get("failed"):
+            raise ClientFailure(f"{name}: the retried commit failed: {reply['failed']}")
+
     def _op_DeleteRecords(self, name: str, c: int) -> None:
         self.cluster.delete_records(self.cluster.log_start() + 1)  # retention deletes the oldest record
         # A consumer may hold the record already, fetched ahead of its next poll() (librdkafka
@@ -359,6 +381,7 @@ class _Driver:
         pass  # the application's commit timer did not fire: nothing reaches the client
 
     def _op_Crash(self, name: str, c: int) -> None:
+        self.retry.pop(c, None)  # the callback dies with the process
         self._worker(c).kill()
         self.workers[c] = None
         self.hands[c] = []
@@ -369,6 +392,7 @@ class _Driver:
         self._start(c)
 
     def _op_Close(self, name: str, c: int) -> None:
+        self.retry.pop(c, None)
         self._worker(c).close()
         self.workers[c] = None
         self.hands[c] = []

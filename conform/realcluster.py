@@ -231,14 +231,18 @@ class KafkaCluster:
     server.properties, which stays with its log in the cluster's folder.
     """
 
-    def __init__(self, brokers: int = 1, config: dict[str, str] | None = None, rt: Runtime | None = None):
+    def __init__(self, brokers: int = 1, config: dict[str, str] | None = None, rt: Runtime | None = None,
+                 proxied: bool = False):
         if brokers < 1:
             raise ValueError("a cluster has at least one broker")
         self.rt = rt or runtime()
         self.brokers = brokers
         self.config = dict(config or {})
         self.dir = tempfile.mkdtemp(prefix="conform-kafka-")
-        ports = free_ports(2 * brokers + 1)
+        ports = free_ports(2 * brokers + 3)
+        # proxied (one broker): a second client listener, PROXIED, advertised at a loopback
+        # proxy's port (conform/proxy.py), so a client bootstrapped there stays behind the proxy.
+        self.proxied = (ports[-2], ports[-1]) if proxied and brokers == 1 else None
         if brokers == 1:
             self.nodes = [Node(1, "broker,controller", ports[0], ports[1], os.path.join(self.dir, "node-1"))]
         else:
@@ -264,9 +268,15 @@ class KafkaCluster:
             listeners.append(f"PLAINTEXT://127.0.0.1:{n.port}")
         if n.cport:
             listeners.append(f"CONTROLLER://127.0.0.1:{n.cport}")
+        advertised = [x for x in listeners if not x.startswith("CONTROLLER")]
+        if self.proxied and n.port:
+            listeners.append(f"PROXIED://127.0.0.1:{self.proxied[0]}")
+            advertised.append(f"PROXIED://127.0.0.1:{self.proxied[1]}")
+            protocols.append("PROXIED:PLAINTEXT")
         conf = {
             "process.roles": n.roles, "node.id": str(n.node_id), "controller.quorum.voters": voters,
-            "listeners": ",".join(listeners), "controller.listener.names": "CONTROLLER",
+            "listeners": ",".join(listeners), "advertised.listeners": ",".join(advertised),
+            "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": ",".join(protocols), "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": os.path.join(n.dir, "data"),
             "num.partitions": "1", "default.replication.factor": replication,

@@ -54,10 +54,14 @@ def _jvms() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def kafka():
+def kafka(request):
+    failed = request.session.testsfailed
     k = backends.RealKafka().start()
     yield k
-    k.stop()
+    k.failed = request.session.testsfailed > failed  # a failed test keeps the cluster's logs
+    kept = k.stop()
+    if kept:
+        print(f"\nthe Kafka cluster's logs are kept in {kept}")
     assert _jvms() == [], "a Kafka JVM outlived the module"
 
 
@@ -273,3 +277,17 @@ def test_three_brokers_start_and_take_the_faults_the_replication_rows_need():
     finally:
         c.stop()
     assert not os.path.exists(c.dir)
+
+
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_a_lost_commit_response_is_forced_by_the_proxy_and_the_retry_goes_back(backend, kafka):
+    """async-commit-retry (C15): the proxy drops the OffsetCommit response after the broker
+    stored it; the callback fails; a later commit goes through; the retry from the callback
+    moves the committed offset back, and the restarted consumer processes record 1 again."""
+    seen = _replay_row("async-commit-retry", backend, kafka)
+    assert seen[0] == ("no-duplicate-processing counterexample, 13 steps", [
+        "Produce", "Produce", "Poll(0)", "Process(0)", "CommitFails(0)", "Poll(0)", "Process(0)", "Commit(0)",
+        "RetryCommit(0)", "Close(0)", "Restart(0)", "Poll(0)", "Process(0)"])
+    trace = traces.plan(["async-commit-retry"], 0, 1, 1, backend)[0][0].trace
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
+    assert out.matched and [o["committed"] for _, _, _, o in out.rows if "committed" in o][5:11] == [1, 1, 1, 2, 1, 1]
