@@ -56,6 +56,9 @@ On the real broker (NOT_DRIVEN_REAL says what stays undriven per client):
   is expired in place, its heartbeat thread leaves the group, and the harness waits
   (bounded) until the other member owns the partition after a real rebalance; the
   zombie's commitSync() is rejected (CommitFailedException) and its batch abandoned.
+- CommitFails (the Java consumer): commitAsync() through the proxy (conform/proxy.py),
+  which drops the broker's response after the offset is stored; RetryCommit is the
+  callback's commitAsync(offsets) of the failed commit's offset.
 
 After every step the harness compares, variable by variable: `sent` (the log end offset),
 `committed` (the group's committed offset; -1 when there is none), `processed[o]` (how
