@@ -48,3 +48,15 @@ fi
 extras="[conform]"
 [ "${1:-}" = "--test" ] && extras="[conform,test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+
+# The real-cluster conformance backend (`checker conform --backend kafka`, tests/test_realkafka.py):
+# Apache Kafka and its Java client, resolved by Maven from conform/kafka/pom.xml into .cache/
+# (once; the command does it too when the cache is missing). Needs Java 17 and Maven.
+if [ "${1:-}" = "--test" ]; then
+    if command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
+        .venv/bin/python -c 'from conform.realcluster import runtime; runtime()'
+    else
+        echo "setup: java, javac or mvn is missing; install Java 17 (a JDK) and Maven to run conformance on" \
+             "a real Kafka cluster (its tests are skipped without them)" >&2
+    fi
+fi

@@ -34,7 +34,7 @@ class ClientFailure(Exception):
     """The real client failed or did not answer in time: the run is incomplete, not a mismatch."""
 
 
-def _quiet_logger() -> logging.Logger:
+def quiet_logger() -> logging.Logger:
     log = logging.getLogger("conform.librdkafka")
     if not log.handlers:
         log.addHandler(logging.NullHandler())
@@ -42,7 +42,7 @@ def _quiet_logger() -> logging.Logger:
     return log
 
 
-def _import_client():
+def import_client():
     try:
         import confluent_kafka
     except ImportError:
@@ -52,7 +52,7 @@ def _import_client():
 
 
 def client_version() -> str:
-    ck = _import_client()
+    ck = import_client()
     v = ck.version()  # a string in recent releases, a (string, int) pair in older ones
     return f"confluent-kafka {v if isinstance(v, str) else v[0]} (librdkafka {ck.libversion()[0]})"
 
@@ -60,14 +60,14 @@ def client_version() -> str:
 class ConsumerProcess:
     """One consumer in a child process (conform/worker.py); kill() is the model's crash."""
 
-    def __init__(self, bootstrap: str, conf: dict[str, Any]):
+    def __init__(self, bootstrap: str, conf: dict[str, Any], topic: str = TOPIC):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "conform.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         interrupt.adopt(self.proc)  # an interrupted run kills it (checker/interrupt.py)
         try:
-            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=TOPIC, partition=PARTITION)
+            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=topic, partition=PARTITION)
         except BaseException:
             self.kill()  # no half-started process is left behind
             raise
@@ -90,7 +90,10 @@ class ConsumerProcess:
         line = self.proc.stdout.readline()
         if not line:
             raise ClientFailure(f"the consumer process died during {op}")
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise ClientFailure(f"the consumer answered {op} with something else than JSON: {line[:200]!r}") from None
         if "error" in reply:
             raise ClientFailure(f"the consumer failed {op}: {reply['error']}")
         return reply
@@ -127,11 +130,11 @@ class MockCluster:
     """A fresh mock cluster with a producer and an observer of the group's committed offset."""
 
     def __init__(self, committed: int | None):
-        ck = _import_client()
+        ck = import_client()
         self._ck = ck
         self.consumers: list[ConsumerProcess] = []
         # The producer creates the cluster and keeps it alive: the cluster lives as long as it.
-        self.producer = ck.Producer({"test.mock.num.brokers": 1, "logger": _quiet_logger()})
+        self.producer = ck.Producer({"test.mock.num.brokers": 1, "logger": quiet_logger()})
         self.observer = None
         try:
             md = self.producer.list_topics(timeout=10)
@@ -139,7 +142,7 @@ class MockCluster:
             # Never assigned nor subscribed: it only reads the group's committed offset and
             # the log end, so it takes no part in the group.
             self.observer = ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": GROUP,
-                                         "enable.auto.commit": False, "logger": _quiet_logger()})
+                                         "enable.auto.commit": False, "logger": quiet_logger()})
             self.tp = ck.TopicPartition(TOPIC, PARTITION)
             self.producer.list_topics(TOPIC, timeout=10)  # the mock creates the topic on first use
             if committed is not None:  # the model's initial committed offset (a group that ran before)
@@ -160,6 +163,10 @@ class MockCluster:
     def log_end(self) -> int:
         with self._failures("reading the log end offset"):
             return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[1]
+
+    def log_start(self) -> int:
+        with self._failures("reading the log start offset"):
+            return self.observer.get_watermark_offsets(self.tp, timeout=CALL_TIMEOUT)[0]
 
     def committed(self) -> int:
         """The group's committed offset, -1001 (librdkafka's OFFSET_INVALID) when there is none."""

@@ -21,6 +21,9 @@ from checker.registry import configs, get_config, get_model
 
 import z3
 
+from spec.versions import CURRENT
+
+from .backends import MOCK, Backend
 from .harness import not_driven
 
 __all__ = ["Job", "Skipped", "KAFKA", "plan", "row_system", "walk"]
@@ -57,21 +60,38 @@ NOT_DRIVEN_MODELS = {
 }
 
 
-def row_system(cfg: Config) -> tuple[System, str]:
-    """The row's instance as driven: commit=auto rows as the librdkafka variant."""
+# Rows that describe one client only: the other client does not define them.
+LIBRDKAFKA_ONLY = "a librdkafka row (auto_commit_on=librdkafka): the Java consumer has no offset store"
+
+
+# ... and on a real broker: what the harness lacks there (the broker itself has both).
+NOT_DRIVEN_MODELS_REAL = {
+    "pipeline": "model pipeline: the harness drives the consumer side only (the kafka and group models); the "
+                "producer side with replication faults (three brokers, a paused follower, a killed leader, a lossy "
+                "proxy) has no driver yet",
+    "eos": "model eos: the harness has no transactional producer and read_committed consumer operations yet",
+}
+
+
+def row_system(cfg: Config, backend: Backend = MOCK) -> tuple[System, str]:
+    """The row's instance as driven on `backend`: commit=auto rows as the client's variant
+    (auto_commit_on=librdkafka for librdkafka, poll for the Java consumer)."""
     model = get_model(cfg.model)
-    if cfg.params.get("commit") == "auto" and cfg.params.get("auto_commit_on", "poll") != "librdkafka":
-        return build_config(cfg, model, {"auto_commit_on": "librdkafka"}), "as auto_commit_on=librdkafka"
+    if cfg.params.get("commit") != "auto":
+        return build_config(cfg, model), ""
+    want = "poll" if backend.client == "java" else "librdkafka"
+    if cfg.params.get("auto_commit_on", "poll") != want:
+        return build_config(cfg, model, {"auto_commit_on": want}), f"as auto_commit_on={want}"
     return build_config(cfg, model), ""
 
 
-def _blocked(system: System) -> str | None:
+def _blocked(system: System, backend: Backend = MOCK) -> str | None:
     """Why the row cannot be driven: an action of the instance the harness cannot perform.
 
     An action whose guard is false whatever the state (PollAutoCommit when auto-commit
     runs as librdkafka's) never occurs in a trace, so it needs no driving."""
     for a in system.actions:
-        why = not_driven(a.base)
+        why = not_driven(a.base, backend)
         if why is not None and not z3.is_false(a.guard):
             return f"{a.base}: {why}"
     return None
@@ -87,7 +107,7 @@ def _shortest(system: System) -> list[tuple[str, Trace]]:
     return out
 
 
-def walk(system: System, seed: str, length: int) -> Trace:
+def walk(system: System, seed: str, length: int, backend: Backend = MOCK) -> Trace:
     """A random run of at most `length` steps, each chosen uniformly among the enabled drivable actions.
 
     Seeded with a string (random.Random hashes it with SHA-512, not Python's salted
@@ -99,7 +119,7 @@ def walk(system: System, seed: str, length: int) -> Trace:
     st = layout.pack(system.init)
     steps = [Step(None, system.init)]
     for _ in range(length):
-        options = [(a, t) for a, t in expand(st) if not_driven(system.actions[a].base) is None]
+        options = [(a, t) for a, t in expand(st) if not_driven(system.actions[a].base, backend) is None]
         if not options:
             break
         a, st = options[rng.randrange(len(options))]
@@ -107,7 +127,8 @@ def walk(system: System, seed: str, length: int) -> Trace:
     return Trace(system, steps)
 
 
-def plan(ids: list[str], walks: int, length: int, seed: int) -> tuple[list[Job], list[Skipped]]:
+def plan(ids: list[str], walks: int, length: int, seed: int,
+         backend: Backend = MOCK) -> tuple[list[Job], list[Skipped]]:
     """The jobs for the chosen rows (the kafka model and every row when `ids` is empty).
 
     Rows of models other than `group` are reported as not driven, like the rows whose
@@ -130,24 +151,33 @@ def plan(ids: list[str], walks: int, length: int, seed: int) -> tuple[list[Job],
                     jobs.append(Job(KAFKA, f"{label}: {title}", trace))
                 for w in range(walks):
                     jobs.append(Job(KAFKA, f"{label}: walk, seed {seed + w}",
-                                    walk(system, f"{seed + w}:{KAFKA}:{label}", length)))
+                                    walk(system, f"{seed + w}:{KAFKA}:{label}", length, backend)))
             continue
         cfg = known[rid]
         if cfg.model != "group":
-            skipped.append(Skipped(rid, NOT_DRIVEN_MODELS.get(cfg.model, f"model {cfg.model}: the harness drives "
-                                                                           "the kafka and group models only")))
+            table = NOT_DRIVEN_MODELS_REAL if backend.real else NOT_DRIVEN_MODELS
+            skipped.append(Skipped(rid, table.get(cfg.model, f"model {cfg.model}: the harness drives "
+                                                             "the kafka and group models only")))
             continue
-        if cfg.params.get("group_protocol", "classic") != "classic":
-            skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); the "
-                                        "harness drives librdkafka, which has no such consumer"))
+        if cfg.params.get("group_protocol", "classic") != "classic" and backend.protocol != "consumer":
+            skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); only "
+                                        "the java-consumer backend (conform --backend kafka) has it"))
             continue
-        system, note = row_system(cfg)
-        why = _blocked(system)
+        running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
+        if backend.client == "java" and running != (CURRENT, CURRENT):
+            skipped.append(Skipped(rid, f"the row is Kafka {running[0]} with Java client {running[1]}; the real "
+                                        f"cluster and client are {CURRENT} (Kafka 4.1.1)"))
+            continue
+        if backend.client == "java" and cfg.params.get("auto_commit_on") == "librdkafka":
+            skipped.append(Skipped(rid, LIBRDKAFKA_ONLY))
+            continue
+        system, note = row_system(cfg, backend)
+        why = _blocked(system, backend)
         if why is not None:
             skipped.append(Skipped(rid, why))
             continue
         for title, trace in _shortest(system):
             jobs.append(Job(rid, title, trace, note))
         for w in range(walks):
-            jobs.append(Job(rid, f"walk, seed {seed + w}", walk(system, f"{seed + w}:{rid}", length), note))
+            jobs.append(Job(rid, f"walk, seed {seed + w}", walk(system, f"{seed + w}:{rid}", length, backend), note))
     return jobs, skipped

@@ -83,6 +83,16 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
                 return {"ok": True, "nothing": True}
             return {"error": f"commit: {e.args[0]}"}
         return {"ok": True}
+    if op == "refetch":
+        # Drop what was fetched ahead (seek to where the application is), so that the next
+        # poll() fetches from the broker again: after DeleteRecords, a prefetched copy of
+        # a deleted record is not what the model's later Poll reads (it has no prefetch).
+        pos = c.position([tp])[0].offset
+        if pos < 0:  # nothing handed out since assign(): the start is the committed offset
+            pos = c.committed([tp], timeout=10)[0].offset
+        if pos >= 0:
+            c.seek(TopicPartition(tp.topic, tp.partition, pos))
+        return {"ok": True}
     if op == "position":
         return {"ok": True, "position": c.position([tp])[0].offset}
     if op == "close":

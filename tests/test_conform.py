@@ -321,3 +321,11 @@ def test_r2_the_consumer_seeks_to_the_sink_s_offset_not_the_committed_one():
     assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
     last = out.rows[9][3]
     assert last["committed"] == 0 and last["processed[0]"] == 1 and last["processed[1]"] == 1
+
+
+def test_backend_kafka_without_java_or_maven_is_one_line_exit_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java, javac or mvn
+    monkeypatch.setenv("CONFORM_KAFKA_CACHE", str(tmp_path / "cache"))
+    assert main(["conform", "--backend", "kafka", "--config", "at-most-once", "--walks", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no java or javac on PATH" in err

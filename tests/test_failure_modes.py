@@ -328,7 +328,7 @@ def test_list_f_bad_input_is_one_line(capsys, args, message):
 
 def test_an_action_conform_cannot_drive_is_not_driven_with_the_reason_before_any_client_starts():
     assert not_driven("Poll") is None and "Poll" in DRIVEN
-    assert not_driven("CommitFails") == ("the harness has no client operation for CommitFails (conform/harness.py "
+    assert not_driven("ShrinkIsr") == ("the harness has no client operation for ShrinkIsr (conform/harness.py "
                                          f"drives {', '.join(sorted(DRIVEN))})")
     out = replay_on_client(replay(get_model("group").build({}, ["retention"]), ["Produce", "DeleteRecords"]))
     assert out.not_driven.startswith("DeleteRecords: retention deletes segments") and not out.matched

@@ -1,0 +1,293 @@
+"""Conformance on a real Apache Kafka broker: librdkafka and the Java consumer, classic and KIP-848.
+
+One single-broker KRaft cluster (conform/realcluster.py) serves the module; each trace
+gets its own topic and group. Marked `kafka` (and `slow`); skipped with the reason when
+Java or Maven is missing. Every JVM is gone when a test ends, also after Ctrl-C on the
+command and after the harness itself is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from checker import replay
+from checker.cli.main import main
+from checker.registry import get_config
+from conform import backends, traces
+from conform.backends import JAVA_CLASSIC, JAVA_CONSUMER, LIBRDKAFKA
+from conform.harness import replay_on_client
+from conform.realcluster import have_tools
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow,
+              pytest.mark.skipif(have_tools() is not None, reason=f"real Kafka: {have_tools()}")]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGET = 120.0  # seconds any one test here may take
+
+
+def _jvms() -> list[int]:
+    """Descendant processes of this test process that run a JVM (Linux /proc)."""
+    me, parent, cmd = os.getpid(), {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd[int(pid)] = f.read()
+        except OSError:
+            continue
+    out, todo = [], [me]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += [k for k in kids if b"java" in cmd.get(k, b"")]
+        todo += kids
+    return out
+
+
+@pytest.fixture(scope="module")
+def kafka(request):
+    failed = request.session.testsfailed
+    k = backends.RealKafka().start()
+    yield k
+    k.failed = request.session.testsfailed > failed  # a failed test keeps the cluster's logs
+    kept = k.stop()
+    if kept:
+        print(f"\nthe Kafka cluster's logs are kept in {kept}")
+    assert _jvms() == [], "a Kafka JVM outlived the module"
+
+
+@pytest.fixture(autouse=True)
+def bounded(request):
+    start = time.monotonic()
+    before = set(_jvms())
+    yield
+    took = time.monotonic() - start
+    assert took < BUDGET, f"took {took:.1f} s, more than the {BUDGET:.0f} s budget"
+    left = set(_jvms()) - before
+    cluster = request.node.funcargs.get("kafka")
+    if cluster is not None:
+        left -= {n.proc.pid for n in cluster.cluster.nodes if n.proc is not None}
+    assert not left, "a consumer JVM outlived its test"
+
+
+def _replay_row(row: str, backend, kafka) -> list[tuple[str, list[str]]]:
+    jobs, skipped = traces.plan([row], walks=1, length=8, seed=1, backend=backend)
+    assert not skipped, skipped
+    seen = []
+    for j in jobs:
+        out = replay_on_client(j.trace, backend=backend, kafka=kafka)
+        assert out.matched, (backend.name, row, j.title, out.mismatch and out.mismatch.line(), out.error)
+        assert out.steps == len(j.trace.actions) and out.compared > out.steps
+        seen.append((j.title, j.trace.actions))
+    return seen
+
+
+# Every group row the Java consumer defines that the harness drives; each row's shortest
+# traces and one random walk must match the Java classic consumer at every step.
+JAVA_ROWS = ["at-least-once", "at-most-once", "batch-commit", "auto-commit-sync", "auto-commit-async",
+             "auto-commit-background", "auto-commit-close", "commit-sync-mid-batch", "commit-off-by-one",
+             "rebalance-uncommitted", "rebalance-revoke-commits", "offset-expiry-latest", "offset-expiry-earliest",
+             "new-group-latest", "new-group-earliest", "retention-lag", "shared-group-assign", "idempotent-sink",
+             "idempotent-sink-auto-commit", "idempotent-sink-off-by-one", "idempotent-sink-offset-expiry",
+             "offsets-in-sink", "offsets-in-sink-commit-before", "offsets-in-sink-mid-batch"]
+
+
+@pytest.mark.parametrize("row", JAVA_ROWS)
+def test_java_classic_consumer_matches_every_row_it_defines(row, kafka):
+    _replay_row(row, JAVA_CLASSIC, kafka)
+
+
+@pytest.mark.parametrize("row", ["at-least-once", "auto-commit-async", "commit-sync-mid-batch",
+                                 "rebalance-uncommitted", "offset-expiry-latest", "retention-lag",
+                                 "shared-group-assign"])
+def test_java_consumer_protocol_matches(row, kafka):
+    _replay_row(row, JAVA_CONSUMER, kafka)
+
+
+@pytest.mark.parametrize("row", ["at-most-once", "librdkafka-auto-commit", "offset-expiry-earliest",
+                                 "retention-lag", "new-group-latest"])
+def test_librdkafka_on_the_real_broker_matches(row, kafka):
+    _replay_row(row, LIBRDKAFKA, kafka)
+
+
+def test_the_rows_the_mock_could_not_drive_have_their_real_traces(kafka):
+    assert _replay_row("retention-lag", JAVA_CLASSIC, kafka)[0] == (
+        "no-loss counterexample, 2 steps", ["Produce", "DeleteRecords"])
+    assert _replay_row("offset-expiry-latest", JAVA_CLASSIC, kafka)[0] == (
+        "no-loss counterexample, 6 steps", ["Produce", "Produce", "Produce", "Close(0)", "ExpireOffsets", "Restart(0)"])
+    assert _replay_row("auto-commit-async", JAVA_CLASSIC, kafka)[0] == (
+        "no-loss counterexample, 4 steps", ["Produce", "Poll(0)", "PollAutoCommit(0)", "Crash(0)"])
+
+
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_java_auto_commit_runs_inside_poll_and_close_commits(backend, kafka):
+    """The Java consumer's auto-commit (classic, and the AsyncKafkaConsumer after KAFKA-18641):
+    nothing at a poll before the timer expires; at the poll after, the positions of earlier
+    polls; close() commits synchronously."""
+    system, note = traces.row_system(get_config("auto-commit-sync"), backend)
+    assert system.params["auto_commit_on"] == "poll" and note == ""
+    trace = replay(system, ["Produce", "Produce", "Poll(0)", "Process(0)", "PollAutoCommit(0)", "Process(0)"])
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    committed = [observed["committed"] for _, _, _, observed in out.rows if "committed" in observed]
+    assert committed == [0, 0, 0, 0, 0, 1, 1]
+    close = traces.row_system(get_config("auto-commit-close"), backend)[0]
+    out = replay_on_client(replay(close, ["Produce", "Poll(0)", "Close(0)"]), record=True, backend=backend,
+                           kafka=kafka)
+    assert out.matched and out.rows[-1][3]["committed"] == 1  # close() committed the record never processed
+
+
+def test_librdkafka_prefetch_is_dropped_at_a_deletion(kafka):
+    """librdkafka fetches a record as soon as it is produced; after DeleteRecords the harness
+    makes it fetch again, so the next poll follows auto.offset.reset as the model's does."""
+    jobs, _ = traces.plan(["retention-lag"], 0, 1, 1, LIBRDKAFKA)
+    out = replay_on_client(jobs[0].trace, record=True, backend=LIBRDKAFKA, kafka=kafka)
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    assert out.rows[-1][1:] == ("(next poll)", {"next poll c0": []}, {"next poll c0": []})
+
+
+def test_a_wrong_model_value_is_a_mismatch_on_the_real_broker(kafka):
+    from checker import Step, Trace
+
+    trace = traces.plan(["at-most-once"], 0, 1, 1, JAVA_CLASSIC)[0][0].trace
+    s = trace.system
+    i = [v.name for v in s.variables].index("processed[0]")
+    steps = list(trace.steps)
+    state = list(steps[4].state)
+    state[i] = 1
+    steps[4] = Step(steps[4].action, tuple(state))
+    out = replay_on_client(Trace(s, steps), backend=JAVA_CLASSIC, kafka=kafka)
+    assert out.mismatch is not None and out.mismatch.line() == "step 4 (Crash(0)): processed[0]: model 1, observed 0"
+
+
+def test_rows_not_driven_say_why_per_backend():
+    rows = ["rebalance-zombie", "librdkafka-manual-store", "auto-commit-sync", "acks-1-failover"]
+    _, skipped = traces.plan(rows, 0, 1, 1, JAVA_CONSUMER)
+    assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
+        ("librdkafka-manual-store", "a librdkafka row (auto_commit_on=librdkafka)"),
+        ("acks-1-failover", "model pipeline")]
+    _, skipped = traces.plan(rows, 0, 1, 1, LIBRDKAFKA)
+    assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
+        ("rebalance-zombie", "Evict"), ("acks-1-failover", "model pipeline")]
+
+
+def test_cli_backend_kafka_json_has_every_step_per_backend(capsys):
+    code = main(["conform", "--backend", "kafka", "--config", "at-most-once", "--config", "rebalance-zombie",
+                 "--walks", "0", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["verdict"] == "conforms"
+    assert [b["name"] for b in doc["backends"]] == ["librdkafka", "java-classic", "java-consumer"]
+    row = doc["rows"]["at-most-once"]
+    for name in ("librdkafka", "java-classic", "java-consumer"):
+        (t,) = row[name]["traces"]
+        assert row[name]["status"] == t["status"] == "match"
+        assert [s["action"] for s in t["steps"]] == ["(initial)", "Produce", "Poll(0)", "Commit(0)", "Crash(0)"]
+        assert [s["observed"]["committed"] for s in t["steps"]] == [0, 0, 0, 1, 1]
+        assert t["steps"][-1]["model"] == t["steps"][-1]["observed"]  # the loss: committed 1, processed 0
+    zombie = doc["rows"]["rebalance-zombie"]
+    assert [zombie[b]["status"] for b in ("librdkafka", "java-classic", "java-consumer")] == [
+        "not driven", "match", "match"]
+    assert zombie["librdkafka"]["reason"].startswith("Evict: a zombie needs the group protocol")
+
+
+def test_cli_bad_input_is_one_line_exit_2(capsys):
+    assert main(["conform", "--backend", "kafka", "--json", "-v"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--json" in err
+
+
+def _spawned_jvms(tag: str) -> list[int]:
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if tag.encode() in f.read():
+                    out.append(int(pid))
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_no_jvm_outlives_an_interrupted_or_killed_command(how):
+    """Ctrl-C on `conform --backend kafka` kills every JVM it started; so does kill -9 of the
+    command itself (each JVM dies with its parent, PR_SET_PDEATHSIG)."""
+    with tempfile.TemporaryDirectory(prefix="conform-reap-") as tmp:
+        env = dict(os.environ, TMPDIR=tmp, PYTHONPATH=ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", "checker", "conform", "--backend", "kafka", "--walks", "0",
+                                 "--config", "at-least-once"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        end = time.monotonic() + 60
+        while time.monotonic() < end and len(_spawned_jvms(tmp)) < 2:  # the broker and a consumer
+            time.sleep(0.1)
+        assert _spawned_jvms(tmp), "no JVM started"
+        proc.send_signal(getattr(signal, how))
+        proc.communicate(timeout=30)
+        end = time.monotonic() + 15
+        while time.monotonic() < end and _spawned_jvms(tmp):
+            time.sleep(0.1)
+        assert _spawned_jvms(tmp) == []
+
+
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+@pytest.mark.parametrize("row", ["rebalance-zombie", "rebalance-commit-on-revoke", "idempotent-sink-zombie"])
+def test_a_zombie_is_a_real_eviction_with_a_new_generation(row, backend, kafka):
+    """Evict: the owner's poll timer expired (forced), it leaves the group, the other member
+    takes the partition in a rebalance; the zombie's commit is rejected."""
+    _replay_row(row, backend, kafka)
+
+
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_the_zombies_commit_is_rejected_and_its_batch_abandoned(backend, kafka):
+    system = traces.row_system(get_config("rebalance-zombie"), backend)[0]
+    trace = replay(system, ["Produce", "Poll(0)", "Process(0)", "Evict(0)", "Commit(0)", "Poll(1)", "Process(1)"])
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    after_commit = out.rows[5][3]
+    assert after_commit["committed"] == 0 and after_commit["in hand c1"] == []
+    assert out.rows[7][3]["processed[0]"] == 2  # processed by the zombie and again by the new owner
+
+
+def test_three_brokers_start_and_take_the_faults_the_replication_rows_need():
+    """The replication cluster: a controller and three brokers; a broker paused (SIGSTOP)
+    and resumed, one killed (kill -9) and restarted, each back in the cluster's metadata."""
+    from conform.realcluster import KafkaCluster
+
+    c = KafkaCluster(3)
+    try:
+        c.start()
+        assert len(c.broker_nodes) == 3 and len(c.bootstrap.split(",")) == 3
+        b = c.broker_nodes[1]
+        c.pause(b.node_id)
+        assert open(f"/proc/{b.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T"  # stopped
+        c.resume(b.node_id)
+        c.kill(b.node_id)
+        assert b.proc is None
+        c.restart(b.node_id)
+        c.wait_ready()
+    finally:
+        c.stop()
+    assert not os.path.exists(c.dir)
+
+
+@pytest.mark.parametrize("backend", [JAVA_CLASSIC, JAVA_CONSUMER], ids=lambda b: b.name)
+def test_a_lost_commit_response_is_forced_by_the_proxy_and_the_retry_goes_back(backend, kafka):
+    """async-commit-retry (C15): the proxy drops the OffsetCommit response after the broker
+    stored it; the callback fails; a later commit goes through; the retry from the callback
+    moves the committed offset back, and the restarted consumer processes record 1 again."""
+    seen = _replay_row("async-commit-retry", backend, kafka)
+    assert seen[0] == ("no-duplicate-processing counterexample, 13 steps", [
+        "Produce", "Produce", "Poll(0)", "Process(0)", "CommitFails(0)", "Poll(0)", "Process(0)", "Commit(0)",
+        "RetryCommit(0)", "Close(0)", "Restart(0)", "Poll(0)", "Process(0)"])
+    trace = traces.plan(["async-commit-retry"], 0, 1, 1, backend)[0][0].trace
+    out = replay_on_client(trace, record=True, backend=backend, kafka=kafka)
+    assert out.matched and [o["committed"] for _, _, _, o in out.rows if "committed" in o][5:11] == [1, 1, 1, 2, 1, 1]
