@@ -189,7 +189,9 @@ def _small_instances(tiny=False):
 
     from checker.registry import configs, models
 
-    rows = list(configs().values())
+    # A row run under several Kafka versions (ID@kafka-X-client-Y) takes the actions of the
+    # other rows of its model; its 16-step traces would put bmc's unrolling past many minutes.
+    rows = [c for c in configs().values() if "@" not in c.id]
     out = []
     for name, m in sorted(models().items()):
         mine = [c for c in rows if c.model == name]

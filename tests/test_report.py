@@ -18,7 +18,7 @@ def report(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("report") / "report.html")
     r = run("report", "-o", path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"wrote {path} (59 instances, ")  # 6 declared instances, 53 matrix rows
+    assert r.stdout.startswith(f"wrote {path} (64 instances, ")  # 6 declared instances, 58 matrix rows
     return path
 
 
@@ -28,11 +28,11 @@ def test_report_is_self_contained_and_deterministic(report, tmp_path):
     # The only URLs are XML namespace names, which browsers never fetch.
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
-    # One viewer per trace (a property's shortest trace, a violated cell's) across the 59
-    # instances: 53; the matrix table has a row per config, with the rows whose remedy
+    # One viewer per trace (a property's shortest trace, a violated cell's) across the 64
+    # instances: 57; the matrix table has a row per config, with the rows whose remedy
     # fixes a violated cell.
-    assert page.count('class="viewer"') == 53
-    assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 53
+    assert page.count('class="viewer"') == 57
+    assert "<h2>Matrix</h2>" in page and page.count("<tr><td><code>") == 58
     assert "<th>fixed by</th>" in page and "no-loss: librdkafka-manual-store; " in page
     again = str(tmp_path / "again.html")
     assert run("report", "-o", again).returncode == 0
