@@ -307,6 +307,15 @@ def test_cli_prove_refuses_what_it_would_ignore(args, message):
     assert len(r.stderr.splitlines()) == 1
 
 
+def test_a_printed_invariant_starts_with_its_property_even_when_another_property_supports_it():
+    r = prove(toys.chain, {}, ["bound"])
+    inv = {p.name: (p.verdict, p.invariant) for p in r.properties}
+    assert inv["b-zero"] == ("proved", ["b-zero", "a-zero"])
+    assert inv["a-zero"][0] == "proved" and inv["a-zero"][1][0] == "a-zero"
+    ss = symbolic_build(toys.chain, {}, ["bound"])
+    assert all(check_invariant(ss, p.support) == [] for p in r.properties)
+
+
 def test_prove_property_selects_properties():
     r = prove(toys.handoff, properties=["b-below-bound"])
     assert [(p.name, p.verdict) for p in r.properties] == [("b-below-bound", "refuted")]

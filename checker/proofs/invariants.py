@@ -587,7 +587,8 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     for j in alive:
         if cands[j].prop is not None:
             need = _minimal(checks, _support(checks, alive, j), j, deadline)
-            support[cands[j].prop] = [cands[k] for k in need]
+            # the property first, then the facts that make it inductive (another property may be one)
+            support[cands[j].prop] = [cands[j]] + [cands[k] for k in need if k != j]
     return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
 
 

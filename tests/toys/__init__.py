@@ -6,6 +6,7 @@ toy is its own module that declares the base toy's functions by direct calls.
 
 from .badinit import model as badinit
 from .budget import model as budget
+from .chain import model as chain
 from .counter import model as counter
 from .detour import model as detour
 from .flags import model as flags
@@ -18,5 +19,5 @@ from .ranged import model as ranged
 from .spin import model as spin
 from .trap import model as trap
 
-__all__ = ["badinit", "budget", "counter", "detour", "flags", "grid", "handoff", "modulo", "overflow",
+__all__ = ["badinit", "budget", "chain", "counter", "detour", "flags", "grid", "handoff", "modulo", "overflow",
            "passing", "ranged", "spin", "trap"]
