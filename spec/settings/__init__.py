@@ -266,11 +266,7 @@ def _group(st: _Settings, client: str, faults: list[str] | None, kafka: str,
     if consumers > 3:
         raise CheckerError(f"app.consumers={consumers}: the group model has at most 3 consumers (one partition "
                            "has one owner; a third member already shows every hand-over); use 1 to 3")
-    if st.get("app.messages") is None:
-        st.notes.append("app.messages=3 in the group model's runs (the messages produced; set app.messages to change)")
-    messages = int(st.get("app.messages") or 3)
-    if messages > 4:
-        raise CheckerError(f"app.messages={messages}: the group model checks at most 4 messages; use 1 to 4")
+    messages = _messages(st, "group", 3, 4, "the messages produced")
     params = {"messages": messages, "consumers": consumers, "reset": st.get("auto.offset.reset"),
               "commit_on_revoke": "yes" if st.get("app.commit.on.revoke") == "true" else "no",
               "kafka_version": kafka, "client_version": java}
@@ -381,11 +377,7 @@ def _eos(st: _Settings, client: str, faults: list[str] | None, kafka: str,
     if consumers > 2:
         raise CheckerError(f"app.consumers={consumers}: the eos model has at most 2 instances (one input partition "
                            "has one owner; a second already shows a zombie and its fencing); use 1 or 2")
-    if st.get("app.messages") is None:
-        st.notes.append("app.messages=2 in the eos model's runs (the input records; set app.messages to change)")
-    messages = int(st.get("app.messages") or 2)
-    if messages > 3:
-        raise CheckerError(f"app.messages={messages}: the eos model checks at most 3 input records; use 1 to 3")
+    messages = _messages(st, "eos", 2, 3, "the input records")
     fencing = st.set_default("app.txn.fencing", client)
     if consumers == 1:
         if fencing != "group-metadata":
@@ -427,6 +419,18 @@ def _eos(st: _Settings, client: str, faults: list[str] | None, kafka: str,
                             f" two instances with {', '.join(pair)} and one input record (the zombie and its "
                             "fencing: two instances with every fault take minutes)")
     return runs, [(f, 1) for f in chosen]
+
+
+def _messages(st: _Settings, model: str, default: int, most: int, what: str) -> int:
+    """app.messages for a model's runs: its default said in a note when unset, refused above what it checks."""
+    if st.get("app.messages") is None:
+        st.notes.append(f"app.messages={default} in the {model} model's runs ({what}; set app.messages to change)")
+    messages = int(st.get("app.messages") or default)
+    if messages > most:
+        unit = "input records" if model == "eos" else "messages"
+        raise CheckerError(f"app.messages={messages}: the {model} model checks at most {most} {unit}; "
+                           f"use 1 to {most}")
+    return messages
 
 
 def _narrow(possible: list[str], faults: list[str] | None, order: tuple[str, ...]) -> list[str]:
@@ -479,11 +483,7 @@ def _pipeline(st: _Settings, client: str, faults: list[str] | None, kafka: str, 
         raise CheckerError(f"min.insync.replicas={min_isr} is more than the replication factor {rf}: every acks=all "
                            "write would fail with NotEnoughReplicasException; set min.insync.replicas to at most "
                            f"{rf}")
-    if st.get("app.messages") is None:
-        st.notes.append("app.messages=2 in the pipeline model's runs (the messages sent; set app.messages to change)")
-    messages = int(st.get("app.messages") or 2)
-    if messages > 3:
-        raise CheckerError(f"app.messages={messages}: the pipeline model checks at most 3 messages; use 1 to 3")
+    messages = _messages(st, "pipeline", 2, 3, "the messages sent")
     if min_isr > 1 and acks != "all" and not versions.has("strict_min_isr", kafka, java):
         st.notes.append(f"min.insync.replicas={min_isr} bounds acks=all writes only before strict min ISR "
                         f"(KIP-966, Kafka 4.1): with acks={acks} it has no effect")
