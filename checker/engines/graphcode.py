@@ -3,8 +3,8 @@
 The graph is in compressed sparse rows, as both explicit-state engines record it: the
 edges of state u are tgt[indptr[u]:indptr[u+1]] (int32 targets, uint16 actions), in
 action order. The liveness check walks it several times (strongly connected components
-after each refinement, the fair actions enabled in each state and taken inside each
-component); written with numpy each walk would first build
+after each refinement, the fair actions enabled in each state, and taken, enabled and
+disabled inside each component); written with numpy each walk would first build
 arrays of one entry per edge, and scipy's components convert the whole matrix to
 float64, so a graph of 134 million edges needed gigabytes beside it. These loops read
 the graph in place, with masks of one byte per state, and keep only arrays per state.
@@ -26,7 +26,7 @@ from llvmlite import ir
 
 from checker.errors import CheckerError
 
-__all__ = ["enabled_marks", "leaves", "scc", "taken_marks"]
+__all__ = ["enabled_marks", "leaves", "scc", "taken_marks", "state_marks"]
 
 _I64, _I32, _I16, _I8 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(8)
 _P64, _P32, _P16, _P8 = (t.as_pointer() for t in (_I64, _I32, _I16, _I8))
@@ -45,7 +45,10 @@ class _Fn:
         self.b = ir.IRBuilder(self.f.append_basic_block("entry"))
 
     def var(self, init: ir.Value) -> ir.AllocaInstr:
-        slot = self.b.alloca(init.type)
+        # In the entry block, wherever it is asked for: mem2reg lifts only those, and one
+        # inside a loop would take stack space on every pass.
+        with self.b.goto_entry_block():
+            slot = self.b.alloca(init.type)
         self.b.store(init, slot)
         return slot
 
@@ -86,16 +89,17 @@ def _build() -> ir.Module:
     m = ir.Module(name="checker_graph")
     m.triple = llvm.get_process_triple()
 
-    # enabled(n, indptr, act, slot, out): out[k*n + u] = 1 when an edge of u takes an
-    # action whose fairness slot is k (slot[action] = -1: no fairness).
-    fn = _Fn(m, "enabled", ir.VoidType(), [_I64, _P64, _P16, _P32, _P8])
-    n, indptr, act, slot, out = fn.f.args
+    # enabled(n, indptr, act, slot, nk, out): out[u*nk + k] = 1 when an edge of u takes an
+    # action whose fairness slot is k (slot[action] = -1: no fairness). A state's nk
+    # marks are adjacent: the loops below read them together.
+    fn = _Fn(m, "enabled", ir.VoidType(), [_I64, _P64, _P16, _P32, _I64, _P8])
+    n, indptr, act, slot, nk, out = fn.f.args
     b = fn.b
     with fn.range(_c(0), n) as u:
         with _edges(fn, indptr, u) as e:
             k = fn.load(slot, b.zext(b.load(fn.at(act, e)), _I64))
             with b.if_then(b.icmp_signed(">=", k, _c(0))):
-                b.store(_c(1, _I8), fn.at(out, b.add(b.mul(k, n), u)))
+                b.store(_c(1, _I8), fn.at(out, b.add(b.mul(u, nk), k)))
     b.ret_void()
 
     # leaves(n, indptr, tgt, goal): 1 when an edge leads from a goal state to another one.
@@ -113,10 +117,10 @@ def _build() -> ir.Module:
 
     _scc(m)
 
-    # taken(n, indptr, tgt, act, slot, alive, labels, ncomp, out): out[k*ncomp + c] = 1
-    # when an edge between two alive states of component c takes fair action k.
+    # taken(n, indptr, tgt, act, slot, alive, labels, nk, out): out[c*nk + k] = 1 when an
+    # edge between two alive states of component c takes fair action k.
     fn = _Fn(m, "taken", ir.VoidType(), [_I64, _P64, _P32, _P16, _P32, _P8, _P32, _I64, _P8])
-    n, indptr, tgt, act, slot, alive, labels, ncomp, out = fn.f.args
+    n, indptr, tgt, act, slot, alive, labels, nk, out = fn.f.args
     b = fn.b
     with fn.range(_c(0), n) as u:
         with b.if_then(b.icmp_signed("!=", b.load(fn.at(alive, u)), _c(0, _I8))):
@@ -128,7 +132,20 @@ def _build() -> ir.Module:
                                b.and_(b.icmp_signed("!=", b.load(fn.at(alive, v)), _c(0, _I8)),
                                       b.icmp_signed("==", fn.load(labels, v), lu)))
                 with b.if_then(inner):
-                    b.store(_c(1, _I8), fn.at(out, b.add(b.mul(k, ncomp), lu)))
+                    b.store(_c(1, _I8), fn.at(out, b.add(b.mul(lu, nk), k)))
+    b.ret_void()
+
+    # states(n, alive, labels, enabled, k, on, off): on[c*k + j] = 1 when fair action j is
+    # enabled in some alive state of component c, off[...] when disabled in one.
+    fn = _Fn(m, "states", ir.VoidType(), [_I64, _P8, _P32, _P8, _I64, _P8, _P8])
+    n, alive, labels, enabled, k, on, off = fn.f.args
+    b = fn.b
+    with fn.range(_c(0), n) as u:
+        with b.if_then(b.icmp_signed("!=", b.load(fn.at(alive, u)), _c(0, _I8))):
+            lu = fn.load(labels, u)
+            with fn.range(_c(0), k) as j:
+                is_on = b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, k), j))), _c(0, _I8))
+                b.store(_c(1, _I8), fn.at(b.select(is_on, on, off), b.add(b.mul(lu, k), j)))
     b.ret_void()
     return m
 
@@ -252,10 +269,11 @@ class _Code:
         self.engine.finalize_object()
         P, I = ctypes.c_void_p, ctypes.c_int64
         addr = self.engine.get_function_address
-        self.enabled = ctypes.CFUNCTYPE(None, I, P, P, P, P)(addr("enabled"))
+        self.enabled = ctypes.CFUNCTYPE(None, I, P, P, P, I, P)(addr("enabled"))
         self.leaves = ctypes.CFUNCTYPE(I, I, P, P, P)(addr("leaves"))
         self.scc = ctypes.CFUNCTYPE(I, I, P, P, P, P, P, P, P, P)(addr("scc"))
         self.taken = ctypes.CFUNCTYPE(None, I, P, P, P, P, P, P, I, P)(addr("taken"))
+        self.states = ctypes.CFUNCTYPE(None, I, P, P, P, I, P, P)(addr("states"))
 
 
 _CODE: list[_Code] = []
@@ -279,13 +297,14 @@ def _check(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray | None = None) -
 
 
 def enabled_marks(n: int, indptr: np.ndarray, act: np.ndarray, slot: np.ndarray, k: int) -> np.ndarray:
-    """(k, n) bool: whether some edge of each state takes an action of fairness slot k."""
+    """(k, n) bool: whether some edge of each state takes an action of fairness slot k
+    (a view of an (n, k) array, each state's marks adjacent)."""
     _check(indptr, np.zeros(0, dtype=np.int32), act)
     slot = np.ascontiguousarray(slot, dtype=np.int32)
-    out = np.zeros((k, n), dtype=np.uint8)
+    out = np.zeros((n, k), dtype=np.uint8)
     if k and n:
-        _code().enabled(n, _ptr(indptr), _ptr(act), _ptr(slot), _ptr(out))
-    return out.view(bool)
+        _code().enabled(n, _ptr(indptr), _ptr(act), _ptr(slot), k, _ptr(out))
+    return out.view(bool).T
 
 
 def leaves(indptr: np.ndarray, tgt: np.ndarray, goal: np.ndarray) -> bool:
@@ -319,8 +338,21 @@ def taken_marks(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray, slot: np.n
     _check(indptr, tgt, act)
     slot = np.ascontiguousarray(slot, dtype=np.int32)
     alive = np.ascontiguousarray(alive, dtype=bool)
-    out = np.zeros((k, ncomp), dtype=np.uint8)
+    out = np.zeros((ncomp, k), dtype=np.uint8)
     if k and ncomp:
         _code().taken(len(alive), _ptr(indptr), _ptr(tgt), _ptr(act), _ptr(slot), _ptr(alive), _ptr(labels),
-                      ncomp, _ptr(out))
-    return out.view(bool)
+                      k, _ptr(out))
+    return out.view(bool).T
+
+
+def state_marks(enabled: np.ndarray, alive: np.ndarray, labels: np.ndarray, ncomp: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(k, ncomp) bool twice: whether fair action k is enabled in some alive state of each
+    component, and whether it is disabled in one. enabled: `enabled_marks`'s array."""
+    k, n = enabled.shape
+    assert enabled.T.flags.c_contiguous and labels.dtype == np.int32 and len(alive) == len(labels) == n
+    alive = np.ascontiguousarray(alive, dtype=bool)
+    on, off = np.zeros((ncomp, k), dtype=np.uint8), np.zeros((ncomp, k), dtype=np.uint8)
+    if k and ncomp:
+        _code().states(n, _ptr(alive), _ptr(labels), _ptr(enabled.T), k, _ptr(on), _ptr(off))
+    return on.view(bool).T, off.view(bool).T

@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from checker.result import PropertyResult, Step, Trace, Verdict
 from checker.lang.system import PropInst, System
-from checker.engines.graphcode import enabled_marks, leaves, scc, taken_marks
+from checker.engines.graphcode import enabled_marks, leaves, scc, state_marks, taken_marks
 from checker.engines.vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
@@ -121,20 +121,15 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         # Per fair action k and component: taken on an inner edge, enabled in some
         # state, disabled in some state.
         taken = taken_marks(indptr, tgt, act, slot, len(fair), alive, labels, ncomp)
-        members = np.flatnonzero(alive)
-        comp_of = labels[members]
-        some_on = np.zeros((len(fair), ncomp), dtype=bool)
-        some_off = np.zeros((len(fair), ncomp), dtype=bool)
-        for k in range(len(fair)):
-            on = enabled[k, members]
-            some_on[k, comp_of[on]] = True
-            some_off[k, comp_of[~on]] = True
+        some_on, some_off = state_marks(enabled, alive, labels, ncomp)
         good = np.where(weak, taken | some_off, taken | ~some_on)
         broken = ~good  # [k, component]; every component numbered has alive states
         del taken, some_on, some_off, good
         if not broken.any():
             break
         ruled_out |= broken.any(axis=1)
+        members = np.flatnonzero(alive)
+        comp_of = labels[members]
         # Weak fairness of A broken: A is enabled throughout and never taken, and so in
         # every part too: drop the component. Strong: drop the states enabling A only.
         drop_comp = (broken & weak).any(axis=0)
