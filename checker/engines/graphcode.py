@@ -26,7 +26,7 @@ from llvmlite import ir
 
 from checker.errors import CheckerError
 
-__all__ = ["enabled_marks", "leaves", "scc", "taken_marks", "state_marks"]
+__all__ = ["enabled_marks", "leaves", "scc", "fairness_marks", "judge"]
 
 _I64, _I32, _I16, _I8 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(8)
 _P64, _P32, _P16, _P8 = (t.as_pointer() for t in (_I64, _I32, _I16, _I8))
@@ -117,14 +117,25 @@ def _build() -> ir.Module:
 
     _scc(m)
 
-    # taken(n, indptr, tgt, act, slot, alive, labels, nk, out): out[c*nk + k] = 1 when an
-    # edge between two alive states of component c takes fair action k.
-    fn = _Fn(m, "taken", ir.VoidType(), [_I64, _P64, _P32, _P16, _P32, _P8, _P32, _I64, _P8])
-    n, indptr, tgt, act, slot, alive, labels, nk, out = fn.f.args
+    # marks(n, indptr, tgt, act, slot, alive, labels, enabled, nk, out): for each component
+    # c and fair action k, out[c*nk + k] gets bit 1 when k is taken on an edge between two
+    # alive states of c, bit 2 when k is enabled in an alive state of c, bit 4 when it is
+    # disabled in one. A component's nk marks are adjacent, as a state's enabled marks are.
+    fn = _Fn(m, "marks", ir.VoidType(), [_I64, _P64, _P32, _P16, _P32, _P8, _P32, _P8, _I64, _P8])
+    n, indptr, tgt, act, slot, alive, labels, enabled, nk, out = fn.f.args
     b = fn.b
+
+    def mark(i, bit):
+        p = fn.at(out, i)
+        b.store(b.or_(b.load(p), bit), p)
+
     with fn.range(_c(0), n) as u:
         with b.if_then(b.icmp_signed("!=", b.load(fn.at(alive, u)), _c(0, _I8))):
             lu = fn.load(labels, u)
+            row = b.mul(lu, nk)
+            with fn.range(_c(0), nk) as j:
+                on = b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, nk), j))), _c(0, _I8))
+                mark(b.add(row, j), b.select(on, _c(2, _I8), _c(4, _I8)))
             with _edges(fn, indptr, u) as e:
                 v = fn.load(tgt, e)
                 k = fn.load(slot, b.zext(b.load(fn.at(act, e)), _I64))
@@ -132,21 +143,32 @@ def _build() -> ir.Module:
                                b.and_(b.icmp_signed("!=", b.load(fn.at(alive, v)), _c(0, _I8)),
                                       b.icmp_signed("==", fn.load(labels, v), lu)))
                 with b.if_then(inner):
-                    b.store(_c(1, _I8), fn.at(out, b.add(b.mul(lu, nk), k)))
+                    mark(b.add(row, k), _c(1, _I8))
     b.ret_void()
 
-    # states(n, alive, labels, enabled, k, on, off): on[c*k + j] = 1 when fair action j is
-    # enabled in some alive state of component c, off[...] when disabled in one.
-    fn = _Fn(m, "states", ir.VoidType(), [_I64, _P8, _P32, _P8, _I64, _P8, _P8])
-    n, alive, labels, enabled, k, on, off = fn.f.args
+    # judge(ncomp, nk, marks, weak, drop, ruled) -> obligations broken: fair action k is
+    # broken in component c when, under weak fairness, it is never taken there and never
+    # disabled (marks & 5 == 0), under strong fairness when it is never taken there but
+    # enabled somewhere (marks & 3 == 2); each broken one gets bit 8, drop[c] = 1 when a
+    # weak one is broken in c, ruled[k] = 1 when k is broken somewhere.
+    fn = _Fn(m, "judge", _I64, [_I64, _I64, _P8, _P8, _P8, _P8])
+    ncomp, nk, marks, weak, drop, ruled = fn.f.args
     b = fn.b
-    with fn.range(_c(0), n) as u:
-        with b.if_then(b.icmp_signed("!=", b.load(fn.at(alive, u)), _c(0, _I8))):
-            lu = fn.load(labels, u)
-            with fn.range(_c(0), k) as j:
-                is_on = b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, k), j))), _c(0, _I8))
-                b.store(_c(1, _I8), fn.at(b.select(is_on, on, off), b.add(b.mul(lu, k), j)))
-    b.ret_void()
+    count = fn.var(_c(0))
+    with fn.range(_c(0), ncomp) as c:
+        with fn.range(_c(0), nk) as k:
+            p = fn.at(marks, b.add(b.mul(c, nk), k))
+            x = b.load(p)
+            is_weak = b.icmp_signed("!=", b.load(fn.at(weak, k)), _c(0, _I8))
+            broken = b.icmp_signed("==", b.and_(x, b.select(is_weak, _c(5, _I8), _c(3, _I8))),
+                                   b.select(is_weak, _c(0, _I8), _c(2, _I8)))
+            with b.if_then(broken):
+                b.store(b.or_(x, _c(8, _I8)), p)
+                b.store(_c(1, _I8), fn.at(ruled, k))
+                b.store(b.add(b.load(count), _c(1)), count)
+                with b.if_then(is_weak):
+                    b.store(_c(1, _I8), fn.at(drop, c))
+    b.ret(b.load(count))
     return m
 
 
@@ -272,8 +294,8 @@ class _Code:
         self.enabled = ctypes.CFUNCTYPE(None, I, P, P, P, I, P)(addr("enabled"))
         self.leaves = ctypes.CFUNCTYPE(I, I, P, P, P)(addr("leaves"))
         self.scc = ctypes.CFUNCTYPE(I, I, P, P, P, P, P, P, P, P)(addr("scc"))
-        self.taken = ctypes.CFUNCTYPE(None, I, P, P, P, P, P, P, I, P)(addr("taken"))
-        self.states = ctypes.CFUNCTYPE(None, I, P, P, P, I, P, P)(addr("states"))
+        self.marks = ctypes.CFUNCTYPE(None, I, P, P, P, P, P, P, P, I, P)(addr("marks"))
+        self.judge = ctypes.CFUNCTYPE(I, I, I, P, P, P, P)(addr("judge"))
 
 
 _CODE: list[_Code] = []
@@ -331,28 +353,31 @@ def scc(indptr: np.ndarray, tgt: np.ndarray, alive: np.ndarray) -> tuple[int, np
     return int(count), labels
 
 
-def taken_marks(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray, slot: np.ndarray, k: int,
-                alive: np.ndarray, labels: np.ndarray, ncomp: int) -> np.ndarray:
-    """(k, ncomp) bool: whether fair action k is taken on an edge inside each component
-    (both ends alive, in the same component)."""
+def fairness_marks(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray, slot: np.ndarray,
+                   enabled: np.ndarray, alive: np.ndarray, labels: np.ndarray, ncomp: int) -> np.ndarray:
+    """(ncomp, k) uint8: for each component and fair action, bit 1 when it is taken on an
+    edge inside the component, 2 when it is enabled in one of its states, 4 when it is
+    disabled in one. enabled: `enabled_marks`'s array."""
     _check(indptr, tgt, act)
+    k, n = enabled.shape
+    if not (enabled.T.flags.c_contiguous and labels.dtype == np.int32 and len(alive) == len(labels) == n):
+        raise ValueError("fairness_marks: enabled_marks's array and scc's labels expected")
     slot = np.ascontiguousarray(slot, dtype=np.int32)
     alive = np.ascontiguousarray(alive, dtype=bool)
     out = np.zeros((ncomp, k), dtype=np.uint8)
     if k and ncomp:
-        _code().taken(len(alive), _ptr(indptr), _ptr(tgt), _ptr(act), _ptr(slot), _ptr(alive), _ptr(labels),
-                      k, _ptr(out))
-    return out.view(bool).T
+        _code().marks(n, _ptr(indptr), _ptr(tgt), _ptr(act), _ptr(slot), _ptr(alive), _ptr(labels),
+                      _ptr(enabled.T), k, _ptr(out))
+    return out
 
 
-def state_marks(enabled: np.ndarray, alive: np.ndarray, labels: np.ndarray, ncomp: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(k, ncomp) bool twice: whether fair action k is enabled in some alive state of each
-    component, and whether it is disabled in one. enabled: `enabled_marks`'s array."""
-    k, n = enabled.shape
-    assert enabled.T.flags.c_contiguous and labels.dtype == np.int32 and len(alive) == len(labels) == n
-    alive = np.ascontiguousarray(alive, dtype=bool)
-    on, off = np.zeros((ncomp, k), dtype=np.uint8), np.zeros((ncomp, k), dtype=np.uint8)
-    if k and ncomp:
-        _code().states(n, _ptr(alive), _ptr(labels), _ptr(enabled.T), k, _ptr(on), _ptr(off))
-    return on.view(bool).T, off.view(bool).T
+def judge(marks: np.ndarray, weak: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The fairness obligations `fairness_marks` shows broken: (how many, each component
+    where a weak one is broken (bool), each fair action broken somewhere (bool)); every
+    broken one also gets bit 8 in marks."""
+    ncomp, k = marks.shape
+    assert marks.dtype == np.uint8 and marks.flags.c_contiguous and len(weak) == k
+    weak = np.ascontiguousarray(weak, dtype=bool)
+    drop, ruled = np.zeros(ncomp, dtype=bool), np.zeros(k, dtype=bool)
+    count = _code().judge(ncomp, k, _ptr(marks), _ptr(weak), _ptr(drop), _ptr(ruled)) if k and ncomp else 0
+    return int(count), drop, ruled

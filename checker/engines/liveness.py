@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from checker.result import PropertyResult, Step, Trace, Verdict
 from checker.lang.system import PropInst, System
-from checker.engines.graphcode import enabled_marks, leaves, scc, state_marks, taken_marks
+from checker.engines.graphcode import enabled_marks, fairness_marks, judge, leaves, scc
 from checker.engines.vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
@@ -85,7 +85,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     slot = np.full(len(system.actions), -1, dtype=np.int32)  # action index -> k, -1 if not fair
     for k, (ai, _, _) in enumerate(fair):
         slot[ai] = k
-    weak = np.array([kind == "weak" for _, _, kind in fair], dtype=bool)[:, None]
+    weak = np.array([kind == "weak" for _, _, kind in fair], dtype=bool)
     enabled = enabled_marks(n, indptr, act, slot, len(fair))  # [k, state]: fair action k enabled there
 
     # Runs that never see P stay in the region where P is false. When P, once true,
@@ -118,29 +118,25 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     ruled_out = np.zeros(len(fair), dtype=bool)  # fair actions whose fairness excluded some run
     while True:
         ncomp, labels = scc(indptr, tgt, alive)
-        # Per fair action k and component: taken on an inner edge, enabled in some
-        # state, disabled in some state.
-        taken = taken_marks(indptr, tgt, act, slot, len(fair), alive, labels, ncomp)
-        some_on, some_off = state_marks(enabled, alive, labels, ncomp)
-        good = np.where(weak, taken | some_off, taken | ~some_on)
-        broken = ~good  # [k, component]; every component numbered has alive states
-        del taken, some_on, some_off, good
-        if not broken.any():
+        # Per component and fair action: taken on an inner edge, enabled in some state,
+        # disabled in some state; then the obligations that fails (bit 8).
+        marks = fairness_marks(indptr, tgt, act, slot, enabled, alive, labels, ncomp)
+        broken, drop, ruled = judge(marks, weak)
+        if not broken:
             break
-        ruled_out |= broken.any(axis=1)
-        members = np.flatnonzero(alive)
-        comp_of = labels[members]
+        ruled_out |= ruled
         # Weak fairness of A broken: A is enabled throughout and never taken, and so in
         # every part too: drop the component. Strong: drop the states enabling A only.
-        drop_comp = (broken & weak).any(axis=0)
-        alive[members[drop_comp[comp_of]]] = False
-        refine = np.zeros(len(members), dtype=bool)  # over members
-        for strong in np.flatnonzero(~weak[:, 0]).tolist():
-            refine |= enabled[strong, members] & broken[strong][comp_of]
-        refine &= alive[members]
+        # (labels is -1 outside alive, where the masks keep alive False.)
+        alive &= ~drop[labels]
+        refine = np.zeros(n, dtype=bool)
+        for strong in np.flatnonzero(~weak).tolist():
+            refine |= enabled[strong] & (marks[:, strong] >= 8)[labels]
+        del marks, drop
+        refine &= alive
         if not refine.any():
             break  # only whole components were dropped: those left are unchanged and fair
-        alive[members[refine]] = False
+        alive &= ~refine
     if not alive.any():
         used = [f"{name} ({kind})" for (_, name, kind), r in zip(fair, ruled_out) if r]
         unused = [name for (_, name, _), r in zip(fair, ruled_out) if not r]
