@@ -119,7 +119,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     while True:
         ncomp, labels = scc(indptr, tgt, alive)
         # Per component and fair action: taken on an inner edge, enabled in some state,
-        # disabled in some state; then the obligations that fails (bit 8).
+        # disabled in some state; then the obligations that fail (bit 8).
         marks = fairness_marks(indptr, tgt, act, slot, enabled, alive, labels, ncomp)
         broken, drop, ruled = judge(marks, weak)
         if not broken:

@@ -598,7 +598,7 @@ def _jit(module: ir.Module):
 
 
 class _Compiled:
-    """The machine code of one system: `kernel`, `props` and `rehash` as ctypes functions."""
+    """The machine code of one system: `kernel`, `props`, `rehash` and the `goals` as ctypes functions."""
 
     def __init__(self, system: System, symmetry: bool, graph: bool):
         start = time.perf_counter()

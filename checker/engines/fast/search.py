@@ -22,7 +22,12 @@ When the run needs the transition graph (`eventually` properties, cover), a seco
 kernel, compiled apart so the plain search pays nothing, also keeps every state, each
 table slot's state id and each state's degree, and appends every transition (target,
 action) in the explicit engine's order; `postsearch.py` then decides liveness, vacuity
-and cover on it exactly as for `explicit.py`.
+and cover on it exactly as for `explicit.py`. Before that the hash table is freed and
+the arrays give back their room for growth, the degrees become the row offsets of the
+graph in compressed sparse rows, and each `eventually` goal is evaluated on the kept
+states by the same compiled module, so the states are never unpacked into a second
+layout (implications' premises are property bits of the kernel, with or without the
+graph).
 
 With `symmetry=True` every successor is replaced by its canonical form before the
 lookup (see `symmetry.py`), so one state stands for its orbit.
