@@ -209,22 +209,22 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                 stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
                            f"to depth {depth}")
                 break
+            # Grown in place by realloc (numpy's resize; nothing else refers to these
+            # arrays during the search): a large block is remapped, not copied, so growing
+            # never holds the old and the new array at once.
             if grow == "rows":
                 room = max(room + room // 2, n - base + 2 * A)
-                S2 = np.empty((room, W), dtype=np.int64)
-                S2[: n - base] = S[: n - base]
-                S = S2
+                S.resize((room, W), refcheck=False)
             elif grow == "links":
                 links = max(links + links // 2, n + 2 * A)
-                parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
-                act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
+                parent.resize(links, refcheck=False)
+                act.resize(links, refcheck=False)
                 if graph:
-                    deg = np.concatenate([deg[:n], np.empty(links - n, dtype=np.int32)])
+                    deg.resize(links, refcheck=False)
             elif grow == "edges":
-                m = int(io[2])
-                ecap = max(ecap + ecap // 2, m + 2 * A)
-                etgt = np.concatenate([etgt[:m], np.empty(ecap - m, dtype=np.int32)])
-                eact = np.concatenate([eact[:m], np.empty(ecap - m, dtype=np.uint16)])
+                ecap = max(ecap + ecap // 2, int(io[2]) + 2 * A)
+                etgt.resize(ecap, refcheck=False)
+                eact.resize(ecap, refcheck=False)
             else:
                 new = np.full((table.shape[0] * 2, W), -1, dtype=np.int64)
                 new_ids = np.zeros(new.shape[0] if graph else 1, dtype=np.int32)
