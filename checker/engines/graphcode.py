@@ -2,12 +2,12 @@
 
 The graph is in compressed sparse rows, as both explicit-state engines record it: the
 edges of state u are tgt[indptr[u]:indptr[u+1]] (int32 targets, uint16 actions), in
-action order. The liveness check walks it several times (strongly connected components
-after each refinement, the fair actions enabled in each state, and taken, enabled and
-disabled inside each component); written with numpy each walk would first build
-arrays of one entry per edge, and scipy's components convert the whole matrix to
-float64, so a graph of 134 million edges needed gigabytes beside it. These loops read
-the graph in place, with masks of one byte per state, and keep only arrays per state.
+action order. The liveness check walks it a few times (the fair actions enabled in each
+state once, then the strongly connected components after each refinement, each judged
+against fairness as it closes); written with numpy each walk would first build arrays
+of one entry per edge, and scipy's components convert the whole matrix to float64, so a
+graph of 134 million edges needed gigabytes beside it. These loops read the graph in
+place and keep only arrays of one entry per state.
 
 Strongly connected components: Pearce's space-efficient variant of Tarjan's algorithm
 ("A space-efficient algorithm for finding strongly connected components", 2016), made
@@ -26,7 +26,7 @@ from llvmlite import ir
 
 from checker.errors import CheckerError
 
-__all__ = ["enabled_marks", "leaves", "scc", "fairness_marks", "judge"]
+__all__ = ["enabled_marks", "leaves", "fair_scc"]
 
 _I64, _I32, _I16, _I8 = ir.IntType(64), ir.IntType(32), ir.IntType(16), ir.IntType(8)
 _P64, _P32, _P16, _P8 = (t.as_pointer() for t in (_I64, _I32, _I16, _I8))
@@ -117,69 +117,30 @@ def _build() -> ir.Module:
     b.ret(b.load(found))
 
     _scc(m)
-
-    # marks(n, indptr, tgt, act, slot, alive, labels, enabled, nk, out): for each component
-    # c and fair action k, out[c*nk + k] gets bit 1 when k is taken on an edge between two
-    # alive states of c, bit 2 when k is enabled in an alive state of c, bit 4 when it is
-    # disabled in one. A component's nk marks are adjacent, as a state's enabled marks are.
-    fn = _Fn(m, "marks", ir.VoidType(), [_I64, _P64, _P32, _P16, _P32, _P8, _P32, _P8, _I64, _P8])
-    n, indptr, tgt, act, slot, alive, labels, enabled, nk, out = fn.f.args
-    b = fn.b
-
-    def mark(i, bit):
-        p = fn.at(out, i)
-        b.store(b.or_(b.load(p), bit), p)
-
-    with fn.range(_c(0), n) as u:
-        with b.if_then(b.icmp_signed("!=", b.load(fn.at(alive, u)), _c(0, _I8))):
-            lu = fn.load(labels, u)
-            row = b.mul(lu, nk)
-            with fn.range(_c(0), nk) as j:
-                on = b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, nk), j))), _c(0, _I8))
-                mark(b.add(row, j), b.select(on, _c(2, _I8), _c(4, _I8)))
-            with _edges(fn, indptr, u) as e:
-                # The target is read only for a fair action's edge: one cache miss fewer
-                # for each of the others. labels[v] == lu holds only if v is alive (-1 else).
-                k = fn.load(slot, b.zext(b.load(fn.at(act, e)), _I64))
-                with b.if_then(b.icmp_signed(">=", k, _c(0))):
-                    with b.if_then(b.icmp_signed("==", fn.load(labels, fn.load(tgt, e)), lu)):
-                        mark(b.add(row, k), _c(1, _I8))
-    b.ret_void()
-
-    # judge(ncomp, nk, marks, weak, drop, ruled) -> obligations broken: fair action k is
-    # broken in component c when, under weak fairness, it is never taken there and never
-    # disabled (marks & 5 == 0), under strong fairness when it is never taken there but
-    # enabled somewhere (marks & 3 == 2); each broken one gets bit 8, drop[c] = 1 when a
-    # weak one is broken in c, ruled[k] = 1 when k is broken somewhere.
-    fn = _Fn(m, "judge", _I64, [_I64, _I64, _P8, _P8, _P8, _P8])
-    ncomp, nk, marks, weak, drop, ruled = fn.f.args
-    b = fn.b
-    count = fn.var(_c(0))
-    with fn.range(_c(0), ncomp) as c:
-        with fn.range(_c(0), nk) as k:
-            p = fn.at(marks, b.add(b.mul(c, nk), k))
-            x = b.load(p)
-            is_weak = b.icmp_signed("!=", b.load(fn.at(weak, k)), _c(0, _I8))
-            broken = b.icmp_signed("==", b.and_(x, b.select(is_weak, _c(5, _I8), _c(3, _I8))),
-                                   b.select(is_weak, _c(0, _I8), _c(2, _I8)))
-            with b.if_then(broken):
-                b.store(b.or_(x, _c(8, _I8)), p)
-                b.store(_c(1, _I8), fn.at(ruled, k))
-                b.store(b.add(b.load(count), _c(1)), count)
-                with b.if_then(is_weak):
-                    b.store(_c(1, _I8), fn.at(drop, c))
-    b.ret(b.load(count))
     return m
 
 
 def _scc(m: ir.Module) -> None:
-    """scc(n, indptr, tgt, alive, rindex, stack, fnode, fedge, froot) -> components.
+    """fair_scc(n, indptr, tgt, alive, rindex, stack, fnode, fedge, froot, act, slot,
+    enabled, nk, weak, drop, refine, ruled, acc, sbroken, counts) -> components.
 
     The components of the subgraph of alive states. rindex ends as each alive
     state's component, numbered from 0 in the order they complete, and -1 elsewhere;
-    stack, fnode, fedge, froot are scratch arrays of n entries."""
-    fn = _Fn(m, "scc", _I64, [_I64, _P64, _P32, _P8, _P32, _P32, _P32, _P64, _P8])
-    n, indptr, tgt, alive, rindex, stack, fnode, fedge, froot = fn.f.args
+    stack, fnode, fedge, froot are scratch arrays of n entries.
+
+    Each component is judged as it closes, while
+    its states' edges are still in the cache (a separate pass over the states would
+    miss the cache once per state and per edge). For fair action k (slot[action], nk of
+    them, enabled[u*nk + k] from `enabled`): broken under weak fairness (weak[k]) when
+    never taken on an edge inside the component and never disabled in it, under strong
+    fairness when never taken there and enabled somewhere. Then ruled[k] = 1, counts[0]
+    counts it, drop[component] = 1 when a weak one is broken, and otherwise, when a
+    strong one is, refine[u] = 1 for each state u of the component enabling it; acc and
+    sbroken are scratch arrays of nk bytes."""
+    args = [_I64, _P64, _P32, _P8, _P32, _P32, _P32, _P64, _P8, _P16, _P32, _P8, _I64, _P8, _P8, _P8, _P8, _P8,
+            _P8, _P64]
+    fn = _Fn(m, "fair_scc", _I64, args)
+    n, indptr, tgt, alive, rindex, stack, fnode, fedge, froot = fn.f.args[:9]
     b = fn.b
     index, c = fn.var(_c(1)), fn.var(b.sub(n, _c(1)))  # Pearce's index and component counter
     sp, fp = fn.var(_c(0)), fn.var(_c(0))  # heights of the stack of states and of the frames
@@ -243,6 +204,7 @@ def _scc(m: ir.Module) -> None:
             rv = rx(v)
             with b.if_else(b.icmp_signed("!=", b.load(fn.at(froot, top)), _c(0, _I8))) as (root, inner):
                 with root:
+                    top_of_stack = b.load(sp)
                     b.store(b.sub(b.load(index), _c(1)), index)
                     pop, pop_check, pop_body, pop_done = (fn.block(x) for x in ("pop", "pop_check", "pop_body",
                                                                                 "pop_done"))
@@ -260,6 +222,9 @@ def _scc(m: ir.Module) -> None:
                     b.branch(pop)
                     b.position_at_end(pop_done)
                     set_rx(v, b.load(c))
+                    # The component: stack[sp..top_of_stack) popped, and v put after them.
+                    b.store(b.trunc(v, _I32), fn.at(stack, top_of_stack))
+                    _judge(fn, b.load(sp), b.add(top_of_stack, _c(1)), b.load(c), b.sub(n, _c(1)))
                     b.store(b.sub(b.load(c), _c(1)), c)
                 with inner:
                     h = b.load(sp)
@@ -282,6 +247,54 @@ def _scc(m: ir.Module) -> None:
     b.ret(b.sub(last, b.load(c)))
 
 
+def _judge(fn: _Fn, lo: ir.Value, hi: ir.Value, c: ir.Value, last: ir.Value) -> None:
+    """fair_scc's judgement of the component c that just closed, its states stack[lo:hi]
+    (see `_scc`); its number is last - c."""
+    b = fn.b
+    (n, indptr, tgt, alive, rindex, stack, fnode, fedge, froot,
+     act, slot, enabled, nk, weak, drop, refine, ruled, acc, sbroken, counts) = fn.f.args
+    with fn.range(_c(0), nk) as j:
+        b.store(_c(0, _I8), fn.at(acc, j))
+    with fn.range(lo, hi) as i:
+        u = fn.load(stack, i)
+        with fn.range(_c(0), nk) as j:
+            on = b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, nk), j))), _c(0, _I8))
+            p = fn.at(acc, j)
+            b.store(b.or_(b.load(p), b.select(on, _c(2, _I8), _c(4, _I8))), p)
+        with _edges(fn, indptr, u) as e:
+            k = fn.load(slot, b.zext(b.load(fn.at(act, e)), _I64))
+            with b.if_then(b.icmp_signed(">=", k, _c(0))):
+                # Inside the component: the target closed with it (index c); a state outside
+                # alive has the index _DEAD, one of an earlier component a higher number.
+                with b.if_then(b.icmp_signed("==", fn.load(rindex, fn.load(tgt, e)), c)):
+                    p = fn.at(acc, k)
+                    b.store(b.or_(b.load(p), _c(1, _I8)), p)
+    weak_broken, strong_broken = fn.var(_c(0, _I8)), fn.var(_c(0, _I8))
+    with fn.range(_c(0), nk) as j:
+        a = b.load(fn.at(acc, j))
+        is_weak = b.icmp_signed("!=", b.load(fn.at(weak, j)), _c(0, _I8))
+        broken = b.icmp_signed("==", b.and_(a, b.select(is_weak, _c(5, _I8), _c(3, _I8))),
+                               b.select(is_weak, _c(0, _I8), _c(2, _I8)))
+        b.store(b.zext(b.and_(broken, b.not_(is_weak)), _I8), fn.at(sbroken, j))
+        with b.if_then(broken):
+            b.store(_c(1, _I8), fn.at(ruled, j))
+            b.store(b.add(b.load(counts), _c(1)), counts)
+            b.store(_c(1, _I8), b.select(is_weak, weak_broken, strong_broken))
+    with b.if_else(b.icmp_signed("!=", b.load(weak_broken), _c(0, _I8))) as (dropped, kept):
+        with dropped:
+            b.store(_c(1, _I8), fn.at(drop, b.sub(last, c)))
+        with kept:
+            with b.if_then(b.icmp_signed("!=", b.load(strong_broken), _c(0, _I8))):
+                with fn.range(lo, hi) as i:
+                    u = fn.load(stack, i)
+                    with fn.range(_c(0), nk) as j:
+                        hit = b.and_(b.icmp_signed("!=", b.load(fn.at(sbroken, j)), _c(0, _I8)),
+                                     b.icmp_signed("!=", b.load(fn.at(enabled, b.add(b.mul(u, nk), j))),
+                                                   _c(0, _I8)))
+                        with b.if_then(hit):
+                            b.store(_c(1, _I8), fn.at(refine, u))
+
+
 class _Code:
     def __init__(self):
         llvm.initialize_native_target()
@@ -297,9 +310,8 @@ class _Code:
         addr = self.engine.get_function_address
         self.enabled = ctypes.CFUNCTYPE(None, I, P, P, P, I, P)(addr("enabled"))
         self.leaves = ctypes.CFUNCTYPE(I, I, P, P, P)(addr("leaves"))
-        self.scc = ctypes.CFUNCTYPE(I, I, P, P, P, P, P, P, P, P)(addr("scc"))
-        self.marks = ctypes.CFUNCTYPE(None, I, P, P, P, P, P, P, P, I, P)(addr("marks"))
-        self.judge = ctypes.CFUNCTYPE(I, I, I, P, P, P, P)(addr("judge"))
+        self.fair_scc = ctypes.CFUNCTYPE(I, I, P, P, P, P, P, P, P, P, P, P, P, I, P, P, P, P, P, P, P)(
+            addr("fair_scc"))
 
 
 _CODE: list[_Code] = []
@@ -340,49 +352,34 @@ def leaves(indptr: np.ndarray, tgt: np.ndarray, goal: np.ndarray) -> bool:
     return bool(_code().leaves(len(goal), _ptr(indptr), _ptr(tgt), _ptr(goal)))
 
 
-def scc(indptr: np.ndarray, tgt: np.ndarray, alive: np.ndarray) -> tuple[int, np.ndarray]:
-    """The strongly connected components of the subgraph of alive states: (how many, each
-    state's component, -1 where not alive)."""
-    _check(indptr, tgt)
-    n = len(alive)
-    if n >= _DEAD:
-        raise CheckerError("the liveness check reads at most 2**31 states and 65,536 action instances")
-    alive = np.ascontiguousarray(alive, dtype=bool)
-    labels = np.empty(n, dtype=np.int32)
-    if not n:
-        return 0, labels
-    stack, fnode = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
-    fedge, froot = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.uint8)
-    count = _code().scc(n, _ptr(indptr), _ptr(tgt), _ptr(alive), _ptr(labels), _ptr(stack), _ptr(fnode),
-                        _ptr(fedge), _ptr(froot))
-    return int(count), labels
-
-
-def fairness_marks(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray, slot: np.ndarray,
-                   enabled: np.ndarray, alive: np.ndarray, labels: np.ndarray, ncomp: int) -> np.ndarray:
-    """(ncomp, k) uint8: for each component and fair action, bit 1 when it is taken on an
-    edge inside the component, 2 when it is enabled in one of its states, 4 when it is
-    disabled in one. enabled: `enabled_marks`'s array."""
+def fair_scc(indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray, slot: np.ndarray, enabled: np.ndarray,
+             weak: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The components of the subgraph of alive states, each judged against the fairness of
+    the fair actions (slot: action -> k, -1 when not fair; enabled: `enabled_marks`'s
+    array; weak[k]: weak, else strong fairness) as it closes: (each state's component, -1
+    where not alive; how many obligations are broken; per component, whether a weak one
+    is broken there (bool, n long); per state, whether it enables a strong one broken in
+    its component, whose weak ones all hold; per fair action, whether it is broken
+    somewhere)."""
     _check(indptr, tgt, act)
     k, n = enabled.shape
-    if not (enabled.T.flags.c_contiguous and labels.dtype == np.int32 and len(alive) == len(labels) == n):
-        raise ValueError("fairness_marks: enabled_marks's array and scc's labels expected")
+    if n >= _DEAD:
+        raise CheckerError("the liveness check reads at most 2**31 states and 65,536 action instances")
+    if not (enabled.T.flags.c_contiguous and len(alive) == n and len(weak) == k):
+        raise ValueError("fair_scc: enabled_marks's array expected")
     slot = np.ascontiguousarray(slot, dtype=np.int32)
-    alive = np.ascontiguousarray(alive, dtype=bool)
-    out = np.zeros((ncomp, k), dtype=np.uint8)
-    if k and ncomp:
-        _code().marks(n, _ptr(indptr), _ptr(tgt), _ptr(act), _ptr(slot), _ptr(alive), _ptr(labels),
-                      _ptr(enabled.T), k, _ptr(out))
-    return out
-
-
-def judge(marks: np.ndarray, weak: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """The fairness obligations `fairness_marks` shows broken: (how many, each component
-    where a weak one is broken (bool), each fair action broken somewhere (bool)); every
-    broken one also gets bit 8 in marks."""
-    ncomp, k = marks.shape
-    assert marks.dtype == np.uint8 and marks.flags.c_contiguous and len(weak) == k
     weak = np.ascontiguousarray(weak, dtype=bool)
-    drop, ruled = np.zeros(ncomp, dtype=bool), np.zeros(k, dtype=bool)
-    count = _code().judge(ncomp, k, _ptr(marks), _ptr(weak), _ptr(drop), _ptr(ruled)) if k and ncomp else 0
-    return int(count), drop, ruled
+    alive = np.ascontiguousarray(alive, dtype=bool)
+    labels = np.empty(n, dtype=np.int32)
+    drop, refine, ruled = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(k, dtype=bool)
+    counts = np.zeros(1, dtype=np.int64)
+    if not n:
+        return labels, 0, drop, refine, ruled
+    stack, fnode = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    fedge, froot = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.uint8)
+    acc, sbroken = np.zeros(max(1, k), dtype=np.uint8), np.zeros(max(1, k), dtype=np.uint8)
+    _code().fair_scc(n, _ptr(indptr), _ptr(tgt), _ptr(alive), _ptr(labels), _ptr(stack), _ptr(fnode),
+                     _ptr(fedge), _ptr(froot), _ptr(act), _ptr(slot), _ptr(enabled.T) if k else _ptr(acc), k,
+                     _ptr(weak) if k else _ptr(acc), _ptr(drop), _ptr(refine), _ptr(ruled) if k else _ptr(acc),
+                     _ptr(acc), _ptr(sbroken), _ptr(counts))
+    return labels, int(counts[0]), drop, refine, ruled

@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from checker.result import PropertyResult, Step, Trace, Verdict
 from checker.lang.system import PropInst, System
-from checker.engines.graphcode import enabled_marks, fairness_marks, judge, leaves, scc
+from checker.engines.graphcode import enabled_marks, fair_scc, leaves
 from checker.engines.vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
@@ -117,11 +117,9 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     labels = None
     ruled_out = np.zeros(len(fair), dtype=bool)  # fair actions whose fairness excluded some run
     while True:
-        ncomp, labels = scc(indptr, tgt, alive)
-        # Per component and fair action: taken on an inner edge, enabled in some state,
-        # disabled in some state; then the obligations that fail (bit 8).
-        marks = fairness_marks(indptr, tgt, act, slot, enabled, alive, labels, ncomp)
-        broken, drop, ruled = judge(marks, weak)
+        # The components, each judged as it closes: per fair action, taken on an inner
+        # edge, enabled in some state, disabled in some state (see graphcode.fair_scc).
+        labels, broken, drop, refine, ruled = fair_scc(indptr, tgt, act, slot, enabled, weak, alive)
         if not broken:
             break
         ruled_out |= ruled
@@ -129,10 +127,7 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         # every part too: drop the component. Strong: drop the states enabling A only.
         # (labels is -1 outside alive, where the masks keep alive False.)
         alive &= ~drop[labels]
-        refine = np.zeros(n, dtype=bool)
-        for strong in np.flatnonzero(~weak).tolist():
-            refine |= enabled[strong] & (marks[:, strong] >= 8)[labels]
-        del marks, drop
+        del drop
         refine &= alive
         if not refine.any():
             break  # only whole components were dropped: those left are unchanged and fair
