@@ -1,5 +1,6 @@
 """Liveness under fairness: the five all-processed results with their lassos, toys with
-hand-known answers, an independent networkx reference, coverage, vacuity, `unbounded`."""
+hand-known answers, an independent networkx reference, the compiled components against
+scipy's, coverage, vacuity, `unbounded`."""
 
 import json
 import os
@@ -8,10 +9,14 @@ import subprocess
 import sys
 
 import networkx as nx
+import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from checker import CheckerError, Model, Options, SpecError, check, replay
 from checker.lang.compile import compiled
+from checker.engines.graphcode import enabled_marks, fair_scc  # the check's compiled loops, tested on their own
 from checker.engines.vector import vector_predicate  # the liveness goal's numpy evaluation, tested on its own
 from toys import budget, detour, modulo, passing, spin, trap
 from toys.spin import Exit, Spin, exits, variables as spin_variables
@@ -323,6 +328,71 @@ def test_wide_states_are_split_into_words():
         states.append(st)
     for i, p in enumerate(system.properties):
         assert vector_predicate(system, p.formula)(states).tolist() == [bool(comp.predicates[i](s)) for s in states]
+
+
+def test_compiled_components_and_their_judgement_agree_with_scipy_and_the_definitions():
+    """graphcode's loops on random graphs: the fair actions enabled in each state, scipy's
+    strongly connected components, and each component judged from the definitions."""
+    rng = np.random.default_rng(19)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        deg = rng.integers(0, 4, n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(deg, out=indptr[1:])
+        src = np.repeat(np.arange(n), deg)
+        tgt = rng.integers(0, n, int(indptr[-1])).astype(np.int32)
+        act = rng.integers(0, 5, len(tgt)).astype(np.uint16)
+        k = int(rng.integers(0, 4))
+        slot = rng.integers(-1, k, 5).astype(np.int32) if k else np.full(5, -1, dtype=np.int32)
+        weak, alive = rng.random(k) < 0.5, rng.random(n) < 0.8
+        enabled = enabled_marks(n, indptr, act, slot, k)
+        for j in range(k):
+            assert enabled[j].tolist() == [bool(np.any(slot[act[indptr[u]:indptr[u + 1]]] == j)) for u in range(n)]
+        labels, broken, drop, refine, ruled = fair_scc(indptr, tgt, act, slot, enabled, weak, alive)
+
+        keep = alive[src] & alive[tgt]
+        graph = csr_matrix((np.ones(int(keep.sum())), (src[keep], tgt[keep])), shape=(n, n))
+        ref = connected_components(graph, directed=True, connection="strong")[1]
+        assert (labels[~alive] == -1).all()
+        comps: dict[int, list[int]] = {}
+        for u in np.flatnonzero(alive).tolist():
+            comps.setdefault(int(labels[u]), []).append(u)
+        assert sorted(comps) == list(range(len(comps)))
+        for states in comps.values():
+            assert states == np.flatnonzero(alive & (ref == ref[states[0]])).tolist()
+
+        want = {"broken": 0, "ruled": [False] * k, "drop": [False] * n, "refine": [False] * n}
+        for c, states in comps.items():
+            edges = [(int(slot[act[e]]), int(tgt[e])) for u in states for e in range(indptr[u], indptr[u + 1])]
+            bad = []
+            for j in range(k):
+                taken = any(a == j and v in states for a, v in edges)
+                on = [u for u in states if enabled[j, u]]
+                if not taken and (len(on) == len(states) if weak[j] else on):
+                    bad.append(j)
+                    want["ruled"][j] = True
+            want["broken"] += len(bad)
+            if any(weak[j] for j in bad):
+                want["drop"][c] = True
+            else:
+                for j in bad:
+                    for u in states:
+                        want["refine"][u] |= bool(enabled[j, u])
+        assert (broken, ruled.tolist(), drop.tolist(), refine.tolist()) == (
+            want["broken"], want["ruled"], want["drop"], want["refine"])
+
+
+def test_compiled_components_follow_a_path_as_long_as_the_graph():
+    n = 2_000_000  # a depth-first search this deep would overflow a recursive one's stack
+    indptr = np.arange(n + 1, dtype=np.int64)
+    act, slot = np.zeros(n, dtype=np.uint16), np.full(1, -1, dtype=np.int32)
+    enabled, weak = enabled_marks(n, indptr, act, slot, 0), np.zeros(0, dtype=bool)
+    ring = ((np.arange(n) + 1) % n).astype(np.int32)
+    assert (fair_scc(indptr, ring, act, slot, enabled, weak, np.ones(n, dtype=bool))[0] == 0).all()
+    cut = np.ones(n, dtype=bool)
+    cut[n // 2] = False  # the ring broken into a path: every state its own component
+    labels = fair_scc(indptr, ring, act, slot, enabled, weak, cut)[0]
+    assert labels[n // 2] == -1 and len(set(labels[cut].tolist())) == n - 1
 
 
 # ---------------------------------------------------------------- the command line

@@ -81,7 +81,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
     links = array("q", [-1])  # number -> parent's number * n_actions + action; -1 for init
     open_props = check(init)
     need_graph = cover or any(p.kind == "eventually" for p in system.properties)
-    small = n_actions < 2**15
+    small = n_actions <= 2**16  # actions as uint16, the type the liveness check's loops read
     deg_chunks: list = []
     act_chunks: list = []
     tgt_chunks: list = []
@@ -130,7 +130,7 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
         # The level's edges as arrays: a few bytes per transition instead of Python objects.
         deg_chunks.append(np.array(degrees, dtype=np.int64))
         e = np.array(edges, dtype=np.int64)
-        act_chunks.append((e % n_actions).astype(np.int16 if small else np.int32))
+        act_chunks.append((e % n_actions).astype(np.uint16 if small else np.int32))
         if need_graph:
             tgt_chunks.append((e // n_actions).astype(np.int32 if fresh < 2**31 else np.int64))
         del e, edges
@@ -164,9 +164,11 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
         return Trace(system, steps[::-1])
 
     deg = np.concatenate(deg_chunks) if deg_chunks else np.zeros(0, dtype=np.int64)
-    act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.int16)
+    act = np.concatenate(act_chunks) if act_chunks else np.zeros(0, dtype=np.uint16)
     del act_chunks
-    src = np.repeat(np.arange(len(deg), dtype=np.int32 if fresh < 2**31 else np.int64), deg)
+    indptr = np.zeros(len(deg) + 1, dtype=np.int64)  # the edges in compressed sparse rows
+    np.cumsum(deg, out=indptr[1:])
+    del deg
     tgt = np.concatenate(tgt_chunks) if tgt_chunks else (np.zeros(0, dtype=np.int32) if need_graph else None)
     del tgt_chunks
     words: list[Words] = []
@@ -182,10 +184,10 @@ def _explore(system: System, max_states: int | None, timeout: float | None, dead
 
     peaks: list[int | None] = []
     depth_of = np.repeat(np.arange(len(level_sizes), dtype=np.int32), level_sizes)
-    graph = Explored(complete, stopped, all_states, all_words, act, src, tgt, depth_of,
+    graph = Explored(complete, stopped, all_states, all_words, act, indptr, tgt, depth_of,
                      lambda i: trace_to(state_of(i)))
     decided = decide(system, graph, cover, lambda: peaks.append(peak_memory()), progress)
-    del graph, src, tgt, act
+    del graph, indptr, tgt, act
 
     results = property_results(system, found, dead_state, deadlock, trace_to, complete, stopped,
                                decided.eventually)

@@ -16,8 +16,9 @@ its states, and under strong fairness when A is taken on one of its edges or ena
 none of its states. A component that breaks strong fairness of A may still hold a fair
 sub-component away from the states where A is enabled: those states are removed and the
 components recomputed (the Emerson-Lei / Streett refinement) until every component left
-is fair. The components come from scipy over arrays, so a graph of a million states
-takes seconds. A run that stops is a component of one state where no fair action is
+is fair. The components come from compiled loops over the graph as the engines record
+it (`graphcode.py`), so a graph of 25 million states and 134 million edges takes
+seconds and little memory beside it. A run that stops is a component of one state where no fair action is
 enabled: a terminal state, or a state where only unfair actions (failures, say) are left.
 
 The violation shown is a lasso: the shortest path from the initial state to the fair
@@ -34,10 +35,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import breadth_first_order
 
 from checker.result import PropertyResult, Step, Trace, Verdict
 from checker.lang.system import PropInst, System
+from checker.engines.graphcode import enabled_marks, fair_scc, leaves
 from checker.engines.vector import Words, vector_predicate
 
 __all__ = ["Graph", "check_eventually"]
@@ -45,27 +47,34 @@ __all__ = ["Graph", "check_eventually"]
 
 @dataclass
 class Graph:
-    """The explored state graph as arrays; state ids are the order of discovery (BFS)."""
+    """The explored state graph in compressed sparse rows; state ids are the order of
+    discovery (BFS). The edges of state u are tgt[indptr[u]:indptr[u+1]] with their
+    actions act[...], in action order: the engines record them so, and it is the form
+    the compiled loops of `graphcode.py` read in place."""
 
     states: Sequence[int]  # packed state (System.layout) of each id
-    words: Words | None  # the same, split for numpy
-    src: np.ndarray  # edge sources (ids), grouped by source in id order, actions in order
-    tgt: np.ndarray  # edge targets (ids)
-    act: np.ndarray  # edge action indices
+    words: Callable[[], Words | None]  # the same, split for numpy, made when first asked
+    indptr: np.ndarray  # int64, n + 1 offsets into tgt and act
+    tgt: np.ndarray  # int32 edge targets (ids)
+    act: np.ndarray  # uint16 edge action indices
     depth: np.ndarray  # BFS depth of each id in the whole graph
     trace_to: Callable[[int], Trace]  # the engine's least shortest trace to a state id
 
     @property
     def n(self) -> int:
-        return len(self.states)
+        return len(self.indptr) - 1
 
 
-def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[int], bool]) -> PropertyResult:
-    """Decide `eventually prop` on the complete graph g."""
-    n, src, tgt, act = g.n, g.src, g.tgt, g.act
-    vector = vector_predicate(system, prop.formula)
-    goal = (vector(g.words if g.words is not None else g.states) if vector is not None
-            else np.fromiter(map(pred, g.states), dtype=bool, count=n))
+def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[int], bool],
+                     goal: np.ndarray | None = None) -> PropertyResult:
+    """Decide `eventually prop` on the complete graph g. goal: the engine's own evaluation
+    of prop's formula in every state, if it has one (else numpy, else `pred`)."""
+    n, indptr, tgt, act = g.n, g.indptr, g.tgt, g.act
+    if goal is None:
+        vector = vector_predicate(system, prop.formula)
+        words = g.words() if vector is not None else None
+        goal = (vector(words if words is not None else g.states) if vector is not None
+                else np.fromiter(map(pred, g.states), dtype=bool, count=n))
     res = lambda verdict, **kw: PropertyResult(prop.name, prop.kind, prop.expected, verdict, **kw)
     if goal[0]:
         return res(Verdict.HOLDS)
@@ -76,68 +85,49 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
     slot = np.full(len(system.actions), -1, dtype=np.int32)  # action index -> k, -1 if not fair
     for k, (ai, _, _) in enumerate(fair):
         slot[ai] = k
-    weak = np.array([kind == "weak" for _, _, kind in fair], dtype=bool)[:, None]
-    enabled = np.zeros((len(fair), n), dtype=bool)  # [k, state]: fair action k enabled there
-    ek = slot[act]
-    enabled[ek[ek >= 0], src[ek >= 0]] = True
-    del ek
+    weak = np.array([kind == "weak" for _, _, kind in fair], dtype=bool)
+    enabled = enabled_marks(n, indptr, act, slot, len(fair))  # [k, state]: fair action k enabled there
 
     # Runs that never see P stay in the region where P is false. When P, once true,
     # stays true (no edge leaves it), every such state is reached through the region
     # and the engine's shortest traces are prefixes; otherwise search the region itself.
-    inside = ~goal[src]
-    inside &= ~goal[tgt]
-    stable = not np.any(goal[src] & ~goal[tgt])
+    # Every state kept alive is outside P, so an edge between two alive states is inside
+    # the region: the loops below need no mask per edge.
+    stable = not leaves(indptr, tgt, goal)
     alive = ~goal
     if stable:
         dist, pred_of = g.depth, None
     else:
+        # scipy's search, on the edges inside the region: it visits a state's successors
+        # in id order, which chooses the predecessors of the prefix shown.
+        src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+        inside = ~goal[src]
+        inside &= ~goal[tgt]
         order, pred_of = breadth_first_order(_matrix(n, src, tgt, inside), 0, directed=True,
                                              return_predecessors=True)
+        del src, inside
         dist = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         alive = np.zeros(n, dtype=bool)
         alive[order] = True
         dist[0] = 0
         for v in order[1:].tolist():  # BFS order: a predecessor's distance is known first
             dist[v] = dist[pred_of[v]] + 1
+    del goal
 
     labels = None
     ruled_out = np.zeros(len(fair), dtype=bool)  # fair actions whose fairness excluded some run
     while True:
-        keep = inside & alive[src]
-        keep &= alive[tgt]
-        s, t, a = src[keep], tgt[keep], act[keep]
-        del keep
-        ncomp, labels = connected_components(_matrix(n, s, t), directed=True, connection="strong")
-        # Per fair action k and component: taken on an inner edge, enabled in some
-        # state, disabled in some state.
-        ek = slot[a]
-        inner = (labels[s] == labels[t]) & (ek >= 0)
-        taken = np.zeros((len(fair), ncomp), dtype=bool)
-        taken[ek[inner], labels[s[inner]]] = True
-        del ek, inner, s, t, a
-        members = np.flatnonzero(alive)
-        comp_of = labels[members]
-        live_comp = np.zeros(ncomp, dtype=bool)
-        live_comp[comp_of] = True
-        some_on = np.zeros((len(fair), ncomp), dtype=bool)
-        some_off = np.zeros((len(fair), ncomp), dtype=bool)
-        for k in range(len(fair)):
-            on = enabled[k, members]
-            some_on[k, comp_of[on]] = True
-            some_off[k, comp_of[~on]] = True
-        good = np.where(weak, taken | some_off, taken | ~some_on)
-        broken = live_comp & ~good  # [k, component]
-        if not broken.any():
+        # The components, each judged as it closes: per fair action, taken on an inner
+        # edge, enabled in some state, disabled in some state (see graphcode.fair_scc).
+        labels, broken, drop, refine, ruled = fair_scc(indptr, tgt, act, slot, enabled, weak, alive)
+        if not broken:
             break
-        ruled_out |= broken.any(axis=1)
+        ruled_out |= ruled
         # Weak fairness of A broken: A is enabled throughout and never taken, and so in
         # every part too: drop the component. Strong: drop the states enabling A only.
-        drop_comp = (broken & weak).any(axis=0)
-        alive[members[drop_comp[comp_of]]] = False
-        refine = np.zeros(n, dtype=bool)
-        for strong in np.flatnonzero(~weak[:, 0]).tolist():
-            refine |= enabled[strong] & broken[strong][labels]
+        # (labels is -1 outside alive, where the masks keep alive False.)
+        alive &= ~drop[labels]
+        del drop
         refine &= alive
         if not refine.any():
             break  # only whole components were dropped: those left are unchanged and fair
@@ -163,17 +153,17 @@ def check_eventually(system: System, g: Graph, prop: PropInst, pred: Callable[[i
         chain.reverse()
         steps = [Step(None, system.layout.unpack(g.states[0]))]
         for u, v in zip(chain, chain[1:]):
-            e = _edge(src, tgt, act, u, v)
+            e = _edge(indptr, tgt, u, v)
             steps.append(Step(system.actions[int(act[e])].name, system.layout.unpack(g.states[v])))
         prefix = Trace(system, steps)
 
     comp = alive & (labels == labels[entry])
-    cycle = _fair_cycle(entry, comp, src, tgt, act, inside, enabled, fair)
+    cycle = _fair_cycle(entry, comp, indptr, tgt, act, enabled, fair)
     steps = list(prefix.steps)
     loop = len(steps) - 1
     for ai, v in cycle:
         steps.append(Step(system.actions[ai].name, system.layout.unpack(g.states[v])))
-    notes = _obligations(system, entry, cycle, enabled, fair, loop, src, act)
+    notes = _obligations(system, entry, cycle, enabled, fair, loop, indptr, act)
     return res(Verdict.VIOLATED, trace=Trace(system, steps), loop=loop, notes=notes)
 
 
@@ -185,22 +175,21 @@ def _matrix(n: int, src: np.ndarray, tgt: np.ndarray, mask: np.ndarray | None = 
     return csr_matrix((np.ones(len(tgt), dtype=np.int8), tgt, indptr), shape=(n, n))
 
 
-def _edge(src: np.ndarray, tgt: np.ndarray, act: np.ndarray, u: int, v: int) -> int:
+def _edge(indptr: np.ndarray, tgt: np.ndarray, u: int, v: int) -> int:
     """The first edge u -> v in action order."""
-    lo, hi = np.searchsorted(src, u, "left"), np.searchsorted(src, u, "right")
+    lo, hi = int(indptr[u]), int(indptr[u + 1])
     return int(lo + np.flatnonzero(tgt[lo:hi] == v)[0])
 
 
-def _fair_cycle(entry: int, comp: np.ndarray, src: np.ndarray, tgt: np.ndarray, act: np.ndarray,
-                inside: np.ndarray, enabled: np.ndarray, fair: list) -> list[tuple[int, int]]:
+def _fair_cycle(entry: int, comp: np.ndarray, indptr: np.ndarray, tgt: np.ndarray, act: np.ndarray,
+                enabled: np.ndarray, fair: list) -> list[tuple[int, int]]:
     """A cycle from entry back to entry inside comp meeting every fairness obligation.
 
     Returned as (action index, state id) steps; empty when the run may stop at entry.
     Each obligation not yet met is met by the nearest way from where the cycle is: a
     state where the action is disabled (weak fairness only) or an edge that takes it.
     """
-    lo = np.searchsorted(src, np.arange(len(comp) + 1), "left")
-    usable = inside & comp[src] & comp[tgt]
+    lo = indptr  # the search leaves comp on no edge: comp holds alive states only, outside P
 
     def bfs(start: int, goal_state: Callable[[int], bool], goal_action: int | None) -> list[tuple[int, int]]:
         # Shortest path in action order; a goal edge counts as one more step.
@@ -210,10 +199,10 @@ def _fair_cycle(entry: int, comp: np.ndarray, src: np.ndarray, tgt: np.ndarray, 
             u = queue.popleft()
             if goal_state(u) and (u != start or goal_action is None):
                 return _walk(prev, u)
-            for e in range(lo[u], lo[u + 1]):
-                if not usable[e]:
-                    continue
+            for e in range(int(lo[u]), int(lo[u + 1])):
                 v, ai = int(tgt[e]), int(act[e])
+                if not comp[v]:
+                    continue
                 if ai == goal_action:
                     return _walk(prev, u) + [(ai, v)]
                 if v not in prev:
@@ -259,13 +248,13 @@ def _walk(prev: dict[int, tuple[int, int]], u: int) -> list[tuple[int, int]]:
 
 
 def _obligations(system: System, entry: int, cycle: list[tuple[int, int]], enabled: np.ndarray,
-                 fair: list, loop: int, src: np.ndarray, act: np.ndarray) -> list[str]:
+                 fair: list, loop: int, indptr: np.ndarray, act: np.ndarray) -> list[str]:
     """One line per fair action instance: how the lasso's cycle meets its obligation."""
     states = [entry] + [v for _, v in cycle[:-1]] if cycle else [entry]
     numbers = [loop + i for i in range(len(states))]  # the trace's step number of each state
     out = []
     if not cycle:
-        others = [system.actions[a].name for a in sorted(set(act[src == entry].tolist()))]
+        others = [system.actions[a].name for a in sorted(set(act[indptr[entry]:indptr[entry + 1]].tolist()))]
         if others:
             out.append(f"the run stops at step {loop}: no fair action is enabled there "
                        f"(only {', '.join(others)}, which no fairness obliges to happen)")

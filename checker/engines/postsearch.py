@@ -43,13 +43,14 @@ class Explored:
     stopped: str  # why the search stopped early ("" when complete)
     states: Callable[[], Sequence[int]]  # every state packed in System.layout, built when first needed
     words: Callable[[], Words]  # the same split for numpy, built when first needed
-    act: np.ndarray | None  # edge actions (None: `fired` only)
-    src: np.ndarray | None  # edge sources
-    tgt: np.ndarray | None  # edge targets (None when neither cover nor liveness needs them)
+    act: np.ndarray | None  # uint16 edge actions (None: `fired` only)
+    indptr: np.ndarray | None  # int64: the edges of state u are indptr[u]..indptr[u+1]-1 (liveness.Graph)
+    tgt: np.ndarray | None  # int32 edge targets (None when neither cover nor liveness needs them)
     depth: np.ndarray | None  # BFS depth of each state id (liveness only)
     trace_to: Callable[[int], Trace]  # the least shortest trace to a state id
     fired: np.ndarray | None = None  # transitions per action, when not counted from `act`
     premises_held: list[bool] | None = None  # whether each premise ever held, when the search decided it
+    goal: Callable[[int], np.ndarray | None] | None = None  # property index -> the engine's goal in every state
 
 
 @dataclass
@@ -83,7 +84,7 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
 
     cover_traces: dict[str, Trace | None] | None = None
     if cover:
-        assert g.act is not None and g.src is not None and g.tgt is not None
+        assert g.act is not None and g.indptr is not None and g.tgt is not None
         cover_traces = {}
         for ai, a in enumerate(system.actions):
             hits = np.flatnonzero(g.act == ai)
@@ -91,7 +92,7 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
                 cover_traces[a.name] = None
                 continue
             k = int(hits[0])  # sources are in BFS order, actions in declaration order
-            before = g.trace_to(int(g.src[k]))
+            before = g.trace_to(int(np.searchsorted(g.indptr, k, "right")) - 1)  # edge k's source
             after = system.layout.unpack(g.states()[int(g.tgt[k])])
             cover_traces[a.name] = Trace(system, before.steps + [Step(a.name, after)])
 
@@ -108,14 +109,16 @@ def decide(system: System, g: Explored, cover: bool, after_search: Callable[[], 
                                                reason=f"stopped early at the {g.stopped}")
         return out
     start = time.perf_counter()
-    assert g.act is not None and g.src is not None and g.tgt is not None and g.depth is not None
-    graph = Graph(g.states(), g.words(), g.src, g.tgt, g.act, g.depth, g.trace_to)
+    assert g.act is not None and g.indptr is not None and g.tgt is not None and g.depth is not None
+    graph = Graph(g.states(), g.words, g.indptr, g.tgt, g.act, g.depth, g.trace_to)
     for k, i in enumerate(live, start=1):
         if isinstance(progress, PhaseProgress):
             progress.phase(f"liveness: {system.properties[i].name} ({k} of {len(live)})")
         # The compiled Python predicate is only the fallback for goals numpy cannot evaluate.
         pred = (lambda i: lambda st: compiled(system).predicates[i](st))(i)
-        out.eventually[i] = check_eventually(system, graph, system.properties[i], pred)
+        goal = g.goal(i) if g.goal is not None else None
+        out.eventually[i] = check_eventually(system, graph, system.properties[i], pred, goal)
+        del goal
     out.liveness_seconds = time.perf_counter() - start
     return out
 

@@ -5,7 +5,9 @@ The visited set is an open-addressing hash table of the states themselves (one c
 miss per lookup; successors' slots are prefetched), and each state keeps a 4-byte
 parent number and a 2-byte action, indexed by discovery order. With `graph`, a second
 kernel also keeps every state, each table slot's state id and each state's degree, and
-appends every transition (target, action) in the explicit engine's order.
+appends every transition (target, action) in the explicit engine's order; its module
+also evaluates each `eventually` goal on the kept states (`goal{i}`), so the liveness
+check needs no second layout of the states.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class _Kernel:
         self._props()
         self._rehash()
         self._kernel()
+        self.goals: list[int] = []  # the eventually properties with a compiled goal{i}
+        if graph:
+            self._goals()
 
     def _fits_64_bits(self) -> None:
         """Refuse, before any search, a term whose value may not fit in a signed 64-bit word
@@ -274,6 +279,37 @@ class _Kernel:
         b.branch(loop)
         b.position_at_end(done)
         b.ret_void()
+
+    def _goals(self) -> None:
+        """goal{i}(S, n, out): out[r] = 1 where eventually property i's formula holds in
+        state row r of S, for each one whose terms fit in 64 bits (the others are left to
+        `vector.py` or the compiled Python predicate). Its divisions need no guard here:
+        the search has checked them in every state it kept."""
+        box = bounds(self.system)
+        W = self.lay.words
+        for pi, p in enumerate(self.system.properties):
+            if p.kind != "eventually" or first_overflow([p.formula], box, INT64) is not None:
+                continue
+            f = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I64.as_pointer(), _I64,
+                                                                          _I8.as_pointer()]), f"goal{pi}")
+            S, n, out = f.args
+            entry, loop, body, done = (f.append_basic_block(x) for x in ("entry", "loop", "body", "done"))
+            b = ir.IRBuilder(entry)
+            b.branch(loop)
+            b.position_at_end(loop)
+            r = b.phi(_I64)
+            r.add_incoming(_c64(0), entry)
+            b.cbranch(b.icmp_signed("<", r, n), body, done)
+            b.position_at_end(body)
+            words = [b.load(b.gep(S, [b.add(b.mul(r, _c64(W)), _c64(k))])) for k in range(W)]
+            terms = _Terms(b, self.lazy_vars(b, words), self.index)
+            with naming(f"property {p.name}"):
+                b.store(b.zext(terms(p.formula), _I8), b.gep(out, [r]))
+            r.add_incoming(b.add(r, _c64(1)), b.block)
+            b.branch(loop)
+            b.position_at_end(done)
+            b.ret_void()
+            self.goals.append(pi)
 
     # the search kernel ---------------------------------------------------------
     def _kernel(self) -> None:
@@ -562,7 +598,7 @@ def _jit(module: ir.Module):
 
 
 class _Compiled:
-    """The machine code of one system: `kernel`, `props` and `rehash` as ctypes functions."""
+    """The machine code of one system: `kernel`, `props`, `rehash` and the `goals` as ctypes functions."""
 
     def __init__(self, system: System, symmetry: bool, graph: bool):
         start = time.perf_counter()
@@ -581,6 +617,8 @@ class _Compiled:
                                        P, P, P, P, I)(addr("kernel"))
         self.props = ctypes.CFUNCTYPE(I, *[I] * self.layout.words)(addr("props"))
         self.rehash = ctypes.CFUNCTYPE(None, P, P, I, P, P, I)(addr("rehash"))
+        # goal{i}(S, n, out), by property index i (graph kernels only).
+        self.goals = {i: ctypes.CFUNCTYPE(None, P, I, P)(addr(f"goal{i}")) for i in k.goals}
         self.seconds = time.perf_counter() - start
 
 

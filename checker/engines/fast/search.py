@@ -22,7 +22,12 @@ When the run needs the transition graph (`eventually` properties, cover), a seco
 kernel, compiled apart so the plain search pays nothing, also keeps every state, each
 table slot's state id and each state's degree, and appends every transition (target,
 action) in the explicit engine's order; `postsearch.py` then decides liveness, vacuity
-and cover on it exactly as for `explicit.py`.
+and cover on it exactly as for `explicit.py`. Before that the hash table is freed and
+the arrays give back their room for growth, the degrees become the row offsets of the
+graph in compressed sparse rows, and each `eventually` goal is evaluated on the kept
+states by the same compiled module, so the states are never unpacked into a second
+layout (implications' premises are property bits of the kernel, with or without the
+graph).
 
 With `symmetry=True` every successor is replaced by its canonical form before the
 lookup (see `symmetry.py`), so one state stands for its orbit.
@@ -90,9 +95,9 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     live = any(p.kind == "eventually" for p in system.properties)
     graph = (cover or live) and not symmetry
     premises = [f for p in system.properties for f in p.premises]
-    # Premises are decided in the kernel as `sometimes` bits when it can (no graph kept,
-    # no division to guard, room in the 62 bits), so no state is kept for them.
-    in_kernel = (bool(premises) and not graph and not symmetry and len(system.properties) + len(premises) <= 62
+    # Premises are decided in the kernel as `sometimes` bits when it can (no division to
+    # guard, room in the 62 bits), so no state is kept, or unpacked after the search, for them.
+    in_kernel = (bool(premises) and not symmetry and len(system.properties) + len(premises) <= 62
                  and not any(p.divisions for p in system.properties if p.premises))
     keep = graph or (bool(premises) and not symmetry and not in_kernel)
     comp = compiled_fast(_with_premises(system) if in_kernel else system, symmetry, graph)
@@ -204,22 +209,22 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                 stopped = (f"memory limit of {max_memory / 2**20:,.0f} MB, after {n:,} states "
                            f"to depth {depth}")
                 break
+            # Grown in place by realloc (numpy's resize; nothing else refers to these
+            # arrays during the search): a large block is remapped, not copied, so growing
+            # never holds the old and the new array at once.
             if grow == "rows":
                 room = max(room + room // 2, n - base + 2 * A)
-                S2 = np.empty((room, W), dtype=np.int64)
-                S2[: n - base] = S[: n - base]
-                S = S2
+                S.resize((room, W), refcheck=False)
             elif grow == "links":
                 links = max(links + links // 2, n + 2 * A)
-                parent = np.concatenate([parent[:n], np.empty(links - n, dtype=np.int32)])
-                act = np.concatenate([act[:n], np.empty(links - n, dtype=np.uint16)])
+                parent.resize(links, refcheck=False)
+                act.resize(links, refcheck=False)
                 if graph:
-                    deg = np.concatenate([deg[:n], np.empty(links - n, dtype=np.int32)])
+                    deg.resize(links, refcheck=False)
             elif grow == "edges":
-                m = int(io[2])
-                ecap = max(ecap + ecap // 2, m + 2 * A)
-                etgt = np.concatenate([etgt[:m], np.empty(ecap - m, dtype=np.int32)])
-                eact = np.concatenate([eact[:m], np.empty(ecap - m, dtype=np.uint16)])
+                ecap = max(ecap + ecap // 2, int(io[2]) + 2 * A)
+                etgt.resize(ecap, refcheck=False)
+                eact.resize(ecap, refcheck=False)
             else:
                 new = np.full((table.shape[0] * 2, W), -1, dtype=np.int64)
                 new_ids = np.zeros(new.shape[0] if graph else 1, dtype=np.int32)
@@ -233,6 +238,9 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
 
     n = int(io[1])
     seconds = time.perf_counter() - start
+    searched = memory()  # the search's tables at their largest, for bytes_per_state
+    # The hash table only answered "seen before?": nothing after the search reads it.
+    table = tids = np.zeros((1, W), dtype=np.int64)
 
     def trace_to(st: int) -> Trace:
         chain = []
@@ -251,7 +259,12 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
     peaks: list[int | None] = []
     if keep:
         m = int(io[2])
-        kept = S[:n]
+        # Give back the room kept for growth (realloc shrinks in place), so the liveness
+        # check runs beside the graph itself only.
+        S.resize((n, W), refcheck=False)
+        parent.resize(n, refcheck=False)
+        act.resize(n, refcheck=False)
+        kept = S
         if bounds[-1] < n:
             bounds.append(n)
         packed = Packed(system, lay, kept)
@@ -261,12 +274,32 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
             if not words:
                 words.append(layout_words(system, lay, kept))
             return words[0]
-        # Without the graph (premises only) the kernel's fired counts are all there is of the edges.
-        src = np.repeat(np.arange(int(io[0]), dtype=np.int32), deg[:int(io[0])]) if graph else None
-        explored = Explored(complete, stopped, lambda: packed, all_words, eact[:m] if graph else None,
-                            src, etgt[:m] if graph else None,
+
+        def goal(i: int) -> np.ndarray | None:
+            """Property i's goal in every kept state, by the kernel's compiled code (None
+            when it has none: `liveness.py` then evaluates it)."""
+            if i not in comp.goals:
+                return None
+            out = np.empty(n, dtype=bool)
+            comp.goals[i](kept.ctypes.data, n, out.ctypes.data)
+            return out
+
+        indptr = None
+        if graph:
+            # The kernel records edges grouped by source with each state's degree: the
+            # compressed sparse rows liveness reads, once the degrees are summed.
+            expanded = int(io[0])
+            indptr = np.zeros(expanded + 1, dtype=np.int64)
+            np.cumsum(deg[:expanded], out=indptr[1:])
+            deg = np.zeros(1, dtype=np.int32)
+            etgt.resize(m, refcheck=False)
+            eact.resize(m, refcheck=False)
+        explored = Explored(complete, stopped, lambda: packed, all_words, eact if graph else None,
+                            indptr, etgt if graph else None,
                             np.repeat(np.arange(len(bounds) - 1, dtype=np.int32), np.diff(bounds)),
-                            trace_to, fired[:A])
+                            trace_to, fired[:A],
+                            premises_held=[bool(found[len(props) + k] >= 0) for k in range(len(premises))]
+                            if in_kernel else None, goal=goal)
         decided = decide(system, explored, cover, lambda: peaks.append(peak_memory()), progress)
         del explored
     elif in_kernel:
@@ -280,14 +313,14 @@ def explore_fast(system: System, *, max_states: int | None = None, timeout: floa
                                dead if dead >= 0 else None, deadlock, trace_to, complete, stopped,
                                decided.eventually if decided is not None else {}, LIVENESS_NOT_UNDER_SYMMETRY)
     if progress is not None:
-        progress(n, 0, depth, seconds, memory())
+        progress(n, 0, depth, seconds, searched)
     result = Result(system, "fast", n, int(io[2]), depth, seconds, complete, stopped, results)
     result.fired = {a.name: int(fired[i]) for i, a in enumerate(system.actions)}
     if decided is not None:
         result.vacuous, result.cover = decided.vacuous, decided.cover
         result.liveness_seconds = decided.liveness_seconds
         result.peak_bytes_search, result.peak_bytes = peaks[0], peak_memory()
-    result.bytes_per_state = memory() / n
+    result.bytes_per_state = searched / n
     result.compile_seconds = comp.seconds  # type: ignore[attr-defined]
     if comp.canon:
         result.symmetry = comp.canon.describe()
