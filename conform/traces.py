@@ -1,7 +1,8 @@
 """Which traces conformance replays: shortest traces from the checker, and seeded random walks.
 
 For the `kafka` model: the duplicate-delivery witness (commit=after) and the no-loss
-counterexample (commit=before). For each matrix row of the `group` model: the shortest
+counterexample (commit=before). For each matrix row of the `group` model, and each row of
+the `pipeline` model that conform/pipeline.py drives on the real broker: the shortest
 trace of every violated property, found by the same explicit search as `python -m
 checker matrix` (`checker.check` with the explicit engine), plus random walks. A row
 whose failure modes need an action the harness cannot drive (conform/harness.py
@@ -180,7 +181,7 @@ def plan(ids: list[str], walks: int, length: int, seed: int,
         if cfg.model != "group":
             table = NOT_DRIVEN_MODELS_REAL if backend.real else NOT_DRIVEN_MODELS
             skipped.append(Skipped(rid, table.get(cfg.model, f"model {cfg.model}: the harness drives "
-                                                             "the kafka and group models only")))
+                                                             "the kafka, group and pipeline models only")))
             continue
         if cfg.params.get("group_protocol", "classic") != "classic" and backend.protocol != "consumer":
             skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); only "
