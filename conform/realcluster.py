@@ -232,12 +232,13 @@ class KafkaCluster:
     """
 
     def __init__(self, brokers: int = 1, config: dict[str, str] | None = None, rt: Runtime | None = None,
-                 proxied: bool = False):
+                 proxied: bool = False, controller_config: dict[str, str] | None = None):
         if brokers < 1:
             raise ValueError("a cluster has at least one broker")
         self.rt = rt or runtime()
         self.brokers = brokers
         self.config = dict(config or {})
+        self.controller_config = dict(controller_config or {})  # e.g. broker.session.timeout.ms
         self.dir = tempfile.mkdtemp(prefix="conform-kafka-")
         ports = free_ports(2 * brokers + 3)
         # proxied (one broker): a second client listener, PROXIED, advertised at a loopback
@@ -295,6 +296,8 @@ class KafkaCluster:
                                                                          "listener", "log")}
         else:
             conf.update(self.config)
+        if "controller" in n.roles:
+            conf.update(self.controller_config)
         with open(n.props, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in conf.items())
         with open(os.path.join(n.dir, "log4j2.properties"), "w") as f:

@@ -102,8 +102,8 @@ def _pipeline_not_driven(cfg: Config, backend: Backend) -> str | None:
         return pipeline.JAVA_REASON
     running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
     if running != (CURRENT, CURRENT):
-        return (f"the row is Kafka {running[0]} with client {running[1]}; the real cluster is Kafka {CURRENT} "
-                f"(4.1.1) and its consumer detects truncation (KIP-320)")
+        return (f"the row is Kafka {running[0]} with client {running[1]}; the real cluster and client are "
+                f"{CURRENT} (Kafka 4.1.1)")
     why = pipeline.row_not_driven(cfg.params, cfg.failures)
     if why is not None:
         return why
