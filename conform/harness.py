@@ -1,6 +1,8 @@
 """Drive a model trace on the real client, step by step, and compare what it observes with the model's state.
 
-Each action of the `kafka` and `group` models becomes client operations on a backend
+The `pipeline` model's actions are conform/pipeline.py's (librdkafka's producer behind the
+proxy's produce gate, on the real broker). Each action of the `kafka` and `group` models
+becomes client operations on a backend
 (conform/backends.py): a fresh mock cluster (conform/cluster.py), or a fresh topic and
 group on the real broker (conform/realcluster.py) with librdkafka or the Java consumer
 (conform/kafka/Conform.java, the same operations over the same line protocol):

@@ -50,8 +50,9 @@ from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, qu
 
 __all__ = ["DRIVEN", "PipelineDriver", "row_not_driven", "read_log", "MOCK_REASON", "JAVA_REASON"]
 
-VALUE = "pipeline-message-{}"  # each record's value names its message (the model's message id)
-TAG = re.compile(rb"pipeline-message-(\d+)")
+# Each record's value names its message (the model's message id) and its trace's topic, so a
+# frame a finished trace's producer still sends is not taken for this trace's.
+VALUE = "pipeline-message-{}@{}."
 STEP_TIMEOUT = 20.0  # seconds a step may wait for the frame or report it forces
 POLL_FIRST = 5.0  # seconds a poll waits for a record the high watermark covers
 POLL_NOTHING = 1.0  # ... when the model says there is none (the end-of-trace check)
@@ -134,8 +135,13 @@ def read_log(folder: str) -> list[tuple[int, bytes]]:
     return out
 
 
-def message_of(value: bytes | str) -> int:
-    m = TAG.search(value.encode() if isinstance(value, str) else value)
+def tag(topic: str) -> re.Pattern[bytes]:
+    """The values of `topic`'s trace: the message id is the group."""
+    return re.compile(rb"pipeline-message-(\d+)@" + re.escape(topic.encode()) + rb"\.")
+
+
+def message_of(value: bytes | str, pattern: re.Pattern[bytes]) -> int:
+    m = pattern.search(value.encode() if isinstance(value, str) else value)
     if m is None:
         raise ClientFailure(f"a record that no message of the trace wrote: {value[:60]!r}")
     return int(m.group(1))
@@ -162,6 +168,7 @@ class PipelineDriver:
         self.folder = os.path.join(broker.dir, "data", f"{self.topic}-{PARTITION}")
         self.bootstrap = kafka.cluster.bootstrap
         self.tp = ck.TopicPartition(self.topic, PARTITION)
+        self.tag = tag(self.topic)
         self.producer = self.observer = self.consumer = None
         self.delivered: dict[int, str] = {}  # message -> "ok" or the delivery report's error
         self.produced: set[int] = set()
@@ -173,7 +180,7 @@ class PipelineDriver:
         try:
             fut = self.admin.create_topics([NewTopic(self.topic, 1, 1)], operation_timeout=CALL_TIMEOUT)
             fut[self.topic].result(CALL_TIMEOUT)
-            self.proxy.gate_produce(lambda frame: frozenset(int(x) for x in TAG.findall(frame)))
+            self.proxy.gate_produce(lambda frame: frozenset(int(x) for x in self.tag.findall(frame)))
             conf = {"bootstrap.servers": f"127.0.0.1:{self.proxy.port}", "acks": {"0": "0", "1": "1"}.get(
                         self.p["acks"], "all"), "enable.idempotence": self.p["idempotence"] == "yes",
                     "message.send.max.retries": self.p["retries"],
@@ -222,7 +229,7 @@ class PipelineDriver:
             self.delivered[m] = "ok" if err is None else str(err)
 
         try:
-            self.producer.produce(self.topic, value=VALUE.format(m).encode(), partition=PARTITION, on_delivery=report)
+            self.producer.produce(self.topic, value=VALUE.format(m, self.topic).encode(), partition=PARTITION, on_delivery=report)
         except self._errors() as e:
             raise ClientFailure(f"{name}: produce: {e}") from None
         self.produced.add(m)
@@ -274,7 +281,7 @@ class PipelineDriver:
 
     def _op_Poll(self, name: str, c: int) -> None:
         reply = self.consumer.call("poll", max=1, first=POLL_FIRST, end=self._hw())
-        self.in_hand = [(o, message_of(v)) for o, v in zip(reply["offsets"], reply["values"])]
+        self.in_hand = [(o, message_of(v, self.tag)) for o, v in zip(reply["offsets"], reply["values"])]
 
     def _op_Process(self, name: str, c: int) -> None:
         if not self.in_hand:
@@ -331,7 +338,7 @@ class PipelineDriver:
     def observed_view(self, keys: list[str]) -> dict[str, Any]:
         self._serve()
         v: dict[str, Any] = {f"producer m{m}": self._status(m) for m in range(self.p["messages"])}
-        v["log r0"] = [f"m{message_of(val)}" for _, val in read_log(self.folder)]
+        v["log r0"] = [f"m{message_of(val, self.tag)}" for _, val in read_log(self.folder)]
         v["hw"] = self._hw()
         try:
             committed = self.observer.committed([self.tp], timeout=CALL_TIMEOUT)[0].offset
@@ -353,7 +360,7 @@ class PipelineDriver:
         pos, hw = j["position"], j["hw"]
         expect = [f"m{j['log'][j['leader']][pos]}"] if pos < hw else []
         reply = self.consumer.call("poll", max=1, first=POLL_FIRST if expect else POLL_NOTHING, end=self._hw())
-        return "next poll", expect, [f"m{message_of(v)}" for v in reply["values"]]
+        return "next poll", expect, [f"m{message_of(v, self.tag)}" for v in reply["values"]]
 
     def close(self) -> None:
         if self.consumer is not None:
@@ -365,6 +372,7 @@ class PipelineDriver:
             self.observer.close()
             self.observer = None
         if self.producer is not None:
+            self.producer.purge()  # nothing of this trace is resent into the next one's
             self.producer.flush(1)
             self.producer = None
 

@@ -14,7 +14,10 @@ each a JVM with a small heap, in its own process group, killed with the harness
 (PR_SET_PDEATHSIG), at exit, on Ctrl-C (checker/interrupt.py) and by `stop()`. Storage
 is formatted first (kafka.tools.StorageTool, as `kafka-storage.sh format`); start and
 readiness are bounded in time (START_TIMEOUT). Each node logs to a file in the
-cluster's folder, which `stop(keep_logs=True)` keeps (and names) for a failed run.
+cluster's folder, which `stop(keep_logs=True)` keeps (and names) for a failed run. A
+broker can be paused (SIGSTOP), resumed, shut down (SIGTERM, a controlled shutdown),
+killed (kill -9) and restarted; `controller_config` sets the controller's own settings
+(e.g. broker.session.timeout.ms).
 
 `JavaConsumerProcess` is one Java KafkaConsumer in its own JVM (`Conform consumer`),
 driven over the same line protocol as conform/worker.py, so kill() is a real kill -9.
@@ -421,6 +424,19 @@ class KafkaCluster:
         if n.proc is not None:
             _kill(n.proc)
             n.proc = None
+
+    def shutdown(self, node_id: int, timeout: float = START_TIMEOUT) -> None:
+        """SIGTERM: the broker's controlled shutdown (leadership handed over), then its exit, reaped."""
+        n = self.node(node_id)
+        if n.proc is None:
+            return
+        os.killpg(n.proc.pid, signal.SIGTERM)
+        try:
+            n.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise ClientFailure(f"Kafka node {node_id} did not shut down within {timeout:g} s") from None
+        finally:
+            self.kill(node_id)
 
     def restart(self, node_id: int) -> None:
         n = self.node(node_id)

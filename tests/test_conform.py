@@ -212,7 +212,8 @@ def test_cli_not_driven_rows_only_is_incomplete(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--config", "no-such-row"], "checker: error: unknown configuration 'no-such-row'"),
-    (["group"], "checker: error: conform drives the kafka model itself and the group model through its matrix rows"),
+    (["group"], "checker: error: conform drives the kafka model itself and the group and pipeline models through their "
+                "matrix rows"),
     (["--walks", "0", "--seed", "3"], "checker: error: --length and --seed shape the random walks"),
     (["--walks", "-1"], "checker: error: argument --walks: expected a whole number, got '-1'"),
     (["--length", "0"], "checker: error: --length must be at least 1 (or use --walks 0)"),

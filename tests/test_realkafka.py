@@ -376,3 +376,65 @@ def test_the_log_reader_parses_record_batches():
         with open(os.path.join(d, "00000000000000000000.log"), "wb") as f:
             f.write(batch(0, [b"pipeline-message-0"]) + batch(1, [b"pipeline-message-1", b"x"]) + b"\0\0\0")
         assert pipeline.read_log(d) == [(0, b"pipeline-message-0"), (1, b"pipeline-message-1"), (2, b"x")]
+
+
+def test_a_follower_held_back_by_sigstop_is_fenced_before_the_leaders_shutdown_completes():
+    """Why the replicated pipeline rows are not driven (conform/pipeline.py row_not_driven):
+    with the follower paused, the leader acknowledges an acks=1 record; its controlled
+    shutdown completes only once the controller has fenced the paused follower too, the
+    partition is then offline with an empty ISR (KIP-966), and the resumed follower is
+    elected without the record (P2). The model's BrokerFails keeps the follower alive in
+    the ISR until its Elect."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from conform.realcluster import KafkaCluster
+
+    session = 10.0
+    c = KafkaCluster(3, config={"replica.lag.time.max.ms": "5000"},
+                     controller_config={"broker.session.timeout.ms": str(int(session * 1000))})
+    try:
+        c.start()
+        leader, follower, bystander = c.broker_nodes
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic("held", num_partitions=1,
+                                      replica_assignment=[[leader.node_id, follower.node_id]])])["held"].result(30)
+        assert _until(lambda: pipeline.partition_state(bystander.port, "held") ==
+                      (leader.node_id, [leader.node_id, follower.node_id]))
+        c.pause(follower.node_id)
+        paused = time.monotonic()
+        p = Producer({"bootstrap.servers": f"127.0.0.1:{leader.port}", "acks": "1", "linger.ms": 0})
+        p.produce("held", b"pipeline-message-0", partition=0)
+        assert p.flush(20) == 0  # acknowledged by the leader alone
+        c.shutdown(leader.node_id)
+        assert time.monotonic() - paused > session * 0.8  # it waited for the follower's fence
+        assert pipeline.partition_state(bystander.port, "held") == (-1, [])  # offline, no ISR member
+        c.resume(follower.node_id)
+        assert _until(lambda: pipeline.partition_state(bystander.port, "held") == (follower.node_id,
+                                                                                   [follower.node_id]))
+        watch = Consumer({"bootstrap.servers": f"127.0.0.1:{bystander.port}", "group.id": "held"})
+        assert watch.get_watermark_offsets(TopicPartition("held", 0), timeout=20, cached=False) == (0, 0)
+        watch.close()
+        assert [v for _, v in pipeline.read_log(os.path.join(leader.dir, "data", "held-0"))] == [
+            b"pipeline-message-0"]
+        assert pipeline.read_log(os.path.join(follower.dir, "data", "held-0")) == []  # the acknowledged record
+    finally:
+        for n in c.nodes:
+            if n.paused and n.proc is not None:
+                c.resume(n.node_id)
+        c.stop()
+
+
+def _until(predicate, seconds: float = 30.0) -> bool:
+    """Whether `predicate` holds within `seconds` (a broker that does not know the topic yet: not yet)."""
+    from conform.cluster import ClientFailure
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if predicate():
+                return True
+        except (ClientFailure, OSError):
+            pass
+        time.sleep(0.2)
+    return False
