@@ -74,9 +74,10 @@ def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | N
         return ("replicas>1: a follower held back by SIGSTOP stops heartbeating to the controller too; measured "
                 "(Kafka 4.1.1, broker.session.timeout.ms=30000): the leader's controlled shutdown waited 28-33 s "
                 "until the paused follower was fenced, the partition went offline with an empty ISR (KIP-966), "
-                "and the resumed follower was elected without the acknowledged record; the loss is the model's, "
-                "but not its steps BrokerFails (the follower alive and in the ISR) then Elect, nor its Fetch of "
-                "one record where a follower fetches every batch the leader has")
+                "and the resumed follower was elected, without the acknowledged record or, when the leader had "
+                "answered its fetch request sent before the pause, with it; the model's steps BrokerFails (the "
+                "follower alive and in the ISR) then Elect have no real counterpart in that order, nor its Fetch "
+                "of one record where a follower fetches every batch the leader has")
     if int(params.get("in_flight", 1)) > 1:
         return ("max.in.flight.requests.per.connection=2: both requests travel on one TCP connection, so the "
                 "model's loss of the first request alone (the second written before the retried first) "

@@ -383,8 +383,8 @@ def test_a_follower_held_back_by_sigstop_is_fenced_before_the_leaders_shutdown_c
     with the follower paused, the leader acknowledges an acks=1 record; its controlled
     shutdown completes only once the controller has fenced the paused follower too, the
     partition is then offline with an empty ISR (KIP-966), and the resumed follower is
-    elected without the record (P2). The model's BrokerFails keeps the follower alive in
-    the ISR until its Elect."""
+    elected, with or without the record. The model's BrokerFails keeps the follower alive
+    in the ISR until its Elect, and a follower that has not fetched has not the record."""
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -413,11 +413,15 @@ def test_a_follower_held_back_by_sigstop_is_fenced_before_the_leaders_shutdown_c
         assert _until(lambda: pipeline.partition_state(bystander.port, "held") == (follower.node_id,
                                                                                    [follower.node_id]))
         watch = Consumer({"bootstrap.servers": f"127.0.0.1:{bystander.port}", "group.id": "held"})
-        assert watch.get_watermark_offsets(TopicPartition("held", 0), timeout=20, cached=False) == (0, 0)
+        hw = watch.get_watermark_offsets(TopicPartition("held", 0), timeout=20, cached=False)[1]
         watch.close()
         assert [v for _, v in pipeline.read_log(os.path.join(leader.dir, "data", "held-0"))] == [
             b"pipeline-message-0"]
-        assert pipeline.read_log(os.path.join(follower.dir, "data", "held-0")) == []  # the acknowledged record
+        # The follower's fetch request, sent before the pause, may be answered with the record into
+        # its socket; on resume it appends it, or learns first that it leads: the record is kept or
+        # lost (P2) from run to run, where the model's follower that has not fetched always loses it.
+        kept = [v for _, v in pipeline.read_log(os.path.join(follower.dir, "data", "held-0"))]
+        assert kept in ([], [b"pipeline-message-0"]) and hw == len(kept)
     finally:
         for n in c.nodes:
             if n.paused and n.proc is not None:
