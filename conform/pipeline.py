@@ -15,8 +15,8 @@ until the step that moves it:
 - Ack(m): the proxy forwards the response; the step ends at the delivery report.
 - LoseRequest(m) / LoseResponse(m): the proxy drops the held request (the broker never
   sees it) or response (the broker wrote the record) and closes the producer's
-  connection; the producer sees a transport error, and its reconnection waits in the
-  proxy's listen backlog.
+  connection; the producer sees a transport error, and while it has a retry left its
+  reconnection waits in the proxy's listen backlog.
 - Retry(m): the proxy accepts connections again; librdkafka resends m by itself (its
   `retries`), and the step ends when that request is held at the proxy.
 - Poll, Process, Commit: a librdkafka consumer process (conform/worker.py) polls one
@@ -35,6 +35,8 @@ Rows not driven (`row_not_driven`) say why: on the three-broker cluster a follow
 back by SIGSTOP is fenced by the controller before the leader's failure is through, and
 the partition passes through states the model does not have (measured, see the reason);
 with two requests in flight the gate's dropped frame closes the connection both share.
+`partition_state` reads the partition's leader and ISR from one broker's metadata, which
+the measurement behind that reason uses (tests/test_realkafka.py).
 """
 
 from __future__ import annotations
