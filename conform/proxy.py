@@ -13,7 +13,9 @@ bootstrapped at the proxy keeps talking through it, and the other clients do not
 
 The produce gate (`gate_produce`, for the `pipeline` rows) holds every Produce request
 at the proxy until the harness forwards or drops it, and then the broker's response the
-same way: the model's Send (the request reached the proxy), Append (forwarded: the broker
+same way, while the frames behind it on the connection go on (a second request in
+flight reaches the proxy too); a dropped frame closes the connection, or with
+`close=False` is swallowed alone: the model's Send (the request reached the proxy), Append (forwarded: the broker
 writes), Ack (the response forwarded), LoseRequest and LoseResponse (dropped, and the
 producer's connection closed) become steps the harness takes, not timings it waits for.
 After a drop the proxy accepts no new connection until `open_gate()`, so the producer's
@@ -43,6 +45,9 @@ class Held:
     kind: str  # "request" or "response"
     messages: frozenset[int]
     corr: int
+    frame: bytes = b""
+    src: socket.socket | None = None  # the connection it came from, and where it goes
+    dst: socket.socket | None = None
     decided: threading.Event = field(default_factory=threading.Event)
     forward: bool = False
 
@@ -71,6 +76,7 @@ class Proxy:
         self._accepting = threading.Event()
         self._accepting.set()
         self._changed = threading.Condition(self._lock)
+        self._send_locks: dict[int, threading.Lock] = {}
         threading.Thread(target=self._accept, name="conform-proxy", daemon=True).start()
 
     def lose_next_response(self, api_key: int) -> None:
@@ -95,6 +101,11 @@ class Proxy:
             for h in held:
                 h.forward = True
                 h.decided.set()
+        for h in held:
+            try:
+                self._send(h.dst, h.frame)
+            except OSError:
+                pass
         self._accepting.set()
 
     def open_gate(self) -> None:
@@ -118,9 +129,10 @@ class Proxy:
                     return None
                 self._changed.wait(left)
 
-    def decide(self, h: Held, forward: bool, hold_reconnect: bool = False) -> None:
-        """Forward the held frame, or drop it and close the producer's connection; with
-        `hold_reconnect`, its reconnection then waits in the listen backlog until open_gate()."""
+    def decide(self, h: Held, forward: bool, hold_reconnect: bool = False, close: bool = True) -> None:
+        """Forward the held frame, or drop it: with `close`, the producer's connection is
+        closed too (with `hold_reconnect` its reconnection then waits in the listen backlog
+        until open_gate()); without, the frame alone is swallowed and the connection lives."""
         with self._lock:
             if h in self._held:
                 self._held.remove(h)
@@ -129,17 +141,35 @@ class Proxy:
                 self._accepting.clear()
             for m in h.messages:
                 self.events[m] = ("forwarded " if forward else "lost ") + h.kind
+            if forward and h.kind == "request":
+                self._held_corr[h.corr] = h.messages  # its response is held in turn
             h.decided.set()
+        if forward:
+            try:
+                self._send(h.dst, h.frame)
+            except OSError:
+                pass
+        elif close:
+            for sock in (h.src, h.dst):
+                if sock is not None:
+                    _shut(sock)
 
-    def _hold(self, h: Held) -> bool:
-        """Block this direction of the connection until the harness decides; True to forward."""
+    def _send(self, sock: socket.socket | None, frame: bytes) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            lock = self._send_locks.setdefault(id(sock), threading.Lock())
+        with lock:  # the pump and the harness both write to a connection
+            sock.sendall(frame)
+
+    def _hold(self, h: Held) -> None:
+        """Keep the frame until the harness decides (decide() sends or drops it); the
+        connection goes on with the frames behind it."""
         with self._changed:
             self._held.append(h)
             for m in h.messages:
                 self.events[m] = "held " + h.kind
             self._changed.notify_all()
-        h.decided.wait()
-        return h.forward
 
     def _accept(self) -> None:
         while not self._closed:
@@ -180,10 +210,8 @@ class Proxy:
                             gated = self._gate_on and key == PRODUCE
                             tags = self._tag(frame) if gated else frozenset()
                         if gated:
-                            if not self._hold(Held("request", tags, corr)):
-                                raise ConnectionAbortedError  # the request never reaches the broker
-                            with self._lock:
-                                self._held_corr[corr] = tags
+                            self._hold(Held("request", tags, corr, frame, src, dst))
+                            continue
                     else:
                         corr = struct.unpack(">i", frame[4:8])[0]
                         with self._lock:
@@ -194,9 +222,10 @@ class Proxy:
                         if drop:  # the broker answered; the client never hears it
                             self.lost.set()
                             raise ConnectionAbortedError
-                        if tags is not None and not self._hold(Held("response", tags, corr)):
-                            raise ConnectionAbortedError  # the broker wrote it; the producer never hears
-                    dst.sendall(frame)
+                        if tags is not None:
+                            self._hold(Held("response", tags, corr, frame, src, dst))
+                            continue
+                    self._send(dst, frame)
         except OSError:
             pass
         finally:

@@ -348,6 +348,29 @@ def test_a_wrong_pipeline_model_value_is_a_mismatch(kafka):
     assert out.mismatch is not None and out.mismatch.line() == "step 5 (Append(0)): hw: model 1, observed 2"
 
 
+def test_an_idempotent_producers_second_request_is_written_when_the_first_never_arrived(kafka):
+    """in-flight-idempotent's mismatch (conform/pipeline.py row_not_driven): two requests in
+    flight, the proxy swallows the first and keeps the connection; the broker, with no state
+    for the producer on the partition yet, writes the second (sequence 1), where the
+    model's Append refuses it (OUT_OF_ORDER_SEQUENCE_NUMBER)."""
+    from checker import build_config
+    from checker.registry import get_model
+
+    system = build_config(get_config("in-flight-idempotent"), get_model("pipeline"))
+    trace = replay(system, ["Send(0)", "Send(1)", "LoseRequest(0)", "Append(1)"])
+    d = pipeline.PipelineDriver(trace, kafka)
+    try:
+        for step in trace.steps[1:]:
+            d.do(step.action)
+        model = d.model_view(trace.steps[-1].state)
+        seen = d.observed_view(list(model))
+    finally:
+        d.close()
+    assert model["producer m1"] == "failed" and model["log r0"] == [] and model["hw"] == 0
+    assert seen["producer m0"] == "failed" and seen["producer m1"] == "waiting"
+    assert seen["log r0"] == ["m1"] and seen["hw"] == 1
+
+
 def test_the_log_reader_parses_record_batches():
     """conform/pipeline.py reads a replica's log from its segment files: offsets and values of
     v2 record batches, a torn tail ignored, no folder no records."""
