@@ -77,7 +77,11 @@ class RealKafka:
     def session(self, backend: Backend, committed: int | None, proxied: bool = False) -> "RealSession":
         """A fresh topic and group; with `proxied`, the consumers talk to the broker through
         the proxy (conform/proxy.py), which can lose a response on cue."""
-        return RealSession(self, backend, next(self._n), committed, proxied)
+        return RealSession(self, backend, self.next_id(), committed, proxied)
+
+    def next_id(self) -> int:
+        """A number no other trace of the run has: its topic's and group's suffix."""
+        return next(self._n)
 
     def stop(self) -> str | None:
         if self.proxy is not None:

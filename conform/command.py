@@ -15,7 +15,7 @@ import sys
 import time
 
 HELP = "replay the model's traces on real Kafka clients (librdkafka's mock cluster, or a real broker)"
-DESCRIPTION = ("Replay the shortest traces of the kafka model and of the group model's matrix rows, and "
+DESCRIPTION = ("Replay the shortest traces of the kafka model and of the group and pipeline models' matrix rows, and "
                "seeded random walks, on confluent-kafka (librdkafka) against its in-process mock "
                "cluster, comparing after every step what the client shows (log end, committed offset, "
                "records processed and in hand, position) with the model's state. By default the kafka "
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from .traces import KAFKA, plan
 
     if args.model not in (None, KAFKA):
-        raise CheckerError(f"conform drives the {KAFKA} model itself and the group model through its matrix "
-                           f"rows: give {KAFKA} or --config ID, not {args.model!r}")
+        raise CheckerError(f"conform drives the {KAFKA} model itself and the group and pipeline models through "
+                           f"their matrix rows: give {KAFKA} or --config ID, not {args.model!r}")
     if args.walks == 0 and (args.length is not None or args.seed is not None):
         raise CheckerError("--length and --seed shape the random walks; with --walks 0 there are none: drop them")
     if args.json and args.verbose:

@@ -1,6 +1,8 @@
 """Drive a model trace on the real client, step by step, and compare what it observes with the model's state.
 
-Each action of the `kafka` and `group` models becomes client operations on a backend
+The `pipeline` model's actions are conform/pipeline.py's (librdkafka's producer behind the
+proxy's produce gate, on the real broker). Each action of the `kafka` and `group` models
+becomes client operations on a backend
 (conform/backends.py): a fresh mock cluster (conform/cluster.py), or a fresh topic and
 group on the real broker (conform/realcluster.py) with librdkafka or the Java consumer
 (conform/kafka/Conform.java, the same operations over the same line protocol):
@@ -79,6 +81,7 @@ from typing import Any
 
 from checker.result import Trace
 
+from . import pipeline
 from .backends import MOCK, Backend
 from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
@@ -497,8 +500,14 @@ DRIVEN = frozenset(n[len("_op_"):] for n in vars(_Driver) if n.startswith("_op_"
 
 def _instance_not_driven(s: Any, backend: Backend = MOCK) -> str | None:
     """Why the harness cannot drive any trace of the built system `s` on `backend`, or None."""
+    if s.model == "pipeline":
+        if not backend.real:
+            return pipeline.MOCK_REASON
+        if backend.client != "librdkafka":
+            return pipeline.JAVA_REASON
+        return pipeline.row_not_driven(s.params, tuple(s.failure_modes))
     if s.model not in ("kafka", "group"):
-        return f"model {s.model}: the harness drives the kafka and group models only"
+        return f"model {s.model}: the harness drives the kafka, group and pipeline models only"
     if s.model != "group" or s.params["commit"] != "auto":
         return None
     variant = "poll" if backend.client == "java" else "librdkafka"
@@ -507,8 +516,15 @@ def _instance_not_driven(s: Any, backend: Backend = MOCK) -> str | None:
     return None
 
 
-def not_driven(action: str, backend: Backend = MOCK) -> str | None:
-    """Why the harness cannot perform the model action `action` (a base name, e.g. "Evict") on `backend`, or None."""
+def not_driven(action: str, backend: Backend = MOCK, model: str = "group") -> str | None:
+    """Why the harness cannot perform the model action `action` (a base name, e.g. "Evict") on `backend`, or None.
+
+    `model` "pipeline": the actions conform/pipeline.py performs."""
+    if model == "pipeline":
+        if action not in pipeline.DRIVEN:
+            return (f"the harness has no client operation for {action} (conform/pipeline.py drives "
+                    f"{', '.join(sorted(pipeline.DRIVEN))})")
+        return None
     table = NOT_DRIVEN_REAL[backend.name] if backend.real else NOT_DRIVEN
     if action in table:
         return table[action]
@@ -530,12 +546,14 @@ def replay_on_client(trace: Trace, record: bool = False, backend: Backend = MOCK
     if out.not_driven:
         return out
     for step in trace.steps[1:]:
-        why = not_driven(trace.system.actions[trace.system.action_index(step.action)].base, backend)
+        why = not_driven(trace.system.actions[trace.system.action_index(step.action)].base, backend,
+                         trace.system.model)
         if why is not None:
             out.not_driven = f"{step.action}: {why}"
             return out
     try:
-        driver = _Driver(trace, backend, kafka)
+        driver: Any = (pipeline.PipelineDriver(trace, kafka) if trace.system.model == "pipeline"
+                       else _Driver(trace, backend, kafka))
     except ClientFailure as e:
         out.error = f"setting up: {e}"
         return out

@@ -10,6 +10,17 @@ disconnect, as after a response lost in the network: the model's lost response, 
 
 The broker advertises the proxy's port on a listener of its own (PROXIED), so a client
 bootstrapped at the proxy keeps talking through it, and the other clients do not.
+
+The produce gate (`gate_produce`, for the `pipeline` rows) holds every Produce request
+at the proxy until the harness forwards or drops it, and then the broker's response the
+same way, while the frames behind it on the connection go on (a second request in
+flight reaches the proxy too); a dropped frame closes the connection, or with
+`close=False` is swallowed alone: the model's Send (the request reached the proxy), Append (forwarded: the broker
+writes), Ack (the response forwarded), LoseRequest and LoseResponse (dropped, and the
+producer's connection closed) become steps the harness takes, not timings it waits for.
+After a drop the proxy accepts no new connection until `open_gate()`, so the producer's
+retry reaches the broker only at the model's Retry. Each held frame names the messages it
+carries (`tag`, the message ids found in its bytes).
 """
 
 from __future__ import annotations
@@ -17,10 +28,28 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
 
-__all__ = ["Proxy", "OFFSET_COMMIT"]
+__all__ = ["Proxy", "Held", "OFFSET_COMMIT", "PRODUCE"]
 
 OFFSET_COMMIT = 8  # the OffsetCommit API key
+PRODUCE = 0  # the Produce API key
+
+
+@dataclass(eq=False)
+class Held:
+    """A Produce request (or its response) the gate holds until the harness decides."""
+
+    kind: str  # "request" or "response"
+    messages: frozenset[int]
+    corr: int
+    frame: bytes = b""
+    src: socket.socket | None = None  # the connection it came from, and where it goes
+    dst: socket.socket | None = None
+    decided: threading.Event = field(default_factory=threading.Event)
+    forward: bool = False
 
 
 class Proxy:
@@ -37,6 +66,17 @@ class Proxy:
         self.lost = threading.Event()  # set when a response was dropped
         self._closed = False
         self._conns: list[socket.socket] = []
+        # The produce gate: off until gate_produce(); its held frames, the correlation ids whose
+        # responses it holds, and per message the last thing that happened to it at the proxy.
+        self._gate_on = False
+        self._tag: Callable[[bytes], frozenset[int]] = lambda frame: frozenset()
+        self._held: list[Held] = []
+        self._held_corr: dict[int, frozenset[int]] = {}
+        self.events: dict[int, str] = {}
+        self._accepting = threading.Event()
+        self._accepting.set()
+        self._changed = threading.Condition(self._lock)
+        self._send_locks: dict[int, threading.Lock] = {}
         threading.Thread(target=self._accept, name="conform-proxy", daemon=True).start()
 
     def lose_next_response(self, api_key: int) -> None:
@@ -44,8 +84,96 @@ class Proxy:
             self._armed, self._victim = api_key, None
             self.lost.clear()
 
+    # --------------------------------------------------------------- the produce gate
+    def gate_produce(self, tag: Callable[[bytes], frozenset[int]]) -> None:
+        """Hold every Produce request and response from now on (until reset_gate())."""
+        with self._lock:
+            self._gate_on, self._tag = True, tag
+            self._held, self._held_corr, self.events = [], {}, {}
+        self._accepting.set()
+
+    def reset_gate(self) -> None:
+        """The gate off: whatever is held is forwarded, new connections accepted."""
+        with self._lock:
+            self._gate_on = False
+            held, self._held = self._held, []
+            self._held_corr = {}
+            for h in held:
+                h.forward = True
+                h.decided.set()
+        for h in held:
+            try:
+                self._send(h.dst, h.frame)
+            except OSError:
+                pass
+        self._accepting.set()
+
+    def open_gate(self) -> None:
+        """Accept connections again (after a drop closed the producer's)."""
+        self._accepting.set()
+
+    def held(self) -> list[Held]:
+        with self._lock:
+            return list(self._held)
+
+    def wait_held(self, kind: str, message: int, timeout: float) -> Held | None:
+        """The held frame of `kind` that carries `message`, once there is one (or None after `timeout`)."""
+        end = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for h in self._held:
+                    if h.kind == kind and message in h.messages:
+                        return h
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+
+    def decide(self, h: Held, forward: bool, hold_reconnect: bool = False, close: bool = True) -> None:
+        """Forward the held frame, or drop it: with `close`, the producer's connection is
+        closed too (with `hold_reconnect` its reconnection then waits in the listen backlog
+        until open_gate()); without, the frame alone is swallowed and the connection lives."""
+        with self._lock:
+            if h in self._held:
+                self._held.remove(h)
+            h.forward = forward
+            if not forward and hold_reconnect:
+                self._accepting.clear()
+            for m in h.messages:
+                self.events[m] = ("forwarded " if forward else "lost ") + h.kind
+            if forward and h.kind == "request":
+                self._held_corr[h.corr] = h.messages  # its response is held in turn
+            h.decided.set()
+        if forward:
+            try:
+                self._send(h.dst, h.frame)
+            except OSError:
+                pass
+        elif close:
+            for sock in (h.src, h.dst):
+                if sock is not None:
+                    _shut(sock)
+
+    def _send(self, sock: socket.socket | None, frame: bytes) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            lock = self._send_locks.setdefault(id(sock), threading.Lock())
+        with lock:  # the pump and the harness both write to a connection
+            sock.sendall(frame)
+
+    def _hold(self, h: Held) -> None:
+        """Keep the frame until the harness decides (decide() sends or drops it); the
+        connection goes on with the frames behind it."""
+        with self._changed:
+            self._held.append(h)
+            for m in h.messages:
+                self.events[m] = "held " + h.kind
+            self._changed.notify_all()
+
     def _accept(self) -> None:
         while not self._closed:
+            self._accepting.wait()  # closed after a drop: connections wait in the listen backlog
             try:
                 client, _ = self.server.accept()
             except OSError:
@@ -79,16 +207,25 @@ class Proxy:
                         with self._lock:
                             if self._armed == key and self._victim is None:
                                 self._victim = corr
+                            gated = self._gate_on and key == PRODUCE
+                            tags = self._tag(frame) if gated else frozenset()
+                        if gated:
+                            self._hold(Held("request", tags, corr, frame, src, dst))
+                            continue
                     else:
                         corr = struct.unpack(">i", frame[4:8])[0]
                         with self._lock:
                             drop = self._victim is not None and corr == self._victim
                             if drop:
                                 self._armed = self._victim = None
+                            tags = self._held_corr.pop(corr, None) if self._gate_on else None
                         if drop:  # the broker answered; the client never hears it
                             self.lost.set()
                             raise ConnectionAbortedError
-                    dst.sendall(frame)
+                        if tags is not None:
+                            self._hold(Held("response", tags, corr, frame, src, dst))
+                            continue
+                    self._send(dst, frame)
         except OSError:
             pass
         finally:
@@ -97,6 +234,7 @@ class Proxy:
 
     def close(self) -> None:
         self._closed = True
+        self.reset_gate()
         try:
             self.server.close()
         except OSError:

@@ -14,7 +14,10 @@ each a JVM with a small heap, in its own process group, killed with the harness
 (PR_SET_PDEATHSIG), at exit, on Ctrl-C (checker/interrupt.py) and by `stop()`. Storage
 is formatted first (kafka.tools.StorageTool, as `kafka-storage.sh format`); start and
 readiness are bounded in time (START_TIMEOUT). Each node logs to a file in the
-cluster's folder, which `stop(keep_logs=True)` keeps (and names) for a failed run.
+cluster's folder, which `stop(keep_logs=True)` keeps (and names) for a failed run. A
+broker can be paused (SIGSTOP), resumed, shut down (SIGTERM, a controlled shutdown),
+killed (kill -9) and restarted; `controller_config` sets the controller's own settings
+(e.g. broker.session.timeout.ms).
 
 `JavaConsumerProcess` is one Java KafkaConsumer in its own JVM (`Conform consumer`),
 driven over the same line protocol as conform/worker.py, so kill() is a real kill -9.
@@ -232,12 +235,13 @@ class KafkaCluster:
     """
 
     def __init__(self, brokers: int = 1, config: dict[str, str] | None = None, rt: Runtime | None = None,
-                 proxied: bool = False):
+                 proxied: bool = False, controller_config: dict[str, str] | None = None):
         if brokers < 1:
             raise ValueError("a cluster has at least one broker")
         self.rt = rt or runtime()
         self.brokers = brokers
         self.config = dict(config or {})
+        self.controller_config = dict(controller_config or {})  # e.g. broker.session.timeout.ms
         self.dir = tempfile.mkdtemp(prefix="conform-kafka-")
         ports = free_ports(2 * brokers + 3)
         # proxied (one broker): a second client listener, PROXIED, advertised at a loopback
@@ -295,6 +299,8 @@ class KafkaCluster:
                                                                          "listener", "log")}
         else:
             conf.update(self.config)
+        if "controller" in n.roles:
+            conf.update(self.controller_config)
         with open(n.props, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in conf.items())
         with open(os.path.join(n.dir, "log4j2.properties"), "w") as f:
@@ -418,6 +424,19 @@ class KafkaCluster:
         if n.proc is not None:
             _kill(n.proc)
             n.proc = None
+
+    def shutdown(self, node_id: int, timeout: float = START_TIMEOUT) -> None:
+        """SIGTERM: the broker's controlled shutdown (leadership handed over), then its exit, reaped."""
+        n = self.node(node_id)
+        if n.proc is None:
+            return
+        os.killpg(n.proc.pid, signal.SIGTERM)
+        try:
+            n.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise ClientFailure(f"Kafka node {node_id} did not shut down within {timeout:g} s") from None
+        finally:
+            self.kill(node_id)
 
     def restart(self, node_id: int) -> None:
         n = self.node(node_id)

@@ -1,7 +1,8 @@
 """Which traces conformance replays: shortest traces from the checker, and seeded random walks.
 
 For the `kafka` model: the duplicate-delivery witness (commit=after) and the no-loss
-counterexample (commit=before). For each matrix row of the `group` model: the shortest
+counterexample (commit=before). For each matrix row of the `group` model, and each row of
+the `pipeline` model that conform/pipeline.py drives on the real broker: the shortest
 trace of every violated property, found by the same explicit search as `python -m
 checker matrix` (`checker.check` with the explicit engine), plus random walks. A row
 whose failure modes need an action the harness cannot drive (conform/harness.py
@@ -23,6 +24,7 @@ import z3
 
 from spec.versions import CURRENT
 
+from . import pipeline
 from .backends import MOCK, Backend
 from .harness import not_driven
 
@@ -50,8 +52,6 @@ class Skipped:
 
 # Why the rows of the other models are not driven on librdkafka's mock cluster.
 NOT_DRIVEN_MODELS = {
-    "pipeline": "model pipeline: the harness drives the consumer side only (the kafka and group models); the "
-                "mock cluster has one replica and no broker faults",
     # Measured with confluent-kafka 2.16.1 (librdkafka 2.16.0): init, commit and abort succeed and
     # write markers, but a read_committed consumer reads the aborted record back.
     "eos": "model eos: librdkafka's mock cluster runs transactions but returns an aborted transaction's "
@@ -66,9 +66,6 @@ LIBRDKAFKA_ONLY = "a librdkafka row (auto_commit_on=librdkafka): the Java consum
 
 # ... and on a real broker: what the harness lacks there (the broker itself has both).
 NOT_DRIVEN_MODELS_REAL = {
-    "pipeline": "model pipeline: the harness drives the consumer side only (the kafka and group models); the "
-                "producer side with replication faults (three brokers, a paused follower, a killed leader, a lossy "
-                "proxy) has no driver yet",
     "eos": "model eos: the harness has no transactional producer and read_committed consumer operations yet",
 }
 
@@ -91,10 +88,26 @@ def _blocked(system: System, backend: Backend = MOCK) -> str | None:
     An action whose guard is false whatever the state (PollAutoCommit when auto-commit
     runs as librdkafka's) never occurs in a trace, so it needs no driving."""
     for a in system.actions:
-        why = not_driven(a.base, backend)
+        why = not_driven(a.base, backend, system.model)
         if why is not None and not z3.is_false(a.guard):
             return f"{a.base}: {why}"
     return None
+
+
+def _pipeline_not_driven(cfg: Config, backend: Backend) -> str | None:
+    """Why a pipeline row is not driven on `backend` (conform/pipeline.py), or None."""
+    if not backend.real:
+        return pipeline.MOCK_REASON
+    if backend.client != "librdkafka":
+        return pipeline.JAVA_REASON
+    running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
+    if running != (CURRENT, CURRENT):
+        return (f"the row is Kafka {running[0]} with client {running[1]}; the real cluster and client are "
+                f"{CURRENT} (Kafka 4.1.1)")
+    why = pipeline.row_not_driven(cfg.params, cfg.failures)
+    if why is not None:
+        return why
+    return _blocked(build_config(cfg, get_model(cfg.model)), backend)
 
 
 def _shortest(system: System) -> list[tuple[str, Trace]]:
@@ -119,7 +132,7 @@ def walk(system: System, seed: str, length: int, backend: Backend = MOCK) -> Tra
     st = layout.pack(system.init)
     steps = [Step(None, system.init)]
     for _ in range(length):
-        options = [(a, t) for a, t in expand(st) if not_driven(system.actions[a].base, backend) is None]
+        options = [(a, t) for a, t in expand(st) if not_driven(system.actions[a].base, backend, system.model) is None]
         if not options:
             break
         a, st = options[rng.randrange(len(options))]
@@ -154,10 +167,21 @@ def plan(ids: list[str], walks: int, length: int, seed: int,
                                     walk(system, f"{seed + w}:{KAFKA}:{label}", length, backend)))
             continue
         cfg = known[rid]
+        if cfg.model == "pipeline":
+            why = _pipeline_not_driven(cfg, backend)
+            if why is not None:
+                skipped.append(Skipped(rid, why))
+                continue
+            system = build_config(cfg, get_model(cfg.model))
+            for title, trace in _shortest(system):
+                jobs.append(Job(rid, title, trace))
+            for w in range(walks):
+                jobs.append(Job(rid, f"walk, seed {seed + w}", walk(system, f"{seed + w}:{rid}", length, backend)))
+            continue
         if cfg.model != "group":
             table = NOT_DRIVEN_MODELS_REAL if backend.real else NOT_DRIVEN_MODELS
             skipped.append(Skipped(rid, table.get(cfg.model, f"model {cfg.model}: the harness drives "
-                                                             "the kafka and group models only")))
+                                                             "the kafka, group and pipeline models only")))
             continue
         if cfg.params.get("group_protocol", "classic") != "classic" and backend.protocol != "consumer":
             skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); only "

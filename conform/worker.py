@@ -57,16 +57,18 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
         # model's Poll takes min(batch, available) at once (a shorter poll is its Poll as
         # if the rest were produced later; without the wait, 3 runs in 10 mismatched).
         offsets: list[int] = []
+        values: list[str] = []  # the records' values (the pipeline rows name the message in it)
         m = c.poll(req["first"])
         while m is not None:
             if m.error():
                 return {"error": f"poll: {m.error()}"}
             offsets.append(m.offset())
+            values.append((m.value() or b"").decode("ascii", "replace"))
             want = min(req["max"], req["end"] - offsets[0])
             if len(offsets) >= want:
                 break
             m = c.poll(req["first"])
-        return {"ok": True, "offsets": offsets}
+        return {"ok": True, "offsets": offsets, "values": values}
     if op == "commit":
         try:
             if req.get("offset") is None:

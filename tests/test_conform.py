@@ -131,7 +131,8 @@ def test_rows_of_other_models_are_not_driven(monkeypatch):
     monkeypatch.setattr(traces, "get_config", lambda name: other)
     jobs, skipped = traces.plan(["replica-row"], 1, 5, 1)
     assert jobs == [] and [s.row for s in skipped] == ["replica-row"]
-    assert skipped[0].reason.startswith("model pipeline: the harness drives the consumer side only")
+    assert skipped[0].reason.startswith("the pipeline rows run on the real broker (the librdkafka backend): the "
+                                        "replica's log is read from its log segments on disk")
 
 
 def test_random_walks_are_seeded_and_bounded():
@@ -211,7 +212,8 @@ def test_cli_not_driven_rows_only_is_incomplete(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--config", "no-such-row"], "checker: error: unknown configuration 'no-such-row'"),
-    (["group"], "checker: error: conform drives the kafka model itself and the group model through its matrix rows"),
+    (["group"], "checker: error: conform drives the kafka model itself and the group and pipeline models through their "
+                "matrix rows"),
     (["--walks", "0", "--seed", "3"], "checker: error: --length and --seed shape the random walks"),
     (["--walks", "-1"], "checker: error: argument --walks: expected a whole number, got '-1'"),
     (["--length", "0"], "checker: error: --length must be at least 1 (or use --walks 0)"),
