@@ -15,13 +15,12 @@ topic and group (`conform-N`, `conform-group-N`), so traces do not see each othe
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from .cluster import (CALL_TIMEOUT, GROUP, PARTITION, TOPIC, ClientFailure, ConsumerProcess, import_client,
-                      quiet_logger)
+from .cluster import (CALL_TIMEOUT, GROUP, PARTITION, TOPIC, ClientFailure, ConsumerProcess, client_failures,
+                      import_client, quiet_logger)
 
 __all__ = ["Backend", "BACKENDS", "CHOICES", "chosen", "RealKafka", "RealSession", "MOCK", "LIBRDKAFKA",
            "JAVA_CLASSIC", "JAVA_CONSUMER"]
@@ -124,16 +123,8 @@ class RealSession:
             self.close()
             raise
 
-    @contextlib.contextmanager
     def _failures(self, what: str):
-        try:
-            yield
-        except (self._ck.KafkaException, BufferError) as e:
-            raise ClientFailure(f"{what}: {e}") from None
-        except Exception as e:  # a future's timeout or a KafkaError raised from result()
-            if type(e).__module__.startswith(("concurrent", "confluent_kafka", "cimpl")):
-                raise ClientFailure(f"{what}: {e}") from None
-            raise
+        return client_failures(self._ck, what)
 
     def produce(self) -> None:
         with self._failures("produce"):

@@ -57,6 +57,21 @@ def client_version() -> str:
     return f"confluent-kafka {v if isinstance(v, str) else v[0]} (librdkafka {ck.libversion()[0]})"
 
 
+@contextlib.contextmanager
+def client_failures(ck: Any, what: str):
+    """A client error or timeout inside makes the run incomplete (exit 3), never a traceback:
+    confluent_kafka's exceptions, a full producer queue, and an admin future's timeout or
+    KafkaError raised from result()."""
+    try:
+        yield
+    except (ck.KafkaException, BufferError) as e:
+        raise ClientFailure(f"{what}: {e}") from None
+    except Exception as e:
+        if type(e).__module__.startswith(("concurrent", "confluent_kafka", "cimpl")):
+            raise ClientFailure(f"{what}: {e}") from None
+        raise
+
+
 class ConsumerProcess:
     """One consumer in a child process (conform/worker.py); kill() is the model's crash."""
 
@@ -179,13 +194,8 @@ class MockCluster:
         with self._failures("committing from another client of the group"):
             self.observer.commit(offsets=[self._ck.TopicPartition(TOPIC, PARTITION, offset)], asynchronous=False)
 
-    @contextlib.contextmanager
     def _failures(self, what: str):
-        """A client error or timeout here makes the run incomplete (exit 3), never a traceback."""
-        try:
-            yield
-        except (self._ck.KafkaException, BufferError) as e:
-            raise ClientFailure(f"{what}: {e}") from None
+        return client_failures(self._ck, what)
 
     def consumer(self, conf: dict[str, Any]) -> ConsumerProcess:
         c = ConsumerProcess(self.bootstrap, {"group.id": GROUP, **conf})
