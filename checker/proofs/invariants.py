@@ -371,7 +371,8 @@ def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arra
         for text, py, zb, key, names in singles + ranged:
             if not together(*names, x) or x in names:
                 continue
-            out.append(Candidate(f"{x} = {v} -> {text}", lambda e, x=x, v=v, b=py: e[x] != v or b(e),
+            joined = f"{x} = {v} and {text}" if key[0] == "valid above" else f"{x} = {v} -> {text}"
+            out.append(Candidate(joined, lambda e, x=x, v=v, b=py: e[x] != v or b(e),
                                  z3.Implies(z[x] == v, zb), (key, (x, v))))
     return out
 
