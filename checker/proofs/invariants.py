@@ -6,7 +6,11 @@
    a[i] = 0`, `a[t] >= 1`), the variables' domains and the `always` properties, each
    also guarded by an enum value (`pc = fetched -> ...`); and, unguarded, facts over
    two elements: the elements >= 1 form a prefix (`forall i < j: a[j] >= 1 -> a[i] >=
-   1`), from t on (`forall t <= i < j: ...`).
+   1`), from t on (`forall t <= i < j: ...`). Then (`_more`) the ranges between two
+   variables under an enum guard, facts above a variable that may be -1 when it is an
+   index (`pc = idle and t >= 0 -> forall i >= t: ...`), and the one-range facts
+   guarded by the value of an integer variable of two or three values (`owner = 1 ->
+   ...`).
 2. A candidate is kept only if it holds in every state the explicit engine reaches in
    small instances (each unbounded parameter at its three smallest values).
 3. Houdini: with the parameters symbolic, a candidate is dropped when it fails in the
