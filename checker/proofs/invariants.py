@@ -47,6 +47,9 @@ class Candidate:
     z: z3.BoolRef  # over the symbolic system's constants
     key: tuple  # for merging x <= y + c and y <= x - c into x = y + c when printing
     prop: str | None = None  # the property this candidate is, if any
+    # The guard of a later family's fact (see _more): kept only if it holds in some sampled
+    # state, since a fact whose guard never holds there adds nothing to `guard is false`.
+    guard: Callable[[dict], bool] | None = None
 
 
 @dataclass
@@ -365,7 +368,8 @@ def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arra
             if not together(*names, *gnames):
                 continue
             joined = f"{gtext} and {text}" if key[0] == "valid above" else f"{gtext} -> {text}"
-            out.append(Candidate(joined, lambda e, g=gpy, b=py: not g(e) or b(e), z3.Implies(gz, zb), (key, gkey)))
+            out.append(Candidate(joined, lambda e, g=gpy, b=py: not g(e) or b(e), z3.Implies(gz, zb), (key, gkey),
+                                 guard=gpy))
     # Guards from integer variables of a small fixed domain (2 or 3 values), on the
     # one-range facts already generated unguarded.
     values = [(sv.name, v) for sv in ss.variables if sv.kind == "int" and not sv.dims and isinstance(sv.lo, int)
@@ -377,7 +381,7 @@ def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arra
                 continue
             joined = f"{x} = {v} and {text}" if key[0] == "valid above" else f"{x} = {v} -> {text}"
             out.append(Candidate(joined, lambda e, x=x, v=v, b=py: e[x] != v or b(e),
-                                 z3.Implies(z[x] == v, zb), (key, (x, v))))
+                                 z3.Implies(z[x] == v, zb), (key, (x, v)), guard=lambda e, x=x, v=v: e[x] == v))
     return out
 
 
