@@ -47,9 +47,11 @@ class Candidate:
     z: z3.BoolRef  # over the symbolic system's constants
     key: tuple  # for merging x <= y + c and y <= x - c into x = y + c when printing
     prop: str | None = None  # the property this candidate is, if any
-    # The guard of a later family's fact (see _more): kept only if it holds in some sampled
-    # state, since a fact whose guard never holds there adds nothing to `guard is false`.
+    # The guard and body of a later family's fact (see _more): kept only if the guard matters,
+    # i.e. it holds in some sampled state (else `not guard` says more) and the body alone
+    # fails in one (else the body alone, also a candidate, says more).
     guard: Callable[[dict], bool] | None = None
+    body: Callable[[dict], bool] | None = None
 
 
 @dataclass
@@ -363,13 +365,14 @@ def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arra
                                z3.Implies(z[t] >= 0, z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t]),
                                                                               z[a][i] <= lo))),
                                ("valid above", a, t), (a, t)))
+    out += [Candidate(text, py, zb, (key, ())) for text, py, zb, key, _ in ranged]
     for gtext, gpy, gz, gkey, gnames in enum_guards:
         for text, py, zb, key, names in between + ranged:
             if not together(*names, *gnames):
                 continue
             joined = f"{gtext} and {text}" if key[0] == "valid above" else f"{gtext} -> {text}"
             out.append(Candidate(joined, lambda e, g=gpy, b=py: not g(e) or b(e), z3.Implies(gz, zb), (key, gkey),
-                                 guard=gpy))
+                                 guard=gpy, body=py))
     # Guards from integer variables of a small fixed domain (2 or 3 values), on the
     # one-range facts already generated unguarded.
     values = [(sv.name, v) for sv in ss.variables if sv.kind == "int" and not sv.dims and isinstance(sv.lo, int)
@@ -381,7 +384,8 @@ def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arra
                 continue
             joined = f"{x} = {v} and {text}" if key[0] == "valid above" else f"{x} = {v} -> {text}"
             out.append(Candidate(joined, lambda e, x=x, v=v, b=py: e[x] != v or b(e),
-                                 z3.Implies(z[x] == v, zb), (key, (x, v)), guard=lambda e, x=x, v=v: e[x] == v))
+                                 z3.Implies(z[x] == v, zb), (key, (x, v)), guard=lambda e, x=x, v=v: e[x] == v,
+                                 body=py))
     return out
 
 
