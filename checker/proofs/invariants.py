@@ -6,7 +6,11 @@
    a[i] = 0`, `a[t] >= 1`), the variables' domains and the `always` properties, each
    also guarded by an enum value (`pc = fetched -> ...`); and, unguarded, facts over
    two elements: the elements >= 1 form a prefix (`forall i < j: a[j] >= 1 -> a[i] >=
-   1`), from t on (`forall t <= i < j: ...`).
+   1`), from t on (`forall t <= i < j: ...`). Then (`_more`) the ranges between two
+   variables under an enum guard, facts above a variable that may be -1 when it is an
+   index (`pc = idle and t >= 0 -> forall i >= t: ...`), and the one-range facts
+   guarded by the value of an integer variable of two or three values (`owner = 1 ->
+   ...`).
 2. A candidate is kept only if it holds in every state the explicit engine reaches in
    small instances (each unbounded parameter at its three smallest values).
 3. Houdini: with the parameters symbolic, a candidate is dropped when it fails in the
@@ -43,6 +47,11 @@ class Candidate:
     z: z3.BoolRef  # over the symbolic system's constants
     key: tuple  # for merging x <= y + c and y <= x - c into x = y + c when printing
     prop: str | None = None  # the property this candidate is, if any
+    # The guard and body of a later family's fact (see _more): kept only if the guard matters,
+    # i.e. it holds in some sampled state (else `not guard` says more) and the body alone
+    # fails in one (else the body alone, also a candidate, says more).
+    guard: Callable[[dict], bool] | None = None
+    body: Callable[[dict], bool] | None = None
 
 
 @dataclass
@@ -309,6 +318,74 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
             else:
                 out.append(Candidate(f"{gtext} -> {text}", lambda e, g=gpy, b=py: not g(e) or b(e),
                                      z3.Implies(gz, zb), (key, gkey)))
+    out += _more(ss, z, together, ints, arrays, guards[1:], bodies)
+    return out
+
+
+# The kinds of body that state one fact about the elements of an array in a range bounded
+# by variables: cheap to instantiate (one index), so they may take the extra guards below.
+_RANGE_FACTS = ("below", "above", "at", "aall")
+
+
+def _more(ss: SymbolicSystem, z: dict, together: Callable, ints: list[str], arrays: list,
+          enum_guards: list, bodies: list[tuple]) -> list[Candidate]:
+    """The later template families, after the others so that what those prove is found first:
+
+    - a range of an array between two variables under an enum guard (`st[0] = member ->
+      forall committed <= i < nxt[0]: processed[i] >= 1`): what a live process has done
+      since it started, which a stopped one forgets;
+    - a fact above an integer variable whose domain goes below 0 (a marker for "none",
+      such as no committed offset), under an enum guard and only when it is an index
+      (`pc[0] = idle and committed >= 0 -> forall i >= committed: processed[i] <= 0`);
+    - a fact over one array range under an integer variable of a small fixed domain
+      taking one of its values (`owner = 1 -> forall i >= pos[1]: processed[i] <= 0`):
+      such a variable says which component is in charge, as an enum says which phase.
+    """
+    out: list[Candidate] = []
+    terms = ints + list(ss.unbounded)
+    sym = {sv.name: sv for sv in ss.variables}
+    i = z3.Int("i")
+    between: list[tuple] = []
+    ranged: list[tuple] = []
+    for av in arrays:
+        a, size = av.name, av.dims[0]
+        lo = av.lo if isinstance(av.lo, int) else 0
+        rng = z3.And(i >= 0, i < size)
+        for t, u in itertools.permutations(terms, 2):
+            if together(a, t, u) and not (t in ss.unbounded and u in ss.unbounded):
+                between.append((f"forall {t} <= i < {u}: {a}[i] >= {lo + 1}",
+                                lambda e, a=a, c=lo + 1, t=t, u=u: all(v >= c for v in e[a][max(0, e[t]):max(0, e[u])]),
+                                z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t], i < z[u]), z[a][i] >= lo + 1)),
+                                ("between", a, t, u), (a, t, u)))
+        for t in ints:
+            tlo = sym[t].lo
+            if together(a, t) and isinstance(tlo, int) and tlo < 0:
+                ranged.append((f"{t} >= 0 -> forall i >= {t}: {a}[i] <= {lo}",
+                               lambda e, a=a, t=t, c=lo: e[t] < 0 or all(v <= c for v in e[a][e[t]:]),
+                               z3.Implies(z[t] >= 0, z3.ForAll([i], z3.Implies(z3.And(rng, i >= z[t]),
+                                                                              z[a][i] <= lo))),
+                               ("valid above", a, t), (a, t)))
+    out += [Candidate(text, py, zb, (key, ())) for text, py, zb, key, _ in ranged]
+    for gtext, gpy, gz, gkey, gnames in enum_guards:
+        for text, py, zb, key, names in between + ranged:
+            if not together(*names, *gnames):
+                continue
+            joined = f"{gtext} and {text}" if key[0] == "valid above" else f"{gtext} -> {text}"
+            out.append(Candidate(joined, lambda e, g=gpy, b=py: not g(e) or b(e), z3.Implies(gz, zb), (key, gkey),
+                                 guard=gpy, body=py))
+    # Guards from integer variables of a small fixed domain (2 or 3 values), on the
+    # one-range facts already generated unguarded.
+    values = [(sv.name, v) for sv in ss.variables if sv.kind == "int" and not sv.dims and isinstance(sv.lo, int)
+              and isinstance(sv.hi, int) and 2 <= sv.hi - sv.lo + 1 <= 3 for v in range(sv.lo, sv.hi + 1)]
+    singles = [b for b in bodies if b[3][0] in _RANGE_FACTS]
+    for x, v in values:
+        for text, py, zb, key, names in singles + ranged:
+            if not together(*names, x) or x in names:
+                continue
+            joined = f"{x} = {v} and {text}" if key[0] == "valid above" else f"{x} = {v} -> {text}"
+            out.append(Candidate(joined, lambda e, x=x, v=v, b=py: e[x] != v or b(e),
+                                 z3.Implies(z[x] == v, zb), (key, (x, v)), guard=lambda e, x=x, v=v: e[x] == v,
+                                 body=py))
     return out
 
 
@@ -622,6 +699,8 @@ def _minimal(checks: list[_ActionCheck], need: list[int], root: int, deadline: f
     Each fact left is needed by the others; the unsat cores alone leave redundant ones."""
     need = list(need)
     for k in sorted(need, reverse=True):
+        if deadline is not None and time.perf_counter() > deadline:
+            break  # out of time: the larger invariant is proved all the same, only not pared down
         if k == root or k not in need:
             continue
         try:

@@ -165,7 +165,8 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
     violated = {n for _, _, _, v in samples for n in v}
     cands = candidates(ss)
     kept = [c for c in cands if (c.prop is not None and c.prop in always and c.prop not in violated)
-            or (c.prop is None and all(c.py(e) for e in envs))]
+            or (c.prop is None and all(c.py(e) for e in envs)
+               and (c.guard is None or (any(c.guard(e) for e in envs) and not all(c.body(e) for e in envs))))]
     h = None
     if any(n not in violated for n in always):
         say(f"Houdini on {len(kept)} candidate invariants")
