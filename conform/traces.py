@@ -27,6 +27,7 @@ from spec.versions import CURRENT
 from . import pipeline
 from .backends import MOCK, Backend
 from .harness import not_driven
+from .realcluster import KAFKA_VERSION
 
 __all__ = ["Job", "Skipped", "KAFKA", "plan", "row_system", "walk"]
 
@@ -94,17 +95,22 @@ def _blocked(system: System, backend: Backend = MOCK) -> str | None:
     return None
 
 
+def _other_versions(cfg: Config, client: str) -> str | None:
+    """Why a row is not driven on the real cluster when it names Kafka or client versions other than its own."""
+    running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
+    if running == (CURRENT, CURRENT):
+        return None
+    return (f"the row is Kafka {running[0]} with {client} {running[1]}; the real cluster and client are "
+            f"{CURRENT} (Kafka {KAFKA_VERSION})")
+
+
 def _pipeline_not_driven(cfg: Config, backend: Backend) -> str | None:
     """Why a pipeline row is not driven on `backend` (conform/pipeline.py), or None."""
     if not backend.real:
         return pipeline.MOCK_REASON
     if backend.client != "librdkafka":
         return pipeline.JAVA_REASON
-    running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
-    if running != (CURRENT, CURRENT):
-        return (f"the row is Kafka {running[0]} with client {running[1]}; the real cluster and client are "
-                f"{CURRENT} (Kafka 4.1.1)")
-    why = pipeline.row_not_driven(cfg.params, cfg.failures)
+    why = _other_versions(cfg, "client") or pipeline.row_not_driven(cfg.params, cfg.failures)
     if why is not None:
         return why
     return _blocked(build_config(cfg, get_model(cfg.model)), backend)
@@ -187,10 +193,9 @@ def plan(ids: list[str], walks: int, length: int, seed: int,
             skipped.append(Skipped(rid, "group_protocol=consumer is the Java AsyncKafkaConsumer (KIP-848); only "
                                         "the java-consumer backend (conform --backend kafka) has it"))
             continue
-        running = (cfg.params.get("kafka_version", CURRENT), cfg.params.get("client_version", CURRENT))
-        if backend.client == "java" and running != (CURRENT, CURRENT):
-            skipped.append(Skipped(rid, f"the row is Kafka {running[0]} with Java client {running[1]}; the real "
-                                        f"cluster and client are {CURRENT} (Kafka 4.1.1)"))
+        other = _other_versions(cfg, "Java client") if backend.client == "java" else None
+        if other is not None:
+            skipped.append(Skipped(rid, other))
             continue
         if backend.client == "java" and cfg.params.get("auto_commit_on") == "librdkafka":
             skipped.append(Skipped(rid, LIBRDKAFKA_ONLY))

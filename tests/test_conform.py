@@ -124,6 +124,19 @@ def test_rows_the_mock_cluster_cannot_drive_are_named_with_the_reason():
         ("rebalance-zombie", "Evict"), ("offset-expiry-latest", "ExpireOffsets"), ("retention-lag", "DeleteRecords")]
 
 
+def test_rows_of_other_versions_are_not_driven_on_the_real_cluster():
+    # planning needs no cluster: the reasons come from the rows and the backends alone
+    from conform.backends import JAVA_CONSUMER, LIBRDKAFKA
+    row = "min-isr-2-unclean@kafka-3.9-client-2.2"
+    _, skipped = traces.plan([row], 0, 5, 1, LIBRDKAFKA)
+    assert [(s.row, s.reason) for s in skipped] == [
+        (row, "the row is Kafka 3.9 with client 2.2; the real cluster and client are 4.1 (Kafka 4.1.1)")]
+    row = "async-auto-commit@kafka-4.1-client-3.9"
+    _, skipped = traces.plan([row], 0, 5, 1, JAVA_CONSUMER)
+    assert [(s.row, s.reason) for s in skipped] == [
+        (row, "the row is Kafka 4.1 with Java client 3.9; the real cluster and client are 4.1 (Kafka 4.1.1)")]
+
+
 def test_rows_of_other_models_are_not_driven(monkeypatch):
     from checker import Config
     other = Config("replica-row", "a row of a replication model", "pipeline")
