@@ -75,14 +75,16 @@ def client_failures(ck: Any, what: str):
 class ConsumerProcess:
     """One consumer in a child process (conform/worker.py); kill() is the model's crash."""
 
-    def __init__(self, bootstrap: str, conf: dict[str, Any], topic: str = TOPIC):
+    def __init__(self, bootstrap: str, conf: dict[str, Any], topic: str = TOPIC,
+                 producer: dict[str, Any] | None = None):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen([sys.executable, "-m", "conform.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         interrupt.adopt(self.proc)  # an interrupted run kills it (checker/interrupt.py)
         try:
-            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=topic, partition=PARTITION)
+            self.call("start", conf={"bootstrap.servers": bootstrap, **conf}, topic=topic, partition=PARTITION,
+                      producer=producer)
         except BaseException:
             self.kill()  # no half-started process is left behind
             raise

@@ -81,7 +81,7 @@ from typing import Any
 
 from checker.result import Trace
 
-from . import pipeline
+from . import eos, pipeline
 from .backends import MOCK, Backend
 from .cluster import NO_OFFSET, ClientFailure, ConsumerProcess, MockCluster
 
@@ -506,6 +506,12 @@ def _instance_not_driven(s: Any, backend: Backend = MOCK) -> str | None:
         if backend.client != "librdkafka":
             return pipeline.JAVA_REASON
         return pipeline.row_not_driven(s.params, tuple(s.failure_modes))
+    if s.model == "eos":
+        if not backend.real:
+            return eos.MOCK_REASON
+        if backend.client != "librdkafka":
+            return eos.JAVA_REASON
+        return eos.row_not_driven(s.params, tuple(s.failure_modes))
     if s.model not in ("kafka", "group"):
         return f"model {s.model}: the harness drives the kafka, group and pipeline models only"
     if s.model != "group" or s.params["commit"] != "auto":
@@ -524,6 +530,11 @@ def not_driven(action: str, backend: Backend = MOCK, model: str = "group") -> st
         if action not in pipeline.DRIVEN:
             return (f"the harness has no client operation for {action} (conform/pipeline.py drives "
                     f"{', '.join(sorted(pipeline.DRIVEN))})")
+        return None
+    if model == "eos":
+        if action not in eos.DRIVEN:
+            return eos.ACTION_REASONS.get(action, f"the harness has no client operation for {action} (conform/eos.py "
+                                                  f"drives {', '.join(sorted(eos.DRIVEN))})")
         return None
     table = NOT_DRIVEN_REAL[backend.name] if backend.real else NOT_DRIVEN
     if action in table:
@@ -553,6 +564,7 @@ def replay_on_client(trace: Trace, record: bool = False, backend: Backend = MOCK
             return out
     try:
         driver: Any = (pipeline.PipelineDriver(trace, kafka) if trace.system.model == "pipeline"
+                       else eos.EosDriver(trace, kafka) if trace.system.model == "eos"
                        else _Driver(trace, backend, kafka))
     except ClientFailure as e:
         out.error = f"setting up: {e}"

@@ -24,7 +24,7 @@ import z3
 
 from spec.versions import CURRENT
 
-from . import pipeline
+from . import eos, pipeline
 from .backends import MOCK, Backend
 from .harness import not_driven
 from .realcluster import KAFKA_VERSION
@@ -52,23 +52,15 @@ class Skipped:
 
 
 # Why the rows of the other models are not driven on librdkafka's mock cluster.
-NOT_DRIVEN_MODELS = {
-    # Measured with confluent-kafka 2.16.1 (librdkafka 2.16.0): init, commit and abort succeed and
-    # write markers, but a read_committed consumer reads the aborted record back.
-    "eos": "model eos: librdkafka's mock cluster runs transactions but returns an aborted transaction's "
-           "records to read_committed consumers (no aborted-transaction filtering), so what the eos rows "
-           "check cannot be observed there",
-}
+NOT_DRIVEN_MODELS: dict[str, str] = {}
 
 
 # Rows that describe one client only: the other client does not define them.
 LIBRDKAFKA_ONLY = "a librdkafka row (auto_commit_on=librdkafka): the Java consumer has no offset store"
 
 
-# ... and on a real broker: what the harness lacks there (the broker itself has both).
-NOT_DRIVEN_MODELS_REAL = {
-    "eos": "model eos: the harness has no transactional producer and read_committed consumer operations yet",
-}
+# ... and on a real broker: what the harness lacks there.
+NOT_DRIVEN_MODELS_REAL: dict[str, str] = {}
 
 
 def row_system(cfg: Config, backend: Backend = MOCK) -> tuple[System, str]:
@@ -111,6 +103,18 @@ def _pipeline_not_driven(cfg: Config, backend: Backend) -> str | None:
     if backend.client != "librdkafka":
         return pipeline.JAVA_REASON
     why = _other_versions(cfg, "client") or pipeline.row_not_driven(cfg.params, cfg.failures)
+    if why is not None:
+        return why
+    return _blocked(build_config(cfg, get_model(cfg.model)), backend)
+
+
+def _eos_not_driven(cfg: Config, backend: Backend) -> str | None:
+    """Why an eos row is not driven on `backend` (conform/eos.py), or None."""
+    if not backend.real:
+        return eos.MOCK_REASON
+    if backend.client != "librdkafka":
+        return eos.JAVA_REASON
+    why = _other_versions(cfg, "client") or eos.row_not_driven(cfg.params, cfg.failures)
     if why is not None:
         return why
     return _blocked(build_config(cfg, get_model(cfg.model)), backend)
@@ -173,8 +177,8 @@ def plan(ids: list[str], walks: int, length: int, seed: int,
                                     walk(system, f"{seed + w}:{KAFKA}:{label}", length, backend)))
             continue
         cfg = known[rid]
-        if cfg.model == "pipeline":
-            why = _pipeline_not_driven(cfg, backend)
+        if cfg.model in ("pipeline", "eos"):
+            why = (_pipeline_not_driven if cfg.model == "pipeline" else _eos_not_driven)(cfg, backend)
             if why is not None:
                 skipped.append(Skipped(rid, why))
                 continue

@@ -31,8 +31,12 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
         quiet.propagate = False  # librdkafka's log lines would interleave with the protocol
         state["tp"] = TopicPartition(req["topic"], req["partition"])
         state["consumer"] = Consumer({**req["conf"], "logger": quiet})
+        if req.get("producer") is not None:  # the eos rows: a transactional producer in the same process
+            _start_producer(req["producer"], quiet, state)
         return {"ok": True}
     c, tp = state["consumer"], state["tp"]
+    if op.startswith("txn_"):
+        return _serve_txn(op, req, c, tp, state)
     if op == "assign":
         # No offset given: librdkafka starts at the group's committed offset, or at
         # auto.offset.reset when there is none (as the Java consumer does on assignment).
@@ -101,6 +105,76 @@ def _serve(line: str, state: dict[str, Any]) -> dict[str, Any]:
         c.close()
         state["closed"] = True
         return {"ok": True}
+    return {"error": f"unknown op {op!r}"}
+
+
+def _start_producer(conf: dict[str, Any], quiet: logging.Logger, state: dict[str, Any]) -> None:
+    from confluent_kafka import Producer
+
+    def on_error(err: Any) -> None:  # a fatal error (ProducerFenced) ends the producer: the model's fenced
+        if err.fatal():
+            state["fatal"] = str(err)
+
+    state["producer"] = Producer({**conf, "logger": quiet, "error_cb": on_error})
+    state["stage"] = "starting"
+    state["delivered"] = []
+
+
+def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """One operation of the eos rows' consume-transform-produce loop (conform/eos.py); `stage`
+    is where the loop is, set only when the client call returned."""
+    from confluent_kafka import TopicPartition
+
+    p = state["producer"]
+    if op == "txn_init":  # initTransactions(): aborts what an older epoch left open, bumps the epoch
+        p.init_transactions(req["timeout"])
+        return {"ok": True}
+    if op == "txn_seek":  # the application starts at `offset` (the group's committed offset)
+        offset = req["offset"]
+        if offset is None:
+            offset = c.committed([TopicPartition(tp.topic, tp.partition)], timeout=req["timeout"])[0].offset
+        c.assign([TopicPartition(tp.topic, tp.partition, offset)])
+        state["seeked"], state["stage"] = offset, "idle"
+        return {"ok": True, "offset": offset}
+    if op == "txn_poll":  # poll() of one input record, then beginTransaction()
+        m = c.poll(req["timeout"])
+        if m is None:
+            return {"error": f"poll: no input record within {req['timeout']} s"}
+        if m.error():
+            return {"error": f"poll: {m.error()}"}
+        p.begin_transaction()
+        state["stage"] = "fetched"
+        return {"ok": True, "offset": m.offset()}
+    if op == "txn_send":  # send(): librdkafka adds the partition to the transaction, then produces
+        def report(err: Any, msg: Any) -> None:
+            state["delivered"].append("ok" if err is None else str(err))
+
+        p.produce(req["topic"], value=req["value"].encode(), partition=tp.partition, on_delivery=report)
+        p.poll(0)
+        state["stage"] = "added"
+        return {"ok": True}
+    if op == "txn_deliver":  # the send's delivery report
+        left = p.flush(req["timeout"])
+        if left or not state["delivered"]:
+            return {"error": f"no delivery report within {req['timeout']} s"}
+        if state["delivered"][-1] != "ok":
+            return {"error": f"delivery: {state['delivered'][-1]}"}
+        state["stage"] = "sent"
+        return {"ok": True}
+    if op == "txn_offsets":  # sendOffsetsToTransaction(position, consumer.groupMetadata())
+        p.send_offsets_to_transaction(c.position([TopicPartition(tp.topic, tp.partition)]),
+                                      c.consumer_group_metadata(), req["timeout"])
+        state["stage"] = "offsets"
+        return {"ok": True}
+    if op == "txn_commit":
+        p.commit_transaction(req["timeout"])
+        state["stage"] = "idle"
+        return {"ok": True}
+    if op == "txn_view":
+        pos = c.position([TopicPartition(tp.topic, tp.partition)])[0].offset if c.assignment() else -1
+        if pos < 0:  # nothing handed out since the seek: librdkafka reports no position; the seek's offset
+            pos = state.get("seeked", -1)
+        return {"ok": True, "stage": state["stage"], "position": pos, "fatal": state.get("fatal")}
     return {"error": f"unknown op {op!r}"}
 
 

@@ -1,0 +1,478 @@
+"""The `eos` model's traces on a real broker: a transactional consume-transform-produce loop.
+
+One application instance runs in its own process (conform/worker.py): a librdkafka
+consumer of the input partition (isolation.level=read_committed, no auto-commit) and a
+transactional producer (its transactional.id the trace's) that talks to the broker only
+through the loopback proxy's produce gate (conform/proxy.py). The model's actions:
+
+- Poll(c): `poll()` of one input record, then `begin_transaction()`.
+- AddPartition(c): `produce()` of the output record; librdkafka first adds the output
+  partition to the transaction (AddPartitionsToTxn), then sends the Produce request, and
+  the step ends when the proxy holds that request.
+- Produce(c): the proxy forwards the request and then the broker's response; the step
+  ends at the delivery report.
+- SendOffsets(c): `send_offsets_to_transaction(position, consumer_group_metadata())`.
+- Commit(c): `commit_transaction()`.
+- Crash(c): kill -9 of the instance's process; a Produce request the proxy holds for it
+  is dropped (the process that sent it is gone).
+- Restart(c): a new process with the same transactional.id calls `init_transactions()`.
+- FetchOffset(c): `committed()` of the group (librdkafka asks for stable offsets, as
+  read_committed consumers do) and `assign()` at that offset.
+- Read: the downstream reader (a consumer of the output partition with the row's
+  isolation.level, in this process) polls until it delivers a record or its position
+  passes the next output record.
+
+What is compared after every step, read from the cluster and the clients: the group's
+committed offset (OffsetFetch), the transaction coordinator's state of the
+transactional.id (DescribeTransactions, on a socket of its own: `ongoing t0` is state
+Ongoing, `added t0` the output partition in its partitions), the pending transactional
+offset (`pend t0`: the last offset record of the group in __consumer_offsets' log
+segments that no marker follows yet), the output partition read from the broker's log
+segments (each data record's input record from its value, its producer id as the
+transactional.id's index, its outcome from the marker of that producer that follows it),
+the reader's position as a count of output records, and per instance its process (alive:
+member), its loop's stage, its consumer's position and whether its producer had a fatal
+error (fenced).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import struct
+import time
+from typing import Any
+
+from checker.result import Trace
+
+from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger
+
+__all__ = ["DRIVEN", "EosDriver", "row_not_driven", "read_batches", "describe_transaction", "MOCK_REASON",
+           "JAVA_REASON"]
+
+DRIVEN = frozenset({"Poll", "AddPartition", "Produce", "SendOffsets", "Commit", "Crash", "Restart", "FetchOffset",
+                    "Read"})
+VALUE = "eos-out-{}@{}."  # an output record's value: its input record and its trace's output topic
+STEP_TIMEOUT = 20.0  # seconds a step may wait for the frame, report or state it forces
+CLIENT_TIMEOUT = 15.0  # seconds a client call of the worker may take (under the worker's 20 s limit)
+
+MOCK_REASON = ("model eos: librdkafka's mock cluster runs transactions but returns an aborted transaction's "
+               "records to read_committed consumers (no aborted-transaction filtering), so what the eos rows "
+               "check cannot be observed there")
+JAVA_REASON = ("model eos: the eos rows drive librdkafka's transactional producer and consumer (the librdkafka "
+               "backend); the Java driver (conform/kafka/Conform.java) has no producer")
+
+# Why the eos rows with faults other than crash are not driven (each action lacks a forced mechanism).
+ACTION_REASONS = {
+    "SendFails": "a produce that fails for good needs delivery.timeout.ms to expire on a request the proxy holds; "
+                 "the harness has no step that holds it to that deadline and then aborts",
+    "Abort": "abort_transaction() follows only SendFails or a commit timeout here, neither of which is driven",
+    "CommitTimesOut": "commitTransaction()'s timeout needs the proxy to hold an EndTxn request; the proxy's "
+                      "gate holds Produce frames only",
+    "LateCommit": "a delayed EndTxn needs the proxy to hold and later forward an EndTxn request; its gate holds "
+                  "Produce frames only",
+    "ProduceTimesOut": "a delayed produce needs the proxy to hold a Produce request past the client's timeout "
+                       "and forward it into a later transaction; not built",
+    "LateProduce": "a delayed produce needs the proxy to hold a Produce request past the client's timeout and "
+                   "forward it into a later transaction; not built",
+    "TxnTimeout": "transaction.timeout.ms is a coordinator timer (transaction.abort.timed.out.transaction."
+                  "cleanup.interval.ms, 10 s by default) that no request forces",
+    "PollAutoCommit": "librdkafka's auto-commit is a timer of its own (auto_commit_on=librdkafka), not a commit "
+                      "inside poll() as the model's PollAutoCommit",
+    "CommitSync": "commitSync() beside the transaction is not built",
+    "Evict": "no forced trigger for librdkafka's max.poll.interval.ms (see the zombie rows of the group model)",
+    "Close": "a fenced producer needs the coordinator to bump the epoch under it (txn-timeout or a second "
+             "instance), neither of which is driven",
+}
+
+
+def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | None:
+    """Why an eos row is not driven on the real broker with librdkafka, or None (its actions are checked apart)."""
+    if params.get("instances", 1) != 1:
+        return ("two instances in one consumer group: the zombie's eviction needs librdkafka's "
+                "max.poll.interval.ms forced, which the harness has no mechanism for")
+    return None
+
+
+# --------------------------------------------------------------------------- the broker's log on disk
+
+def _varint(b: bytes, i: int) -> tuple[int, int]:
+    shift = raw = 0
+    while True:
+        byte = b[i]
+        i += 1
+        raw |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return (raw >> 1) ^ -(raw & 1), i
+
+
+def read_batches(folder: str) -> list[dict[str, Any]]:
+    """Every record of a partition's log segments with its batch's producer id and flags.
+
+    Each item: offset, producer (id, -1 for none), transactional, control, key, value. The
+    broker writes each batch whole before it answers; a torn tail is ignored."""
+    out: list[dict[str, Any]] = []
+    if not os.path.isdir(folder):
+        return out
+    for name in sorted(f for f in os.listdir(folder) if f.endswith(".log")):
+        with open(os.path.join(folder, name), "rb") as f:
+            data = f.read()
+        i = 0
+        while i + 61 <= len(data):
+            base, length = struct.unpack(">qi", data[i:i + 12])
+            end = i + 12 + length
+            if length <= 0 or end > len(data):
+                break
+            attributes = struct.unpack(">h", data[i + 21:i + 23])[0]
+            producer = struct.unpack(">q", data[i + 43:i + 51])[0]
+            count = struct.unpack(">i", data[i + 57:i + 61])[0]
+            j = i + 61
+            for _ in range(count):
+                size, j = _varint(data, j)
+                k = j + 1  # the record's attributes byte
+                _, k = _varint(data, k)  # timestamp delta
+                delta, k = _varint(data, k)
+                klen, k = _varint(data, k)
+                key = data[k:k + max(klen, 0)]
+                k += max(klen, 0)
+                vlen, k = _varint(data, k)
+                out.append({"offset": base + delta, "producer": producer, "transactional": bool(attributes & 0x10),
+                            "control": bool(attributes & 0x20), "key": key, "value": data[k:k + max(vlen, 0)]})
+                j += size
+            i = end
+    return out
+
+
+def outcomes(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Each data record with its outcome: the type of the first marker of its producer after it
+    (committed, aborted), or open; a non-transactional record is committed."""
+    out = []
+    for n, r in enumerate(records):
+        if r["control"]:
+            continue
+        st = "committed" if not r["transactional"] else "open"
+        if r["transactional"]:
+            for m in records[n + 1:]:
+                if m["control"] and m["producer"] == r["producer"] and len(m["key"]) >= 4:
+                    st = "committed" if struct.unpack(">h", m["key"][2:4])[0] == 1 else "aborted"
+                    break
+        out.append((r, st))
+    return out
+
+
+def pending_offset(records: list[dict[str, Any]], group: str, topic: str) -> int:
+    """The offset of the group's last transactional offset commit for `topic` partition 0 in
+    __consumer_offsets that no marker of its producer follows (-1: none)."""
+    g, t = group.encode(), topic.encode()
+    want = struct.pack(">h", len(g)) + g + struct.pack(">h", len(t)) + t + struct.pack(">i", PARTITION)
+    for n in range(len(records) - 1, -1, -1):
+        r = records[n]
+        if r["control"] or not r["transactional"] or r["key"][2:] != want or len(r["value"]) < 10:
+            continue
+        if any(m["control"] and m["producer"] == r["producer"] for m in records[n + 1:]):
+            return -1
+        return struct.unpack(">q", r["value"][2:10])[0]
+    return -1
+
+
+# --------------------------------------------------------------------------- DescribeTransactions
+
+def _uvarint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def _read_uvarint(b: bytes, i: int) -> tuple[int, int]:
+    shift = n = 0
+    while True:
+        byte = b[i]
+        i += 1
+        n |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return n, i
+
+
+def _cstring(b: bytes, i: int) -> tuple[str, int]:
+    n, i = _read_uvarint(b, i)
+    return b[i:i + n - 1].decode(), i + n - 1
+
+
+def _skip_tags(b: bytes, i: int) -> int:
+    n, i = _read_uvarint(b, i)
+    for _ in range(n):
+        _, i = _read_uvarint(b, i)
+        size, i = _read_uvarint(b, i)
+        i += size
+    return i
+
+
+def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
+    """The transaction coordinator's view of transactional.id `tid` (DescribeTransactions v0, KIP-664):
+    error, state, producer id and epoch, and the partitions of its transaction as "topic-N".
+
+    On a socket of its own: confluent-kafka has no DescribeTransactions."""
+    name = tid.encode()
+    body = _uvarint(2) + _uvarint(len(name) + 1) + name + b"\x00"
+    client = b"conform"
+    req = struct.pack(">hhih", 65, 0, 1, len(client)) + client + b"\x00" + body
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(struct.pack(">i", len(req)) + req)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise ClientFailure(f"broker at port {port} closed the DescribeTransactions connection")
+            data += chunk
+    b = data[4:]
+    i = _skip_tags(b, 4)  # correlation id, the header's tags
+    i += 4  # throttle time
+    n, i = _read_uvarint(b, i)
+    if n != 2:
+        raise ClientFailure(f"DescribeTransactions answered {n - 1} transactional ids for one")
+    error = struct.unpack(">h", b[i:i + 2])[0]
+    _, i = _cstring(b, i + 2)
+    state, i = _cstring(b, i)
+    i += 4 + 8  # timeout, start time
+    producer, epoch = struct.unpack(">qh", b[i:i + 10])
+    i += 10
+    parts = []
+    topics, i = _read_uvarint(b, i)
+    for _ in range(topics - 1):
+        tname, i = _cstring(b, i)
+        k, i = _read_uvarint(b, i)
+        for _ in range(k - 1):
+            parts.append(f"{tname}-{struct.unpack('>i', b[i:i + 4])[0]}")
+            i += 4
+        i = _skip_tags(b, i)
+    return {"error": error, "state": state, "producer": producer, "epoch": epoch, "partitions": sorted(parts)}
+
+
+# --------------------------------------------------------------------------- the driver
+
+class EosDriver:
+    """One eos trace on the real cluster: input and output topics, one instance process, the reader."""
+
+    def __init__(self, trace: Trace, kafka: Any):
+        from .cluster import import_client
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        s = trace.system
+        self.system, self.p = s, s.params
+        self.by_name = {a.name: a for a in s.actions}
+        self.ck = ck = import_client()
+        self.kafka, self.proxy = kafka, kafka.proxy
+        n = kafka.next_id()
+        self.input, self.output = f"conform-eos-in-{n}", f"conform-eos-out-{n}"
+        self.group, self.tid = f"conform-eos-group-{n}", f"conform-eos-txn-{n}"
+        broker = kafka.cluster.broker_nodes[0]
+        self.port = broker.port
+        self.out_folder = os.path.join(broker.dir, "data", f"{self.output}-{PARTITION}")
+        self.offsets_folder = os.path.join(broker.dir, "data", "__consumer_offsets-0")
+        self.bootstrap = kafka.cluster.bootstrap
+        self.pattern = re.compile(rb"eos-out-(\d+)@" + re.escape(self.output.encode()) + rb"\.")
+        self.instances: list[ConsumerProcess | None] = [None] * self.p["instances"]
+        self.observer = self.reader = None
+        self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
+        try:
+            fut = self.admin.create_topics([NewTopic(t, 1, 1) for t in (self.input, self.output)],
+                                           operation_timeout=CALL_TIMEOUT)
+            for f in fut.values():
+                f.result(CALL_TIMEOUT)
+            # The input partition holds the model's records from the start, as plain records.
+            seed = ck.Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "logger": quiet_logger()})
+            for m in range(self.p["messages"]):
+                seed.produce(self.input, value=f"eos-in-{m}".encode(), partition=PARTITION)
+            if seed.flush(CALL_TIMEOUT):
+                raise ClientFailure("the input records were not written")
+            # read_uncommitted: its committed() does not wait for pending transactional offsets.
+            self.observer = ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
+                                         "enable.auto.commit": False, "isolation.level": "read_uncommitted",
+                                         "logger": quiet_logger()})
+            # The model starts with committed offset 0: the group commits it, as a real group that read nothing.
+            self.observer.commit(offsets=[ck.TopicPartition(self.input, PARTITION, 0)], asynchronous=False)
+            self.reader = ck.Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"{self.group}-reader",
+                                       "enable.auto.commit": False, "isolation.level": self.p["isolation"],
+                                       "auto.offset.reset": "earliest", "logger": quiet_logger()})
+            self.reader.assign([ck.TopicPartition(self.output, PARTITION, 0)])
+            self.proxy.gate_produce(lambda frame: frozenset(int(x) for x in self.pattern.findall(frame)))
+            for c in range(self.p["instances"]):
+                self._start(c)
+                self.instances[c].call("txn_seek", offset=0, timeout=CLIENT_TIMEOUT)  # the model's start
+        except ck.KafkaException as e:
+            self.close()
+            raise ClientFailure(f"setting up the eos session: {e}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, c: int) -> None:
+        """Instance c's process: its consumer and its transactional producer, initTransactions() done."""
+        self.instances[c] = ConsumerProcess(
+            self.bootstrap, {"group.id": self.group, "enable.auto.commit": False, "isolation.level": "read_committed",
+                             "auto.offset.reset": "earliest"}, topic=self.input,
+            producer={"bootstrap.servers": f"127.0.0.1:{self.proxy.port}", "transactional.id": self.tid,
+                      "linger.ms": 0})
+        self.instances[c].call("txn_init", timeout=CLIENT_TIMEOUT)
+
+    def _instance(self, c: int, name: str) -> ConsumerProcess:
+        w = self.instances[c]
+        if w is None or not w.alive:
+            raise ClientFailure(f"{name}: instance {c} has no process")
+        return w
+
+    # --------------------------------------------------------------- steps
+    def do(self, name: str) -> None:
+        a = self.by_name[name]
+        if a.base not in DRIVEN:
+            raise ValueError(f"{name} is not driven")  # replay_on_client checks first: a bug if reached
+        getattr(self, f"_op_{a.base}")(name, a.index if a.index is not None else 0)
+
+    def _op_Poll(self, name: str, c: int) -> None:
+        self.polled = self._instance(c, name).call("txn_poll", timeout=CLIENT_TIMEOUT)["offset"]
+
+    def _op_AddPartition(self, name: str, c: int) -> None:
+        self._instance(c, name).call("txn_send", topic=self.output, value=VALUE.format(self.polled, self.output))
+        if self.proxy.wait_held("request", self.polled, STEP_TIMEOUT) is None:
+            raise ClientFailure(f"{name}: no Produce request for input {self.polled} reached the proxy "
+                                f"within {STEP_TIMEOUT:g} s")
+
+    def _op_Produce(self, name: str, c: int) -> None:
+        h = self.proxy.wait_held("request", self.polled, 0)
+        if h is None:
+            raise ClientFailure(f"{name}: the proxy holds no Produce request for input {self.polled}")
+        self.proxy.decide(h, forward=True)
+        r = self.proxy.wait_held("response", self.polled, STEP_TIMEOUT)
+        if r is None:
+            raise ClientFailure(f"{name}: no Produce response within {STEP_TIMEOUT:g} s")
+        self.proxy.decide(r, forward=True)
+        self._instance(c, name).call("txn_deliver", timeout=CLIENT_TIMEOUT)
+
+    def _op_SendOffsets(self, name: str, c: int) -> None:
+        self._instance(c, name).call("txn_offsets", timeout=CLIENT_TIMEOUT)
+
+    def _op_Commit(self, name: str, c: int) -> None:
+        self._instance(c, name).call("txn_commit", timeout=CLIENT_TIMEOUT)
+        self._settled(name)
+
+    def _settled(self, name: str) -> None:
+        """Wait until the coordinator has written the markers: commit_transaction() returns at
+        PrepareCommit (the decision), the markers follow (the model's step is both)."""
+        end = time.monotonic() + STEP_TIMEOUT
+        while describe_transaction(self.port, self.tid)["state"] in ("PrepareCommit", "PrepareAbort"):
+            if time.monotonic() > end:
+                raise ClientFailure(f"{name}: the transaction's markers were not written within {STEP_TIMEOUT:g} s")
+            time.sleep(0.02)
+
+    def _op_Crash(self, name: str, c: int) -> None:
+        self._instance(c, name).kill()
+        self.instances[c] = None
+        for h in self.proxy.held():  # what the dead process sent and the proxy holds never arrives
+            self.proxy.decide(h, forward=False, close=True)
+
+    def _op_Restart(self, name: str, c: int) -> None:
+        self._start(c)  # init_transactions() returns once the old epoch's transaction is aborted
+        self._settled(name)
+
+    def _op_FetchOffset(self, name: str, c: int) -> None:
+        self._instance(c, name).call("txn_seek", offset=None, timeout=CLIENT_TIMEOUT)
+
+    def _op_Read(self, name: str, c: int) -> None:
+        before = self._reader_position()
+        data = [r["offset"] for r, _ in outcomes(read_batches(self.out_folder))]
+        nxt = next((o for o in data if o >= before), None)
+        if nxt is None:
+            raise ClientFailure(f"{name}: no output record at or after the reader's position {before}")
+        end = time.monotonic() + STEP_TIMEOUT
+        while True:
+            m = self.reader.poll(0.2)
+            if m is not None and m.error() is None:
+                self.read_values = getattr(self, "read_values", []) + [m.value()]
+                return
+            if self._reader_position() > nxt:
+                return
+            if time.monotonic() > end:
+                raise ClientFailure(f"{name}: the reader neither delivered nor passed offset {nxt} "
+                                    f"within {STEP_TIMEOUT:g} s")
+
+    # --------------------------------------------------------------- observations
+    def _reader_position(self) -> int:
+        pos = self.reader.position([self.ck.TopicPartition(self.output, PARTITION)])[0].offset
+        return max(pos, 0)
+
+    def model_view(self, state: tuple[int, ...]) -> dict[str, Any]:
+        j = self.system.as_json_state(state)
+        v: dict[str, Any] = {"committed": j["committed"], "owner": j["owner"]}
+        for k in range(len(j["ongoing"])):
+            v[f"ongoing t{k}"] = j["ongoing"][k]
+            v[f"added t{k}"] = j["added"][k]
+            v[f"pend t{k}"] = j["pend"][k]
+        v["output"] = [f"out{j['out_val'][o]}/t{j['out_tid'][o]} {j['out_st'][o]}" for o in range(j["out_len"])]
+        v["reader at"] = j["rd"]
+        for c in range(len(j["st"])):
+            v[f"i{c}"] = j["st"][c]
+            if j["st"][c] != "down":  # a dead process has no loop, position or producer
+                v[f"i{c} stage"] = j["pc"][c]
+                v[f"i{c} fenced"] = j["fenced"][c]
+                if j["pc"][c] != "starting":  # before FetchOffset the restarted consumer has no position
+                    v[f"i{c} position"] = j["pos"][c]
+        return v
+
+    def observed_view(self, keys: list[str]) -> dict[str, Any]:
+        try:
+            committed = self.observer.committed([self.ck.TopicPartition(self.input, PARTITION)],
+                                                timeout=CALL_TIMEOUT)[0].offset
+        except self.ck.KafkaException as e:
+            raise ClientFailure(f"reading the committed offset: {e}") from None
+        txn = describe_transaction(self.port, self.tid)
+        owners = [c for c, w in enumerate(self.instances) if w is not None and w.alive]
+        v: dict[str, Any] = {"committed": committed, "owner": owners[0] if owners else 0}
+        v["ongoing t0"] = txn["state"] == "Ongoing"
+        v["added t0"] = f"{self.output}-{PARTITION}" in txn["partitions"]
+        v["pend t0"] = pending_offset(read_batches(self.offsets_folder), self.group, self.input)
+        out, data = [], outcomes(read_batches(self.out_folder))
+        for r, st in data:
+            m = self.pattern.search(r["value"])
+            if m is None:
+                raise ClientFailure(f"an output record no step wrote: {r['value'][:60]!r}")
+            t = 0 if r["producer"] == txn["producer"] else f"producer {r['producer']}"
+            out.append(f"out{int(m.group(1))}/t{t} {st}")
+        v["output"] = out
+        pos = self._reader_position()
+        v["reader at"] = sum(1 for r, _ in data if r["offset"] < pos)
+        for c, w in enumerate(self.instances):
+            if w is None or not w.alive:
+                v[f"i{c}"] = "down"
+                continue
+            view = w.call("txn_view")
+            v[f"i{c}"] = "member"
+            v[f"i{c} stage"] = view["stage"]
+            v[f"i{c} fenced"] = view["fatal"] is not None
+            if view["stage"] != "starting":
+                v[f"i{c} position"] = view["position"]
+        return v
+
+    def next_poll(self, state: tuple[int, ...]) -> None:
+        return None  # the reader's next record is compared by the model's Read steps
+
+    def close(self) -> None:
+        for c, w in enumerate(self.instances):
+            if w is not None:
+                w.kill()
+                self.instances[c] = None
+        if self.proxy is not None:
+            for h in self.proxy.held():  # nothing of this trace reaches the broker after it
+                self.proxy.decide(h, forward=False, close=True)
+            self.proxy.reset_gate()
+        for client in (self.observer, self.reader):
+            if client is not None:
+                client.close()
+        self.observer = self.reader = None
