@@ -465,3 +465,60 @@ def _until(predicate, seconds: float = 30.0) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+# --------------------------------------------------------------------------- the eos rows
+
+EOS_ROWS = ["eos-transactional", "read-committed", "read-uncommitted"]
+
+
+@pytest.mark.parametrize("row", EOS_ROWS)
+def test_eos_crash_rows_match_librdkafkas_transactional_loop(row, kafka):
+    """Each eos row with the crash fault: its shortest traces and a walk, every step matched
+    (the transaction coordinator's state, the pending offset in __consumer_offsets, the output
+    partition's records and markers on disk, the committed offset, the reader's position, the
+    instance's process, stage and position)."""
+    seen = _replay_row(row, LIBRDKAFKA, kafka)
+    if row == "read-uncommitted":
+        assert seen[0] == ("no-aborted-read counterexample, 6 steps",
+                           ["Poll(0)", "AddPartition(0)", "Produce(0)", "Read", "Crash(0)", "Restart(0)"])
+
+
+def test_a_crashed_transaction_is_aborted_by_the_restart_and_its_record_processed_again(kafka):
+    """C2 under R4, forced by kill -9: the crashed instance's transaction stays Ongoing with
+    its offset pending; the restarted producer's init_transactions() aborts it (an abort
+    marker after the output record on disk), the group's offset stays 0, the consumer starts
+    there again, and a read_committed reader passes the aborted record without delivering it."""
+    from checker import build_config
+    from checker.registry import get_model
+
+    system = build_config(get_config("read-committed"), get_model("eos"))
+    trace = replay(system, ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "Crash(0)", "Restart(0)",
+                            "Read", "FetchOffset(0)", "Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)",
+                            "Commit(0)", "Read"])
+    out = replay_on_client(trace, record=True, backend=LIBRDKAFKA, kafka=kafka)
+    assert out.matched, (out.mismatch and out.mismatch.line(), out.error)
+    seen = [o for _, _, _, o in out.rows]
+    assert seen[5]["i0"] == "down" and seen[5]["ongoing t0"] and seen[5]["pend t0"] == 1
+    assert seen[5]["output"] == ["out0/t0 open"] and seen[5]["committed"] == 0
+    assert seen[6]["output"] == ["out0/t0 aborted"] and seen[6]["pend t0"] == -1 and not seen[6]["ongoing t0"]
+    assert seen[7]["reader at"] == 1 and seen[8]["i0 position"] == 0
+    assert seen[13]["output"] == ["out0/t0 aborted", "out0/t0 committed"] and seen[13]["committed"] == 1
+    assert seen[14]["reader at"] == 2
+
+
+def test_a_wrong_eos_model_value_is_a_mismatch(kafka):
+    """The observed values come from the cluster: a model state whose commit marker did not
+    make the offset committed is caught at that step."""
+    from checker import Step, Trace
+
+    jobs, _ = traces.plan(["eos-transactional"], 1, 12, 1, LIBRDKAFKA)
+    trace = jobs[0].trace
+    n = trace.actions.index("Commit(0)") + 1
+    names = [v.name for v in trace.system.variables]
+    steps = list(trace.steps)
+    state = list(steps[n].state)
+    state[names.index("committed")] = 0
+    steps[n] = Step(steps[n].action, tuple(state))
+    out = replay_on_client(Trace(trace.system, steps), backend=LIBRDKAFKA, kafka=kafka)
+    assert out.mismatch is not None and out.mismatch.line() == f"step {n} (Commit(0)): committed: model 0, observed 1"
