@@ -344,3 +344,76 @@ def test_backend_kafka_without_java_or_maven_is_one_line_exit_2(capsys, monkeypa
     assert main(["conform", "--backend", "kafka", "--config", "at-most-once", "--walks", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no java or javac on PATH" in err
+
+
+def test_eos_rows_each_have_their_backend_and_reason():
+    """The crash rows are driven on librdkafka on the real broker; every other eos row names the
+    mechanism its fault lacks; the mock cluster and the Java driver say why not at all."""
+    from conform import eos
+    from conform.backends import JAVA_CLASSIC, LIBRDKAFKA, MOCK
+    rows = ["eos-transactional", "read-committed", "read-uncommitted", "eos-abort-no-rewind", "eos-abort-rewind",
+            "eos-commit-timeout-abort", "eos-commit-timeout-abort-kip890", "eos-zombie-fenced", "eos-txn-timeout",
+            "eos-auto-commit"]
+    jobs, skipped = traces.plan(rows, 1, 8, 1, LIBRDKAFKA)
+    assert sorted({j.row for j in jobs}) == ["eos-transactional", "read-committed", "read-uncommitted"]
+    assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
+        ("eos-abort-no-rewind", "send-error"), ("eos-abort-rewind", "send-error"),
+        ("eos-commit-timeout-abort", "the row is Kafka 3.5 with client 3.5; the real cluster and client are 4.1 "
+                                     "(Kafka 4.1.1)"),
+        ("eos-commit-timeout-abort-kip890", "commit-timeout"), ("eos-zombie-fenced", "max-poll-exceeded"),
+        ("eos-txn-timeout", "txn-timeout"), ("eos-auto-commit", "txn-timeout")]
+    for backend, reason in ((MOCK, eos.MOCK_REASON), (JAVA_CLASSIC, eos.JAVA_REASON)):
+        jobs, skipped = traces.plan(rows, 1, 8, 1, backend)
+        assert jobs == [] and {s.reason for s in skipped} == {reason}
+    # a walk of a driven row uses the actions conform/eos.py performs and nothing else
+    jobs, _ = traces.plan(["eos-transactional"], 3, 12, 1, LIBRDKAFKA)
+    assert {a.split("(")[0] for j in jobs for a in j.trace.actions} <= eos.DRIVEN
+
+
+def test_eos_log_reader_finds_markers_and_pending_offsets():
+    """conform/eos.py reads the output partition and __consumer_offsets from segment files: each
+    data record's outcome is its producer's next marker (commit, abort) or open, and the pending
+    offset is the group's last transactional offset record no marker of its producer follows."""
+    import struct as st
+    import tempfile
+
+    from conform import eos
+
+    def varint(n):
+        n = (n << 1) ^ (n >> 63)
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def batch(base, producer, attributes, key, value):
+        body = b"\0" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + varint(0)
+        recs = varint(len(body)) + body
+        tail = st.pack(">ibIhiqqqhii", 0, 2, 0, attributes, 0, 0, 0, producer, 0, 0, 1) + recs
+        return st.pack(">qi", base, len(tail)) + tail
+
+    txn, control = 0x10, 0x30
+    abort, commit = st.pack(">hh", 0, 0), st.pack(">hh", 0, 1)
+    okey = st.pack(">h", 1) + st.pack(">h", 1) + b"g" + st.pack(">h", 2) + b"in" + st.pack(">i", 0)
+    with tempfile.TemporaryDirectory() as d:
+        assert eos.read_batches(os.path.join(d, "absent")) == []
+        with open(os.path.join(d, "00000000000000000000.log"), "wb") as f:
+            f.write(batch(0, 7, txn, b"", b"eos-out-0@o.") + batch(1, 7, control, abort, b"")
+                    + batch(2, 7, txn, b"", b"eos-out-0@o.") + batch(3, 7, control, commit, b"")
+                    + batch(4, 7, txn, b"", b"eos-out-1@o.") + b"\0\0")
+        recs = eos.read_batches(d)
+        assert [(r["offset"], r["producer"], r["control"]) for r in recs] == [
+            (0, 7, False), (1, 7, True), (2, 7, False), (3, 7, True), (4, 7, False)]
+        assert [(r["offset"], s) for r, s in eos.outcomes(recs)] == [(0, "aborted"), (2, "committed"), (4, "open")]
+    with tempfile.TemporaryDirectory() as d:
+        value = st.pack(">hq", 3, 5)
+        with open(os.path.join(d, "00000000000000000000.log"), "wb") as f:
+            f.write(batch(0, 9, txn, okey, value))
+        assert eos.pending_offset(eos.read_batches(d), "g", "in") == 5
+        assert eos.pending_offset(eos.read_batches(d), "g", "other") == -1
+        with open(os.path.join(d, "00000000000000000000.log"), "ab") as f:
+            f.write(batch(1, 9, control, commit, b""))
+        assert eos.pending_offset(eos.read_batches(d), "g", "in") == -1
