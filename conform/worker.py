@@ -146,20 +146,33 @@ def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, A
         state["stage"] = "fetched"
         return {"ok": True, "offset": m.offset()}
     if op == "txn_send":  # send(): librdkafka adds the partition to the transaction, then produces
-        def report(err: Any, msg: Any) -> None:
-            state["delivered"].append("ok" if err is None else str(err))
+        n = len(state["delivered"])
+        state["delivered"].append(None)
+
+        def report(err: Any, msg: Any, n: int = n) -> None:  # each send's own report, however late
+            state["delivered"][n] = "ok" if err is None else str(err)
 
         p.produce(req["topic"], value=req["value"].encode(), partition=tp.partition, on_delivery=report)
         p.poll(0)
         state["stage"] = "added"
         return {"ok": True}
     if op == "txn_deliver":  # the send's delivery report
-        left = p.flush(req["timeout"])
-        if left or not state["delivered"]:
+        p.flush(req["timeout"])
+        if not state["delivered"] or state["delivered"][-1] is None:
             return {"error": f"no delivery report within {req['timeout']} s"}
         if state["delivered"][-1] != "ok":
-            return {"error": f"delivery: {state['delivered'][-1]}"}
+            return {"error": f"delivery: {state['delivered'][-1]} (reports so far: {state['delivered']})"}
         state["stage"] = "sent"
+        return {"ok": True}
+    if op == "txn_fail":  # the send's delivery report is an error (the proxy kept the request from the broker)
+        p.flush(req["timeout"])
+        if not state["delivered"] or state["delivered"][-1] in (None, "ok"):
+            return {"error": f"no failed delivery report within {req['timeout']} s"}
+        state["stage"] = "failed"
+        return {"ok": True, "report": state["delivered"][-1]}
+    if op == "txn_abort":  # abortTransaction(); with rewind the application then seeks to committed()
+        p.abort_transaction(req["timeout"])
+        state["stage"] = "starting" if req["rewind"] else "idle"
         return {"ok": True}
     if op == "txn_offsets":  # sendOffsetsToTransaction(position, consumer.groupMetadata())
         p.send_offsets_to_transaction(c.position([TopicPartition(tp.topic, tp.partition)]),
