@@ -21,6 +21,9 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
 - Read: the downstream reader (a consumer of the output partition with the row's
   isolation.level, in this process) polls until it delivers a record or its position
   passes the next output record.
+- SendFails(c): the proxy drops the held Produce request with its connection and holds
+  the reconnection until the producer's message.timeout.ms expires (an abortable error);
+  Abort(c): `abort_transaction()`. Their rows are not driven (FAULT_REASONS, measured).
 
 What is compared after every step, read from the cluster and the clients: the group's
 committed offset (OffsetFetch), the transaction coordinator's state of the
@@ -66,9 +69,6 @@ JAVA_REASON = ("model eos: the eos rows drive librdkafka's transactional produce
 
 # Why the eos rows with faults other than crash are not driven (each action lacks a forced mechanism).
 ACTION_REASONS = {
-    "SendFails": "a produce that fails for good needs delivery.timeout.ms to expire on a request the proxy holds; "
-                 "the harness has no step that holds it to that deadline and then aborts",
-    "Abort": "abort_transaction() follows only SendFails or a commit timeout here, neither of which is driven",
     "CommitTimesOut": "commitTransaction()'s timeout needs the proxy to hold an EndTxn request; the proxy's "
                       "gate holds Produce frames only",
     "LateCommit": "a delayed EndTxn needs the proxy to hold and later forward an EndTxn request; its gate holds "
