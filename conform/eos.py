@@ -50,6 +50,7 @@ from typing import Any
 from checker.result import Trace
 
 from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger
+from .segments import read_batches, read_uvarint
 
 __all__ = ["DRIVEN", "EosDriver", "row_not_driven", "read_batches", "describe_transaction", "MOCK_REASON",
            "JAVA_REASON"]
@@ -122,54 +123,6 @@ def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | N
 
 # --------------------------------------------------------------------------- the broker's log on disk
 
-def _varint(b: bytes, i: int) -> tuple[int, int]:
-    shift = raw = 0
-    while True:
-        byte = b[i]
-        i += 1
-        raw |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return (raw >> 1) ^ -(raw & 1), i
-
-
-def read_batches(folder: str) -> list[dict[str, Any]]:
-    """Every record of a partition's log segments with its batch's producer id and flags.
-
-    Each item: offset, producer (id, -1 for none), transactional, control, key, value. The
-    broker writes each batch whole before it answers; a torn tail is ignored."""
-    out: list[dict[str, Any]] = []
-    if not os.path.isdir(folder):
-        return out
-    for name in sorted(f for f in os.listdir(folder) if f.endswith(".log")):
-        with open(os.path.join(folder, name), "rb") as f:
-            data = f.read()
-        i = 0
-        while i + 61 <= len(data):
-            base, length = struct.unpack(">qi", data[i:i + 12])
-            end = i + 12 + length
-            if length <= 0 or end > len(data):
-                break
-            attributes = struct.unpack(">h", data[i + 21:i + 23])[0]
-            producer = struct.unpack(">q", data[i + 43:i + 51])[0]
-            count = struct.unpack(">i", data[i + 57:i + 61])[0]
-            j = i + 61
-            for _ in range(count):
-                size, j = _varint(data, j)
-                k = j + 1  # the record's attributes byte
-                _, k = _varint(data, k)  # timestamp delta
-                delta, k = _varint(data, k)
-                klen, k = _varint(data, k)
-                key = data[k:k + max(klen, 0)]
-                k += max(klen, 0)
-                vlen, k = _varint(data, k)
-                out.append({"offset": base + delta, "producer": producer, "transactional": bool(attributes & 0x10),
-                            "control": bool(attributes & 0x20), "key": key, "value": data[k:k + max(vlen, 0)]})
-                j += size
-            i = end
-    return out
-
-
 def outcomes(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
     """Each data record with its outcome: the type of the first marker of its producer after it
     (committed, aborted), or open; a non-transactional record is committed."""
@@ -215,27 +168,16 @@ def _uvarint(n: int) -> bytes:
             return out + bytes([byte])
 
 
-def _read_uvarint(b: bytes, i: int) -> tuple[int, int]:
-    shift = n = 0
-    while True:
-        byte = b[i]
-        i += 1
-        n |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return n, i
-
-
 def _cstring(b: bytes, i: int) -> tuple[str, int]:
-    n, i = _read_uvarint(b, i)
+    n, i = read_uvarint(b, i)
     return b[i:i + n - 1].decode(), i + n - 1
 
 
 def _skip_tags(b: bytes, i: int) -> int:
-    n, i = _read_uvarint(b, i)
+    n, i = read_uvarint(b, i)
     for _ in range(n):
-        _, i = _read_uvarint(b, i)
-        size, i = _read_uvarint(b, i)
+        _, i = read_uvarint(b, i)
+        size, i = read_uvarint(b, i)
         i += size
     return i
 
@@ -260,7 +202,7 @@ def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> 
     b = data[4:]
     i = _skip_tags(b, 4)  # correlation id, the header's tags
     i += 4  # throttle time
-    n, i = _read_uvarint(b, i)
+    n, i = read_uvarint(b, i)
     if n != 2:
         raise ClientFailure(f"DescribeTransactions answered {n - 1} transactional ids for one")
     error = struct.unpack(">h", b[i:i + 2])[0]
@@ -270,10 +212,10 @@ def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> 
     producer, epoch = struct.unpack(">qh", b[i:i + 10])
     i += 10
     parts = []
-    topics, i = _read_uvarint(b, i)
+    topics, i = read_uvarint(b, i)
     for _ in range(topics - 1):
         tname, i = _cstring(b, i)
-        k, i = _read_uvarint(b, i)
+        k, i = read_uvarint(b, i)
         for _ in range(k - 1):
             parts.append(f"{tname}-{struct.unpack('>i', b[i:i + 4])[0]}")
             i += 4

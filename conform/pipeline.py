@@ -51,6 +51,7 @@ from typing import Any
 from checker.result import Trace
 
 from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger
+from .segments import read_batches
 
 __all__ = ["DRIVEN", "PipelineDriver", "row_not_driven", "read_log", "MOCK_REASON", "JAVA_REASON"]
 
@@ -101,51 +102,9 @@ def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | N
 
 # --------------------------------------------------------------------------- the broker's log on disk
 
-def _varint(b: bytes, i: int) -> tuple[int, int]:
-    """A zigzag varint (Kafka's record fields) at b[i:]; the value and the next index."""
-    shift = raw = 0
-    while True:
-        byte = b[i]
-        i += 1
-        raw |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return (raw >> 1) ^ -(raw & 1), i
-
-
 def read_log(folder: str) -> list[tuple[int, bytes]]:
-    """(offset, value) of every record in a partition's log segments (record batches, magic 2).
-
-    The broker writes each batch whole before it answers, and truncation cuts whole
-    batches, so a read between steps sees complete batches; a torn tail is ignored."""
-    out: list[tuple[int, bytes]] = []
-    if not os.path.isdir(folder):
-        return out
-    for name in sorted(f for f in os.listdir(folder) if f.endswith(".log")):
-        with open(os.path.join(folder, name), "rb") as f:
-            data = f.read()
-        i = 0
-        while i + 61 <= len(data):
-            base, length = struct.unpack(">qi", data[i:i + 12])
-            end = i + 12 + length
-            if length <= 0 or end > len(data):
-                break
-            attributes = struct.unpack(">h", data[i + 21:i + 23])[0]
-            count = struct.unpack(">i", data[i + 57:i + 61])[0]
-            j = i + 61
-            if not attributes & 0x20:  # a control batch (transaction marker) holds no message
-                for _ in range(count):
-                    size, j = _varint(data, j)
-                    k = j + 1  # the record's attributes byte
-                    _, k = _varint(data, k)  # timestamp delta
-                    delta, k = _varint(data, k)
-                    klen, k = _varint(data, k)
-                    k += max(klen, 0)
-                    vlen, k = _varint(data, k)
-                    out.append((base + delta, data[k:k + max(vlen, 0)]))
-                    j += size
-            i = end
-    return out
+    """(offset, value) of every message in a partition's log segments; transaction markers hold none."""
+    return [(r["offset"], r["value"]) for r in read_batches(folder) if not r["control"]]
 
 
 def tag(topic: str) -> re.Pattern[bytes]:
