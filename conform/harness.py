@@ -498,20 +498,25 @@ def _compare(model: dict[str, Any], observed: dict[str, Any]) -> tuple[int, tupl
 DRIVEN = frozenset(n[len("_op_"):] for n in vars(_Driver) if n.startswith("_op_"))
 
 
+# The models with a driver of their own on the real broker, librdkafka only.
+DRIVERS = {"pipeline": pipeline, "eos": eos}
+
+
+def backend_not_driven(model: str, backend: Backend) -> str | None:
+    """Why no row of a DRIVERS model runs on `backend`, or None."""
+    driver = DRIVERS[model]
+    if not backend.real:
+        return driver.MOCK_REASON
+    if backend.client != "librdkafka":
+        return driver.JAVA_REASON
+    return None
+
+
 def _instance_not_driven(s: Any, backend: Backend = MOCK) -> str | None:
     """Why the harness cannot drive any trace of the built system `s` on `backend`, or None."""
-    if s.model == "pipeline":
-        if not backend.real:
-            return pipeline.MOCK_REASON
-        if backend.client != "librdkafka":
-            return pipeline.JAVA_REASON
-        return pipeline.row_not_driven(s.params, tuple(s.failure_modes))
-    if s.model == "eos":
-        if not backend.real:
-            return eos.MOCK_REASON
-        if backend.client != "librdkafka":
-            return eos.JAVA_REASON
-        return eos.row_not_driven(s.params, tuple(s.failure_modes))
+    if s.model in DRIVERS:
+        return backend_not_driven(s.model, backend) or DRIVERS[s.model].row_not_driven(s.params,
+                                                                                       tuple(s.failure_modes))
     if s.model not in ("kafka", "group"):
         return f"model {s.model}: the harness drives the kafka, group and pipeline models only"
     if s.model != "group" or s.params["commit"] != "auto":

@@ -24,9 +24,8 @@ import z3
 
 from spec.versions import CURRENT
 
-from . import eos, pipeline
 from .backends import MOCK, Backend
-from .harness import not_driven
+from .harness import DRIVERS, backend_not_driven, not_driven
 from .realcluster import KAFKA_VERSION
 
 __all__ = ["Job", "Skipped", "KAFKA", "plan", "row_system", "walk"]
@@ -96,25 +95,11 @@ def _other_versions(cfg: Config, client: str) -> str | None:
             f"{CURRENT} (Kafka {KAFKA_VERSION})")
 
 
-def _pipeline_not_driven(cfg: Config, backend: Backend) -> str | None:
-    """Why a pipeline row is not driven on `backend` (conform/pipeline.py), or None."""
-    if not backend.real:
-        return pipeline.MOCK_REASON
-    if backend.client != "librdkafka":
-        return pipeline.JAVA_REASON
-    why = _other_versions(cfg, "client") or pipeline.row_not_driven(cfg.params, cfg.failures)
-    if why is not None:
-        return why
-    return _blocked(build_config(cfg, get_model(cfg.model)), backend)
-
-
-def _eos_not_driven(cfg: Config, backend: Backend) -> str | None:
-    """Why an eos row is not driven on `backend` (conform/eos.py), or None."""
-    if not backend.real:
-        return eos.MOCK_REASON
-    if backend.client != "librdkafka":
-        return eos.JAVA_REASON
-    why = _other_versions(cfg, "client") or eos.row_not_driven(cfg.params, cfg.failures)
+def _driver_not_driven(cfg: Config, backend: Backend) -> str | None:
+    """Why a row of a model with its own driver (conform/pipeline.py, conform/eos.py) is not driven on
+    `backend`, or None."""
+    why = (backend_not_driven(cfg.model, backend) or _other_versions(cfg, "client")
+           or DRIVERS[cfg.model].row_not_driven(cfg.params, cfg.failures))
     if why is not None:
         return why
     return _blocked(build_config(cfg, get_model(cfg.model)), backend)
@@ -177,8 +162,8 @@ def plan(ids: list[str], walks: int, length: int, seed: int,
                                     walk(system, f"{seed + w}:{KAFKA}:{label}", length, backend)))
             continue
         cfg = known[rid]
-        if cfg.model in ("pipeline", "eos"):
-            why = (_pipeline_not_driven if cfg.model == "pipeline" else _eos_not_driven)(cfg, backend)
+        if cfg.model in DRIVERS:
+            why = _driver_not_driven(cfg, backend)
             if why is not None:
                 skipped.append(Skipped(rid, why))
                 continue
