@@ -370,6 +370,46 @@ def test_eos_rows_each_have_their_backend_and_reason():
     assert {a.split("(")[0] for j in jobs for a in j.trace.actions} <= eos.DRIVEN
 
 
+def _segment_varint(n):
+    """A zigzag varint, as Kafka writes record fields."""
+    n = (n << 1) ^ (n >> 63)
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _segment_batch(base, values, producer=-1, attributes=0, key=None):
+    """A v2 record batch as the broker writes it to a segment file (the fields the reader reads)."""
+    import struct as st
+    v = _segment_varint
+    recs = b""
+    for d, value in enumerate(values):
+        k = v(-1) if key is None else v(len(key)) + key
+        body = b"\0" + v(0) + v(d) + k + v(len(value)) + value + v(0)
+        recs += v(len(body)) + body
+    tail = st.pack(">ibIhiqqqhii", 0, 2, 0, attributes, len(values) - 1, 0, 0, producer, -1, -1, len(values)) + recs
+    return st.pack(">qi", base, len(tail)) + tail
+
+
+def test_the_log_reader_parses_record_batches():
+    """conform/pipeline.py reads a replica's log from its segment files: offsets and values of
+    v2 record batches, a torn tail ignored, no folder no records."""
+    import tempfile
+
+    from conform import pipeline
+
+    with tempfile.TemporaryDirectory() as d:
+        assert pipeline.read_log(os.path.join(d, "absent")) == []
+        with open(os.path.join(d, "00000000000000000000.log"), "wb") as f:
+            f.write(_segment_batch(0, [b"pipeline-message-0"]) + _segment_batch(1, [b"pipeline-message-1", b"x"])
+                    + b"\0\0\0")
+        assert pipeline.read_log(d) == [(0, b"pipeline-message-0"), (1, b"pipeline-message-1"), (2, b"x")]
+
+
 def test_eos_log_reader_finds_markers_and_pending_offsets():
     """conform/eos.py reads the output partition and __consumer_offsets from segment files: each
     data record's outcome is its producer's next marker (commit, abort) or open, and the pending
@@ -379,21 +419,8 @@ def test_eos_log_reader_finds_markers_and_pending_offsets():
 
     from conform import eos
 
-    def varint(n):
-        n = (n << 1) ^ (n >> 63)
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
-
     def batch(base, producer, attributes, key, value):
-        body = b"\0" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + varint(0)
-        recs = varint(len(body)) + body
-        tail = st.pack(">ibIhiqqqhii", 0, 2, 0, attributes, 0, 0, 0, producer, 0, 0, 1) + recs
-        return st.pack(">qi", base, len(tail)) + tail
+        return _segment_batch(base, [value], producer, attributes, key)
 
     txn, control = 0x10, 0x30
     abort, commit = st.pack(">hh", 0, 0), st.pack(">hh", 0, 1)

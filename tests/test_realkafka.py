@@ -371,36 +371,6 @@ def test_an_idempotent_producers_second_request_is_written_when_the_first_never_
     assert seen["log r0"] == ["m1"] and seen["hw"] == 1
 
 
-def test_the_log_reader_parses_record_batches():
-    """conform/pipeline.py reads a replica's log from its segment files: offsets and values of
-    v2 record batches, a torn tail ignored, no folder no records."""
-    import struct as st
-
-    def varint(n):
-        n = (n << 1) ^ (n >> 63)
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
-
-    def batch(base, values):
-        recs = b""
-        for d, v in enumerate(values):
-            body = b"\0" + varint(0) + varint(d) + varint(-1) + varint(len(v)) + v + varint(0)
-            recs += varint(len(body)) + body
-        tail = st.pack(">ibIhiqqqhii", 0, 2, 0, 0, len(values) - 1, 0, 0, -1, -1, -1, len(values)) + recs
-        return st.pack(">qi", base, len(tail)) + tail
-
-    with tempfile.TemporaryDirectory() as d:
-        assert pipeline.read_log(os.path.join(d, "absent")) == []
-        with open(os.path.join(d, "00000000000000000000.log"), "wb") as f:
-            f.write(batch(0, [b"pipeline-message-0"]) + batch(1, [b"pipeline-message-1", b"x"]) + b"\0\0\0")
-        assert pipeline.read_log(d) == [(0, b"pipeline-message-0"), (1, b"pipeline-message-1"), (2, b"x")]
-
-
 def test_a_follower_held_back_by_sigstop_is_fenced_before_the_leaders_shutdown_completes():
     """Why the replicated pipeline rows are not driven (conform/pipeline.py row_not_driven):
     with the follower paused, the leader acknowledges an acks=1 record; its controlled
