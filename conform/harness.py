@@ -249,6 +249,11 @@ class _Driver:
                 # the consumer protocol a member whose assignment does not change gets no callback.
                 settled = all(got[m]["assignments"] > done[m] for m in joined
                               if m == c or self.backend.protocol == "classic")
+                # With the consumer protocol the second member's join bumps the group epoch; a member
+                # whose assignment is unchanged hears the new epoch in a later heartbeat, and a commit
+                # it sends before that is refused as stale. Settled means every member has it.
+                if self.backend.protocol == "consumer":
+                    settled = settled and len({got[m]["epoch"] for m in joined}) == 1
                 if settled and got[self.owner]["assigned"] == [0] and \
                         all(got[m]["assigned"] == [] for m in joined if m != self.owner):
                     break

@@ -173,6 +173,10 @@ public final class Conform {
                 var arr = ok.putArray("assigned");
                 for (TopicPartition p : owned) arr.add(p.partition());
                 ok.put("assignments", assignments);
+                // The member epoch (KIP-848; the generation with the classic protocol), as this
+                // member last heard it: a commit sent with an older epoch than the coordinator has
+                // given the member is refused (STALE_MEMBER_EPOCH, a CommitFailedException).
+                ok.put("epoch", consumer.groupMetadata().generationId());
                 return ok;
             }
             case "expire_poll_timer": {
