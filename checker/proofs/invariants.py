@@ -742,20 +742,26 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int],
 
 
 def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[int]:
-    """The kept candidates that the consecution proof of root needs, transitively (unsat cores)."""
+    """The kept candidates that the consecution proof of root needs, transitively (unsat cores).
+
+    A pair (action, j) that the candidates already needed prove on their own adds nothing:
+    that query is small and needs no core, where a core over every kept candidate costs
+    Z3 a minimization over the whole solver."""
     need = {root}
     work = [root]
+    which = [{ch.hyp[k].get_id(): k for k in alive} for ch in checks]
     while work:
         j = work.pop()
-        for ch in checks:
+        for ch, ids in zip(checks, which):
+            if _check(ch.s, [ch.hyp[k] for k in sorted(need)] + [ch.neg[j]]) == z3.unsat:
+                continue
             hyps = [ch.hyp[k] for k in alive]
             if _check(ch.s, hyps + [ch.neg[j]]) != z3.unsat:  # Z3 gave up this time: keep everything
                 return list(alive)
-            core = {x.get_id() for x in ch.s.unsat_core()}
-            for k in alive:
-                if ch.hyp[k].get_id() in core and k not in need:
-                    need.add(k)
-                    work.append(k)
+            core = {ids.get(x.get_id()) for x in ch.s.unsat_core()}
+            for k in sorted(k for k in core if k is not None and k not in need):
+                need.add(k)
+                work.append(k)
     return sorted(need)
 
 
