@@ -599,7 +599,9 @@ class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
     def __init__(self, ss: SymbolicSystem, a: SymAction, cands: list[Candidate], post: list[z3.ExprRef],
-                 after: list[z3.BoolRef]):
+                 broken: list[z3.BoolRef], shared: dict[tuple, z3.BoolRef] | None = None):
+        """broken[j]: candidate j false after the step (the same for every action). shared:
+        instances of candidates by their index terms, for actions that use the same ones."""
         self.a = a
         self.s = z3.Solver()
         self.s.set("core.minimize", True)
@@ -612,9 +614,14 @@ class _ActionCheck:
         terms = _instances(ss, post + index + witnesses)
         inner = _inner(ss, index + witnesses)
         self.s.add(*instantiate_late(late, terms))
+        at = (tuple(t.get_id() for t in terms), tuple(t.get_id() for t in inner))
+        shared = {} if shared is None else shared
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms, inner=inner)))
-            self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
+            key = (c.z.get_id(), at)
+            if key not in shared:
+                shared[key] = instantiate(c.z, terms, inner=inner)
+            self.s.add(z3.Implies(self.hyp[j], shared[key]))
+            self.s.add(z3.Implies(self.neg[j], broken[j]))
 
 
 def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
@@ -649,8 +656,10 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     queries += q
 
     sub = list(zip(ss.consts, post))
-    after = [z3.substitute(c.z, *sub) for c in cands]  # each candidate over the next state
-    checks = [_ActionCheck(ss, a, cands, post, after) for a in ss.actions]
+    # each candidate false over the next state, at the witnesses
+    broken = [z3.Not(instantiate(z3.substitute(c.z, *sub), None)) for c in cands]
+    shared: dict[tuple, z3.BoolRef] = {}
+    checks = [_ActionCheck(ss, a, cands, post, broken, shared) for a in ss.actions]
 
     def dropped(ch: _ActionCheck, m: z3.ModelRef, j: int) -> None:
         refuted.append(Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
@@ -663,7 +672,11 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     support = {}
     for j in alive:
         if cands[j].prop is not None:
-            need = _minimal(checks, _support(checks, alive, j), j, deadline)
+            need = _support(checks, alive, j)
+            # Paring queries only ever assume facts of `need`: solvers holding just those answer them faster.
+            small = [_ActionCheck(ss, a, [cands[k] for k in need], post, [broken[k] for k in need], shared)
+                     for a in ss.actions]
+            need = [need[k] for k in _minimal(small, list(range(len(need))), need.index(j), deadline)]
             # the property first, then the facts that make it inductive (another property may be one)
             support[cands[j].prop] = [cands[j]] + [cands[k] for k in need if k != j]
     return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
