@@ -13,6 +13,13 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
   ends at the delivery report.
 - SendOffsets(c): `send_offsets_to_transaction(position, consumer_group_metadata())`.
 - Commit(c): `commit_transaction()`.
+- CommitTimesOut(c): `commit_transaction()` with a timeout of COMMIT_TIMEOUT_S while the
+  proxy holds its EndTxn request (armed with `hold_next(END_TXN)`): the call fails with
+  `_TIMED_OUT` (retriable: the commit goes on in the background), and the step ends when
+  the proxy holds the request.
+- LateEndTxn(c): the proxy forwards the held EndTxn; the coordinator commits, its response
+  (held in turn) is forwarded to the producer, which was still waiting for it, and the step
+  ends when the coordinator has written the markers.
 - Crash(c): kill -9 of the instance's process; a Produce request the proxy holds for it
   is dropped (the process that sent it is gone).
 - Restart(c): a new process with the same transactional.id calls `init_transactions()`.
@@ -23,7 +30,8 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
   passes the next output record.
 - SendFails(c): the proxy drops the held Produce request with its connection and holds
   the reconnection until the producer's message.timeout.ms expires (an abortable error);
-  Abort(c): `abort_transaction()`. Their rows are not driven (FAULT_REASONS, measured).
+  Abort(c): `abort_transaction()`. Their rows are not driven (FAULT_REASONS, measured); nor
+  are the commit-timeout rows, whose Abort after CommitTimesOut librdkafka refuses.
 
 What is compared after every step, read from the cluster and the clients: the group's
 committed offset (OffsetFetch), the transaction coordinator's state of the
@@ -48,16 +56,19 @@ import time
 from typing import Any
 
 from checker.result import Trace
+from spec import versions
 
 from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger
+from .proxy import END_TXN
 from .segments import read_batches, read_uvarint
 
-__all__ = ["DRIVEN", "EosDriver", "row_not_driven", "read_batches", "describe_transaction", "MOCK_REASON",
-           "JAVA_REASON"]
+__all__ = ["DRIVEN", "EosDriver", "row_not_driven", "versions_not_driven", "read_batches", "describe_transaction",
+           "MOCK_REASON", "JAVA_REASON"]
 
 DRIVEN = frozenset({"Poll", "AddPartition", "Produce", "SendOffsets", "Commit", "Crash", "Restart", "FetchOffset",
-                    "Read", "SendFails", "Abort"})
+                    "Read", "SendFails", "Abort", "CommitTimesOut", "LateEndTxn"})
 SEND_TIMEOUT_MS = 3000  # message.timeout.ms with send-error: the client's deadline on a request the proxy dropped
+COMMIT_TIMEOUT_S = 2.0  # commit_transaction()'s timeout at CommitTimesOut, while the proxy holds its EndTxn
 VALUE = "eos-out-{}@{}."  # an output record's value: its input record and its trace's output topic
 STEP_TIMEOUT = 20.0  # seconds a step may wait for the frame, report or state it forces
 CLIENT_TIMEOUT = 15.0  # seconds a client call of the worker may take (under the worker's 20 s limit)
@@ -70,10 +81,6 @@ JAVA_REASON = ("model eos: the eos rows drive librdkafka's transactional produce
 
 # Why the eos rows with faults other than crash are not driven (each action lacks a forced mechanism).
 ACTION_REASONS = {
-    "CommitTimesOut": "commitTransaction()'s timeout needs the proxy to hold an EndTxn request; the proxy's "
-                      "gate holds Produce frames only",
-    "LateCommit": "a delayed EndTxn needs the proxy to hold and later forward an EndTxn request; its gate holds "
-                  "Produce frames only",
     "ProduceTimesOut": "a delayed produce needs the proxy to hold a Produce request past the client's timeout "
                        "and forward it into a later transaction; not built",
     "LateProduce": "a delayed produce needs the proxy to hold a Produce request past the client's timeout and "
@@ -96,8 +103,14 @@ FAULT_REASONS = {
                   "until message.timeout.ms expires: _MSG_TIMED_OUT, an abortable error) and Abort matches, but the "
                   "first send after abort_transaction() is purged by librdkafka (_PURGE_QUEUE) in 6 traces of 9 "
                   "measured, where the model's next Produce writes it",
-    "commit-timeout": "commit-timeout: commitTransaction()'s timeout needs the proxy to hold an EndTxn request; "
-                      "its gate holds Produce frames only",
+    # Measured with confluent-kafka 2.16.1 (librdkafka 2.16.0) on Kafka 4.1.1; tests/test_realkafka.py pins it.
+    "commit-timeout": "commit-timeout: CommitTimesOut and LateEndTxn are forced (the proxy holds the EndTxn "
+                      "request until commit_transaction() fails with _TIMED_OUT, retriable; then forwards it, and "
+                      "the coordinator commits) and match, but librdkafka refuses the model's Abort after a commit "
+                      "timeout, as the Java client does: abort_transaction() fails with _CONFLICT (\"Conflicting "
+                      "commit_transaction API call is already in progress\", at every try measured) while the "
+                      "EndTxn is held and after it was answered alike; it accepts only commit_transaction() again, "
+                      "whereas the model's only way on from a timed-out commit is LateEndTxn and that Abort",
     "produce-timeout": "produce-timeout: a delayed produce needs the proxy to hold a Produce request past the "
                        "client's timeout and forward it into a later transaction; not built",
     "txn-timeout": "txn-timeout: the coordinator aborts on its own timer (transaction.timeout.ms, checked every "
@@ -106,6 +119,20 @@ FAULT_REASONS = {
                          "which the harness has no mechanism for (only the Java consumer's poll timer is expired "
                          "in place)",
 }
+
+
+def versions_not_driven(params: dict[str, Any], failures: tuple[str, ...], other: str) -> str:
+    """Why an eos row of other Kafka or client versions is not driven: `other` (the versions), with what
+    KIP-890 is on the real cluster and librdkafka where the row's fault depends on it, then the fault's
+    own reason: the versions alone are no physical reason (a broker setting turns part 1 off)."""
+    if "commit-timeout" not in failures:
+        return other
+    kafka = params.get("kafka_version", versions.CURRENT)
+    part1 = ("its broker verifies every transactional produce (KIP-890 part 1; transaction.partition."
+             f"verification.enable, true by default, is left so), which Kafka {kafka} does not; "
+             if not versions.has("verification", kafka) else "")
+    return (f"{other}: {part1}librdkafka has no KIP-890 part 2 (it sends EndTxn v1, and the producer epoch "
+            "stays the same across commits and aborts, measured); and " + FAULT_REASONS["commit-timeout"])
 
 
 def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | None:
@@ -345,6 +372,27 @@ class EosDriver:
 
     def _op_Commit(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_commit", timeout=CLIENT_TIMEOUT)
+        self._settled(name)
+
+    def _op_CommitTimesOut(self, name: str, c: int) -> None:
+        # The proxy holds the next EndTxn: the one commit_transaction() sends to the coordinator
+        # (through the proxy: the broker's PROXIED listener is what FindCoordinator answers there).
+        self.proxy.hold_next(END_TXN)
+        self._instance(c, name).call("txn_commit_times_out", timeout=COMMIT_TIMEOUT_S)
+        if self.proxy.wait_held("request", None, STEP_TIMEOUT, key=END_TXN) is None:
+            raise ClientFailure(f"{name}: no EndTxn request reached the proxy within {STEP_TIMEOUT:g} s")
+
+    def _op_LateEndTxn(self, name: str, c: int) -> None:
+        h = self.proxy.wait_held("request", None, 0, key=END_TXN)
+        if h is None:
+            raise ClientFailure(f"{name}: the proxy holds no EndTxn request")
+        self.proxy.decide(h, forward=True)
+        # The response says the coordinator has decided (PrepareCommit written); the producer,
+        # still waiting for it in the background, gets it; then the markers.
+        r = self.proxy.wait_held("response", None, STEP_TIMEOUT, key=END_TXN)
+        if r is None:
+            raise ClientFailure(f"{name}: no EndTxn response within {STEP_TIMEOUT:g} s")
+        self.proxy.decide(r, forward=True)
         self._settled(name)
 
     def _settled(self, name: str) -> None:

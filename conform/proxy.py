@@ -21,6 +21,13 @@ producer's connection closed) become steps the harness takes, not timings it wai
 After a drop the proxy accepts no new connection until `open_gate()`, so the producer's
 retry reaches the broker only at the model's Retry. Each held frame names the messages it
 carries (`tag`, the message ids found in its bytes).
+
+The gate also holds, once armed (`hold_next(END_TXN)`, for the `eos` rows' commit timeout),
+the next request of another API key, e.g. the transactional producer's EndTxn on its
+connection to the transaction coordinator: it waits at the proxy like a Produce request
+until the harness forwards or drops it, with `hold_response` its response in turn. Held
+frames are told apart by API key (`Held.key`), responses matched to their requests by
+connection and correlation id (librdkafka numbers the requests of each connection).
 """
 
 from __future__ import annotations
@@ -32,15 +39,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Proxy", "Held", "OFFSET_COMMIT", "PRODUCE"]
+__all__ = ["Proxy", "Held", "END_TXN", "OFFSET_COMMIT", "PRODUCE"]
 
 OFFSET_COMMIT = 8  # the OffsetCommit API key
 PRODUCE = 0  # the Produce API key
+END_TXN = 26  # the EndTxn API key (commitTransaction(), abortTransaction())
 
 
 @dataclass(eq=False)
 class Held:
-    """A Produce request (or its response) the gate holds until the harness decides."""
+    """A request (or its response) the gate holds until the harness decides: a Produce, or an armed key's."""
 
     kind: str  # "request" or "response"
     messages: frozenset[int]
@@ -50,6 +58,7 @@ class Held:
     dst: socket.socket | None = None
     decided: threading.Event = field(default_factory=threading.Event)
     forward: bool = False
+    key: int = PRODUCE  # the request's API key
 
 
 class Proxy:
@@ -71,7 +80,9 @@ class Proxy:
         self._gate_on = False
         self._tag: Callable[[bytes], frozenset[int]] = lambda frame: frozenset()
         self._held: list[Held] = []
-        self._held_corr: dict[int, frozenset[int]] = {}
+        # the responses the gate holds: (the broker's socket, correlation id) -> API key, messages
+        self._held_corr: dict[tuple[int, int], tuple[int, frozenset[int]]] = {}
+        self._next: set[int] = set()  # the API keys whose next request the gate holds (hold_next)
         self.events: dict[int, str] = {}
         self._accepting = threading.Event()
         self._accepting.set()
@@ -89,15 +100,23 @@ class Proxy:
         """Hold every Produce request and response from now on (until reset_gate())."""
         with self._lock:
             self._gate_on, self._tag = True, tag
-            self._held, self._held_corr, self.events = [], {}, {}
+            self._held, self._held_corr, self.events, self._next = [], {}, {}, set()
         self._accepting.set()
+
+    def hold_next(self, key: int) -> None:
+        """With the gate on: hold the next request of API key `key` (e.g. END_TXN) as a Produce
+        request is held, until decide() forwards or drops it."""
+        with self._lock:
+            if not self._gate_on:
+                raise RuntimeError("hold_next() needs the gate on (gate_produce())")
+            self._next.add(key)
 
     def reset_gate(self) -> None:
         """The gate off: whatever is held is forwarded, new connections accepted."""
         with self._lock:
             self._gate_on = False
             held, self._held = self._held, []
-            self._held_corr = {}
+            self._held_corr, self._next = {}, set()
             for h in held:
                 h.forward = True
                 h.decided.set()
@@ -116,23 +135,26 @@ class Proxy:
         with self._lock:
             return list(self._held)
 
-    def wait_held(self, kind: str, message: int, timeout: float) -> Held | None:
-        """The held frame of `kind` that carries `message`, once there is one (or None after `timeout`)."""
+    def wait_held(self, kind: str, message: int | None, timeout: float, key: int = PRODUCE) -> Held | None:
+        """The held frame of `kind` and API `key` that carries `message` (None: any), once there
+        is one (or None after `timeout`)."""
         end = time.monotonic() + timeout
         with self._changed:
             while True:
                 for h in self._held:
-                    if h.kind == kind and message in h.messages:
+                    if h.kind == kind and h.key == key and (message is None or message in h.messages):
                         return h
                 left = end - time.monotonic()
                 if left <= 0:
                     return None
                 self._changed.wait(left)
 
-    def decide(self, h: Held, forward: bool, hold_reconnect: bool = False, close: bool = True) -> None:
-        """Forward the held frame, or drop it: with `close`, the producer's connection is
-        closed too (with `hold_reconnect` its reconnection then waits in the listen backlog
-        until open_gate()); without, the frame alone is swallowed and the connection lives."""
+    def decide(self, h: Held, forward: bool, hold_reconnect: bool = False, close: bool = True,
+               hold_response: bool = True) -> None:
+        """Forward the held frame (a request's response is then held in turn, unless not
+        `hold_response`), or drop it: with `close`, the producer's connection is closed too
+        (with `hold_reconnect` its reconnection then waits in the listen backlog until
+        open_gate()); without, the frame alone is swallowed and the connection lives."""
         with self._lock:
             if h in self._held:
                 self._held.remove(h)
@@ -141,8 +163,8 @@ class Proxy:
                 self._accepting.clear()
             for m in h.messages:
                 self.events[m] = ("forwarded " if forward else "lost ") + h.kind
-            if forward and h.kind == "request":
-                self._held_corr[h.corr] = h.messages  # its response is held in turn
+            if forward and h.kind == "request" and hold_response and h.dst is not None:
+                self._held_corr[(id(h.dst), h.corr)] = (h.key, h.messages)  # its response is held in turn
             h.decided.set()
         if forward:
             try:
@@ -207,10 +229,11 @@ class Proxy:
                         with self._lock:
                             if self._armed == key and self._victim is None:
                                 self._victim = corr
-                            gated = self._gate_on and key == PRODUCE
-                            tags = self._tag(frame) if gated else frozenset()
+                            gated = self._gate_on and (key == PRODUCE or key in self._next)
+                            self._next.discard(key)
+                            tags = self._tag(frame) if gated and key == PRODUCE else frozenset()
                         if gated:
-                            self._hold(Held("request", tags, corr, frame, src, dst))
+                            self._hold(Held("request", tags, corr, frame, src, dst, key=key))
                             continue
                     else:
                         corr = struct.unpack(">i", frame[4:8])[0]
@@ -218,12 +241,12 @@ class Proxy:
                             drop = self._victim is not None and corr == self._victim
                             if drop:
                                 self._armed = self._victim = None
-                            tags = self._held_corr.pop(corr, None) if self._gate_on else None
+                            held = self._held_corr.pop((id(src), corr), None) if self._gate_on else None
                         if drop:  # the broker answered; the client never hears it
                             self.lost.set()
                             raise ConnectionAbortedError
-                        if tags is not None:
-                            self._hold(Held("response", tags, corr, frame, src, dst))
+                        if held is not None:
+                            self._hold(Held("response", held[1], corr, frame, src, dst, key=held[0]))
                             continue
                     self._send(dst, frame)
         except OSError:

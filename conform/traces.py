@@ -98,8 +98,11 @@ def _other_versions(cfg: Config, client: str) -> str | None:
 def _driver_not_driven(cfg: Config, backend: Backend) -> str | None:
     """Why a row of a model with its own driver (conform/pipeline.py, conform/eos.py) is not driven on
     `backend`, or None."""
-    why = (backend_not_driven(cfg.model, backend) or _other_versions(cfg, "client")
-           or DRIVERS[cfg.model].row_not_driven(cfg.params, cfg.failures))
+    driver = DRIVERS[cfg.model]
+    other = _other_versions(cfg, "client")
+    if other is not None and hasattr(driver, "versions_not_driven"):  # what the versions change for the row
+        other = driver.versions_not_driven(cfg.params, cfg.failures, other)
+    why = backend_not_driven(cfg.model, backend) or other or driver.row_not_driven(cfg.params, cfg.failures)
     if why is not None:
         return why
     return _blocked(build_config(cfg, get_model(cfg.model)), backend)

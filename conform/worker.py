@@ -123,7 +123,7 @@ def _start_producer(conf: dict[str, Any], quiet: logging.Logger, state: dict[str
 def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, Any]) -> dict[str, Any]:
     """One operation of the eos rows' consume-transform-produce loop (conform/eos.py); `stage`
     is where the loop is, set only when the client call returned."""
-    from confluent_kafka import TopicPartition
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
     p = state["producer"]
     if op == "txn_init":  # initTransactions(): aborts what an older epoch left open, bumps the epoch
@@ -183,6 +183,16 @@ def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, A
         p.commit_transaction(req["timeout"])
         state["stage"] = "idle"
         return {"ok": True}
+    if op == "txn_commit_times_out":  # commitTransaction() whose EndTxn does not arrive: the call times out
+        try:
+            p.commit_transaction(req["timeout"])
+        except KafkaException as e:
+            err = e.args[0]
+            if err.code() != KafkaError._TIMED_OUT or not err.retriable():
+                return {"error": f"commit_transaction: {err}"}
+            state["stage"] = "timedout"
+            return {"ok": True, "timed_out": err.str()}
+        return {"error": "commit_transaction() returned within its timeout: its EndTxn was not held"}
     if op == "txn_view":
         pos = c.position([TopicPartition(tp.topic, tp.partition)])[0].offset if c.assignment() else -1
         if pos < 0:  # nothing handed out since the seek: librdkafka reports no position; the seek's offset

@@ -365,9 +365,96 @@ def test_eos_rows_each_have_their_backend_and_reason():
     for backend, reason in ((MOCK, eos.MOCK_REASON), (JAVA_CLASSIC, eos.JAVA_REASON)):
         jobs, skipped = traces.plan(rows, 1, 8, 1, backend)
         assert jobs == [] and {s.reason for s in skipped} == {reason}
+    # commit-timeout: its actions are driven, the reason is librdkafka's refusal of the Abort after a
+    # timed-out commit; the Kafka 3.5 row says what KIP-890 is on the real cluster and then the same
+    assert {"CommitTimesOut", "LateEndTxn"} <= eos.DRIVEN
+    _, skipped = traces.plan(rows, 1, 8, 1, LIBRDKAFKA)
+    why = {s.row: s.reason for s in skipped}
+    assert why["eos-commit-timeout-abort-kip890"] == eos.FAULT_REASONS["commit-timeout"]
+    assert "abort_transaction() fails with _CONFLICT" in why["eos-commit-timeout-abort-kip890"]
+    assert "which Kafka 3.5 does not" in why["eos-commit-timeout-abort"]
+    assert why["eos-commit-timeout-abort"].endswith("; and " + eos.FAULT_REASONS["commit-timeout"])
     # a walk of a driven row uses the actions conform/eos.py performs and nothing else
     jobs, _ = traces.plan(["eos-transactional"], 3, 12, 1, LIBRDKAFKA)
     assert {a.split("(")[0] for j in jobs for a in j.trace.actions} <= eos.DRIVEN
+
+
+def test_the_proxy_holds_the_next_end_txn_and_its_response_until_the_harness_forwards_them():
+    """conform/proxy.py against a loopback stand-in for the broker that answers every request with
+    its correlation id: armed with hold_next(END_TXN), the gate holds the next EndTxn request
+    (the frames behind it go on), forwards it when told, holds its response in turn (matched by
+    connection and correlation id) and holds only that one EndTxn."""
+    import socket
+    import struct
+    import threading
+
+    from conform.proxy import END_TXN, PRODUCE, Proxy
+
+    def frame(key, corr):
+        body = struct.pack(">hhi", key, 1, corr) + b"request"
+        return struct.pack(">i", len(body)) + body
+
+    def read(sock):
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+        return data
+
+    seen = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def broker():
+        conn, _ = server.accept()
+        with conn:
+            while True:
+                try:
+                    data = read(conn)
+                except (AssertionError, OSError):
+                    return
+                while data:
+                    size = struct.unpack(">i", data[:4])[0]
+                    key, _, corr = struct.unpack(">hhi", data[4:12])
+                    seen.append((key, corr))
+                    conn.sendall(struct.pack(">ii", 4, corr))
+                    data = data[4 + size:]
+
+    threading.Thread(target=broker, daemon=True).start()
+    proxy = Proxy(server.getsockname()[1])
+    try:
+        with pytest.raises(RuntimeError):  # armed only with the gate on
+            proxy.hold_next(END_TXN)
+        proxy.gate_produce(lambda frame: frozenset())
+        proxy.hold_next(END_TXN)
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        with client:
+            client.sendall(frame(END_TXN, 7) + frame(3, 8))  # EndTxn, then a Metadata request behind it
+            assert struct.unpack(">i", read(client)[4:8])[0] == 8  # the Metadata request went on
+            held = proxy.wait_held("request", None, 5, key=END_TXN)
+            assert held is not None and held.corr == 7 and seen == [(3, 8)]
+            assert proxy.wait_held("request", None, 0) is None  # a Produce request's search does not find it
+            proxy.decide(held, forward=True)
+            response = proxy.wait_held("response", None, 5, key=END_TXN)
+            assert response is not None and response.corr == 7 and seen == [(3, 8), (END_TXN, 7)]
+            proxy.decide(response, forward=True)
+            assert struct.unpack(">i", read(client)[4:8])[0] == 7
+            client.sendall(frame(END_TXN, 9))  # the next EndTxn is not held: the gate was armed for one
+            assert struct.unpack(">i", read(client)[4:8])[0] == 9 and proxy.held() == []
+            client.sendall(frame(PRODUCE, 10))  # Produce requests are held as before, and their responses
+            held = proxy.wait_held("request", None, 5)
+            assert held is not None and held.key == PRODUCE and held.corr == 10
+            proxy.decide(held, forward=True)
+            response = proxy.wait_held("response", None, 5)
+            assert response is not None and response.corr == 10 and proxy.wait_held("response", None, 0,
+                                                                                     key=END_TXN) is None
+            proxy.decide(response, forward=True)
+            assert struct.unpack(">i", read(client)[4:8])[0] == 10
+    finally:
+        proxy.close()
+        server.close()
 
 
 def _segment_varint(n):

@@ -524,3 +524,59 @@ def test_a_send_failure_forced_by_the_proxy_is_aborted_and_its_record_skipped(ka
     assert seen[8]["i0 stage"] == "failed" and seen[8]["ongoing t0"] and seen[8]["output"] == ["out0/t0 committed"]
     assert not seen[9]["ongoing t0"] and seen[9]["i0 stage"] == "idle"
     assert seen[9]["committed"] == 1 and seen[9]["i0 position"] == 2  # input record 1: past it, never committed
+
+
+def test_a_commit_timeout_forced_by_the_proxy_and_the_late_endtxn_match_but_abort_is_refused(kafka):
+    """eos-commit-timeout-abort-kip890's commit timeout, forced: the proxy holds the EndTxn
+    request, so commit_transaction() fails with _TIMED_OUT (retriable) while the transaction
+    stays Ongoing with its offset pending; forwarded later, the EndTxn commits it (LateEndTxn).
+    Every step matches. The model's Abort after the timeout is what librdkafka refuses:
+    abort_transaction() fails with _CONFLICT while the EndTxn is held and after it was
+    answered alike, and commit_transaction() again is what it accepts (the row is not driven,
+    see conform/eos.py FAULT_REASONS). librdkafka sends EndTxn v1: no KIP-890 part 2, the
+    producer epoch stays the same after the commit."""
+    import struct
+
+    from checker import build_config
+    from checker.registry import get_model
+    from conform import eos
+    from conform.cluster import ClientFailure
+    from conform.harness import _compare
+    from conform.proxy import END_TXN
+
+    system = build_config(get_config("eos-commit-timeout-abort-kip890"), get_model("eos"))
+    trace = replay(system, ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "CommitTimesOut(0)",
+                            "LateEndTxn(0)", "Read"])
+    d = eos.EosDriver(trace, kafka)
+    seen, refused = [], []
+
+    def abort_refused() -> None:
+        with pytest.raises(ClientFailure) as e:
+            d.instances[0].call("txn_abort", timeout=eos.CLIENT_TIMEOUT, rewind=True)
+        refused.append(str(e.value))
+
+    try:
+        for n, step in enumerate(trace.steps):
+            if step.action is not None:
+                d.do(step.action)
+            if step.action == "CommitTimesOut(0)":
+                held = kafka.proxy.wait_held("request", None, 0, key=END_TXN)
+                assert held is not None and struct.unpack(">h", held.frame[6:8])[0] == 1  # EndTxn v1
+                epoch = eos.describe_transaction(d.port, d.tid)["epoch"]
+            model = d.model_view(step.state)
+            observed = d.observed_view(list(model))
+            assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
+            seen.append(observed)
+            if step.action in ("CommitTimesOut(0)", "LateEndTxn(0)"):
+                abort_refused()
+        d.instances[0].call("txn_commit", timeout=eos.CLIENT_TIMEOUT)  # librdkafka's way on: the commit resumed
+        after = eos.describe_transaction(d.port, d.tid)
+    finally:
+        d.close()
+    assert seen[5]["i0 stage"] == "timedout" and seen[5]["ongoing t0"] and seen[5]["pend t0"] == 1
+    assert seen[5]["output"] == ["out0/t0 open"] and seen[5]["committed"] == 0
+    assert seen[6]["output"] == ["out0/t0 committed"] and seen[6]["committed"] == 1 and not seen[6]["ongoing t0"]
+    assert seen[6]["i0 stage"] == "timedout" and seen[7]["reader at"] == 1
+    assert len(refused) == 2 and all("_CONFLICT" in r and "Conflicting commit_transaction API call is already in "
+                                     "progress" in r for r in refused), refused
+    assert after["state"] == "CompleteCommit" and after["epoch"] == epoch
