@@ -28,7 +28,6 @@ model is valid and within 2**62 by construction.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -570,8 +569,8 @@ def reference(spec: ModelSpec) -> Reference:
     checked = [p for p in spec.properties if p.kind != "eventually"]
 
     def look(states, d):
-        for st in states:
-            env = _env(spec, st)
+        for state in states:
+            env = _env(spec, state)
             for p in checked:
                 if p.name not in found and bool(p.formula.value(env)) == (p.kind == "sometimes"):
                     found[p.name] = d
@@ -579,15 +578,15 @@ def reference(spec: ModelSpec) -> Reference:
     look(level, 0)
     while level:
         nxt = []
-        for st in level:
-            env = _env(spec, st)
+        for state in level:
+            env = _env(spec, state)
             for a in spec.actions:
                 try:
                     new = take(spec, a, env)
                 except Undefined as e:  # what is decided by then: the traces found up to this depth
                     verdicts = {p.name: ("violated" if p.kind == "always" else "reachable", found[p.name])
                                 for p in checked if p.name in found}
-                    return Reference(seen, depth, verdicts, f"{e} (from {st})", depth + 1)
+                    return Reference(seen, depth, verdicts, f"{e} (from {state})", depth + 1)
                 if new is not None:
                     t = _flat(spec, new)
                     if t not in seen:

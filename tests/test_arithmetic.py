@@ -15,7 +15,7 @@ import textwrap
 import pytest
 import z3
 
-from checker import (And, Array, CheckerError, Implies, Int, Model, Options, Or, SpecError, Var, check, ite,
+from checker import (And, Array, CheckerError, Implies, Int, Model, Options, Or, Var, check, ite,
                      when)
 from checker.lang.arith import Bounds, PythonArith
 from checker.lang.compile import compiled, domain_checks

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import Callable
 
 from rich.console import Console
 from rich.status import Status

@@ -603,22 +603,41 @@ class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
     def __init__(self, ss: SymbolicSystem, a: SymAction, cands: list[Candidate], post: list[z3.ExprRef],
-                 after: list[z3.BoolRef]):
+                 broken: list[z3.BoolRef], shared: dict[tuple, z3.BoolRef] | None = None,
+                 lits: tuple[list[z3.BoolRef], list[z3.BoolRef]] | None = None):
+        """broken[j]: candidate j false after the step (the same for every action). shared:
+        instances of candidates by their index terms, for actions that use the same ones.
+        lits: the literals h!j and n!j, made once for every action."""
         self.a = a
         self.s = z3.Solver()
         self.s.set("core.minimize", True)
         self.s.add(*ss.param_range)
         step, (late, witnesses) = quantifier_free(a, post, ss.consts)
         self.s.add(*step)
-        self.hyp = [z3.Bool(f"h!{j}") for j in range(len(cands))]
-        self.neg = [z3.Bool(f"n!{j}") for j in range(len(cands))]
+        self.hyp, self.neg = lits if lits is not None else _literals(len(cands))
         index = [a.index] if isinstance(a.index, z3.ExprRef) else []
         terms = _instances(ss, post + index + witnesses)
         inner = _inner(ss, index + witnesses)
         self.s.add(*instantiate_late(late, terms))
+        at = (tuple(t.get_id() for t in terms), tuple(t.get_id() for t in inner))
+        shared = {} if shared is None else shared
         for j, c in enumerate(cands):
-            self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, terms, inner=inner)))
-            self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after[j], None))))
+            key = (c.z.get_id(), at)
+            if key not in shared:
+                shared[key] = instantiate(c.z, terms, inner=inner)
+            self._assert_implies(self.hyp[j], shared[key])
+            self._assert_implies(self.neg[j], broken[j])
+
+    def _assert_implies(self, a: z3.BoolRef, b: z3.BoolRef) -> None:
+        """s.add(Implies(a, b)) without z3.py's coercions and checks (thousands per solver)."""
+        ctx = self.s.ctx
+        imp = z3.BoolRef(z3.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+        z3.Z3_solver_assert(ctx.ref(), self.s.solver, imp.as_ast())
+
+
+def _literals(n: int) -> tuple[list[z3.BoolRef], list[z3.BoolRef]]:
+    """The assumption literals of n candidates: h!j (assumed before the step), n!j (false after)."""
+    return [z3.Bool(f"h!{j}") for j in range(n)], [z3.Bool(f"n!{j}") for j in range(n)]
 
 
 def houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None = None,
@@ -653,8 +672,11 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     queries += q
 
     sub = list(zip(ss.consts, post))
-    after = [z3.substitute(c.z, *sub) for c in cands]  # each candidate over the next state
-    checks = [_ActionCheck(ss, a, cands, post, after) for a in ss.actions]
+    # each candidate false over the next state, at the witnesses
+    broken = [z3.Not(instantiate(z3.substitute(c.z, *sub), None)) for c in cands]
+    shared: dict[tuple, z3.BoolRef] = {}
+    lits = _literals(len(cands))
+    checks = [_ActionCheck(ss, a, cands, post, broken, shared, lits) for a in ss.actions]
 
     def dropped(ch: _ActionCheck, m: z3.ModelRef, j: int) -> None:
         refuted.append(Refutation(cands[j].text, ch.a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
@@ -667,7 +689,12 @@ def _houdini(ss: SymbolicSystem, cands: list[Candidate], deadline: float | None,
     support = {}
     for j in alive:
         if cands[j].prop is not None:
-            need = _minimal(checks, _support(checks, alive, j), j, deadline)
+            need = _support(checks, alive, j)
+            # Paring queries only ever assume facts of `need`: solvers holding just those answer them faster.
+            few = _literals(len(need))
+            small = [_ActionCheck(ss, a, [cands[k] for k in need], post, [broken[k] for k in need], shared, few)
+                     for a in ss.actions]
+            need = [need[k] for k in _minimal(small, list(range(len(need))), need.index(j), deadline)]
             # the property first, then the facts that make it inductive (another property may be one)
             support[cands[j].prop] = [cands[j]] + [cands[k] for k in need if k != j]
     return HoudiniResult([cands[j] for j in alive], refuted, support, queries, True)
@@ -738,28 +765,47 @@ def _drop_until_unsat(s: z3.Solver, hyp: list, neg: list, alive: list[int],
         if r == z3.unsat:
             break
         m = s.model()
-        bad = [j for j in alive if z3.is_true(m.eval(neg[j], model_completion=True))]
+        bad = _true_in(m, neg, alive)
         for j in bad if report is not None else ():
             report(_readable_model(s, [hyp[k] for k in alive] + [neg[j]] if hyp else [neg[j]], nice), j)
         alive = [j for j in alive if j not in bad]
     return alive, queries
 
 
+def _true_in(m: z3.ModelRef, lits: list[z3.BoolRef], js: list[int]) -> list[int]:
+    """The j in js whose boolean constant lits[j] is true in m (unassigned: false), read
+    from the model directly: z3.py's eval costs many calls per literal, thousands per model."""
+    ctx, mod = m.ctx.ref(), m.model
+    out = []
+    for j in js:
+        decl = z3.Z3_get_app_decl(ctx, z3.Z3_to_app(ctx, lits[j].as_ast()))
+        if z3.Z3_model_has_interp(ctx, mod, decl) and \
+                z3.Z3_get_bool_value(ctx, z3.Z3_model_get_const_interp(ctx, mod, decl)) == z3.Z3_L_TRUE:
+            out.append(j)
+    return out
+
+
 def _support(checks: list[_ActionCheck], alive: list[int], root: int) -> list[int]:
-    """The kept candidates that the consecution proof of root needs, transitively (unsat cores)."""
+    """The kept candidates that the consecution proof of root needs, transitively (unsat cores).
+
+    A pair (action, j) that the candidates already needed prove on their own adds nothing:
+    that query is small and needs no core, where a core over every kept candidate costs
+    Z3 a minimization over the whole solver."""
     need = {root}
     work = [root]
+    which = [{ch.hyp[k].get_id(): k for k in alive} for ch in checks]
     while work:
         j = work.pop()
-        for ch in checks:
+        for ch, ids in zip(checks, which):
+            if _check(ch.s, [ch.hyp[k] for k in sorted(need)] + [ch.neg[j]]) == z3.unsat:
+                continue
             hyps = [ch.hyp[k] for k in alive]
             if _check(ch.s, hyps + [ch.neg[j]]) != z3.unsat:  # Z3 gave up this time: keep everything
                 return list(alive)
-            core = {x.get_id() for x in ch.s.unsat_core()}
-            for k in alive:
-                if ch.hyp[k].get_id() in core and k not in need:
-                    need.add(k)
-                    work.append(k)
+            core = {ids.get(x.get_id()) for x in ch.s.unsat_core()}
+            for k in sorted(k for k in core if k is not None and k not in need):
+                need.add(k)
+                work.append(k)
     return sorted(need)
 
 

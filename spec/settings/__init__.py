@@ -22,7 +22,7 @@ from checker.setup import Run, Setup
 
 from .. import versions
 
-from .keys import CLIENTS, KEYS, NO_EFFECT, NO_EFFECT_PREFIXES, Key
+from .keys import KEYS, NO_EFFECT, NO_EFFECT_PREFIXES, Key
 from .properties import parse
 
 __all__ = ["read", "label", "remedies", "REQUIREMENTS", "GROUP_FAULTS", "PIPELINE_FAULTS", "EOS_FAULTS"]
