@@ -37,7 +37,7 @@ from checker.lang.compile import compiled
 from checker.engines.symbolic import WITNESS, SymAction, SymbolicSystem, instantiate
 
 __all__ = ["Candidate", "Refutation", "HoudiniResult", "candidates", "sample_states", "houdini", "readable",
-           "check_invariant"]
+           "check_invariant", "houdini_on_demand", "OnDemandResult"]
 
 
 @dataclass
@@ -52,6 +52,9 @@ class Candidate:
     # fails in one (else the body alone, also a candidate, says more).
     guard: Callable[[dict], bool] | None = None
     body: Callable[[dict], bool] | None = None
+    # The variables it reads, when known: checked on the sampled states once per combination
+    # of their values (houdini_on_demand).
+    reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -319,7 +322,8 @@ def candidates(ss: SymbolicSystem) -> list[Candidate]:
                 out.append(Candidate(f"{gtext} -> {text}", lambda e, g=gpy, b=py: not g(e) or b(e),
                                      z3.Implies(gz, zb), (key, gkey)))
     out += _more(ss, z, together, ints, arrays, guards[1:], bodies)
-    return out
+    from checker.proofs.flat import flat_candidates  # facts over whole arrays of fixed size (none otherwise)
+    return out + flat_candidates(ss)
 
 
 # The kinds of body that state one fact about the elements of an array in a range bounded
@@ -838,3 +842,209 @@ def check_invariant(ss: SymbolicSystem, cands: list[Candidate]) -> list[Refutati
                 m = _readable_model(s, [broken], nice)
                 out.append(Refutation(c.text, a.name, _show(ss, m, ss.consts, True), _show(ss, m, post, False)))
     return out
+
+
+# --------------------------------------------------------------------------- Houdini, candidates taken in on demand
+
+@dataclass
+class OnDemandResult(HoudiniResult):
+    """houdini_on_demand's result: `taken` candidates were taken in (each true in every
+    sampled state and initially)."""
+
+    taken: int = 0
+
+
+class _OnDemandCheck:
+    """One incremental solver per action, the candidates added as they are taken in (the
+    attributes of _ActionCheck that _consecution, _support and _minimal use: s, a, hyp and
+    neg by candidate index)."""
+
+    def __init__(self, ss: SymbolicSystem, a: SymAction, post: list[z3.ExprRef]):
+        self.a = a
+        self.s = z3.Solver()
+        self.s.set("core.minimize", True)
+        self.s.add(*ss.param_range)
+        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+        self.s.add(*step)
+        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+        self.terms = _instances(ss, post + index + witnesses)
+        self.inner = _inner(ss, index + witnesses)
+        self.s.add(*instantiate_late(late, self.terms))
+        self.hyp: dict[int, z3.BoolRef] = {}
+        self.neg: dict[int, z3.BoolRef] = {}
+
+    def take(self, j: int, c: Candidate, after: z3.BoolRef) -> None:
+        self.hyp[j] = z3.Bool(f"h!{j}")
+        self.neg[j] = z3.Bool(f"n!{j}")
+        self.s.add(z3.Implies(self.hyp[j], instantiate(c.z, self.terms, inner=self.inner)))
+        self.s.add(z3.Implies(self.neg[j], z3.Not(instantiate(after, None))))
+
+
+_TAKE = 4  # candidates taken in per counterexample to induction, the earliest first
+
+
+def houdini_on_demand(ss: SymbolicSystem, cands: list[Candidate], envs: list[dict], deadline: float | None = None,
+                      progress: Callable[[str], None] | None = None, late: list[Candidate] = (),  # type: ignore
+                      take: int = _TAKE) -> OnDemandResult:
+    """Houdini that hands Z3 only the candidates some counterexample to induction needs, for
+    a system without arrays of symbolic size (the state before a step, read from a Z3
+    model, is then a plain state that Candidate.py evaluates).
+
+    It starts from the properties among `cands` and, at each counterexample to induction,
+    takes in the first `take` other candidates (in their order) that are false in the
+    state before the step and true in every state of `envs` (checked when first needed, not
+    for all up front), after checking that they hold initially; a fact is dropped when no
+    candidate left rules the state out. What is kept is inductive, and a dropped fact is
+    outside the largest inductive subset of the candidates, as Houdini on all of them would
+    find: the state satisfies every member of that subset (each holds in every reachable
+    state, so in `envs`, and none left is false in the state). Each query holds tens of
+    facts where Houdini's first holds them all.
+
+    late: candidates tried only when a property is not proved without them, in a second
+    run, and then only when nothing in `cands` rules a counterexample out. The proofs of
+    the first run stand (each invariant is inductive on its own)."""
+    try:
+        h = _on_demand(ss, cands, envs, deadline, progress, take)
+    except _GaveUp as e:
+        return OnDemandResult([], [], {}, 0, False, gave_up=str(e))
+    props = {c.prop for c in cands if c.prop is not None}
+    if not late or not h.complete or props <= set(h.support):
+        return h
+    if progress is not None:
+        progress("not every property is proved: Houdini again, with the facts about single cells")
+    try:
+        again = _on_demand(ss, list(cands) + list(late), envs, deadline, progress, take, len(cands), set(h.support))
+    except _GaveUp as e:
+        return OnDemandResult(h.kept, h.refuted, h.support, h.queries, False, taken=h.taken, gave_up=str(e))
+    dropped = {r.candidate for r in again.refuted}
+    return OnDemandResult(again.kept, again.refuted + [r for r in h.refuted if r.candidate not in dropped],
+                          {**again.support, **h.support}, h.queries + again.queries, again.complete,
+                          taken=h.taken + again.taken)
+
+
+def _on_demand(ss: SymbolicSystem, cands: list[Candidate], envs: list[dict], deadline: float | None,
+               progress: Callable[[str], None] | None, take: int, first: int | None = None,
+               done: frozenset[str] | set[str] = frozenset()) -> OnDemandResult:
+    """One run. Candidates from index `first` on are taken in only when none before rules
+    the state out; `done`: properties already proved, whose invariants are not sought again."""
+    say = progress or (lambda text: None)
+    first = len(cands) if first is None else first
+    post = [z3.Const(v.name + "'", v.const.sort()) for v in ss.variables]
+    sub = list(zip(ss.consts, post))
+    nice = instantiate(_nice(ss), _instances(ss))
+    checks = [_OnDemandCheck(ss, a, post) for a in ss.actions]
+    s0 = z3.Solver()
+    s0.add(*ss.param_range, ss.init())
+    refuted: list[Refutation] = []
+    queries = taken = 0
+    pool = [j for j, c in enumerate(cands) if c.prop is None]  # not taken in yet, in order
+    true_in_samples: dict[int, bool] = {}
+    projected: dict[tuple[str, ...], list[dict]] = {}
+
+    def sampled(j: int) -> bool:
+        """Whether candidate j holds in every sampled state (once per combination of the
+        values it reads, when it says which)."""
+        if j not in true_in_samples:
+            c = cands[j]
+            states = envs
+            if c.reads:
+                if c.reads not in projected:
+                    projected[c.reads] = [dict(zip(c.reads, v)) for v in
+                                          dict.fromkeys(tuple(e[n] for n in c.reads) for e in envs)]
+                states = projected[c.reads]
+            true_in_samples[j] = all(c.py(e) for e in states)
+        return true_in_samples[j]
+
+    def admit(js: list[int]) -> list[int]:
+        """Take candidates in, those that hold initially for every parameter value."""
+        nonlocal queries
+        ok = []
+        for j in js:
+            queries += 1
+            r = s0.check(z3.Not(instantiate(cands[j].z, None)))
+            if r == z3.unknown:
+                raise _GaveUp(s0.reason_unknown())
+            if r == z3.sat:
+                refuted.append(Refutation(cands[j].text, None, _show(ss, s0.model(), ss.consts, True)))
+                continue
+            after = z3.substitute(cands[j].z, *sub)
+            for ch in checks:
+                ch.take(j, cands[j], after)
+            ok.append(j)
+        return ok
+
+    def proving() -> bool:
+        return any(cands[j].prop is not None for j in alive)
+
+    alive = admit([j for j, c in enumerate(cands) if c.prop is not None])
+    changed = True
+    while changed and proving():
+        changed = False
+        for ch in checks:
+            while proving():
+                if deadline is not None and time.perf_counter() > deadline:
+                    return OnDemandResult([cands[j] for j in alive], refuted, {}, queries, False, taken=taken)
+                some = z3.FreshBool("some")
+                ch.s.add(_or([z3.Not(some)] + [ch.neg[j] for j in alive]))
+                queries += 1
+                _limit(ch.s, deadline)
+                r = _check(ch.s, [ch.hyp[j] for j in alive] + [some])
+                if r == z3.unknown:
+                    raise _GaveUp(ch.s.reason_unknown())
+                if r == z3.unsat:
+                    break
+                changed = True
+                m = ch.s.model()
+                env = _state_env(ss, m)
+                pick: list[int] = []
+                for j in pool:
+                    if pick and j >= first:
+                        break
+                    if not _holds_in(cands[j], env, m) and sampled(j):
+                        pick.append(j)
+                        if len(pick) == take:
+                            break
+                if pick:
+                    pool = [j for j in pool if j not in pick]
+                    alive += admit(pick)
+                    taken += len(pick)
+                    continue
+                # No candidate left rules the state out: what the step breaks is dropped.
+                bad = [j for j in alive if z3.is_true(m.eval(ch.neg[j], model_completion=True))]
+                for j in bad:
+                    shown = _readable_model(ch.s, [ch.hyp[k] for k in alive] + [ch.neg[j]], nice)
+                    seen = _state_env(ss, shown)
+                    if not all(_holds_in(cands[k], seen, shown) or not sampled(k) for k in pool):
+                        shown = m  # a candidate left rules the readable state out: show the one none does
+                    refuted.append(Refutation(cands[j].text, ch.a.name, _show(ss, shown, ss.consts, True),
+                                              _show(ss, shown, post, False)))
+                alive = [j for j in alive if j not in bad]
+            say(f"Houdini: {len(alive)} candidates taken in and kept after checking {ch.a.name}")
+
+    support = {}
+    for j in alive:
+        if cands[j].prop is not None and cands[j].prop not in done:
+            need = _minimal(checks, _support(checks, alive, j), j, deadline)  # type: ignore[arg-type]
+            support[cands[j].prop] = [cands[j]] + [cands[k] for k in need if k != j]
+    return OnDemandResult([cands[j] for j in alive], refuted, support, queries, True, taken=taken)
+
+
+def _state_env(ss: SymbolicSystem, m: z3.ModelRef) -> dict[str, int]:
+    """The state before the step in a model, as an environment for Candidate.py."""
+    env: dict[str, int] = {n: m.eval(ss.params[n], model_completion=True).as_long() for n in ss.unbounded}
+    for sv in ss.variables:
+        v = m.eval(sv.const, model_completion=True)
+        env[sv.name] = int(z3.is_true(v)) if z3.is_bool(v) else v.as_long()
+    return env
+
+
+def _holds_in(c: Candidate, env: dict[str, int], m: z3.ModelRef) -> bool:
+    """Whether the candidate holds in the model's state before the step: its Python form
+    says so quickly; when it says no, Z3's evaluation of its formula decides (a candidate
+    taken in must rule the state out)."""
+    try:
+        if c.py(env):
+            return True
+    except (IndexError, KeyError, TypeError):
+        pass
+    return not z3.is_false(m.eval(c.z, model_completion=True))

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from checker.proofs.invariants import (Candidate, HoudiniResult, Refutation, candidates, check_invariant, houdini, readable,
-                         sample_states)
+from checker.proofs.invariants import (Candidate, HoudiniResult, OnDemandResult, Refutation, candidates,
+                                       check_invariant, houdini, houdini_on_demand, readable, sample_states)
 from checker.errors import CheckerError
+from checker.proofs.flat import flat_pool, is_flat
 from checker.lang.model import Model
 from checker.result import PropertyResult, Verdict
 from checker.engines.symbolic import Unsupported, sym_bmc, symbolic_build
@@ -164,13 +165,22 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
     # A property violated in a small instance has no proof to look for: straight to BMC.
     violated = {n for _, _, _, v in samples for n in v}
     cands = candidates(ss)
-    kept = [c for c in cands if (c.prop is not None and c.prop in always and c.prop not in violated)
-            or (c.prop is None and all(c.py(e) for e in envs)
-               and (c.guard is None or (any(c.guard(e) for e in envs) and not all(c.body(e) for e in envs))))]
     h = None
-    if any(n not in violated for n in always):
-        say(f"Houdini on {len(kept)} candidate invariants")
-        h = houdini(ss, kept, deadline, progress)
+    if is_flat(ss):  # arrays of fixed size only: candidates are checked on the states when a proof needs them
+        first, late = flat_pool(cands)
+        kept = [c for c in first if c.prop is None or (c.prop in always and c.prop not in violated)]
+        if any(n not in violated for n in always):
+            say(f"Houdini from the properties, taking in what counterexamples to induction need from "
+                f"{len(kept) + len(late)} candidate invariants")
+            h = houdini_on_demand(ss, kept, envs, deadline, progress, late)
+        kept += late
+    else:
+        kept = [c for c in cands if (c.prop is not None and c.prop in always and c.prop not in violated)
+                or (c.prop is None and all(c.py(e) for e in envs)
+                   and (c.guard is None or (any(c.guard(e) for e in envs) and not all(c.body(e) for e in envs))))]
+        if any(n not in violated for n in always):
+            say(f"Houdini on {len(kept)} candidate invariants")
+            h = houdini(ss, kept, deadline, progress)
 
     props = []
     for name in always:
@@ -197,8 +207,9 @@ def _prove(model: Model, params: dict[str, Any] | None, unbounded: Iterable[str]
         tried.append(f"bounded model checking: {out.reason}")
         props.append(ProveProperty(name, "always", expected[name], Verdict.UNKNOWN, reason="; ".join(tried),
                                    refutation=why))
+    filtered = h.taken if isinstance(h, OnDemandResult) else len(kept)
     return ProveResult(model.name, fixed, unb, failures, time.perf_counter() - start, props, h,
-                       len(cands), len(kept), len(envs), len(samples), ranges)
+                       len(cands), filtered, len(envs), len(samples), ranges)
 
 
 def _expectations(model: Model, params: dict, enable: Iterable[str], disable: Iterable[str],

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from checker.proofs.invariants import OnDemandResult
 from checker.proofs.prove import ProveProperty, ProveResult
 from checker.render.text import print_trace
 
@@ -33,7 +34,11 @@ def _for_every(r: ProveResult) -> str:
 def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
     con.print(prove_header(r))
     h = r.houdini
-    if h is not None:
+    if isinstance(h, OnDemandResult):  # no array of symbolic size: candidates taken in on demand
+        con.print(f"{r.generated:,} candidate invariants from templates; from the properties, {r.filtered:,} taken "
+                  f"in at counterexamples to induction, each true in all {r.states:,} states of {r.instances} small "
+                  f"instances; {len(h.kept):,} inductive (Houdini, {h.queries:,} Z3 queries), {r.seconds:.2f} s")
+    elif h is not None:
         con.print(f"{r.generated:,} candidate invariants from templates, {r.filtered:,} true in all "
                   f"{r.states:,} states of {r.instances} small instances, {len(h.kept):,} inductive "
                   f"(Houdini, {h.queries:,} Z3 queries), {r.seconds:.2f} s")
