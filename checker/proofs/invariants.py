@@ -603,8 +603,8 @@ class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
     def __init__(self, ss: SymbolicSystem, a: SymAction, cands: list[Candidate], post: list[z3.ExprRef],
-                 broken: list[z3.BoolRef], shared: dict[tuple, z3.BoolRef] | None = None,
-                 lits: tuple[list[z3.BoolRef], list[z3.BoolRef]] | None = None):
+                 broken: list[z3.BoolRef], shared: dict[tuple, z3.BoolRef],
+                 lits: tuple[list[z3.BoolRef], list[z3.BoolRef]]):
         """broken[j]: candidate j false after the step (the same for every action). shared:
         instances of candidates by their index terms, for actions that use the same ones.
         lits: the literals h!j and n!j, made once for every action."""
@@ -614,13 +614,12 @@ class _ActionCheck:
         self.s.add(*ss.param_range)
         step, (late, witnesses) = quantifier_free(a, post, ss.consts)
         self.s.add(*step)
-        self.hyp, self.neg = lits if lits is not None else _literals(len(cands))
+        self.hyp, self.neg = lits
         index = [a.index] if isinstance(a.index, z3.ExprRef) else []
         terms = _instances(ss, post + index + witnesses)
         inner = _inner(ss, index + witnesses)
         self.s.add(*instantiate_late(late, terms))
         at = (tuple(t.get_id() for t in terms), tuple(t.get_id() for t in inner))
-        shared = {} if shared is None else shared
         for j, c in enumerate(cands):
             key = (c.z.get_id(), at)
             if key not in shared:
