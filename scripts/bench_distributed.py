@@ -5,9 +5,9 @@ each (so each peak is its own): the fast engine (`checker verify` with the safet
 properties), then a local Ray cluster of `--workers` workers searching the same instance.
 It prints states, transitions, the search seconds on the running cluster, states per
 second per worker, the bytes sent from worker to worker and to and from the command per
-state, each worker's peak resident memory and its ratio to the fast engine's whole
-process, and the command's peak. A benchmark: it measures and never fails on a slow
-machine (speed is measured here, never by a timed test).
+state, each worker's peak resident memory (of which its states' arrays) and its ratio to
+the fast engine's whole process, and the command's peak. A benchmark: it measures and
+never fails on a slow machine (speed is measured here, never by a timed test).
 """
 
 import argparse
@@ -36,7 +36,7 @@ else:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus={workers}, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     r = check(system, Options(engine="distributed", workers={workers}, properties={safety!r}))
-    extra = {{"resident": r.resident_per_worker, "sent": r.bytes_sent}}
+    extra = {{"resident": r.resident_per_worker, "arrays": r.arrays_per_worker, "sent": r.bytes_sent}}
     ray.shutdown()
 print(json.dumps({{"states": r.states, "transitions": r.transitions, "seconds": r.seconds,
                   "complete": r.complete, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
@@ -79,6 +79,8 @@ def main() -> None:
         ("bytes sent from worker to worker per state", f"{dist['sent'] / max(states, 1):.1f}"),
         ("bytes to and from the command per state", "16 (the keys and ranks)"),
         ("peak resident memory per worker", ", ".join(f"{r / mb:,.0f} MB" for r in dist["resident"])),
+        ("of which the states' arrays", ", ".join(f"{a / mb:,.0f} MB" for a in dist["arrays"])
+         + f" ({sum(dist['arrays']) / max(states, 1):.1f} bytes per state)"),
         ("fast engine's whole process", f"{fast['peak'] / mb:,.0f} MB"),
         ("largest worker / fast engine", f"{max(dist['resident']) / fast['peak']:.2f}"),
         ("the command's peak resident memory", f"{dist['peak'] / mb:,.0f} MB"),

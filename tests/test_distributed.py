@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from checker import CheckerError, Options, Verdict, check
+from checker import And, CheckerError, Not, Options, Verdict, check, when
 from checker.config import build_config
 from checker.registry import configs, models
 from spec import kafka, partitions
@@ -76,6 +76,63 @@ def test_same_results_as_the_fast_engine(cluster, name, build, kw):
     fast, dist = same_as_fast(build(), **kw)
     live = any(p.kind == "eventually" for p in dist.properties)
     assert dist.exit_code == (1 if fast.exit_code == 1 else 3 if live else fast.exit_code)
+
+
+def wide():
+    """Three variables of 30 bits (states of 90 bits: rows of 12 bytes), each doubled plus
+    one up to its bound: 31 ** 3 states, a violation 35 steps deep, one deadlocked state."""
+    from test_arithmetic import model
+
+    top = 2 ** 30 - 1
+
+    def grow(name):
+        def act(s):
+            when(getattr(s, name) < top)
+            setattr(s, name, getattr(s, name) * 2 + 1)
+        act.__name__, act.__doc__ = f"Grow{name.upper()}", f"{name} = 2 {name} + 1."
+        return act
+
+    return model([(v, 0, top, 0) for v in "xyz"], *map(grow, "xyz"),
+                 props=[("always", "not-there", lambda s: Not(And(s.x == 2 ** 20 - 1, s.y == 2 ** 10 - 1,
+                                                                  s.z == 31))),
+                        ("sometimes", "z-top", lambda s: s.z == top)]).build()
+
+
+def test_states_wider_than_a_word(cluster):
+    system = wide()
+    assert system.layout.bits == 90
+    _, dist = same_as_fast(system, deadlock=True)
+    assert dist.states == 31 ** 3 and dist.prop("not-there").verdict == "violated"
+    assert len(dist.prop("not-there").trace.steps) == 36
+
+
+@pytest.mark.parametrize("bits, weak", [(90, False), (64, False), (3, False), (70, True)],
+                         ids=["90-bits", "64-bits", "3-bits", "collisions"])
+def test_the_visited_arrays_are_a_set(monkeypatch, bits, weak):
+    """A shard's visited states (rows of bytes, a hash table grown part by part) are a set
+    of packed states of any width, and stay one when different states share a hash."""
+    import random
+
+    import numpy as np
+
+    from checker.engines import distributed as D
+
+    if weak:  # 256 hash values: long probe sequences, different rows under one hash
+        real = D._hash
+        monkeypatch.setattr(D, "_hash", lambda rows: real(rows) & np.uint64(0xF00000000000000F))
+    rng = random.Random(bits)
+    nb = D._row_bytes(bits)
+    states, held = D._States(nb), []
+    for _ in range(12):
+        batch = {rng.getrandbits(bits) for _ in range(rng.randrange(1, 2000))}
+        known = set(held)
+        ask = list(batch) + held[:50]
+        at = states.index(D._rows(ask, nb)).tolist()
+        assert [held[i] if i >= 0 else None for i in at] == [x if x in known else None for x in ask]
+        new = [x for x in batch if x not in known]
+        states.add(D._rows(new, nb))
+        held += new
+    assert states.n == len(held) and D._ints(states.rows) == held
 
 
 def test_properties_choose_what_is_checked(cluster):
