@@ -599,6 +599,21 @@ def instantiate_late(late: list, terms: list[z3.ExprRef]) -> list[z3.BoolRef]:
     return out
 
 
+def _step_solver(ss: SymbolicSystem, a: SymAction, post: list[z3.ExprRef]) -> tuple[z3.Solver, list, list]:
+    """A solver holding the parameters' ranges and one step of action `a` (quantifier-free),
+    with the index terms candidates are instantiated at: (solver, terms, inner)."""
+    s = z3.Solver()
+    s.set("core.minimize", True)
+    s.add(*ss.param_range)
+    step, (late, witnesses) = quantifier_free(a, post, ss.consts)
+    s.add(*step)
+    index = [a.index] if isinstance(a.index, z3.ExprRef) else []
+    terms = _instances(ss, post + index + witnesses)
+    inner = _inner(ss, index + witnesses)
+    s.add(*instantiate_late(late, terms))
+    return s, terms, inner
+
+
 class _ActionCheck:
     """One incremental solver per action: pre-state candidates under assumption literals."""
 
@@ -609,16 +624,8 @@ class _ActionCheck:
         instances of candidates by their index terms, for actions that use the same ones.
         lits: the literals h!j and n!j, made once for every action."""
         self.a = a
-        self.s = z3.Solver()
-        self.s.set("core.minimize", True)
-        self.s.add(*ss.param_range)
-        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
-        self.s.add(*step)
+        self.s, terms, inner = _step_solver(ss, a, post)
         self.hyp, self.neg = lits
-        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
-        terms = _instances(ss, post + index + witnesses)
-        inner = _inner(ss, index + witnesses)
-        self.s.add(*instantiate_late(late, terms))
         at = (tuple(t.get_id() for t in terms), tuple(t.get_id() for t in inner))
         for j, c in enumerate(cands):
             key = (c.z.get_id(), at)
@@ -860,15 +867,7 @@ class _OnDemandCheck:
 
     def __init__(self, ss: SymbolicSystem, a: SymAction, post: list[z3.ExprRef]):
         self.a = a
-        self.s = z3.Solver()
-        self.s.set("core.minimize", True)
-        self.s.add(*ss.param_range)
-        step, (late, witnesses) = quantifier_free(a, post, ss.consts)
-        self.s.add(*step)
-        index = [a.index] if isinstance(a.index, z3.ExprRef) else []
-        self.terms = _instances(ss, post + index + witnesses)
-        self.inner = _inner(ss, index + witnesses)
-        self.s.add(*instantiate_late(late, self.terms))
+        self.s, self.terms, self.inner = _step_solver(ss, a, post)
         self.hyp: dict[int, z3.BoolRef] = {}
         self.neg: dict[int, z3.BoolRef] = {}
 
