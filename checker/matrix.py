@@ -94,25 +94,83 @@ def proof_reason(q: Any) -> str:
 
 
 def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
-               progress: Callable[[Config], None] | None = None,
-               say: Callable[[str], None] | None = None) -> None:
+               progress: Callable[[Config, bool], None] | None = None,
+               say: Callable[[str], None] | None = None, jobs: int = 1) -> None:
     """Prove every cell that holds, for every size (`prove` with the row's model,
-    parameters, failure modes and expectations; `timeout` seconds per row)."""
-    from checker.proofs.prove import prove
+    parameters, failure modes and expectations; `timeout` seconds per row).
 
+    jobs > 1: that many rows at once, each in a fresh worker process (spawned, one row
+    each), so a row's proof is the same whichever rows ran before it. progress(cfg, done):
+    as a row's proof starts (done False; one row at a time) or arrives (done True, in row
+    order, with jobs > 1, where `say` is not used). A row with
+    no size to make symbolic (every parameter structural or given) is not searched: its
+    cells are unknown for every size, with that reason."""
+    from checker.proofs.prove import default_unbounded
+
+    todo = []
     for r in rows:
         holds = [p.name for p in r.result.properties
                  if p.verdict == Verdict.HOLDS and p.kind == "always" and p.name in r.config.expect]
         if not holds:
             continue
-        if progress is not None:
-            progress(r.config)
         model = get_model(r.config.model)
-        on = list(r.config.failures)
-        off = [f for f in model.failure_modes if f not in on]
-        r.proof = prove(model, dict(r.config.params), None, on, off, timeout=timeout, progress=say,
-                        properties=holds, expect=r.config.expect)
-        r.proof.config = r.config.id
+        if not default_unbounded(model, r.config.params, r.config.failures):
+            r.proof = _fixed_sizes(model, r.config, holds)
+            continue
+        todo.append((r, holds))
+    if jobs <= 1 or len(todo) < 2:
+        for r, holds in todo:
+            if progress is not None:
+                progress(r.config, False)
+            r.proof = prove_row(get_model, r.config, holds, timeout, say)
+        return
+    import multiprocessing
+    # spawn, not fork: the parent holds Z3 and threads; one row per process keeps Z3's term ids,
+    # and with them the invariant printed, independent of which rows a worker proved before
+    pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(todo)), maxtasksperchild=1)
+    try:
+        work = [(get_model, r.config, holds, timeout) for r, holds in todo]
+        for (r, _), proof in zip(todo, pool.imap(_prove_summary, work, chunksize=1)):
+            if progress is not None:
+                progress(r.config, True)
+            r.proof = proof
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def prove_row(get_model: Callable[[str], Any], cfg: Config, holds: list[str], timeout: float,
+              say: Callable[[str], None] | None = None) -> Any:
+    """One row's proof of the cells that hold (its ProveResult)."""
+    from checker.proofs.prove import prove
+
+    model = get_model(cfg.model)
+    on = list(cfg.failures)
+    off = [f for f in model.failure_modes if f not in on]
+    proof = prove(model, dict(cfg.params), None, on, off, timeout=timeout, progress=say, properties=holds,
+                  expect=cfg.expect)
+    proof.config = cfg.id
+    return proof
+
+
+def _prove_summary(job: tuple) -> Any:
+    """A worker's row: its proof as the matrix shows it (picklable)."""
+    return prove_row(*job).summary(proof_reason)
+
+
+def _fixed_sizes(model: Any, cfg: Config, holds: list[str]) -> Any:
+    """The proof of a row whose every integer parameter is structural or given: nothing
+    for every size, each cell unknown with the reason (the search decided the instance)."""
+    from checker.proofs.prove import ProveProperty, ProveResult
+
+    off = {f.budget for n, f in model.failure_modes.items() if n not in cfg.failures}
+    params = {k: v for k, v in model.resolve_params(dict(cfg.params)).items() if k not in off}
+    sizes = " ".join(f"{k}={v}" for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool))
+    why = (f"no size to prove for every value: every size and budget of this row is structural or given "
+           f"({sizes}); the search decided this instance only")
+    props = [ProveProperty(n, "always", cfg.expect.get(n), Verdict.UNKNOWN, reason=why) for n in holds]
+    return ProveResult(model.name, params, [], list(cfg.failures), 0.0, props, config=cfg.id)
+
 
 def run_matrix(configs: list[Config], get_model: Callable[[str], Any],
                progress: Callable[[Config], None] | None = None, options: Options | None = None,

@@ -500,6 +500,34 @@ def test_cli_matrix_prove_json():
             "consumers=1 batch=1 as given") in " ".join(text.split())
 
 
+def test_matrix_prove_rows_in_worker_processes_as_in_one():
+    """Rows proved at once in worker processes give the cells one process gives; a row
+    whose sizes are all fixed is not searched, and says so."""
+    from checker.matrix import prove_rows, run_matrix
+    from checker.registry import get_config, get_model
+    ids = ["at-most-once", "at-least-once", "eos-transactional"]
+    alone, together = (run_matrix([get_config(c) for c in ids], get_model) for _ in range(2))
+    seen = []
+    prove_rows(alone, get_model, 300, progress=lambda cfg, done: seen.append((cfg.id, done)))
+    prove_rows(together, get_model, 300, progress=lambda cfg, done: seen.append((cfg.id, done)), jobs=2)
+    assert seen == [("at-most-once", False), ("at-least-once", False), ("at-most-once", True),
+                    ("at-least-once", True)]
+    for a, b in zip(alone, together):
+        assert [a.cell(c) for c in a.config.expect] == [b.cell(c) for c in b.config.expect]
+        assert [(q.name, q.verdict, bool(q.invariant)) for q in a.proof.properties] == \
+            [(q.name, q.verdict, bool(q.invariant)) for q in b.proof.properties]
+    assert together[1].cell("no-loss")["proved"] is True and together[1].proof.properties[0].invariant
+    eos = together[2]
+    assert {c: eos.cell(c)["proved"] for c in eos.config.expect} == dict.fromkeys(eos.config.expect, False)
+    assert eos.cell("no-loss")["proof"] == {
+        "verdict": "unknown", "reason": "no size to prove for every value: every size and budget of this row is "
+        "structural or given (messages=2 instances=1 max_crashes=1); the search decided this instance only"}
+    assert eos.proofs_agree() is None  # unknown for every size: `matrix --prove` is incomplete (exit 3)
+    r = run("matrix", "--jobs", "2")
+    assert (r.returncode, r.stderr) == (2, "checker: error: --jobs sets how many rows are proved at once; it needs "
+                                            "--prove\n")
+
+
 def test_report_matrix_shows_the_proofs():
     from checker.matrix import prove_rows, run_matrix
     from checker.registry import get_config, get_model

@@ -444,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--prove", action="store_true",
                     help="also prove every cell that holds for every size (`checker prove --config ID`): "
                          "proved, with the sizes it covers, or not, with the reason")
+    mx.add_argument("--jobs", type=_count("a number of processes", hi=256), default=None, metavar="N",
+                    help="with --prove, prove N rows at once, each in a process of its own (default: the "
+                         "number of CPUs this process may use)")
     _progress_arg(mx)
 
     d = command("diagrams", help="draw the state graph and every trace (SVG, DOT, markdown)",
@@ -780,7 +783,14 @@ def _written(path: str, what: str) -> Iterator[None]:
                            "with -o") from None
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (what `matrix --prove` spreads its rows over)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
+    if args.jobs is not None and not args.prove:
+        raise CheckerError("--jobs sets how many rows are proved at once; it needs --prove")
     if args.output is not None:
         _check_output_dir(args.output, TRACE_DIR)
     known = configs()
@@ -796,10 +806,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         rows = run_matrix(chosen, get_model, progress=show,
                           options=Options(engine="explicit", max_states=args.max_states, timeout=args.timeout))
         if args.prove:
-            def proving(cfg: Any) -> None:
-                interrupt.phase(f"proving {cfg.id}")
-                progress.say(f"proving {cfg.id}")
-            prove_rows(rows, get_model, args.timeout or DEFAULT_PROVE_ROW_TIMEOUT, progress=proving)
+            def proving(cfg: Any, done: bool) -> None:
+                interrupt.phase(f"{'proved' if done else 'proving'} {cfg.id}")
+                progress.say(f"{'proved' if done else 'proving'} {cfg.id}")
+            prove_rows(rows, get_model, args.timeout or DEFAULT_PROVE_ROW_TIMEOUT, progress=proving,
+                       jobs=args.jobs or _cpus())
     columns = columns_of(chosen)
     if args.output is not None:
         interrupt.phase(f"writing {args.output}")
@@ -890,7 +901,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         interrupt.phase("proving the matrix")
         rows = run_matrix(list(configs().values()), get_model, options=Options(engine="explicit"))
         prove_rows(rows, get_model, DEFAULT_PROVE_ROW_TIMEOUT,
-                   progress=lambda cfg: interrupt.phase(f"proving {cfg.id}"))
+                   progress=lambda cfg, done: interrupt.phase(f"{'proved' if done else 'proving'} {cfg.id}"),
+                   jobs=_cpus())
         proofs = {r.config.id: r.proof for r in rows}
         command += " --prove"
     interrupt.phase("drawing the report")

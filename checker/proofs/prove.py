@@ -72,9 +72,21 @@ class ProveResult:
 
     def claim(self) -> str:
         """What a proof here covers: every value of the unbounded parameters, the sizes as given."""
-        every = " and ".join(f"{n} {self.ranges.get(n, '')}".strip() for n in self.unbounded) or "these parameters"
         given = " ".join(f"{k}={v}" for k, v in self.sizes.items())
+        if not self.unbounded:
+            return "for these parameters only" + (f": {given} as given" if given else "")
+        every = " and ".join(f"{n} {self.ranges.get(n, '')}".strip() for n in self.unbounded)
         return f"for every {every}" + (f"; {given} as given" if given else "")
+
+    def summary(self, reason: Callable[[ProveProperty], str]) -> ProveResult:
+        """The result without what only this process can hold (Z3 terms, candidates'
+        functions, traces): what the matrix shows, sent back from a worker process.
+        reason(q): the one line that replaces a property's trace and refutation."""
+        props = [ProveProperty(q.name, q.kind, q.expected, q.verdict, reason=q.reason if q.verdict == Verdict.PROVED
+                               else reason(q), invariant=list(q.invariant)) for q in self.properties]
+        return ProveResult(self.model, dict(self.params), list(self.unbounded), list(self.failure_modes),
+                           self.seconds, props, None, self.generated, self.filtered, self.states, self.instances,
+                           dict(self.ranges), self.config)
 
     @property
     def sizes(self) -> dict[str, Any]:

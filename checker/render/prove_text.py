@@ -28,7 +28,9 @@ def prove_header(r: ProveResult) -> str:
 
 
 def _for_every(r: ProveResult) -> str:
-    return " and ".join(f"{n} {r.ranges.get(n, '')}".strip() for n in r.unbounded) or "these parameters"
+    """What a proof covers, after "proved": every value of the unbounded parameters."""
+    every = " and ".join(f"{n} {r.ranges.get(n, '')}".strip() for n in r.unbounded)
+    return f"for every {every}" if every else "for these parameters only"
 
 
 def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
@@ -69,7 +71,7 @@ def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
 
 def _print_property(con: Console, r: ProveResult, p: ProveProperty, verbose: bool) -> None:
     if p.verdict == "proved":
-        con.print(Text(f"{p.name} is proved for every {_for_every(r)}, by this inductive invariant:", "bold"))
+        con.print(Text(f"{p.name} is proved {_for_every(r)}, by this inductive invariant:", "bold"))
         for line in p.invariant:
             con.print(f"  {line}")
         con.print("(i ranges over the indices of the array it indexes; every line holds initially, and "

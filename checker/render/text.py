@@ -456,10 +456,13 @@ def print_matrix(con: Console, rows: list, columns: list[str]) -> None:
         names = [q.name for q in r.proof.properties if q.verdict == "proved"]
         if names:
             con.print(f"{r.config.id}: {', '.join(names)} proved {r.proof.claim()} ({r.proof.seconds:.1f} s)")
+        from checker.matrix import proof_reason
+        why: dict[str, list[str]] = {}  # cells with the same reason share a line
         for q in r.proof.properties:
             if q.verdict != "proved":
-                from checker.matrix import proof_reason
-                con.print(f"{r.config.id}: {q.name} not proved: {proof_reason(q)}")
+                why.setdefault(proof_reason(q), []).append(q.name)
+        for reason, names in why.items():
+            con.print(f"{r.config.id}: {', '.join(names)} not proved: {reason}")
     con.print("traces: checker verify --config ID" + ("; proofs: checker prove --config ID" if proved else ""))
 
 
