@@ -129,11 +129,14 @@ def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
     # and with them the invariant printed, independent of which rows a worker proved before
     pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(todo)), maxtasksperchild=1)
     try:
-        work = [(get_model, r.config, holds, timeout) for r, holds in todo]
-        for (r, _), proof in zip(todo, pool.imap(_prove_summary, work, chunksize=1)):
+        # the rows with the most states first, so that a long proof does not start last
+        order = sorted(range(len(todo)), key=lambda k: -todo[k][0].result.states)
+        pending = {k: pool.apply_async(_prove_summary, ((get_model, todo[k][0].config, todo[k][1], timeout),))
+                   for k in order}
+        for k, (r, _) in enumerate(todo):
+            r.proof = pending[k].get()
             if progress is not None:
                 progress(r.config, True)
-            r.proof = proof
     finally:
         pool.terminate()
         pool.join()
