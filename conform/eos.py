@@ -20,6 +20,16 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
 - LateEndTxn(c): the proxy forwards the held EndTxn; the coordinator commits, its response
   (held in turn) is forwarded to the producer, which was still waiting for it, and the step
   ends when the coordinator has written the markers.
+- TxnTimeout(k): the coordinator's own timer, set short: with txn-timeout the producer's
+  transaction.timeout.ms is TXN_TIMEOUT_MS (6 s; the transaction's earlier steps take well
+  under a second) and the broker checks for timed-out transactions every 100 ms
+  (conform/realcluster.py); the step waits until DescribeTransactions shows the transaction
+  aborted (CompleteAbort) under a bumped epoch.
+- Close(c): the fenced producer's next request, by the loop's stage: the held Produce request
+  forwarded (stage added; librdkafka may have given it up already by its own
+  message.timeout.ms, which it caps at transaction.timeout.ms), AddOffsetsToTxn (sent) or
+  EndTxn (offsets); the step requires it to fail, then the instance closes both clients and
+  its process ends.
 - Crash(c): kill -9 of the instance's process; a Produce request the proxy holds for it
   is dropped (the process that sent it is gone).
 - Restart(c): a new process with the same transactional.id calls `init_transactions()`.
@@ -43,7 +53,10 @@ segments (each data record's input record from its value, its producer id as the
 transactional.id's index, its outcome from the marker of that producer that follows it),
 the reader's position as a count of output records, and per instance its process (alive:
 member), its loop's stage, its consumer's position and whether its producer had a fatal
-error (fenced).
+error or an epoch the coordinator bumped since the producer's last accepted call (fenced).
+A coordinator abort that no TxnTimeout step asked for bumps the epoch under a live
+instance: the comparison reports it (`ongoing t0`, `i0 fenced`), also when it made the
+step's own request fail.
 """
 
 from __future__ import annotations
@@ -88,14 +101,14 @@ AUTO_COMMIT_REASON = ("commit=auto: the model's PollAutoCommit is the Java consu
                       "for (the group model has it as auto_commit_on=librdkafka), and the Java driver, whose poll() "
                       "has the model's commit, has no transactional producer")
 
-# Why the eos rows with faults other than crash are not driven (each action lacks a forced mechanism).
+# Why the actions of the eos rows not driven are not performed (each lacks a forced mechanism).
 ACTION_REASONS = {
     "ProduceTimesOut": "a delayed produce needs the proxy to hold a Produce request past the client's timeout "
                        "and forward it into a later transaction; not built",
     "LateProduce": "a delayed produce needs the proxy to hold a Produce request past the client's timeout and "
                    "forward it into a later transaction; not built",
-    "PollAutoCommit": "librdkafka's auto-commit is a timer of its own (auto_commit_on=librdkafka), not a commit "
-                      "inside poll() as the model's PollAutoCommit",
+    "PollAutoCommit": "the Java consumer's auto-commit inside poll(); librdkafka never commits inside poll() (its "
+                      "auto-commit is a timer of its own, auto_commit_on=librdkafka in the group model)",
     "CommitSync": "commitSync() beside the transaction is not built",
     "Evict": "no forced trigger for librdkafka's max.poll.interval.ms (see the zombie rows of the group model)",
 }
@@ -141,7 +154,7 @@ def versions_not_driven(params: dict[str, Any], failures: tuple[str, ...], other
 def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | None:
     """Why an eos row is not driven on the real broker with librdkafka, or None (its actions are checked apart).
 
-    The row's fault decides: conform/eos.py drives crash only."""
+    The row's fault decides (conform/eos.py drives crash and txn-timeout), then its commit setting."""
     for f in failures:
         if f in FAULT_REASONS:
             return FAULT_REASONS[f]
