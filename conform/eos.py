@@ -30,6 +30,9 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
   message.timeout.ms, which it caps at transaction.timeout.ms), AddOffsetsToTxn (sent) or
   EndTxn (offsets); the step requires it to fail, then the instance closes both clients and
   its process ends.
+- With commit=auto the instance's consumer runs with enable.auto.commit and its timer at a
+  day (it never fires in a run), so close() commits the position as the model's Close does;
+  the row is not driven (AUTO_COMMIT_REASON), tests/test_realkafka.py pins its counterexample.
 - Crash(c): kill -9 of the instance's process; a Produce request the proxy holds for it
   is dropped (the process that sent it is gone).
 - Restart(c): a new process with the same transactional.id calls `init_transactions()`.
@@ -82,6 +85,7 @@ DRIVEN = frozenset({"Poll", "AddPartition", "Produce", "SendOffsets", "Commit", 
                     "Read", "SendFails", "Abort", "CommitTimesOut", "LateEndTxn", "TxnTimeout", "Close"})
 SEND_TIMEOUT_MS = 3000  # message.timeout.ms with send-error: the client's deadline on a request the proxy dropped
 TXN_TIMEOUT_MS = 6000  # transaction.timeout.ms with txn-timeout: longer than the steps of a transaction take
+AUTO_COMMIT_NEVER_MS = 86_400_000  # commit=auto: librdkafka's longest auto-commit timer, so it never fires in a run
 COMMIT_TIMEOUT_S = 2.0  # commit_transaction()'s timeout at CommitTimesOut, while the proxy holds its EndTxn
 VALUE = "eos-out-{}@{}."  # an output record's value: its input record and its trace's output topic
 STEP_TIMEOUT = 20.0  # seconds a step may wait for the frame, report or state it forces
@@ -332,8 +336,9 @@ class EosDriver:
     def _start(self, c: int) -> None:
         """Instance c's process: its consumer and its transactional producer, initTransactions() done."""
         self.instances[c] = ConsumerProcess(
-            self.bootstrap, {"group.id": self.group, "enable.auto.commit": False, "isolation.level": "read_committed",
-                             "auto.offset.reset": "earliest"}, topic=self.input,
+            self.bootstrap, {"group.id": self.group, "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                             **({"enable.auto.commit": True, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS}
+                                if self.p["commit"] == "auto" else {"enable.auto.commit": False})}, topic=self.input,
             producer={"bootstrap.servers": f"127.0.0.1:{self.proxy.port}", "transactional.id": self.tid,
                       "linger.ms": 0, **({"message.timeout.ms": SEND_TIMEOUT_MS}
                                          if "send-error" in self.system.failure_modes else {}),

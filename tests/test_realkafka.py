@@ -671,3 +671,16 @@ def test_a_commit_timeout_forced_by_the_proxy_and_the_late_endtxn_match_but_abor
     assert len(refused) == 2 and all("_CONFLICT" in r and "Conflicting commit_transaction API call is already in "
                                      "progress" in r for r in refused), refused
     assert after["state"] == "CompleteCommit" and after["epoch"] == epoch
+
+
+def test_eos_auto_commits_close_commits_past_a_timed_out_transaction(kafka):
+    """T7 on librdkafka: eos-auto-commit's no-loss and atomic-offsets counterexample (Poll,
+    AddPartition, TxnTimeout, Close), which takes no PollAutoCommit, every step matched: with
+    enable.auto.commit (its timer at a day, so it never fires in the run) the fenced instance's
+    close() commits the position, offset 1, past the record whose transaction the coordinator
+    aborted; nothing else writes it. (The row is not driven: its PollAutoCommit is the Java
+    consumer's commit inside poll(), see conform/eos.py AUTO_COMMIT_REASON.)"""
+    seen, d = _eos_steps("eos-auto-commit", ["Poll(0)", "AddPartition(0)", "TxnTimeout(0)", "Close(0)"], kafka)
+    assert seen[3]["committed"] == 0 and seen[3]["i0 fenced"] and seen[3]["output"] == []
+    assert seen[4]["committed"] == 1 and seen[4]["i0"] == "down" and seen[4]["output"] == []
+    assert [c["stage"] for c in d.closed_with] == ["added"]
