@@ -20,6 +20,19 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
 - LateEndTxn(c): the proxy forwards the held EndTxn; the coordinator commits, its response
   (held in turn) is forwarded to the producer, which was still waiting for it, and the step
   ends when the coordinator has written the markers.
+- TxnTimeout(k): the coordinator's own timer, set short: with txn-timeout the producer's
+  transaction.timeout.ms is TXN_TIMEOUT_MS (6 s; the transaction's earlier steps take well
+  under a second) and the broker checks for timed-out transactions every 100 ms
+  (conform/realcluster.py); the step waits until DescribeTransactions shows the transaction
+  aborted (CompleteAbort) under a bumped epoch.
+- Close(c): the fenced producer's next request, by the loop's stage: the held Produce request
+  forwarded (stage added; librdkafka may have given it up already by its own
+  message.timeout.ms, which it caps at transaction.timeout.ms), AddOffsetsToTxn (sent) or
+  EndTxn (offsets); the step requires it to fail, then the instance closes both clients and
+  its process ends.
+- With commit=auto the instance's consumer runs with enable.auto.commit and its timer at a
+  day (it never fires in a run), so close() commits the position as the model's Close does;
+  the row is not driven (AUTO_COMMIT_REASON), tests/test_realkafka.py pins its counterexample.
 - Crash(c): kill -9 of the instance's process; a Produce request the proxy holds for it
   is dropped (the process that sent it is gone).
 - Restart(c): a new process with the same transactional.id calls `init_transactions()`.
@@ -43,7 +56,10 @@ segments (each data record's input record from its value, its producer id as the
 transactional.id's index, its outcome from the marker of that producer that follows it),
 the reader's position as a count of output records, and per instance its process (alive:
 member), its loop's stage, its consumer's position and whether its producer had a fatal
-error (fenced).
+error or an epoch the coordinator bumped since the producer's last accepted call (fenced).
+A coordinator abort that no TxnTimeout step asked for bumps the epoch under a live
+instance: the comparison reports it (`ongoing t0`, `i0 fenced`), also when it made the
+step's own request fail.
 """
 
 from __future__ import annotations
@@ -52,6 +68,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import time
 from typing import Any
 
@@ -66,8 +83,10 @@ __all__ = ["DRIVEN", "EosDriver", "row_not_driven", "versions_not_driven", "read
            "MOCK_REASON", "JAVA_REASON"]
 
 DRIVEN = frozenset({"Poll", "AddPartition", "Produce", "SendOffsets", "Commit", "Crash", "Restart", "FetchOffset",
-                    "Read", "SendFails", "Abort", "CommitTimesOut", "LateEndTxn"})
+                    "Read", "SendFails", "Abort", "CommitTimesOut", "LateEndTxn", "TxnTimeout", "Close"})
 SEND_TIMEOUT_MS = 3000  # message.timeout.ms with send-error: the client's deadline on a request the proxy dropped
+TXN_TIMEOUT_MS = 6000  # transaction.timeout.ms with txn-timeout: longer than the steps of a transaction take
+AUTO_COMMIT_NEVER_MS = 86_400_000  # commit=auto: librdkafka's longest auto-commit timer, so it never fires in a run
 COMMIT_TIMEOUT_S = 2.0  # commit_transaction()'s timeout at CommitTimesOut, while the proxy holds its EndTxn
 VALUE = "eos-out-{}@{}."  # an output record's value: its input record and its trace's output topic
 STEP_TIMEOUT = 20.0  # seconds a step may wait for the frame, report or state it forces
@@ -79,20 +98,24 @@ MOCK_REASON = ("model eos: librdkafka's mock cluster runs transactions but retur
 JAVA_REASON = ("model eos: the eos rows drive librdkafka's transactional producer and consumer (the librdkafka "
                "backend); the Java driver (conform/kafka/Conform.java) has no producer")
 
-# Why the eos rows with faults other than crash are not driven (each action lacks a forced mechanism).
+# Why eos-auto-commit (commit=auto) is not driven: the model's PollAutoCommit is the Java consumer's.
+AUTO_COMMIT_REASON = ("commit=auto: the model's PollAutoCommit is the Java consumer's auto-commit inside poll() "
+                      "(ConsumerCoordinator.poll commits the positions of the earlier polls before it fetches); "
+                      "librdkafka never commits inside poll(): its auto-commit is a timer of its own "
+                      "(auto.commit.interval.ms, firing between any two calls), which the eos model has no action "
+                      "for (the group model has it as auto_commit_on=librdkafka), and the Java driver, whose poll() "
+                      "has the model's commit, has no transactional producer")
+
+# Why the actions of the eos rows not driven are not performed (each lacks a forced mechanism).
 ACTION_REASONS = {
     "ProduceTimesOut": "a delayed produce needs the proxy to hold a Produce request past the client's timeout "
                        "and forward it into a later transaction; not built",
     "LateProduce": "a delayed produce needs the proxy to hold a Produce request past the client's timeout and "
                    "forward it into a later transaction; not built",
-    "TxnTimeout": "transaction.timeout.ms is a coordinator timer (transaction.abort.timed.out.transaction."
-                  "cleanup.interval.ms, 10 s by default) that no request forces",
-    "PollAutoCommit": "librdkafka's auto-commit is a timer of its own (auto_commit_on=librdkafka), not a commit "
-                      "inside poll() as the model's PollAutoCommit",
+    "PollAutoCommit": "the Java consumer's auto-commit inside poll(); librdkafka never commits inside poll() (its "
+                      "auto-commit is a timer of its own, auto_commit_on=librdkafka in the group model)",
     "CommitSync": "commitSync() beside the transaction is not built",
     "Evict": "no forced trigger for librdkafka's max.poll.interval.ms (see the zombie rows of the group model)",
-    "Close": "a fenced producer needs the coordinator to bump the epoch under it (txn-timeout or a second "
-             "instance), neither of which is driven",
 }
 
 
@@ -113,8 +136,6 @@ FAULT_REASONS = {
                       "whereas the model's only way on from a timed-out commit is LateEndTxn and that Abort",
     "produce-timeout": "produce-timeout: a delayed produce needs the proxy to hold a Produce request past the "
                        "client's timeout and forward it into a later transaction; not built",
-    "txn-timeout": "txn-timeout: the coordinator aborts on its own timer (transaction.timeout.ms, checked every "
-                   "transaction.abort.timed.out.transaction.cleanup.interval.ms), which no request forces",
     "max-poll-exceeded": "max-poll-exceeded: the zombie's eviction needs librdkafka's max.poll.interval.ms forced, "
                          "which the harness has no mechanism for (only the Java consumer's poll timer is expired "
                          "in place)",
@@ -138,13 +159,14 @@ def versions_not_driven(params: dict[str, Any], failures: tuple[str, ...], other
 def row_not_driven(params: dict[str, Any], failures: tuple[str, ...]) -> str | None:
     """Why an eos row is not driven on the real broker with librdkafka, or None (its actions are checked apart).
 
-    The row's fault decides: conform/eos.py drives crash only."""
+    The row's fault decides (conform/eos.py drives crash and txn-timeout), then its commit setting."""
     for f in failures:
         if f in FAULT_REASONS:
             return FAULT_REASONS[f]
+    if params.get("commit", "txn") == "auto":
+        return AUTO_COMMIT_REASON
     if params.get("commit", "txn") != "txn":
-        return (f"commit={params['commit']}: an offset commit beside the transaction (PollAutoCommit, CommitSync) "
-                "is not built")
+        return f"commit={params['commit']}: commitSync() beside the transaction is not built"
     return None
 
 
@@ -211,7 +233,8 @@ def _skip_tags(b: bytes, i: int) -> int:
 
 def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
     """The transaction coordinator's view of transactional.id `tid` (DescribeTransactions v0, KIP-664):
-    error, state, producer id and epoch, and the partitions of its transaction as "topic-N".
+    error, state, producer id and epoch, the partitions of its transaction as "topic-N", its
+    transaction.timeout.ms and the start of its transaction (ms since the epoch, -1: none).
 
     On a socket of its own: confluent-kafka has no DescribeTransactions."""
     name = tid.encode()
@@ -235,9 +258,8 @@ def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> 
     error = struct.unpack(">h", b[i:i + 2])[0]
     _, i = _cstring(b, i + 2)
     state, i = _cstring(b, i)
-    i += 4 + 8  # timeout, start time
-    producer, epoch = struct.unpack(">qh", b[i:i + 10])
-    i += 10
+    timeout_ms, start_ms, producer, epoch = struct.unpack(">iqqh", b[i:i + 22])
+    i += 22
     parts = []
     topics, i = read_uvarint(b, i)
     for _ in range(topics - 1):
@@ -247,7 +269,8 @@ def describe_transaction(port: int, tid: str, timeout: float = CALL_TIMEOUT) -> 
             parts.append(f"{tname}-{struct.unpack('>i', b[i:i + 4])[0]}")
             i += 4
         i = _skip_tags(b, i)
-    return {"error": error, "state": state, "producer": producer, "epoch": epoch, "partitions": sorted(parts)}
+    return {"error": error, "state": state, "producer": producer, "epoch": epoch, "partitions": sorted(parts),
+            "timeout_ms": timeout_ms, "start_ms": start_ms}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -274,6 +297,9 @@ class EosDriver:
         self.bootstrap = kafka.cluster.bootstrap
         self.pattern = re.compile(rb"eos-out-(\d+)@" + re.escape(self.output.encode()) + rb"\.")
         self.instances: list[ConsumerProcess | None] = [None] * self.p["instances"]
+        self.epochs: list[tuple[int, int] | None] = [None] * self.p["instances"]
+        self.asked: set[tuple[int, int]] = set()  # the producer ids and epochs the TxnTimeout steps' aborts gave
+        self.closed_with: list[dict[str, Any]] = []  # what each Close's request got (the fenced producer's error)
         self.observer = self.reader = None
         self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
         try:
@@ -311,12 +337,22 @@ class EosDriver:
     def _start(self, c: int) -> None:
         """Instance c's process: its consumer and its transactional producer, initTransactions() done."""
         self.instances[c] = ConsumerProcess(
-            self.bootstrap, {"group.id": self.group, "enable.auto.commit": False, "isolation.level": "read_committed",
-                             "auto.offset.reset": "earliest"}, topic=self.input,
+            self.bootstrap, {"group.id": self.group, "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                             **({"enable.auto.commit": True, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS}
+                                if self.p["commit"] == "auto" else {"enable.auto.commit": False})}, topic=self.input,
             producer={"bootstrap.servers": f"127.0.0.1:{self.proxy.port}", "transactional.id": self.tid,
                       "linger.ms": 0, **({"message.timeout.ms": SEND_TIMEOUT_MS}
-                                         if "send-error" in self.system.failure_modes else {})})
+                                         if "send-error" in self.system.failure_modes else {}),
+                      **({"transaction.timeout.ms": TXN_TIMEOUT_MS}
+                         if "txn-timeout" in self.system.failure_modes else {})})
         self.instances[c].call("txn_init", timeout=CLIENT_TIMEOUT)
+        self._epoch_seen(c)
+
+    def _epoch_seen(self, c: int) -> None:
+        """Instance c's producer id and epoch: the coordinator's, right after a call of the producer
+        that the coordinator accepted (a later bump it did not ask for makes it stale: fenced)."""
+        txn = describe_transaction(self.port, self.tid)
+        self.epochs[c] = (txn["producer"], txn["epoch"])
 
     def _instance(self, c: int, name: str) -> ConsumerProcess:
         w = self.instances[c]
@@ -329,7 +365,21 @@ class EosDriver:
         a = self.by_name[name]
         if a.base not in DRIVEN:
             raise ValueError(f"{name} is not driven")  # replay_on_client checks first: a bug if reached
-        getattr(self, f"_op_{a.base}")(name, a.index if a.index is not None else 0)
+        try:
+            getattr(self, f"_op_{a.base}")(name, a.index if a.index is not None else 0)
+        except ClientFailure:
+            # A coordinator abort no TxnTimeout step asked for (a transaction that outlived its
+            # transaction.timeout.ms) fails the step's request; the comparison after it reports the abort.
+            if a.base == "TxnTimeout" or not self._bumped_unasked():
+                raise
+
+    def _bumped_unasked(self) -> bool:
+        """Whether the coordinator bumped the epoch under a live instance since its last accepted call,
+        and no TxnTimeout step asked for that epoch."""
+        txn = describe_transaction(self.port, self.tid)
+        now = (txn["producer"], txn["epoch"])
+        return now not in self.asked and any(w is not None and w.alive and self.epochs[c] != now
+                                             for c, w in enumerate(self.instances))
 
     def _op_Poll(self, name: str, c: int) -> None:
         self.polled = self._instance(c, name).call("txn_poll", timeout=CLIENT_TIMEOUT)["offset"]
@@ -350,6 +400,7 @@ class EosDriver:
             raise ClientFailure(f"{name}: no Produce response within {STEP_TIMEOUT:g} s")
         self.proxy.decide(r, forward=True)
         self._instance(c, name).call("txn_deliver", timeout=CLIENT_TIMEOUT)
+        self._epoch_seen(c)
 
     def _op_SendFails(self, name: str, c: int) -> None:
         # The proxy drops the request with its connection and holds the reconnection, so the
@@ -366,13 +417,16 @@ class EosDriver:
     def _op_Abort(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_abort", timeout=CLIENT_TIMEOUT, rewind=self.p["rewind"] == "yes")
         self._settled(name)
+        self._epoch_seen(c)
 
     def _op_SendOffsets(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_offsets", timeout=CLIENT_TIMEOUT)
+        self._epoch_seen(c)
 
     def _op_Commit(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_commit", timeout=CLIENT_TIMEOUT)
         self._settled(name)
+        self._epoch_seen(c)
 
     def _op_CommitTimesOut(self, name: str, c: int) -> None:
         # The proxy holds the next EndTxn: the one commit_transaction() sends to the coordinator
@@ -403,6 +457,54 @@ class EosDriver:
             if time.monotonic() > end:
                 raise ClientFailure(f"{name}: the transaction's markers were not written within {STEP_TIMEOUT:g} s")
             time.sleep(0.02)
+
+    def _op_TxnTimeout(self, name: str, k: int) -> None:
+        # The coordinator's own timer, set short (TXN_TIMEOUT_MS, checked every 100 ms): the step waits
+        # for its observed effect, the transaction aborted under a bumped epoch. Had it fired before this
+        # step, an earlier step's `ongoing t0` or `i0 fenced` would have mismatched.
+        before = describe_transaction(self.port, self.tid)
+        if before["state"] != "Ongoing" or before["timeout_ms"] != TXN_TIMEOUT_MS:
+            raise ClientFailure(f"{name}: the coordinator has no ongoing transaction with transaction.timeout.ms "
+                                f"{TXN_TIMEOUT_MS} (state {before['state']}, timeout {before['timeout_ms']} ms)")
+        end = time.monotonic() + max(0.0, before["start_ms"] + TXN_TIMEOUT_MS - time.time() * 1000) / 1000 + STEP_TIMEOUT
+        while True:
+            txn = describe_transaction(self.port, self.tid)
+            if txn["epoch"] != before["epoch"] and txn["state"] not in ("Ongoing", "PrepareAbort"):
+                self.asked.add((txn["producer"], txn["epoch"]))
+                self.timed_out = {"before": before, "after": txn, "at_ms": time.time() * 1000}
+                return
+            if time.monotonic() > end:
+                raise ClientFailure(f"{name}: the coordinator did not abort the transaction within {STEP_TIMEOUT:g} s "
+                                    f"of its {TXN_TIMEOUT_MS} ms timeout (state {txn['state']}, epoch {txn['epoch']})")
+            time.sleep(0.05)
+
+    def _op_Close(self, name: str, c: int) -> None:
+        # The fenced producer's next request (the held Produce request, forwarded, at stage added;
+        # AddOffsetsToTxn at sent; EndTxn at offsets) must fail; then the instance closes both clients.
+        w = self._instance(c, name)
+        h = self.proxy.wait_held("request", getattr(self, "polled", None), 0)
+        gone = None
+        if h is not None:
+            gone = h.src.fileno() == -1  # the client gave up on the request and closed its connection
+            if gone:
+                self.proxy.decide(h, forward=False, close=True)
+            else:
+                self.proxy.decide(h, forward=True)
+                r = self.proxy.wait_held("response", self.polled, STEP_TIMEOUT)
+                if r is None:
+                    raise ClientFailure(f"{name}: no Produce response within {STEP_TIMEOUT:g} s")
+                self.proxy.decide(r, forward=True)
+        view = w.call("txn_view")
+        reply = {**w.call("txn_close", timeout=CLIENT_TIMEOUT), "connection_gone": gone, "before": view}
+        self.closed_with.append(reply)
+        try:
+            w.proc.wait(CLIENT_TIMEOUT)
+        except subprocess.TimeoutExpired:  # a process that does not exit after close() is killed below
+            pass
+        w.kill()
+        self.instances[c] = None
+        if not reply["failed"]:
+            raise ClientFailure(f"{name}: the fenced producer's next request (stage {reply['stage']}) succeeded")
 
     def _op_Crash(self, name: str, c: int) -> None:
         self._instance(c, name).kill()
@@ -487,7 +589,8 @@ class EosDriver:
             view = w.call("txn_view")
             v[f"i{c}"] = "member"
             v[f"i{c} stage"] = view["stage"]
-            v[f"i{c} fenced"] = view["fatal"] is not None
+            # fenced: a fatal error, or an epoch the coordinator bumped since the producer's last accepted call
+            v[f"i{c} fenced"] = view["fatal"] is not None or self.epochs[c] != (txn["producer"], txn["epoch"])
             if view["stage"] != "starting":
                 v[f"i{c} position"] = view["position"]
         return v

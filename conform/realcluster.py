@@ -293,6 +293,9 @@ class KafkaCluster:
             "group.consumer.heartbeat.interval.ms": "500", "group.consumer.min.heartbeat.interval.ms": "500",
             "num.network.threads": "2", "num.io.threads": "2", "background.threads": "2",
             "log.flush.interval.messages": "1", "unstable.api.versions.enable": "false",
+            # the coordinator checks for timed-out transactions every 100 ms (default 10 s), so a trace's
+            # short transaction.timeout.ms (conform/eos.py, txn-timeout) fires within 0.1 s of expiring
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": "100",
         }
         if "broker" not in n.roles:
             conf = {k: v for k, v in conf.items() if k.split(".")[0] in ("process", "node", "controller", "listeners",

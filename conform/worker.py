@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import sys
 from typing import Any
@@ -193,11 +194,40 @@ def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, A
             state["stage"] = "timedout"
             return {"ok": True, "timed_out": err.str()}
         return {"error": "commit_transaction() returned within its timeout: its EndTxn was not held"}
+    if op == "txn_close":  # Close: the fenced producer's next request (by the loop's stage), then both clients closed
+        err = None
+        try:
+            if state["stage"] == "added":  # the output record's Produce request, in flight
+                p.flush(req["timeout"])
+                err = state["delivered"][-1] if state["delivered"][-1] != "ok" else None
+            elif state["stage"] == "sent":
+                p.send_offsets_to_transaction(c.position([TopicPartition(tp.topic, tp.partition)]),
+                                              c.consumer_group_metadata(), req["timeout"])
+            elif state["stage"] == "offsets":
+                p.commit_transaction(req["timeout"])
+        except KafkaException as e:
+            err = e.args[0]
+        except SystemError as e:  # confluent-kafka raises a fatal error met inside flush() as the cause of one
+            if not isinstance(e.__cause__, KafkaException):
+                raise
+            err = e.__cause__.args[0]
+        text = None if err is None else str(err)  # KafkaError{FATAL,code=_FENCED,...}: its code and fatality
+        code = re.search(r"code=(\w+)", text or "")
+        reply = {"ok": True, "stage": state["stage"], "failed": err is not None, "failure": text,
+                 "code": code.group(1) if code else None, "fatal": "FATAL," in (text or "")}
+        c.close()
+        try:  # what is still queued goes (a fenced producer raises its fatal error on every call)
+            p.purge()
+        except KafkaException:
+            pass
+        state["closed"] = True
+        return reply
     if op == "txn_view":
         pos = c.position([TopicPartition(tp.topic, tp.partition)])[0].offset if c.assignment() else -1
         if pos < 0:  # nothing handed out since the seek: librdkafka reports no position; the seek's offset
             pos = state.get("seeked", -1)
-        return {"ok": True, "stage": state["stage"], "position": pos, "fatal": state.get("fatal")}
+        return {"ok": True, "stage": state["stage"], "position": pos, "fatal": state.get("fatal"),
+                "delivered": state["delivered"][-1] if state["delivered"] else None}
     return {"error": f"unknown op {op!r}"}
 
 

@@ -439,19 +439,110 @@ def _until(predicate, seconds: float = 30.0) -> bool:
 
 # --------------------------------------------------------------------------- the eos rows
 
-EOS_ROWS = ["eos-transactional", "read-committed", "read-uncommitted"]
+EOS_ROWS = ["eos-transactional", "read-committed", "read-uncommitted", "eos-txn-timeout"]
 
 
 @pytest.mark.parametrize("row", EOS_ROWS)
-def test_eos_crash_rows_match_librdkafkas_transactional_loop(row, kafka):
-    """Each eos row with the crash fault: its shortest traces and a walk, every step matched
+def test_eos_rows_match_librdkafkas_transactional_loop(row, kafka):
+    """Each driven eos row (crash; txn-timeout): its shortest traces and a walk, every step matched
     (the transaction coordinator's state, the pending offset in __consumer_offsets, the output
     partition's records and markers on disk, the committed offset, the reader's position, the
-    instance's process, stage and position)."""
+    instance's process, stage, position and fenced producer)."""
     seen = _replay_row(row, LIBRDKAFKA, kafka)
     if row == "read-uncommitted":
         assert seen[0] == ("no-aborted-read counterexample, 6 steps",
                            ["Poll(0)", "AddPartition(0)", "Produce(0)", "Read", "Crash(0)", "Restart(0)"])
+    if row == "eos-txn-timeout":  # the row holds: its walk, which takes the timeout and the close
+        assert seen == [("walk, seed 1", ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)",
+                                          "TxnTimeout(0)", "Read", "Close(0)", "Restart(0)"])]
+
+
+def _eos_steps(row: str, actions: list[str], kafka):
+    """`actions` of eos row `row` on the real broker, every step compared; the observed values and the driver."""
+    from checker import build_config
+    from checker.registry import get_model
+    from conform import eos
+    from conform.harness import _compare
+
+    trace = replay(build_config(get_config(row), get_model("eos")), actions)
+    d = eos.EosDriver(trace, kafka)
+    seen = []
+    try:
+        for n, step in enumerate(trace.steps):
+            if step.action is not None:
+                d.do(step.action)
+            model = d.model_view(step.state)
+            observed = d.observed_view(list(model))
+            assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
+            seen.append(observed)
+    finally:
+        d.close()
+    return seen, d
+
+
+def test_a_transaction_timeout_forced_short_aborts_and_fences_and_the_restart_processes_again(kafka):
+    """T5, forced: with transaction.timeout.ms 6 s (and the coordinator's check every 100 ms) the
+    coordinator aborts the ongoing transaction and bumps the epoch, which the TxnTimeout step waits
+    for (DescribeTransactions); the read_committed reader passes the aborted record; the fenced
+    producer's EndTxn fails with librdkafka's fatal _FENCED and the instance closes; the restarted
+    one processes the record again and commits it. Every step matched."""
+    seen, d = _eos_steps("eos-txn-timeout", [
+        "Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "TxnTimeout(0)", "Read", "Close(0)",
+        "Restart(0)", "FetchOffset(0)", "Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "Commit(0)"],
+        kafka)
+    before, after = d.timed_out["before"], d.timed_out["after"]
+    assert before["state"] == "Ongoing" and before["timeout_ms"] == 6000
+    assert after["state"] == "CompleteAbort" and after["epoch"] == before["epoch"] + 1
+    assert d.timed_out["at_ms"] - before["start_ms"] >= 6000  # the coordinator's timer, not earlier
+    assert seen[4]["ongoing t0"] and seen[4]["pend t0"] == 1 and not seen[4]["i0 fenced"]
+    assert seen[5]["output"] == ["out0/t0 aborted"] and seen[5]["pend t0"] == -1 and seen[5]["i0 fenced"]
+    assert seen[5]["committed"] == 0 and seen[6]["reader at"] == 1 and seen[7]["i0"] == "down"
+    assert [(c["stage"], c["code"], c["fatal"]) for c in d.closed_with] == [("offsets", "_FENCED", True)]
+    assert seen[14]["output"] == ["out0/t0 aborted", "out0/t0 committed"] and seen[14]["committed"] == 1
+
+
+def test_the_fenced_producers_next_request_fails_and_nothing_of_it_is_written(kafka):
+    """After the coordinator's timeout abort: at stage sent the producer's AddOffsetsToTxn fails with
+    the fatal _FENCED; at stage added its in-flight Produce request fails either by librdkafka's own
+    message.timeout.ms (which librdkafka caps at transaction.timeout.ms and starts at produce(), before
+    the transaction begins at the coordinator) or, when the coordinator aborted first, by the broker's
+    refusal of the old epoch (fatal _FENCED); the record is never written. Every step matched."""
+    seen, d = _eos_steps("eos-txn-timeout", ["Poll(0)", "AddPartition(0)", "Produce(0)", "TxnTimeout(0)", "Close(0)",
+                                             "Restart(0)"], kafka)
+    assert [(c["stage"], c["code"], c["fatal"]) for c in d.closed_with] == [("sent", "_FENCED", True)]
+    assert seen[6]["output"] == ["out0/t0 aborted"] and not seen[6]["i0 fenced"]
+    seen, d = _eos_steps("eos-txn-timeout", ["Poll(0)", "AddPartition(0)", "TxnTimeout(0)", "Close(0)", "Restart(0)",
+                                             "FetchOffset(0)"], kafka)
+    (c,) = d.closed_with
+    assert c["stage"] == "added" and (c["code"], c["fatal"]) in (("_MSG_TIMED_OUT", False), ("_FENCED", True)), c
+    assert all(o["output"] == [] for o in seen) and seen[6]["i0 position"] == 0
+
+
+@pytest.mark.parametrize("early", ["_op_Produce", "_op_SendOffsets"])
+def test_a_transaction_aborted_before_its_txntimeout_step_is_a_mismatch(early, kafka, monkeypatch):
+    """A coordinator abort that no TxnTimeout step asked for is reported, never passed over: the
+    harness is made to wait for the 6 s timer inside a step of a trace without TxnTimeout, after
+    the step's request (the observation after Produce sees it) or before it (SendOffsets' request
+    fails, and the comparison after the step reports the abort)."""
+    from checker import build_config
+    from checker.registry import get_model
+    from conform import eos
+
+    def abort_first(self, name, c, op=getattr(eos.EosDriver, early)):
+        epoch = eos.describe_transaction(self.port, self.tid)["epoch"]
+        if early == "_op_Produce":
+            op(self, name, c)
+        assert _until(lambda: eos.describe_transaction(self.port, self.tid)["epoch"] != epoch, 20)
+        if early == "_op_SendOffsets":
+            op(self, name, c)
+
+    monkeypatch.setattr(eos.EosDriver, early, abort_first)
+    system = build_config(get_config("eos-txn-timeout"), get_model("eos"))
+    trace = replay(system, ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "Commit(0)"])
+    out = replay_on_client(trace, backend=LIBRDKAFKA, kafka=kafka)
+    n, action = (3, "Produce(0)") if early == "_op_Produce" else (4, "SendOffsets(0)")
+    assert not out.error and out.mismatch is not None, (out.error, out.mismatch)
+    assert out.mismatch.line() == f"step {n} ({action}): ongoing t0: model True, observed False"
 
 
 def test_a_crashed_transaction_is_aborted_by_the_restart_and_its_record_processed_again(kafka):
@@ -580,3 +671,16 @@ def test_a_commit_timeout_forced_by_the_proxy_and_the_late_endtxn_match_but_abor
     assert len(refused) == 2 and all("_CONFLICT" in r and "Conflicting commit_transaction API call is already in "
                                      "progress" in r for r in refused), refused
     assert after["state"] == "CompleteCommit" and after["epoch"] == epoch
+
+
+def test_eos_auto_commits_close_commits_past_a_timed_out_transaction(kafka):
+    """T7 on librdkafka: eos-auto-commit's no-loss and atomic-offsets counterexample (Poll,
+    AddPartition, TxnTimeout, Close), which takes no PollAutoCommit, every step matched: with
+    enable.auto.commit (its timer at a day, so it never fires in the run) the fenced instance's
+    close() commits the position, offset 1, past the record whose transaction the coordinator
+    aborted; nothing else writes it. (The row is not driven: its PollAutoCommit is the Java
+    consumer's commit inside poll(), see conform/eos.py AUTO_COMMIT_REASON.)"""
+    seen, d = _eos_steps("eos-auto-commit", ["Poll(0)", "AddPartition(0)", "TxnTimeout(0)", "Close(0)"], kafka)
+    assert seen[3]["committed"] == 0 and seen[3]["i0 fenced"] and seen[3]["output"] == []
+    assert seen[4]["committed"] == 1 and seen[4]["i0"] == "down" and seen[4]["output"] == []
+    assert [c["stage"] for c in d.closed_with] == ["added"]
