@@ -101,8 +101,8 @@ def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
 
     jobs > 1: that many rows at once, each in a fresh worker process (spawned, one row
     each), so a row's proof is the same whichever rows ran before it. progress(cfg, done):
-    as a row's proof starts (done False; one row at a time) or arrives (done True, in row
-    order, with jobs > 1, where `say` is not used). A row with
+    as a row's proof starts (done False; one row at a time) or arrives (done True, in the
+    order they end, with jobs > 1, where `say` is not used). A row with
     no size to make symbolic (every parameter structural or given) is not searched: its
     cells are unknown for every size, with that reason."""
     from checker.proofs.prove import default_unbounded
@@ -133,10 +133,14 @@ def prove_rows(rows: list[Row], get_model: Callable[[str], Any], timeout: float,
         order = sorted(range(len(todo)), key=lambda k: -todo[k][0].result.states)
         pending = {k: pool.apply_async(_prove_summary, ((get_model, todo[k][0].config, todo[k][1], timeout),))
                    for k in order}
-        for k, (r, _) in enumerate(todo):
-            r.proof = pending[k].get()
-            if progress is not None:
-                progress(r.config, True)
+        while pending:  # as each proof arrives, whichever row it is
+            done = [k for k in order if k in pending and pending[k].ready()]
+            if not done:
+                pending[next(k for k in order if k in pending)].wait(0.2)
+            for k in done:
+                todo[k][0].proof = pending.pop(k).get()
+                if progress is not None:
+                    progress(todo[k][0].config, True)
     finally:
         pool.terminate()
         pool.join()
