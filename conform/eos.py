@@ -303,6 +303,7 @@ class EosDriver:
         self.epochs: list[tuple[int, int] | None] = [None] * self.p["instances"]
         self.asked: set[tuple[int, int]] = set()  # the producer ids and epochs the TxnTimeout steps' aborts gave
         self.closed_with: list[dict[str, Any]] = []  # what each Close's request got (the fenced producer's error)
+        self.failed_with: list[dict[str, Any]] = []  # each SendFails's report and librdkafka's transaction state
         self.observer = self.reader = None
         self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
         try:
@@ -412,7 +413,7 @@ class EosDriver:
         if h is None:
             raise ClientFailure(f"{name}: the proxy holds no Produce request for input {self.polled}")
         self.proxy.decide(h, forward=False, close=False)
-        self._instance(c, name).call("txn_fail", timeout=SEND_TIMEOUT_MS / 1000 * 3)
+        self.failed_with.append(self._instance(c, name).call("txn_fail", timeout=SEND_TIMEOUT_MS / 1000 * 3))
 
     def _op_Abort(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_abort", timeout=CLIENT_TIMEOUT, rewind=self.p["rewind"] == "yes")
