@@ -41,10 +41,17 @@ through the loopback proxy's produce gate (conform/proxy.py). The model's action
 - Read: the downstream reader (a consumer of the output partition with the row's
   isolation.level, in this process) polls until it delivers a record or its position
   passes the next output record.
-- SendFails(c): the proxy drops the held Produce request with its connection and holds
-  the reconnection until the producer's message.timeout.ms expires (an abortable error);
-  Abort(c): `abort_transaction()`. Their rows are not driven (FAULT_REASONS, measured); nor
-  are the commit-timeout rows, whose Abort after CommitTimesOut librdkafka refuses.
+- SendFails(c): the proxy swallows the held Produce request and keeps its connection open,
+  so the request's timeout, the record's message.timeout.ms (SEND_TIMEOUT_MS), expires on
+  the partition leader's broker thread: the delivery report is _MSG_TIMED_OUT, and the step
+  ends when librdkafka's statistics show the transaction AbortableError (an epoch bump
+  required, KIP-360). Dropping the connection instead hands the partition to librdkafka's
+  internal broker until a metadata refresh, and a record timed out there leaves the
+  transaction InTransaction with the same epoch, so the next send's sequence skips the
+  timed-out one (OUT_OF_ORDER_SEQUENCE_NUMBER, then purged: _PURGE_QUEUE).
+- Abort(c): `abort_transaction()`, which bumps the producer epoch (InitProducerId) after
+  the abortable error. The commit-timeout rows are not driven: librdkafka refuses their
+  Abort after CommitTimesOut.
 
 What is compared after every step, read from the cluster and the clients: the group's
 committed offset (OffsetFetch), the transaction coordinator's state of the
@@ -85,6 +92,7 @@ __all__ = ["DRIVEN", "EosDriver", "row_not_driven", "versions_not_driven", "read
 DRIVEN = frozenset({"Poll", "AddPartition", "Produce", "SendOffsets", "Commit", "Crash", "Restart", "FetchOffset",
                     "Read", "SendFails", "Abort", "CommitTimesOut", "LateEndTxn", "TxnTimeout", "Close"})
 SEND_TIMEOUT_MS = 3000  # message.timeout.ms with send-error: the client's deadline on a request the proxy dropped
+STATS_MS = 50  # statistics.interval.ms with send-error: how often SendFails sees librdkafka's transaction state
 TXN_TIMEOUT_MS = 6000  # transaction.timeout.ms with txn-timeout: longer than the steps of a transaction take
 AUTO_COMMIT_NEVER_MS = 86_400_000  # commit=auto: librdkafka's longest auto-commit timer, so it never fires in a run
 COMMIT_TIMEOUT_S = 2.0  # commit_transaction()'s timeout at CommitTimesOut, while the proxy holds its EndTxn
@@ -121,11 +129,6 @@ ACTION_REASONS = {
 
 # The fault of each eos row that is not driven, and the mechanism it lacks on the real broker.
 FAULT_REASONS = {
-    # Measured with confluent-kafka 2.16.1 on Kafka 4.1.1 (9 traces with a send after SendFails and Abort).
-    "send-error": "send-error: SendFails is forced (the proxy drops the Produce request and holds the reconnection "
-                  "until message.timeout.ms expires: _MSG_TIMED_OUT, an abortable error) and Abort matches, but the "
-                  "first send after abort_transaction() is purged by librdkafka (_PURGE_QUEUE) in 6 traces of 9 "
-                  "measured, where the model's next Produce writes it",
     # Measured with confluent-kafka 2.16.1 (librdkafka 2.16.0) on Kafka 4.1.1; tests/test_realkafka.py pins it.
     "commit-timeout": "commit-timeout: CommitTimesOut and LateEndTxn are forced (the proxy holds the EndTxn "
                       "request until commit_transaction() fails with _TIMED_OUT, retriable; then forwards it, and "
@@ -300,6 +303,7 @@ class EosDriver:
         self.epochs: list[tuple[int, int] | None] = [None] * self.p["instances"]
         self.asked: set[tuple[int, int]] = set()  # the producer ids and epochs the TxnTimeout steps' aborts gave
         self.closed_with: list[dict[str, Any]] = []  # what each Close's request got (the fenced producer's error)
+        self.failed_with: list[dict[str, Any]] = []  # each SendFails's report and librdkafka's transaction state
         self.observer = self.reader = None
         self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_logger()})
         try:
@@ -341,7 +345,7 @@ class EosDriver:
                              **({"enable.auto.commit": True, "auto.commit.interval.ms": AUTO_COMMIT_NEVER_MS}
                                 if self.p["commit"] == "auto" else {"enable.auto.commit": False})}, topic=self.input,
             producer={"bootstrap.servers": f"127.0.0.1:{self.proxy.port}", "transactional.id": self.tid,
-                      "linger.ms": 0, **({"message.timeout.ms": SEND_TIMEOUT_MS}
+                      "linger.ms": 0, **({"message.timeout.ms": SEND_TIMEOUT_MS, "statistics.interval.ms": STATS_MS}
                                          if "send-error" in self.system.failure_modes else {}),
                       **({"transaction.timeout.ms": TXN_TIMEOUT_MS}
                          if "txn-timeout" in self.system.failure_modes else {})})
@@ -403,16 +407,13 @@ class EosDriver:
         self._epoch_seen(c)
 
     def _op_SendFails(self, name: str, c: int) -> None:
-        # The proxy drops the request with its connection and holds the reconnection, so the
-        # record never reaches the broker and its message.timeout.ms expires in the client.
+        # The proxy swallows the request on a live connection: a dropped connection would make
+        # librdkafka hand the partition to its internal broker, where the timeout bumps no epoch.
         h = self.proxy.wait_held("request", self.polled, 0)
         if h is None:
             raise ClientFailure(f"{name}: the proxy holds no Produce request for input {self.polled}")
-        self.proxy.decide(h, forward=False, hold_reconnect=True, close=True)
-        try:
-            self._instance(c, name).call("txn_fail", timeout=SEND_TIMEOUT_MS / 1000 * 3)
-        finally:
-            self.proxy.open_gate()
+        self.proxy.decide(h, forward=False, close=False)
+        self.failed_with.append(self._instance(c, name).call("txn_fail", timeout=SEND_TIMEOUT_MS / 1000 * 3))
 
     def _op_Abort(self, name: str, c: int) -> None:
         self._instance(c, name).call("txn_abort", timeout=CLIENT_TIMEOUT, rewind=self.p["rewind"] == "yes")

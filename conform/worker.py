@@ -18,6 +18,7 @@ import logging
 import re
 import signal
 import sys
+import time
 from typing import Any
 
 
@@ -116,7 +117,11 @@ def _start_producer(conf: dict[str, Any], quiet: logging.Logger, state: dict[str
         if err.fatal():
             state["fatal"] = str(err)
 
-    state["producer"] = Producer({**conf, "logger": quiet, "error_cb": on_error})
+    def on_stats(text: str) -> None:  # the transaction manager's state, which confluent-kafka has no call for
+        state["eos"] = json.loads(text).get("eos", {})
+
+    stats = {"stats_cb": on_stats} if "statistics.interval.ms" in conf else {}
+    state["producer"] = Producer({**conf, "logger": quiet, "error_cb": on_error, **stats})
     state["stage"] = "starting"
     state["delivered"] = []
 
@@ -169,8 +174,20 @@ def _serve_txn(op: str, req: dict[str, Any], c: Any, tp: Any, state: dict[str, A
         p.flush(req["timeout"])
         if not state["delivered"] or state["delivered"][-1] in (None, "ok"):
             return {"error": f"no failed delivery report within {req['timeout']} s"}
+        state.pop("eos", None)  # only statistics emitted after the report count
+        # The error makes the transaction abortable only once librdkafka's transaction manager says so
+        # (its statistics' txn_state); the report alone can come first.
+        end = time.monotonic() + req["timeout"]
+        while state.get("eos", {}).get("txn_state") != "AbortableError" and time.monotonic() < end:
+            p.poll(0.05)
+        eos = state.get("eos", {})
+        if eos.get("txn_state") != "AbortableError":
+            return {"error": f"delivery {state['delivered'][-1]}, but the transaction is not abortable within "
+                             f"{req['timeout']} s (librdkafka's txn_state {eos.get('txn_state')}, idemp_state "
+                             f"{eos.get('idemp_state')})"}
         state["stage"] = "failed"
-        return {"ok": True, "report": state["delivered"][-1]}
+        return {"ok": True, "report": state["delivered"][-1], "txn_state": eos["txn_state"],
+                "idemp_state": eos.get("idemp_state")}
     if op == "txn_abort":  # abortTransaction(); with rewind the application then seeks to committed()
         p.abort_transaction(req["timeout"])
         state["stage"] = "starting" if req["rewind"] else "idle"

@@ -347,18 +347,17 @@ def test_backend_kafka_without_java_or_maven_is_one_line_exit_2(capsys, monkeypa
 
 
 def test_eos_rows_each_have_their_backend_and_reason():
-    """The crash rows and eos-txn-timeout are driven on librdkafka on the real broker; every other eos
-    row names the mechanism it lacks; the mock cluster and the Java driver say why not at all."""
+    """The crash, send-error and txn-timeout rows are driven on librdkafka on the real broker; every other
+    eos row names the mechanism it lacks; the mock cluster and the Java driver say why not at all."""
     from conform import eos
     from conform.backends import JAVA_CLASSIC, LIBRDKAFKA, MOCK
     rows = ["eos-transactional", "read-committed", "read-uncommitted", "eos-abort-no-rewind", "eos-abort-rewind",
             "eos-commit-timeout-abort", "eos-commit-timeout-abort-kip890", "eos-zombie-fenced", "eos-txn-timeout",
             "eos-auto-commit"]
     jobs, skipped = traces.plan(rows, 1, 8, 1, LIBRDKAFKA)
-    assert sorted({j.row for j in jobs}) == ["eos-transactional", "eos-txn-timeout", "read-committed",
-                                             "read-uncommitted"]
+    assert sorted({j.row for j in jobs}) == ["eos-abort-no-rewind", "eos-abort-rewind", "eos-transactional",
+                                             "eos-txn-timeout", "read-committed", "read-uncommitted"]
     assert [(s.row, s.reason.split(":")[0]) for s in skipped] == [
-        ("eos-abort-no-rewind", "send-error"), ("eos-abort-rewind", "send-error"),
         ("eos-commit-timeout-abort", "the row is Kafka 3.5 with client 3.5; the real cluster and client are 4.1 "
                                      "(Kafka 4.1.1)"),
         ("eos-commit-timeout-abort-kip890", "commit-timeout"), ("eos-zombie-fenced", "max-poll-exceeded"),
@@ -378,9 +377,9 @@ def test_eos_rows_each_have_their_backend_and_reason():
     # commit=auto: PollAutoCommit is the Java consumer's commit inside poll(), which librdkafka has not
     assert why["eos-auto-commit"] == eos.AUTO_COMMIT_REASON and "never commits inside poll()" in why["eos-auto-commit"]
     # a walk of a driven row uses the actions conform/eos.py performs and nothing else
-    jobs, _ = traces.plan(["eos-transactional", "eos-txn-timeout"], 3, 12, 1, LIBRDKAFKA)
+    jobs, _ = traces.plan(["eos-transactional", "eos-txn-timeout", "eos-abort-rewind"], 3, 12, 1, LIBRDKAFKA)
     assert {a.split("(")[0] for j in jobs for a in j.trace.actions} <= eos.DRIVEN
-    assert {"TxnTimeout(0)", "Close(0)"} <= {a for j in jobs for a in j.trace.actions}
+    assert {"TxnTimeout(0)", "Close(0)", "SendFails(0)", "Abort(0)"} <= {a for j in jobs for a in j.trace.actions}
 
 
 def test_the_proxy_holds_the_next_end_txn_and_its_response_until_the_harness_forwards_them():

@@ -586,12 +586,11 @@ def test_a_wrong_eos_model_value_is_a_mismatch(kafka):
 
 
 def test_a_send_failure_forced_by_the_proxy_is_aborted_and_its_record_skipped(kafka):
-    """T2, forced: the proxy drops the output record's Produce request and holds the
-    reconnection until librdkafka's message.timeout.ms expires (_MSG_TIMED_OUT, an abortable
-    error); abort_transaction() without a rewind leaves the consumer past the record, which
+    """T2, forced: the proxy swallows the output record's Produce request on a live connection
+    until librdkafka's message.timeout.ms expires (_MSG_TIMED_OUT, an abortable error);
+    abort_transaction() without a rewind leaves the consumer past the record, which
     no transaction ever commits: eos-abort-no-rewind's no-loss counterexample, every step
-    matched. (The row is not driven: a send after the abort is purged by librdkafka in most
-    runs, see conform/eos.py FAULT_REASONS; this trace has none.)"""
+    matched."""
     from checker import build_config
     from checker.registry import get_model
     from conform import eos
@@ -615,6 +614,44 @@ def test_a_send_failure_forced_by_the_proxy_is_aborted_and_its_record_skipped(ka
     assert seen[8]["i0 stage"] == "failed" and seen[8]["ongoing t0"] and seen[8]["output"] == ["out0/t0 committed"]
     assert not seen[9]["ongoing t0"] and seen[9]["i0 stage"] == "idle"
     assert seen[9]["committed"] == 1 and seen[9]["i0 position"] == 2  # input record 1: past it, never committed
+
+
+@pytest.mark.parametrize("row, actions", [
+    ("eos-abort-no-rewind", ["Poll(0)", "AddPartition(0)", "SendFails(0)", "Abort(0)", "Poll(0)", "AddPartition(0)",
+                             "Produce(0)", "SendOffsets(0)", "Commit(0)", "Read"]),
+    ("eos-abort-rewind", ["Poll(0)", "AddPartition(0)", "SendFails(0)", "Abort(0)", "FetchOffset(0)", "Poll(0)",
+                          "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "Commit(0)", "Read"])])
+def test_the_send_after_an_aborted_send_failure_is_written_under_a_bumped_epoch(kafka, row, actions):
+    """SendFails forced: the proxy swallows the Produce request on a live connection, so the record's
+    message.timeout.ms expires on the leader's broker thread (_MSG_TIMED_OUT) and librdkafka's
+    statistics show the transaction AbortableError; abort_transaction() then bumps the producer
+    epoch, and the next send is written and committed under it. Every step matched, on both rows:
+    without a rewind the committed record is input 1 (input 0 skipped, T2's loss), with it input 0."""
+    from checker import build_config
+    from checker.registry import get_model
+    from conform import eos
+    from conform.harness import _compare
+
+    trace = replay(build_config(get_config(row), get_model("eos")), actions)
+    d = eos.EosDriver(trace, kafka)
+    seen, epochs = [], []
+    try:
+        for n, step in enumerate(trace.steps):
+            if step.action is not None:
+                d.do(step.action)
+            model = d.model_view(step.state)
+            observed = d.observed_view(list(model))
+            assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
+            seen.append(observed)
+            epochs.append(eos.describe_transaction(d.port, d.tid)["epoch"])
+    finally:
+        d.close()
+    assert [(f["report"].split(",")[0], f["txn_state"]) for f in d.failed_with] == [
+        ("KafkaError{code=_MSG_TIMED_OUT", "AbortableError")]
+    assert seen[3]["i0 stage"] == "failed" and seen[3]["output"] == []
+    assert epochs[4] == epochs[3] + 1  # the abort's InitProducerId bumped the epoch
+    first = "0" if row == "eos-abort-rewind" else "1"
+    assert seen[-2]["output"] == [f"out{first}/t0 committed"] and seen[-1]["reader at"] == 1
 
 
 def test_a_commit_timeout_forced_by_the_proxy_and_the_late_endtxn_match_but_abort_is_refused(kafka):
