@@ -123,7 +123,9 @@ ACTION_REASONS = {
     "PollAutoCommit": "the Java consumer's auto-commit inside poll(); librdkafka never commits inside poll() (its "
                       "auto-commit is a timer of its own, auto_commit_on=librdkafka in the group model)",
     "CommitSync": "commitSync() beside the transaction is not built",
-    "Evict": "no forced trigger for librdkafka's max.poll.interval.ms (see the zombie rows of the group model)",
+    "Evict": "the eviction's trigger is measured (tests/test_realkafka.py: paused polling keeps librdkafka's "
+             "max.poll.interval.ms timer, stopping it evicts the member) but the worker assigns its partition "
+             "(assign(), no generations) and has no subscribe() mode with that keep-alive; not built",
 }
 
 
@@ -139,9 +141,14 @@ FAULT_REASONS = {
                       "whereas the model's only way on from a timed-out commit is LateEndTxn and that Abort",
     "produce-timeout": "produce-timeout: a delayed produce needs the proxy to hold a Produce request past the "
                        "client's timeout and forward it into a later transaction; not built",
-    "max-poll-exceeded": "max-poll-exceeded: the zombie's eviction needs librdkafka's max.poll.interval.ms forced, "
-                         "which the harness has no mechanism for (only the Java consumer's poll timer is expired "
-                         "in place)",
+    "max-poll-exceeded": "max-poll-exceeded: the trigger is measured, the row is not built: a subscribe()d "
+                         "librdkafka consumer that polls with its partitions paused keeps its max.poll.interval.ms "
+                         "timer reset (three intervals of 6 s, no rebalance), and once the harness stops that "
+                         "polling librdkafka's own timer leaves the group and the other member is assigned the "
+                         "partition in a new generation 6.4 to 6.7 s later (three runs; tests/test_realkafka.py pins it); the eos "
+                         "worker assigns its partition (assign(), no generations, which the group-metadata "
+                         "fencing needs) and has no subscribe() mode with that keep-alive and an Evict step "
+                         "waiting for the new generation",
 }
 
 

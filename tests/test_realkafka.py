@@ -721,3 +721,46 @@ def test_eos_auto_commits_close_commits_past_a_timed_out_transaction(kafka):
     assert seen[3]["committed"] == 0 and seen[3]["i0 fenced"] and seen[3]["output"] == []
     assert seen[4]["committed"] == 1 and seen[4]["i0"] == "down" and seen[4]["output"] == []
     assert [c["stage"] for c in d.closed_with] == ["added"]
+
+
+def test_paused_polling_keeps_librdkafkas_max_poll_timer_and_stopping_it_evicts(kafka):
+    """The zombie rows' eviction mechanism (conform/eos.py FAULT_REASONS): a consumer that
+    polls with its partitions paused resets librdkafka's max.poll.interval.ms timer and stays
+    in the group past three intervals; once it stops polling, librdkafka's own timer leaves the
+    group (LeaveGroup) and the other member gets the partitions in a new generation, within
+    the interval plus a rebalance of the moment the harness chose."""
+    from confluent_kafka import Consumer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    interval = 6.0  # the broker's group.min.session.timeout.ms, and librdkafka needs max.poll >= session
+    boot = kafka.cluster.bootstrap
+    admin = AdminClient({"bootstrap.servers": boot})
+    admin.create_topics([NewTopic("zombie-in", num_partitions=2, replication_factor=1)])["zombie-in"].result(30)
+    conf = {"bootstrap.servers": boot, "group.id": "zombie", "enable.auto.commit": False,
+            "session.timeout.ms": int(interval * 1000), "max.poll.interval.ms": int(interval * 1000),
+            "heartbeat.interval.ms": 500, "partition.assignment.strategy": "range"}
+    owned: dict[str, list[int]] = {"a": [], "b": []}
+
+    def track(name):
+        return lambda c, parts: owned.__setitem__(name, sorted(p.partition for p in parts))
+    a, b = Consumer(conf), Consumer(conf)
+    try:
+        a.subscribe(["zombie-in"], on_assign=track("a"), on_revoke=lambda c, parts: owned.__setitem__("a", []))
+        b.subscribe(["zombie-in"], on_assign=track("b"), on_revoke=lambda c, parts: owned.__setitem__("b", []))
+        assert _until(lambda: [a.poll(0.1), b.poll(0.1)] and len(owned["a"]) == len(owned["b"]) == 1)
+        a.pause(a.assignment())
+        kept_until = time.monotonic() + 3 * interval
+        while time.monotonic() < kept_until:
+            assert a.poll(0.1) is None  # paused: no record handed out, the timer reset
+            b.poll(0.1)
+        assert len(owned["a"]) == 1 and len(owned["b"]) == 1  # no rebalance in three intervals
+        stopped = time.monotonic()
+        assert _until(lambda: b.poll(0.1) is None and owned["b"] == [0, 1], 3 * interval)
+        took = time.monotonic() - stopped
+        print(f"\nstop to the other member's new assignment: {took:.1f} s (max.poll.interval.ms {interval:.0f} s)")
+        assert interval - 1 < took < 2 * interval
+        msg = a.poll(1.0)
+        assert msg is not None and msg.error() is not None and msg.error().name() == "_MAX_POLL_EXCEEDED"
+    finally:
+        a.close()
+        b.close()
