@@ -432,18 +432,24 @@ PIPELINE_OTHERS = [c.id for c in __import__("spec.matrix", fromlist=["CONFIGS"])
                    ("idempotent-producer", "in-flight-idempotent", "acks-all-failover", "acks-all-min-isr-2")]
 
 
+# min-isr-2-unclean@kafka-3.9-client-2.2's in-order takes over 40 s: the matrix's own bound there
+BOUNDS = {"min-isr-2-unclean@kafka-3.9-client-2.2": 120}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cfg_id", PIPELINE_OTHERS)
 def test_every_proved_pipeline_cell_is_rechecked(cfg_id):
-    # The other pipeline rows, as `matrix --prove` proves them (within a shorter bound):
-    # no proof of a cell the row expects violated, every printed invariant inductive alone.
+    # The other pipeline rows, as `matrix --prove` proves them (within 40 s where the cells it
+    # proves take less): no proof of a cell the row expects violated, every printed invariant
+    # inductive alone.
     from checker.registry import get_config, get_model
     cfg = get_config(cfg_id)
     model = get_model(cfg.model)
     on = list(cfg.failures)
     off = [f for f in model.failure_modes if f not in on]
     holds = [p for p, v in cfg.expect.items() if v == "holds"]
-    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect, timeout=40)
+    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect,
+              timeout=BOUNDS.get(cfg_id, 40))
     assert r.model == "pipeline" and r.failure_modes == list(cfg.failures) and r.unbounded
     assert all(p.as_expected is not False for p in r.properties)
     assert any(p.verdict == "proved" for p in r.properties)
