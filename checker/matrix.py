@@ -172,11 +172,11 @@ def _fixed_sizes(model: Any, cfg: Config, holds: list[str]) -> Any:
 
     off = {f.budget for n, f in model.failure_modes.items() if n not in cfg.failures}
     params = {k: v for k, v in model.resolve_params(dict(cfg.params)).items() if k not in off}
-    sizes = " ".join(f"{k}={v}" for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool))
+    out = ProveResult(model.name, params, [], list(cfg.failures), 0.0, [], config=cfg.id)
     why = (f"no size to prove for every value: every size and budget of this row is structural or given "
-           f"({sizes}); the search decided this instance only")
-    props = [ProveProperty(n, "always", cfg.expect.get(n), Verdict.UNKNOWN, reason=why) for n in holds]
-    return ProveResult(model.name, params, [], list(cfg.failures), 0.0, props, config=cfg.id)
+           f"({out.given()}); the search decided this instance only")
+    out.properties = [ProveProperty(n, "always", cfg.expect.get(n), Verdict.UNKNOWN, reason=why) for n in holds]
+    return out
 
 
 def run_matrix(configs: list[Config], get_model: Callable[[str], Any],

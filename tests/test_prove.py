@@ -328,7 +328,7 @@ def test_prove_property_selects_properties():
 
 # --------------------------------------------------------------------------- the group's matrix rows
 
-def _row_proof(cfg_id):
+def _row_proof(cfg_id, timeout=90):
     from checker.registry import get_config, get_model
     cfg = get_config(cfg_id)
     model = get_model(cfg.model)
@@ -336,7 +336,7 @@ def _row_proof(cfg_id):
     off = [f for f in model.failure_modes if f not in on]
     holds = [p for p, v in cfg.expect.items() if v == "holds"]
     # a bound on each row's proof, as `matrix --prove` gives: a row Z3 cannot settle ends unknown
-    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect, timeout=90)
+    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect, timeout=timeout)
     return model, cfg, on, off, r
 
 
@@ -442,14 +442,7 @@ def test_every_proved_pipeline_cell_is_rechecked(cfg_id):
     # The other pipeline rows, as `matrix --prove` proves them (within 40 s where the cells it
     # proves take less): no proof of a cell the row expects violated, every printed invariant
     # inductive alone.
-    from checker.registry import get_config, get_model
-    cfg = get_config(cfg_id)
-    model = get_model(cfg.model)
-    on = list(cfg.failures)
-    off = [f for f in model.failure_modes if f not in on]
-    holds = [p for p, v in cfg.expect.items() if v == "holds"]
-    r = prove(model, dict(cfg.params), None, on, off, properties=holds, expect=cfg.expect,
-              timeout=BOUNDS.get(cfg_id, 40))
+    model, cfg, on, off, r = _row_proof(cfg_id, BOUNDS.get(cfg_id, 40))
     assert r.model == "pipeline" and r.failure_modes == list(cfg.failures) and r.unbounded
     assert all(p.as_expected is not False for p in r.properties)
     assert any(p.verdict == "proved" for p in r.properties)

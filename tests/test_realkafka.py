@@ -457,8 +457,9 @@ def test_eos_rows_match_librdkafkas_transactional_loop(row, kafka):
                                           "TxnTimeout(0)", "Read", "Close(0)", "Restart(0)"])]
 
 
-def _eos_steps(row: str, actions: list[str], kafka):
-    """`actions` of eos row `row` on the real broker, every step compared; the observed values and the driver."""
+def _eos_steps(row: str, actions: list[str], kafka, each=None):
+    """`actions` of eos row `row` on the real broker, every step compared; the observed values and the driver.
+    each(d): called after every step's comparison, while the driver runs."""
     from checker import build_config
     from checker.registry import get_model
     from conform import eos
@@ -475,6 +476,8 @@ def _eos_steps(row: str, actions: list[str], kafka):
             observed = d.observed_view(list(model))
             assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
             seen.append(observed)
+            if each is not None:
+                each(d)
     finally:
         d.close()
     return seen, d
@@ -591,26 +594,9 @@ def test_a_send_failure_forced_by_the_proxy_is_aborted_and_its_record_skipped(ka
     abort_transaction() without a rewind leaves the consumer past the record, which
     no transaction ever commits: eos-abort-no-rewind's no-loss counterexample, every step
     matched."""
-    from checker import build_config
-    from checker.registry import get_model
-    from conform import eos
-    from conform.harness import _compare
-
-    system = build_config(get_config("eos-abort-no-rewind"), get_model("eos"))
-    trace = replay(system, ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)", "Commit(0)", "Poll(0)",
-                            "AddPartition(0)", "SendFails(0)", "Abort(0)"])
-    d = eos.EosDriver(trace, kafka)
-    seen = []
-    try:
-        for n, step in enumerate(trace.steps):
-            if step.action is not None:
-                d.do(step.action)
-            model = d.model_view(step.state)
-            observed = d.observed_view(list(model))
-            assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
-            seen.append(observed)
-    finally:
-        d.close()
+    seen, _ = _eos_steps("eos-abort-no-rewind", ["Poll(0)", "AddPartition(0)", "Produce(0)", "SendOffsets(0)",
+                                                 "Commit(0)", "Poll(0)", "AddPartition(0)", "SendFails(0)",
+                                                 "Abort(0)"], kafka)
     assert seen[8]["i0 stage"] == "failed" and seen[8]["ongoing t0"] and seen[8]["output"] == ["out0/t0 committed"]
     assert not seen[9]["ongoing t0"] and seen[9]["i0 stage"] == "idle"
     assert seen[9]["committed"] == 1 and seen[9]["i0 position"] == 2  # input record 1: past it, never committed
@@ -627,25 +613,11 @@ def test_the_send_after_an_aborted_send_failure_is_written_under_a_bumped_epoch(
     statistics show the transaction AbortableError; abort_transaction() then bumps the producer
     epoch, and the next send is written and committed under it. Every step matched, on both rows:
     without a rewind the committed record is input 1 (input 0 skipped, T2's loss), with it input 0."""
-    from checker import build_config
-    from checker.registry import get_model
     from conform import eos
-    from conform.harness import _compare
 
-    trace = replay(build_config(get_config(row), get_model("eos")), actions)
-    d = eos.EosDriver(trace, kafka)
-    seen, epochs = [], []
-    try:
-        for n, step in enumerate(trace.steps):
-            if step.action is not None:
-                d.do(step.action)
-            model = d.model_view(step.state)
-            observed = d.observed_view(list(model))
-            assert _compare(model, observed)[1] is None, (n, step.action, _compare(model, observed)[1])
-            seen.append(observed)
-            epochs.append(eos.describe_transaction(d.port, d.tid)["epoch"])
-    finally:
-        d.close()
+    epochs = []
+    seen, d = _eos_steps(row, actions, kafka,
+                         each=lambda d: epochs.append(eos.describe_transaction(d.port, d.tid)["epoch"]))
     assert [(f["report"].split(",")[0], f["txn_state"]) for f in d.failed_with] == [
         ("KafkaError{code=_MSG_TIMED_OUT", "AbortableError")]
     assert seen[3]["i0 stage"] == "failed" and seen[3]["output"] == []

@@ -70,13 +70,19 @@ class ProveResult:
     ranges: dict[str, str] = field(default_factory=dict)  # unbounded parameter -> its range
     config: str | None = None  # the matrix row proved, if one was named
 
+    def covers(self) -> str:
+        """What a proof here covers, after "proved": every value of the unbounded parameters."""
+        every = " and ".join(f"{n} {self.ranges.get(n, '')}".strip() for n in self.unbounded)
+        return f"for every {every}" if every else "for these parameters only"
+
+    def given(self) -> str:
+        """The fixed sizes, as name=value words."""
+        return " ".join(f"{k}={v}" for k, v in self.sizes.items())
+
     def claim(self) -> str:
         """What a proof here covers: every value of the unbounded parameters, the sizes as given."""
-        given = " ".join(f"{k}={v}" for k, v in self.sizes.items())
-        if not self.unbounded:
-            return "for these parameters only" + (f": {given} as given" if given else "")
-        every = " and ".join(f"{n} {self.ranges.get(n, '')}".strip() for n in self.unbounded)
-        return f"for every {every}" + (f"; {given} as given" if given else "")
+        given = self.given()
+        return self.covers() + (f"{';' if self.unbounded else ':'} {given} as given" if given else "")
 
     def summary(self, reason: Callable[[ProveProperty], str]) -> ProveResult:
         """The result without what only this process can hold (Z3 terms, candidates'

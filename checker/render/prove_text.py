@@ -20,17 +20,11 @@ def prove_header(r: ProveResult) -> str:
     sizes = r.sizes
     fixed = " ".join(f"{k}={v}" for k, v in r.params.items() if k not in sizes)
     unb = ", ".join(f"{n} ({r.ranges[n]})" if n in r.ranges else n for n in r.unbounded) or "none"
-    given = " ".join(f"{k}={v}" for k, v in sizes.items())
+    given = r.given()
     fm = ", ".join(r.failure_modes) or "none"
     row = f"configuration {r.config}: " if r.config else ""
     return (f"{row}model {r.model}  {fixed}{'  ' if fixed else ''}unbounded: {unb}  "
             f"{f'as given: {given}  ' if given else ''}failure modes: {fm}")
-
-
-def _for_every(r: ProveResult) -> str:
-    """What a proof covers, after "proved": every value of the unbounded parameters."""
-    every = " and ".join(f"{n} {r.ranges.get(n, '')}".strip() for n in r.unbounded)
-    return f"for every {every}" if every else "for these parameters only"
 
 
 def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
@@ -71,7 +65,7 @@ def print_prove(con: Console, r: ProveResult, verbose: bool = False) -> None:
 
 def _print_property(con: Console, r: ProveResult, p: ProveProperty, verbose: bool) -> None:
     if p.verdict == "proved":
-        con.print(Text(f"{p.name} is proved {_for_every(r)}, by this inductive invariant:", "bold"))
+        con.print(Text(f"{p.name} is proved {r.covers()}, by this inductive invariant:", "bold"))
         for line in p.invariant:
             con.print(f"  {line}")
         con.print("(i ranges over the indices of the array it indexes; every line holds initially, and "
