@@ -82,7 +82,7 @@ from typing import Any
 from checker.result import Trace
 from spec import versions
 
-from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger
+from .cluster import CALL_TIMEOUT, PARTITION, ClientFailure, ConsumerProcess, quiet_logger, wait_for
 from .proxy import END_TXN
 from .segments import read_batches, read_uvarint
 
@@ -405,13 +405,17 @@ class EosDriver:
         h = self.proxy.wait_held("request", self.polled, 0)
         if h is None:
             raise ClientFailure(f"{name}: the proxy holds no Produce request for input {self.polled}")
+        self._forward(name, h)
+        self._instance(c, name).call("txn_deliver", timeout=CLIENT_TIMEOUT)
+        self._epoch_seen(c)
+
+    def _forward(self, name: str, h: Any) -> None:
+        """The held Produce request on to the broker, and its response on to the producer."""
         self.proxy.decide(h, forward=True)
         r = self.proxy.wait_held("response", self.polled, STEP_TIMEOUT)
         if r is None:
             raise ClientFailure(f"{name}: no Produce response within {STEP_TIMEOUT:g} s")
         self.proxy.decide(r, forward=True)
-        self._instance(c, name).call("txn_deliver", timeout=CLIENT_TIMEOUT)
-        self._epoch_seen(c)
 
     def _op_SendFails(self, name: str, c: int) -> None:
         # The proxy swallows the request on a live connection: a dropped connection would make
@@ -474,17 +478,19 @@ class EosDriver:
         if before["state"] != "Ongoing" or before["timeout_ms"] != TXN_TIMEOUT_MS:
             raise ClientFailure(f"{name}: the coordinator has no ongoing transaction with transaction.timeout.ms "
                                 f"{TXN_TIMEOUT_MS} (state {before['state']}, timeout {before['timeout_ms']} ms)")
-        end = time.monotonic() + max(0.0, before["start_ms"] + TXN_TIMEOUT_MS - time.time() * 1000) / 1000 + STEP_TIMEOUT
-        while True:
-            txn = describe_transaction(self.port, self.tid)
-            if txn["epoch"] != before["epoch"] and txn["state"] not in ("Ongoing", "PrepareAbort"):
-                self.asked.add((txn["producer"], txn["epoch"]))
-                self.timed_out = {"before": before, "after": txn, "at_ms": time.time() * 1000}
-                return
-            if time.monotonic() > end:
-                raise ClientFailure(f"{name}: the coordinator did not abort the transaction within {STEP_TIMEOUT:g} s "
-                                    f"of its {TXN_TIMEOUT_MS} ms timeout (state {txn['state']}, epoch {txn['epoch']})")
-            time.sleep(0.05)
+        seen: dict[str, Any] = {}
+
+        def aborted() -> bool:
+            txn = seen["txn"] = describe_transaction(self.port, self.tid)
+            return txn["epoch"] != before["epoch"] and txn["state"] not in ("Ongoing", "PrepareAbort")
+        left = max(0.0, before["start_ms"] + TXN_TIMEOUT_MS - time.time() * 1000) / 1000  # until the timer is due
+        if not wait_for(aborted, left + STEP_TIMEOUT):
+            txn = seen["txn"]
+            raise ClientFailure(f"{name}: the coordinator did not abort the transaction within {STEP_TIMEOUT:g} s "
+                                f"of its {TXN_TIMEOUT_MS} ms timeout (state {txn['state']}, epoch {txn['epoch']})")
+        txn = seen["txn"]
+        self.asked.add((txn["producer"], txn["epoch"]))
+        self.timed_out = {"before": before, "after": txn, "at_ms": time.time() * 1000}
 
     def _op_Close(self, name: str, c: int) -> None:
         # The fenced producer's next request (the held Produce request, forwarded, at stage added;
@@ -497,11 +503,7 @@ class EosDriver:
             if gone:
                 self.proxy.decide(h, forward=False, close=True)
             else:
-                self.proxy.decide(h, forward=True)
-                r = self.proxy.wait_held("response", self.polled, STEP_TIMEOUT)
-                if r is None:
-                    raise ClientFailure(f"{name}: no Produce response within {STEP_TIMEOUT:g} s")
-                self.proxy.decide(r, forward=True)
+                self._forward(name, h)
         view = w.call("txn_view")
         reply = {**w.call("txn_close", timeout=CLIENT_TIMEOUT), "connection_gone": gone, "before": view}
         self.closed_with.append(reply)
